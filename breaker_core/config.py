@@ -1,0 +1,202 @@
+"""``BreakerConfig``: one dependency's settings, validated and normalised.
+
+The same table of fields serves ``CircuitBreaker(name, **options)``,
+``BreakerConfig(...)`` and every entry of ``BREAKERS["dependencies"]``, so a
+setting means the same thing and fails with the same message everywhere.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from breaker_core import validation as v
+from breaker_core.errors import ConfigurationError
+
+__all__ = ["BREAKER_FIELDS", "DEPENDENCY_ONLY_FIELDS", "BreakerConfig"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class BreakerConfig:
+    """The settings of one breaker. Durations are float seconds.
+
+    Every field is also a settings key of ``BREAKERS["dependencies"][name]``
+    and a keyword of :class:`~breaker_core.CircuitBreaker`. Values may be
+    given in settings form (``"10s"``, dotted exception paths); they are
+    normalised on construction.
+
+    Raises:
+        ConfigurationError: a value is invalid, or two values contradict each
+            other. Every problem is listed.
+    """
+
+    # When to trip.
+    failure_threshold: int | None = 5
+    """Failures inside ``window`` that trip the breaker; None to trip on ``failure_rate`` only."""
+    window: float = 10.0
+    """Length in seconds of the sliding window in which outcomes are counted."""
+    failure_rate: float | None = None
+    """Share of failed calls in the window (0-1] that trips the breaker; None: off."""
+    minimum_calls: int = 10
+    """Calls needed in the window before ``failure_rate`` is judged."""
+    # What counts as a failure.
+    record: tuple[type[Exception], ...] = (Exception,)
+    """Exceptions that count as failures; others count as successes."""
+    ignore: tuple[type[Exception], ...] = ()
+    """Exceptions that count as neither success nor failure."""
+    slow_call_duration: float | None = None
+    """A call slower than this many seconds is a failure; None: off."""
+    result_is_failure: Callable[[Any], object] | None = None
+    """Called with each result; a true answer makes the call a failure."""
+    # Open and half-open.
+    reset_timeout: float = 10.0
+    """Seconds the breaker stays open before letting a probe through."""
+    backoff: float = 1.0
+    """Open wait multiplier per failed probe in a row (1: constant wait)."""
+    max_reset_timeout: float | None = None
+    """Cap on the open wait after backoff; None: no cap."""
+    jitter: float = 0.0
+    """Open wait spread: the wait is multiplied by a random factor in [1-jitter, 1+jitter]."""
+    half_open_max_calls: int = 1
+    """Probes allowed in flight at once while half-open."""
+    success_threshold: int = 1
+    """Successful probes needed to close again."""
+    probe_timeout: float = 60.0
+    """Seconds after which a probe that never reported back gives its slot back."""
+    # Bulkhead.
+    max_concurrent: int | None = None
+    """Calls allowed in flight at once in this process; None: no cap."""
+    max_wait: float = 0.0
+    """Seconds a call may wait for a bulkhead slot before it is rejected."""
+    # Used by the integrations.
+    url: str | None = None
+    """Base URL; outbound HTTP clients map requests to this dependency by it."""
+    timeout: float | None = None
+    """Timeout in seconds that outbound clients apply unless the caller sets one."""
+    routes: tuple[str, ...] = ()
+    """Inbound path patterns (``"/checkout/*"``) that cannot work without this dependency."""
+    stale_for: float = 0.0
+    """Seconds a last good result or page may be served while open or failing; 0: off."""
+    failure_statuses: frozenset[int] | None = None
+    """HTTP statuses counted as failures by outbound clients; None: every 5xx."""
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        for name, parse in _PARSERS.items():
+            raw = getattr(self, name)
+            if raw == _DEFAULTS[name] and type(raw) is type(_DEFAULTS[name]):
+                continue
+            try:
+                value = parse(raw)
+            except v.Invalid as exc:
+                problems.append(exc.message(_path_of(self, name), raw))
+            else:
+                object.__setattr__(self, name, value)
+        if not problems:
+            problems.extend(_cross_field_problems(self))
+        if problems:
+            raise ConfigurationError(problems)
+
+    @classmethod
+    def from_mapping(
+        cls,
+        options: Mapping[str, object],
+        *,
+        path: str = "BreakerConfig()",
+        defaults: BreakerConfig | None = None,
+    ) -> BreakerConfig:
+        """Build a config from a settings mapping, reporting problems under ``path``.
+
+        Keys missing from ``options`` take their value from ``defaults`` (or
+        the field default). ``path`` names the mapping in messages, e.g.
+        ``BREAKERS["dependencies"]["inventory"]``.
+
+        Raises:
+            ConfigurationError: unknown keys or invalid values, every one listed.
+        """
+        problems: list[str] = []
+        values: dict[str, object] = {}
+        for key, raw in options.items():
+            if key not in _PARSERS:
+                problems.append(v.unknown_key_problem(path, key, _PARSERS))
+                continue
+            try:
+                values[key] = _PARSERS[key](raw)
+            except v.Invalid as exc:
+                problems.append(exc.message(v.key_path(path, key), raw))
+        if problems:
+            raise ConfigurationError(problems)
+        base = defaults if defaults is not None else _DEFAULT_CONFIG
+        merged = {f: getattr(base, f) for f in _PARSERS} | values
+        token = _PATH.set(path)
+        try:
+            return cls(**merged)
+        finally:
+            _PATH.reset(token)
+
+
+BREAKER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(BreakerConfig))
+"""Every key a dependency's settings may hold."""
+
+DEPENDENCY_ONLY_FIELDS: frozenset[str] = frozenset({"url", "routes"})
+"""Keys that make no sense in ``BREAKERS["defaults"]``."""
+
+_PARSERS: dict[str, v.Parser] = {
+    "failure_threshold": v.optional(v.positive_int),
+    "window": v.positive_duration,
+    "failure_rate": v.optional(v.fraction),
+    "minimum_calls": v.positive_int,
+    "record": v.exception_classes,
+    "ignore": v.exception_classes,
+    "slow_call_duration": v.optional(v.positive_duration),
+    "result_is_failure": v.optional(v.predicate),
+    "reset_timeout": v.positive_duration,
+    "backoff": v.at_least_one,
+    "max_reset_timeout": v.optional(v.positive_duration),
+    "jitter": v.unit_interval,
+    "half_open_max_calls": v.positive_int,
+    "success_threshold": v.positive_int,
+    "probe_timeout": v.positive_duration,
+    "max_concurrent": v.optional(v.positive_int),
+    "max_wait": v.non_negative_duration,
+    "url": v.optional(v.url),
+    "timeout": v.optional(v.positive_duration),
+    "routes": v.routes,
+    "stale_for": v.non_negative_duration,
+    "failure_statuses": v.optional(v.failure_statuses),
+}
+
+_DEFAULTS: dict[str, object] = {f.name: f.default for f in dataclasses.fields(BreakerConfig)}
+
+# The path used in messages while from_mapping() constructs a config.
+_PATH: contextvars.ContextVar[str] = contextvars.ContextVar("breaker_config_path", default="")
+
+
+def _path_of(config: BreakerConfig, name: str) -> str:
+    return v.key_path(_PATH.get() or "BreakerConfig()", name)
+
+
+def _cross_field_problems(config: BreakerConfig) -> list[str]:
+    problems: list[str] = []
+    if config.failure_threshold is None and config.failure_rate is None:
+        problems.append(
+            f"{_path_of(config, 'failure_threshold')}: expected a positive integer like 5 "
+            "when failure_rate is not set, got None (nothing could ever trip the breaker)"
+        )
+    if config.max_reset_timeout is not None and config.max_reset_timeout < config.reset_timeout:
+        problems.append(
+            f"{_path_of(config, 'max_reset_timeout')}: expected at least reset_timeout "
+            f"({config.reset_timeout:g}s), got {config.max_reset_timeout:g}s"
+        )
+    if config.backoff > 1 and config.max_reset_timeout is None:
+        problems.append(
+            f'{_path_of(config, "max_reset_timeout")}: expected a duration like "5m" '
+            f"when backoff is above 1 (got backoff {config.backoff:g}), got None "
+            "(the open wait would grow without bound)"
+        )
+    return problems
+
+
+_DEFAULT_CONFIG = BreakerConfig()

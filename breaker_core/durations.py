@@ -1,0 +1,46 @@
+"""Parsing of durations written as numbers of seconds or strings like ``"250ms"``."""
+
+from __future__ import annotations
+
+import math
+import re
+
+__all__ = ["format_duration", "parse_duration"]
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h)\s*$")
+
+
+def parse_duration(value: object) -> float:
+    """Return ``value`` as float seconds.
+
+    Accepts an int or float (seconds) or a string of a number and a unit:
+    ``"250ms"``, ``"10s"``, ``"1.5s"``, ``"5m"``, ``"1h"``.
+
+    Raises:
+        ValueError: the value is not a finite, non-negative duration in one of
+            those forms. The message does not name a path; callers add it.
+    """
+    if isinstance(value, bool):
+        raise ValueError("a duration cannot be a bool")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        match = _PATTERN.match(value)
+        if match is None:
+            raise ValueError("unknown duration format")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        raise ValueError(f"a duration cannot be a {type(value).__name__}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError("a duration must be finite and not negative")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """Return a short human form of ``seconds``: ``"250ms"``, ``"10s"``, ``"5m"``."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    if seconds < 120 or seconds % 60:
+        return f"{seconds:g}s"
+    return f"{seconds / 60:g}m"

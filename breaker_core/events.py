@@ -1,0 +1,60 @@
+"""Events a breaker emits, and the safe dispatch of them to listeners."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable
+
+from breaker_core.state import State
+
+__all__ = ["Event", "EventKind", "Listener", "dispatch"]
+
+logger = logging.getLogger("breaker_core")
+
+EventKind = str
+"""One of ``"state_change"``, ``"success"``, ``"failure"``, ``"ignored"``, ``"rejected"``."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened to a breaker.
+
+    ``kind`` is ``"state_change"``, ``"success"``, ``"failure"``, ``"ignored"``
+    or ``"rejected"``. ``old_state``/``new_state`` are set on state changes
+    (``new_state`` is the current state on the other kinds). ``exception`` is
+    the exception a failed or ignored call raised (or the rejection error),
+    ``duration`` the call's seconds for outcomes. ``reason`` says why: on a
+    state change ``"failure_threshold"``, ``"failure_rate"``, ``"probe_failed"``,
+    ``"probe_succeeded"``, ``"reset_timeout"`` or ``"manual"``; on a failure
+    ``"exception"``, ``"slow"`` or ``"result"``; on a rejection ``"open"``,
+    ``"half_open_full"``, ``"forced_open"`` or ``"bulkhead_full"``.
+    ``time`` is the breaker clock's reading.
+    """
+
+    kind: EventKind
+    name: str
+    old_state: State | None = None
+    new_state: State | None = None
+    exception: BaseException | None = None
+    duration: float | None = None
+    reason: str | None = None
+    time: float = 0.0
+
+
+Listener = Callable[[Event], object]
+"""A callable taking an :class:`Event`. Its return value is ignored."""
+
+
+def dispatch(listeners: Iterable[Listener], event: Event) -> None:
+    """Call every listener with ``event``; a listener that raises is logged and skipped."""
+    for listener in listeners:
+        try:
+            listener(event)
+        except Exception:
+            logger.exception(
+                "breaker listener %r raised on %s event of %r; ignored",
+                listener,
+                event.kind,
+                event.name,
+            )

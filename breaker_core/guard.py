@@ -1,0 +1,164 @@
+"""``registry.guard``: a breaker with a fallback and a last-good-result cache.
+
+A guarded function that succeeds has its result stored (when ``stale_for`` is
+set) under a key built from the breaker, the function and ``key(*args,
+**kwargs)``. When a call is rejected, or fails in a way the breaker records, the
+guard answers with the stored result if it is at most ``stale_for`` seconds
+old, else with ``fallback``, else by raising the original error. A result
+that ``result_is_failure`` judges a failure is answered the same way (the
+fallback receives a :class:`~breaker_core.FailedResultError`), and returned
+as it is when there is nothing to answer with.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from breaker_core.breaker import CircuitBreaker
+from breaker_core.cache import Cache
+from breaker_core.clock import Clock
+from breaker_core.errors import CircuitOpenError, ConfigurationError, FailedResultError
+
+__all__ = ["MISSING", "make_guard"]
+
+MISSING: Any = object()
+"""Marks an argument that was not given (``fallback=None`` is a valid fallback)."""
+
+KeyFunction = Callable[..., object]
+
+
+class _Degrader:
+    """What one guarded function does when its call is rejected or fails."""
+
+    def __init__(
+        self,
+        breaker: CircuitBreaker,
+        fn: Callable[..., Any],
+        cache: Cache,
+        clock: Clock,
+        fallback: object,
+        stale_for: float,
+        key: KeyFunction | None,
+    ) -> None:
+        self.breaker = breaker
+        self.cache = cache
+        self.clock = clock
+        self.fallback = fallback
+        self.stale_for = stale_for
+        self.key = key
+        self.prefix = f"breakerbox:guard:{breaker.name}:{fn.__module__}.{fn.__qualname__}:"
+
+    def cache_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+        if not self.stale_for:
+            return None
+        if self.key is None:
+            return self.prefix
+        value = self.key(*args, **kwargs)
+        return self.prefix + hashlib.sha256(repr(value).encode()).hexdigest()
+
+    def settle(self, cache_key: str | None, result: object) -> object:
+        """Store a good result and return it; answer a result judged a failure."""
+        predicate = self.breaker.config.result_is_failure
+        if predicate is not None and _safe_predicate(predicate, result):
+            # Never keep a result the breaker counted as a failure; degrade instead.
+            answer = self.answer(cache_key, FailedResultError(self.breaker.name, result))
+            return result if answer is MISSING else answer
+        if cache_key is not None:
+            self.cache.set(cache_key, result, self.stale_for)
+        return result
+
+    def answer(self, cache_key: str | None, error: Exception) -> object:
+        """Return the stale result or the fallback, or MISSING if neither applies."""
+        if cache_key is not None:
+            entry = self.cache.get(cache_key)
+            if entry is not None and self.clock() - entry.stored_at <= self.stale_for:
+                return entry.value
+        if self.fallback is MISSING:
+            return MISSING
+        if callable(self.fallback):
+            try:
+                return self.fallback(error)
+            except Exception as fallback_error:
+                # Keep the original error visible as the cause.
+                raise fallback_error from error
+        return self.fallback
+
+    def degrades(self, error: Exception) -> bool:
+        """Whether ``error`` is answered by the stale result or fallback."""
+        return isinstance(error, CircuitOpenError) or self.breaker.is_failure(error)
+
+
+def _safe_predicate(predicate: Callable[[Any], object], result: object) -> bool:
+    try:
+        return bool(predicate(result))
+    except Exception:
+        return True  # the breaker logged it; do not keep a result we could not judge
+
+
+def make_guard(
+    breaker: CircuitBreaker,
+    cache: Cache,
+    clock: Clock,
+    *,
+    fallback: object = MISSING,
+    stale_for: float | None = None,
+    key: KeyFunction | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Return a decorator guarding a sync or async function; see :meth:`Registry.guard`."""
+    effective_stale = breaker.config.stale_for if stale_for is None else stale_for
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if effective_stale and key is None and _takes_arguments(fn):
+            raise ConfigurationError(
+                f"guard({breaker.name!r}) on {fn.__qualname__}: a function that takes arguments "
+                "needs key=... when stale_for is set, so results for different arguments "
+                "(or users) are never mixed; or pass stale_for=0"
+            )
+        degrader = _Degrader(breaker, fn, cache, clock, fallback, effective_stale, key)
+
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+                cache_key = degrader.cache_key(args, kwargs)
+                try:
+                    result = await breaker.call_async(fn, *args, **kwargs)
+                except Exception as error:
+                    if not degrader.degrades(error):
+                        raise
+                    answer = degrader.answer(cache_key, error)
+                    if answer is MISSING:
+                        raise
+                    return answer
+                return degrader.settle(cache_key, result)
+
+            return guarded_async
+
+        @functools.wraps(fn)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            cache_key = degrader.cache_key(args, kwargs)
+            try:
+                result = breaker.call(fn, *args, **kwargs)
+            except Exception as error:
+                if not degrader.degrades(error):
+                    raise
+                answer = degrader.answer(cache_key, error)
+                if answer is MISSING:
+                    raise
+                return answer
+            return degrader.settle(cache_key, result)
+
+        return guarded
+
+    return decorate
+
+
+def _takes_arguments(fn: Callable[..., Any]) -> bool:
+    try:
+        return bool(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return True

@@ -1,0 +1,210 @@
+"""``Registry``: the breakers of an app's declared dependencies, built from settings."""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from breaker_core.breaker import CircuitBreaker
+from breaker_core.cache import Cache, MemoryCache
+from breaker_core.clock import Clock
+from breaker_core.durations import parse_duration
+from breaker_core.errors import ConfigurationError
+from breaker_core.events import Listener
+from breaker_core.guard import MISSING, make_guard
+from breaker_core.settings import parse_settings
+from breaker_core.storage import CacheFactory, Storage
+
+__all__ = ["Registry"]
+
+
+class Registry:
+    """The breakers of an app, by dependency name, with a shared cache and listeners.
+
+    Usually built with :meth:`from_settings`. Breakers are reached as
+    ``registry["inventory"]`` or, in templates, ``registry.inventory``; a
+    dependency whose name is also a method name (``guard``, ``client``) is
+    reached with the subscript.
+    """
+
+    do_not_call_in_templates = True  # Django templates must not call it
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        cache: Cache | None = None,
+        storage: Storage | None = None,
+    ) -> None:
+        self._clock: Clock = clock if clock is not None else time.monotonic
+        self._cache: Cache = cache if cache is not None else MemoryCache(clock=self._clock)
+        self._storage = storage if storage is not None else Storage("memory://", shared=False)
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._listeners: list[Listener] = []
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Mapping[str, object] | None,
+        *,
+        clock: Clock | None = None,
+        path: str = "BREAKERS",
+        cache_schemes: Mapping[str, CacheFactory] | None = None,
+        default_cache: str = "memory://",
+    ) -> Registry:
+        """Build a registry from a ``BREAKERS`` mapping (see the settings docs).
+
+        ``clock`` is given to every breaker and the cache; ``path`` names the
+        mapping in error messages; ``cache_schemes`` and ``default_cache`` let
+        an integration plug in its own cache (Django: ``django://default``).
+
+        Raises:
+            ConfigurationError: every problem in the settings, each with its path.
+        """
+        parsed = parse_settings(
+            settings,
+            path=path,
+            clock=clock,
+            cache_schemes=cache_schemes,
+            default_cache=default_cache,
+        )
+        registry = cls(clock=clock, cache=parsed.cache, storage=parsed.storage)
+        for name, config in parsed.dependencies.items():
+            registry.add(
+                CircuitBreaker(name, config, clock=registry._clock, listeners=registry._listeners)
+            )
+        return registry
+
+    # -- breakers ------------------------------------------------------------------------
+
+    def add(self, breaker: CircuitBreaker) -> CircuitBreaker:
+        """Register ``breaker`` under its name and return it.
+
+        Raises:
+            ConfigurationError: a breaker of that name is already registered.
+        """
+        if breaker.name in self._breakers:
+            raise ConfigurationError(f"Registry: a breaker named {breaker.name!r} already exists")
+        breaker._shared_listeners = self._listeners
+        breaker._listeners_changed()
+        self._breakers[breaker.name] = breaker
+        return breaker
+
+    def __getitem__(self, name: str) -> CircuitBreaker:
+        try:
+            return self._breakers[name]
+        except KeyError:
+            raise KeyError(self._unknown(name)) from None
+
+    def __getattr__(self, name: str) -> CircuitBreaker:
+        # Only reached when normal lookup fails: methods always win.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._breakers[name]
+        except KeyError:
+            raise AttributeError(self._unknown(name)) from None
+
+    def _unknown(self, name: str) -> str:
+        declared = ", ".join(sorted(self._breakers)) or "none"
+        text = f"no dependency named {name!r} (declared: {declared})"
+        close = difflib.get_close_matches(name, list(self._breakers), n=1)
+        return f"{text}; did you mean {close[0]!r}?" if close else text
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._breakers
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._breakers)
+
+    def __len__(self) -> int:
+        return len(self._breakers)
+
+    def get(self, name: str) -> CircuitBreaker | None:
+        """Return the breaker named ``name``, or None."""
+        return self._breakers.get(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The declared dependency names, in settings order."""
+        return tuple(self._breakers)
+
+    def breakers(self) -> list[CircuitBreaker]:
+        """Every breaker, in settings order."""
+        return list(self._breakers.values())
+
+    @property
+    def cache(self) -> Cache:
+        """The cache of last good results and fragments."""
+        return self._cache
+
+    @property
+    def storage(self) -> Storage:
+        """Where breaker state lives; ``storage.shared`` tells if other processes see it."""
+        return self._storage
+
+    @property
+    def clock(self) -> Clock:
+        """The clock every breaker of this registry uses."""
+        return self._clock
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Return ``{name: breaker.snapshot()}`` for every breaker."""
+        return {name: breaker.snapshot() for name, breaker in self._breakers.items()}
+
+    def __repr__(self) -> str:
+        return f"<Registry {', '.join(self._breakers) or 'empty'}>"
+
+    # -- listeners ---------------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(event)`` for every event of every breaker, present and future."""
+        self._listeners.append(listener)
+        for breaker in self._breakers.values():
+            breaker._listeners_changed()
+
+    def remove_listener(self, listener: Listener) -> None:
+        """Stop calling ``listener``. Raises ValueError if it was not added."""
+        self._listeners.remove(listener)
+        for breaker in self._breakers.values():
+            breaker._listeners_changed()
+
+    # -- guard -------------------------------------------------------------------------
+
+    def guard(
+        self,
+        name: str,
+        *,
+        fallback: object = MISSING,
+        stale_for: float | str | None = None,
+        key: Callable[..., object] | None = None,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorate a sync or async function to run under breaker ``name``.
+
+        ``fallback`` (a value, or a callable taking the exception) answers
+        calls that are rejected or fail. ``stale_for`` (seconds or ``"5m"``;
+        default: the dependency's ``stale_for`` setting, 0 to turn off) keeps
+        the last good result per ``key(*args, **kwargs)`` in the registry's
+        cache and serves it first, while at most that old. A function that
+        takes arguments needs ``key`` when ``stale_for`` is on.
+
+        Raises:
+            KeyError: no dependency is named ``name`` (raised at decoration).
+            ConfigurationError: ``stale_for`` is invalid, or ``key`` is missing
+                for a function that takes arguments (raised at decoration).
+        """
+        breaker = self[name]
+        seconds: float | None = None
+        if stale_for is not None:
+            try:
+                seconds = parse_duration(stale_for)
+            except ValueError:
+                raise ConfigurationError(
+                    f'guard({name!r}, stale_for=...): expected a duration like "5m" '
+                    f"(0 to turn it off), got {stale_for!r}"
+                ) from None
+        return make_guard(
+            breaker, self._cache, self._clock, fallback=fallback, stale_for=seconds, key=key
+        )

@@ -1,0 +1,172 @@
+"""Validation of the ``BREAKERS`` settings mapping shared by every integration.
+
+One function, :func:`settings_problems`, finds every problem (Django reports
+them as system checks); :func:`parse_settings` raises them all at once as a
+:class:`~breaker_core.ConfigurationError` (Flask's ``init_app`` and
+``Registry.from_settings``). The user's mapping is never modified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+
+from breaker_core import validation as v
+from breaker_core.cache import Cache
+from breaker_core.clock import Clock
+from breaker_core.config import DEPENDENCY_ONLY_FIELDS, BreakerConfig
+from breaker_core.errors import ConfigurationError
+from breaker_core.storage import CacheFactory, Storage, cache_from_url, storage_from_url
+
+__all__ = ["SETTINGS_KEYS", "ParsedSettings", "parse_settings", "settings_problems"]
+
+SETTINGS_KEYS = ("storage", "cache", "defaults", "dependencies")
+"""The top-level keys of ``BREAKERS``."""
+
+DEFAULT_STORAGE = "memory://"
+DEFAULT_CACHE = "memory://"
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ParsedSettings:
+    """``BREAKERS`` validated: the storage, the cache and one config per dependency."""
+
+    storage: Storage
+    cache: Cache
+    defaults: BreakerConfig
+    dependencies: dict[str, BreakerConfig]
+
+
+def parse_settings(
+    settings: Mapping[str, object] | None,
+    *,
+    path: str = "BREAKERS",
+    clock: Clock | None = None,
+    cache_schemes: Mapping[str, CacheFactory] | None = None,
+    default_cache: str = DEFAULT_CACHE,
+) -> ParsedSettings:
+    """Validate ``settings`` and return them parsed.
+
+    ``path`` names the mapping in messages (``BREAKERS``,
+    ``app.config["BREAKERS"]``); ``cache_schemes`` adds cache URL schemes an
+    integration provides; ``default_cache`` is used when ``cache`` is absent.
+
+    Raises:
+        ConfigurationError: every problem found, one per line, each naming the
+            full path, the bad value and what is allowed.
+    """
+    problems: list[str] = []
+    parsed = _parse(settings, path, clock, cache_schemes, default_cache, problems)
+    if problems or parsed is None:
+        raise ConfigurationError(problems)
+    return parsed
+
+
+def settings_problems(
+    settings: Mapping[str, object] | None,
+    *,
+    path: str = "BREAKERS",
+    cache_schemes: Mapping[str, CacheFactory] | None = None,
+    default_cache: str = DEFAULT_CACHE,
+) -> list[str]:
+    """Return every problem in ``settings`` (empty when they are valid)."""
+    problems: list[str] = []
+    _parse(settings, path, None, cache_schemes, default_cache, problems)
+    return problems
+
+
+def _parse(
+    settings: Mapping[str, object] | None,
+    path: str,
+    clock: Clock | None,
+    cache_schemes: Mapping[str, CacheFactory] | None,
+    default_cache: str,
+    problems: list[str],
+) -> ParsedSettings | None:
+    if settings is None:
+        settings = {}
+    if not isinstance(settings, Mapping):
+        problems.append(v.Invalid("a mapping (dict) of settings").message(path, settings))
+        return None
+    for key in settings:
+        if key not in SETTINGS_KEYS:
+            problems.append(v.unknown_key_problem(path, key, SETTINGS_KEYS))
+
+    storage: Storage | None = None
+    raw_storage = settings.get("storage", DEFAULT_STORAGE)
+    try:
+        storage = storage_from_url(raw_storage)
+    except v.Invalid as exc:
+        problems.append(exc.message(v.key_path(path, "storage"), raw_storage))
+
+    cache: Cache | None = None
+    raw_cache = settings.get("cache", default_cache)
+    try:
+        cache = cache_from_url(raw_cache, clock=clock, extra_schemes=cache_schemes)
+    except v.Invalid as exc:
+        problems.append(exc.message(v.key_path(path, "cache"), raw_cache))
+
+    defaults = _parse_defaults(settings.get("defaults"), v.key_path(path, "defaults"), problems)
+
+    dependencies: dict[str, BreakerConfig] = {}
+    deps_path = v.key_path(path, "dependencies")
+    raw_deps = settings.get("dependencies", {})
+    if not isinstance(raw_deps, Mapping):
+        problems.append(
+            v.Invalid(
+                'a mapping of dependency names to their settings, like {"inventory": {}}'
+            ).message(deps_path, raw_deps)
+        )
+        raw_deps = {}
+    for name, options in raw_deps.items():
+        dep_path = v.key_path(deps_path, str(name))
+        if not isinstance(name, str) or not _NAME.match(name):
+            problems.append(
+                f"{deps_path}: expected dependency names of letters, digits, '_', '.' and '-' "
+                f'(like "inventory"), got {v.describe(name)}'
+            )
+            continue
+        if options is None:
+            options = {}
+        if not isinstance(options, Mapping):
+            problems.append(v.Invalid("a mapping (dict) of settings").message(dep_path, options))
+            continue
+        try:
+            dependencies[name] = BreakerConfig.from_mapping(
+                options, path=dep_path, defaults=defaults
+            )
+        except ConfigurationError as exc:
+            problems.extend(exc.problems)
+
+    if problems or storage is None or cache is None:
+        return None
+    return ParsedSettings(
+        storage=storage,
+        cache=cache,
+        defaults=defaults or BreakerConfig(),
+        dependencies=dependencies,
+    )
+
+
+def _parse_defaults(raw: object, path: str, problems: list[str]) -> BreakerConfig | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        problems.append(v.Invalid("a mapping (dict) of settings").message(path, raw))
+        return None
+    misplaced = [key for key in raw if key in DEPENDENCY_ONLY_FIELDS]
+    for key in misplaced:
+        problems.append(
+            f"{v.key_path(path, key)}: {key!r} belongs to one dependency, not to the defaults; "
+            f'move it under "dependencies"'
+        )
+    try:
+        return BreakerConfig.from_mapping(
+            {k: val for k, val in raw.items() if k not in misplaced}, path=path
+        )
+    except ConfigurationError as exc:
+        problems.extend(exc.problems)
+        return None

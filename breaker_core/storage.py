@@ -1,0 +1,150 @@
+"""Where breaker state and cached results live, chosen by URL.
+
+``"memory://"`` keeps state inside each process (the default, nothing to
+install). ``"redis://"``, ``"rediss://"`` and ``"unix://"`` are reserved for
+shared state in Redis. Schemes are looked up in plain dicts; an unknown scheme
+or a missing driver is a :class:`~breaker_core.ConfigurationError` that says
+what to write or install.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import urllib.parse
+from collections.abc import Callable, Mapping
+
+from breaker_core.cache import Cache, MemoryCache
+from breaker_core.clock import Clock
+from breaker_core.validation import Invalid
+
+__all__ = [
+    "CACHE_SCHEMES",
+    "STORAGE_SCHEMES",
+    "CacheFactory",
+    "Storage",
+    "cache_from_url",
+    "storage_from_url",
+]
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Storage:
+    """The breaker state storage a registry uses.
+
+    ``shared`` is True when every process sees the same state, so that
+    commands run from another process (``manage.py breakers open ...``) can
+    change it.
+    """
+
+    url: str
+    shared: bool
+
+
+def _memory_storage(url: str, parts: urllib.parse.SplitResult) -> Storage:
+    if parts.netloc or parts.path or parts.query:
+        raise Invalid('"memory://" with nothing after it')
+    return Storage(url=url, shared=False)
+
+
+def _redis_storage(url: str, parts: urllib.parse.SplitResult) -> Storage:
+    _require_redis_driver()
+    raise Invalid(
+        '"memory://"',
+        "shared state in Redis is not available in this version of breakerbox yet; "
+        "use memory:// for now",
+    )
+
+
+STORAGE_SCHEMES: dict[str, Callable[[str, urllib.parse.SplitResult], Storage]] = {
+    "memory": _memory_storage,
+    **dict.fromkeys(_REDIS_SCHEMES, _redis_storage),
+}
+"""Storage URL schemes and the functions that open them."""
+
+CacheFactory = Callable[[str, urllib.parse.SplitResult, Clock | None], Cache]
+"""Opens a cache from its URL: ``factory(url, parts, clock)``."""
+
+
+def _memory_cache(url: str, parts: urllib.parse.SplitResult, clock: Clock | None) -> Cache:
+    if parts.netloc or parts.path:
+        raise Invalid('"memory://" or "memory://?max_entries=1000"')
+    query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+    unknown = set(query) - {"max_entries"}
+    if unknown:
+        raise Invalid(
+            '"memory://" or "memory://?max_entries=1000"',
+            f"unknown option {sorted(unknown)[0]!r}",
+        )
+    max_entries = 1000
+    if "max_entries" in query:
+        raw = query["max_entries"][-1]
+        if not raw.isdigit() or int(raw) < 1:
+            raise Invalid(
+                '"memory://" or "memory://?max_entries=1000"',
+                "max_entries must be a positive integer",
+            )
+        max_entries = int(raw)
+    return MemoryCache(max_entries, clock=clock)
+
+
+def _redis_cache(url: str, parts: urllib.parse.SplitResult, clock: Clock | None) -> Cache:
+    _require_redis_driver()
+    raise Invalid(
+        '"memory://"',
+        "a Redis cache is not available in this version of breakerbox yet; use memory:// for now",
+    )
+
+
+CACHE_SCHEMES: dict[str, CacheFactory] = {
+    "memory": _memory_cache,
+    **dict.fromkeys(_REDIS_SCHEMES, _redis_cache),
+}
+"""Cache URL schemes of the engine; integrations add their own (Django adds ``django``)."""
+
+
+def _require_redis_driver() -> None:
+    if importlib.util.find_spec("redis") is None:
+        raise Invalid(
+            "a storage whose driver is installed",
+            'the redis driver is missing: pip install "breakerbox[redis]"',
+        )
+
+
+def _split(url: object, schemes: Mapping[str, object]) -> tuple[str, urllib.parse.SplitResult]:
+    allowed = " or ".join(f'"{s}://..."' for s in schemes)
+    if not isinstance(url, str) or "://" not in url:
+        raise Invalid(f"a URL like {allowed}")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in schemes:
+        raise Invalid(f"a URL like {allowed}", f"unknown scheme {parts.scheme!r}")
+    return url, parts
+
+
+def storage_from_url(url: object) -> Storage:
+    """Open the state storage named by ``url``.
+
+    Raises:
+        Invalid: the scheme is unknown, the URL malformed or the driver missing;
+            the settings layer turns this into a ConfigurationError with the path.
+    """
+    text, parts = _split(url, STORAGE_SCHEMES)
+    return STORAGE_SCHEMES[parts.scheme](text, parts)
+
+
+def cache_from_url(
+    url: object,
+    *,
+    clock: Clock | None = None,
+    extra_schemes: Mapping[str, CacheFactory] | None = None,
+) -> Cache:
+    """Open the result cache named by ``url``; ``extra_schemes`` come from integrations.
+
+    Raises:
+        Invalid: as :func:`storage_from_url`.
+    """
+    schemes = {**CACHE_SCHEMES, **(extra_schemes or {})}
+    text, parts = _split(url, schemes)
+    return schemes[parts.scheme](text, parts, clock)

@@ -1,0 +1,242 @@
+"""Value parsers shared by breaker and registry settings.
+
+Each parser takes a raw settings value and returns it normalised, or raises
+:class:`Invalid` with a phrase saying what is allowed. Callers add the path and
+the bad value, so every message reads
+``<path>: expected <what is allowed>, got <value>``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping
+
+from breaker_core.durations import parse_duration
+from breaker_core.imports import import_string
+
+__all__ = [
+    "Invalid",
+    "describe",
+    "exception_classes",
+    "failure_statuses",
+    "fraction",
+    "key_path",
+    "non_negative_duration",
+    "optional",
+    "positive_duration",
+    "positive_int",
+    "predicate",
+    "routes",
+    "unknown_key_problem",
+    "url",
+]
+
+
+class Invalid(ValueError):
+    """A value is not allowed. ``allowed`` says what would be; ``detail`` adds why."""
+
+    def __init__(self, allowed: str, detail: str = "") -> None:
+        self.allowed = allowed
+        self.detail = detail
+        super().__init__(allowed)
+
+    def message(self, path: str, value: object) -> str:
+        """Return the full problem line for ``value`` found at ``path``."""
+        text = f"{path}: expected {self.allowed}, got {describe(value)}"
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+def describe(value: object) -> str:
+    """Show a settings value the way the user wrote it (strings in double quotes)."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def key_path(path: str, key: str) -> str:
+    """Return the path of ``key`` below ``path``.
+
+    ``BREAKERS["dependencies"]`` + ``inventory`` gives
+    ``BREAKERS["dependencies"]["inventory"]``; a call-style path such as
+    ``CircuitBreaker("inventory")`` gives ``CircuitBreaker("inventory", window=...)``.
+    """
+    if path.endswith(")"):
+        return f"{path[:-1]}, {key}=...)"
+    return f"{path}[{json.dumps(key)}]"
+
+
+def unknown_key_problem(path: str, key: object, allowed: Iterable[str]) -> str:
+    """Return the problem line for an unknown settings key, with a suggestion."""
+    names = sorted(allowed)
+    text = f"{path}: unknown setting {describe(key)}"
+    if isinstance(key, str):
+        close = difflib.get_close_matches(key, names, n=1)
+        if close:
+            text += f"; did you mean {json.dumps(close[0])}?"
+    return f"{text} (allowed: {', '.join(names)})"
+
+
+Parser = Callable[[object], object]
+
+
+def optional(parser: Parser) -> Parser:
+    """Wrap ``parser`` so that ``None`` is allowed and kept."""
+
+    def parse(value: object) -> object:
+        if value is None:
+            return None
+        try:
+            return parser(value)
+        except Invalid as exc:
+            raise Invalid(f"{exc.allowed} or None", exc.detail) from None
+
+    return parse
+
+
+def positive_int(value: object) -> int:
+    """An int of at least 1 (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise Invalid("a positive integer like 5")
+    return value
+
+
+def fraction(value: object) -> float:
+    """A number in (0, 1], as for ``failure_rate``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid("a number greater than 0 and at most 1, like 0.5")
+    number = float(value)
+    if not math.isfinite(number) or not 0 < number <= 1:
+        raise Invalid("a number greater than 0 and at most 1, like 0.5")
+    return number
+
+
+def unit_interval(value: object) -> float:
+    """A number in [0, 1], as for ``jitter``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid("a number from 0 to 1, like 0.1")
+    number = float(value)
+    if not math.isfinite(number) or not 0 <= number <= 1:
+        raise Invalid("a number from 0 to 1, like 0.1")
+    return number
+
+
+def at_least_one(value: object) -> float:
+    """A finite number of at least 1, as for ``backoff``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid("a number of at least 1, like 2")
+    number = float(value)
+    if not math.isfinite(number) or number < 1:
+        raise Invalid("a number of at least 1, like 2")
+    return number
+
+
+def positive_duration(value: object) -> float:
+    """A duration greater than zero: seconds or a string like ``"10s"``."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        raise Invalid('a positive duration like "10s"') from None
+    if seconds <= 0:
+        raise Invalid('a positive duration like "10s"')
+    return seconds
+
+
+def non_negative_duration(value: object) -> float:
+    """A duration of zero or more: seconds or a string like ``"250ms"``."""
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise Invalid('a duration like "250ms" (0 to turn it off)') from None
+
+
+def exception_classes(value: object) -> tuple[type[Exception], ...]:
+    """One exception class or dotted path, or a list of them; returned as a tuple."""
+    allowed = (
+        'an exception class, a dotted path to one like "myapp.errors.UpstreamError", '
+        "or a list of them"
+    )
+    items: Iterable[object] = value if isinstance(value, list | tuple) else (value,)
+    classes: list[type[Exception]] = []
+    for item in items:
+        resolved = item
+        if isinstance(item, str):
+            try:
+                resolved = import_string(item)
+            except ImportError as exc:
+                raise Invalid(allowed, str(exc)) from None
+        if not (isinstance(resolved, type) and issubclass(resolved, Exception)):
+            detail = ""
+            if isinstance(resolved, type) and issubclass(resolved, BaseException):
+                detail = (
+                    f"{resolved.__name__} is a BaseException but not an Exception; "
+                    "those are never counted"
+                )
+            raise Invalid(allowed, detail)
+        classes.append(resolved)
+    return tuple(classes)
+
+
+def predicate(value: object) -> Callable[[object], object]:
+    """A callable, or a dotted path to one, taking a call's result."""
+    allowed = 'a callable or a dotted path to one like "myapp.checks.is_error"'
+    resolved = value
+    if isinstance(value, str):
+        try:
+            resolved = import_string(value)
+        except ImportError as exc:
+            raise Invalid(allowed, str(exc)) from None
+    if not callable(resolved):
+        raise Invalid(allowed)
+    return resolved
+
+
+def url(value: object) -> str:
+    """An absolute http(s) URL, kept without a trailing slash."""
+    allowed = 'an http(s) URL like "http://inventory.internal:8000"'
+    if not isinstance(value, str):
+        raise Invalid(allowed)
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise Invalid(allowed, str(exc)) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid(allowed)
+    if parts.query or parts.fragment:
+        raise Invalid(allowed, "a base URL has no query or fragment")
+    return value.rstrip("/")
+
+
+def routes(value: object) -> tuple[str, ...]:
+    """A list of inbound path patterns, each starting with ``/``."""
+    allowed = 'a list of path patterns like ["/checkout/*"]'
+    if not isinstance(value, list | tuple):
+        raise Invalid(allowed)
+    for item in value:
+        if not isinstance(item, str) or not item.startswith("/"):
+            raise Invalid(allowed, f"{describe(item)} does not start with /")
+    return tuple(value)
+
+
+def failure_statuses(value: object) -> frozenset[int]:
+    """A list of HTTP status codes (100-599) that count as failures."""
+    allowed = "a list of HTTP status codes like [500, 502, 503, 504, 429]"
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise Invalid(allowed)
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int) or not 100 <= item <= 599:
+            raise Invalid(allowed, f"{describe(item)} is not a status code")
+    return frozenset(value)
+
+
+def mapping(value: object) -> Mapping[str, object]:
+    """A mapping (dict) of settings."""
+    if not isinstance(value, Mapping):
+        raise Invalid("a mapping (dict) of settings")
+    return value

@@ -1,0 +1,1 @@
+"""Example apps and demos for breakerbox."""

@@ -1,0 +1,243 @@
+"""Concurrency: exactly one probe in half-open under threads and asyncio; closed calls overlap.
+
+Every claim is counted over many callers released at once and many trials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from breaker_core import CircuitBreaker, CircuitOpenError, State
+
+TRIALS = 50
+THREADS = 32
+TASKS = 100
+WAIT = 10.0  # generous upper bound for a stuck test; never reached when correct
+
+
+class Boom(Exception):
+    pass
+
+
+def half_open_breaker(clock) -> CircuitBreaker:
+    breaker = CircuitBreaker("inventory", failure_threshold=1, reset_timeout=5, clock=clock)
+    reopen(breaker, clock)
+    return breaker
+
+
+def reopen(breaker: CircuitBreaker, clock) -> None:
+    """Trip the breaker and move the clock so the next call finds HALF_OPEN."""
+
+    def fail() -> None:
+        raise Boom
+
+    with pytest.raises(Boom):
+        breaker.call(fail)
+    assert breaker.state is State.OPEN
+    clock.advance(5)
+    assert breaker.state is State.HALF_OPEN
+
+
+def thread_trial(breaker: CircuitBreaker) -> dict[str, int]:
+    """Release 32 threads at once on a half-open breaker; count probes run and rejections."""
+    counts = {"ran": 0, "rejected": 0}
+    lock = threading.Lock()
+    all_rejected = threading.Event()
+    release = threading.Event()
+    barrier = threading.Barrier(THREADS)
+
+    def probe() -> str:
+        with lock:
+            counts["ran"] += 1
+        # Hold the probe slot until every other caller has been turned away.
+        release.wait(WAIT)
+        return "ok"
+
+    def caller() -> None:
+        barrier.wait()
+        try:
+            breaker.call(probe)
+        except CircuitOpenError:
+            with lock:
+                counts["rejected"] += 1
+                if counts["rejected"] == THREADS - 1:
+                    all_rejected.set()
+
+    threads = [threading.Thread(target=caller) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    all_rejected.wait(WAIT)  # a second probe would hold its thread: the wait then times out
+    release.set()
+    for thread in threads:
+        thread.join(WAIT)
+    return counts
+
+
+def test_exactly_one_probe_among_32_threads(clock):
+    breaker = half_open_breaker(clock)
+    for trial in range(TRIALS):
+        counts = thread_trial(breaker)
+        assert counts == {"ran": 1, "rejected": THREADS - 1}, f"trial {trial}"
+        assert breaker.state is State.CLOSED
+        reopen(breaker, clock)
+
+
+def test_exactly_one_probe_among_100_tasks(clock):
+    breaker = half_open_breaker(clock)
+
+    async def trial_run() -> dict[str, int]:
+        counts = {"ran": 0, "rejected": 0}
+        release = asyncio.Event()
+        start = asyncio.Event()
+
+        async def probe() -> str:
+            counts["ran"] += 1
+            await release.wait()
+            return "ok"
+
+        async def caller() -> None:
+            await start.wait()
+            try:
+                await breaker.call_async(probe)
+            except CircuitOpenError:
+                counts["rejected"] += 1
+                if counts["rejected"] == TASKS - 1:
+                    release.set()
+
+        tasks = [asyncio.create_task(caller()) for _ in range(TASKS)]
+        await asyncio.sleep(0)  # let every task reach start.wait()
+        start.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), WAIT)
+        return counts
+
+    for trial in range(TRIALS):
+        counts = asyncio.run(trial_run())
+        assert counts == {"ran": 1, "rejected": TASKS - 1}, f"trial {trial}"
+        assert breaker.state is State.CLOSED
+        reopen(breaker, clock)
+
+
+def mixed_trial(breaker: CircuitBreaker, threads: int, tasks: int) -> dict[str, int]:
+    """Threads and an event loop in another thread compete for the probe slot at once."""
+    counts = {"ran": 0, "rejected": 0}
+    lock = threading.Lock()
+    release = threading.Event()
+    all_rejected = threading.Event()
+    barrier = threading.Barrier(threads + 1)  # the threads + the event loop's thread
+
+    def note(key: str) -> None:
+        with lock:
+            counts[key] += 1
+            if counts["rejected"] == threads + tasks - 1:
+                all_rejected.set()
+
+    def sync_probe() -> str:
+        note("ran")
+        release.wait(WAIT)
+        return "ok"
+
+    async def async_probe() -> str:
+        note("ran")
+        await asyncio.to_thread(release.wait, WAIT)
+        return "ok"
+
+    def thread_caller() -> None:
+        barrier.wait()
+        try:
+            breaker.call(sync_probe)
+        except CircuitOpenError:
+            note("rejected")
+
+    async def task_caller() -> None:
+        try:
+            await breaker.call_async(async_probe)
+        except CircuitOpenError:
+            note("rejected")
+
+    async def loop_main() -> None:
+        barrier.wait()
+        await asyncio.gather(*(task_caller() for _ in range(tasks)))
+
+    workers = [threading.Thread(target=thread_caller) for _ in range(threads)]
+    workers.append(threading.Thread(target=asyncio.run, args=(loop_main(),)))
+    for worker in workers:
+        worker.start()
+    all_rejected.wait(WAIT)
+    release.set()
+    for worker in workers:
+        worker.join(WAIT)
+    return counts
+
+
+def test_exactly_one_probe_across_threads_and_tasks_together(clock):
+    breaker = half_open_breaker(clock)
+    for trial in range(20):
+        counts = mixed_trial(breaker, threads=16, tasks=50)
+        assert counts == {"ran": 1, "rejected": 16 + 50 - 1}, f"trial {trial}"
+        reopen(breaker, clock)
+
+
+def test_closed_calls_run_concurrently_in_threads(clock):
+    """Eight calls meet at a barrier inside the guarded function: impossible if serialised."""
+    breaker = CircuitBreaker("inventory", clock=clock)
+    inside = threading.Barrier(8, timeout=WAIT)
+    results: list[int] = []
+
+    def guarded(i: int) -> int:
+        inside.wait()  # raises BrokenBarrierError if the calls cannot overlap
+        return i
+
+    threads = [
+        threading.Thread(target=lambda i=i: results.append(breaker.call(guarded, i)))
+        for i in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert sorted(results) == list(range(8))
+    assert breaker.snapshot()["successes"] == 8
+
+
+async def test_closed_calls_run_concurrently_in_tasks(clock):
+    breaker = CircuitBreaker("inventory", clock=clock)
+    inside = asyncio.Barrier(20)
+
+    async def guarded(i: int) -> int:
+        await asyncio.wait_for(inside.wait(), WAIT)
+        return i
+
+    results = await asyncio.gather(*(breaker.call_async(guarded, i) for i in range(20)))
+    assert sorted(results) == list(range(20))
+    assert breaker.snapshot()["successes"] == 20
+
+
+def test_counts_are_exact_under_contention(clock):
+    """32 threads x 500 calls, successes and failures mixed: the window loses no count."""
+    breaker = CircuitBreaker("inventory", failure_threshold=10**9, clock=clock)
+    barrier = threading.Barrier(32)
+
+    def worker(n: int) -> None:
+        barrier.wait()
+        for i in range(500):
+            if (n + i) % 5 == 0:
+                with pytest.raises(Boom):
+                    breaker.call(_raise_boom)
+            else:
+                breaker.call(int)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT * 3)
+    snap = breaker.snapshot()
+    assert snap["calls"] == 32 * 500
+    assert snap["failures"] == 32 * 500 // 5
+
+
+def _raise_boom() -> None:
+    raise Boom
