@@ -129,6 +129,9 @@ class CircuitBreaker:
         self._config = config
         self._clock: Clock = clock if clock is not None else time.monotonic
         self._lock = threading.Lock()
+        # Bound once: explicit acquire/release is about half the cost of `with`.
+        self._acquire = self._lock.acquire
+        self._release = self._lock.release
         self._window = SlidingWindow(config.window)
         self._phase = _Phase(_CLOSED, 0)
         self._probes: set[_Probe] = set()
@@ -147,6 +150,7 @@ class CircuitBreaker:
             if config.max_concurrent is not None
             else None
         )
+        self._tokens = self._bulkhead.tokens if self._bulkhead is not None else None
         # Copied out of the config for the hot path.
         self._slow = config.slow_call_duration
         self._result_is_failure = config.result_is_failure
@@ -255,7 +259,6 @@ class CircuitBreaker:
         self._timed = self._slow is not None or bool(self._listening)
         self._plain = not (
             self._timed
-            or self._bulkhead is not None
             or self._result_is_failure is not None
             or self._config.failure_rate is not None
         )
@@ -289,18 +292,30 @@ class CircuitBreaker:
             Exception: whatever ``fn`` raised, unchanged, after it was counted.
         """
         phase = self._phase
-        if phase.state is _CLOSED and self._plain:
-            # The common case, kept short: nothing to time, judge or tell.
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:
-                self._finish_error(phase.gen, None, exc)
-                raise
-            now = self._clock()
-            with self._lock:
-                if self._phase is phase:
-                    self._window.add_success(now)
-            return result
+        if self._plain:
+            if phase.state is _CLOSED:
+                # The common case, kept short: nothing to time, judge or tell.
+                tokens = self._tokens
+                if tokens is not None:
+                    try:
+                        tokens.pop()  # a bulkhead slot, lock-free
+                    except IndexError:
+                        return self._call(fn, args, kwargs)  # full: wait or reject
+                try:
+                    result = fn(*args, **kwargs)
+                except BaseException as exc:
+                    self._finish_error(phase.gen, None, exc)
+                    raise
+                self._count_success(phase, self._clock())
+                return result
+            if phase.state is _OPEN:
+                now = self._clock()
+                if now < phase.open_until:
+                    raise CircuitOpenError(self.name, phase.open_until - now, "open")
+        return self._call(fn, args, kwargs)
+
+    def _call(self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
+        """The general path of :meth:`call`: admission, timing, judging, events."""
         ticket = self._admit()
         start = self._clock() if self._timed else None
         try:
@@ -321,17 +336,31 @@ class CircuitBreaker:
         the event loop (the lock is only held for bookkeeping).
         """
         phase = self._phase
-        if phase.state is _CLOSED and self._plain:
-            try:
-                result = await fn(*args, **kwargs)
-            except BaseException as exc:
-                self._finish_error(phase.gen, None, exc)
-                raise
-            now = self._clock()
-            with self._lock:
-                if self._phase is phase:
-                    self._window.add_success(now)
-            return result
+        if self._plain:
+            if phase.state is _CLOSED:
+                tokens = self._tokens
+                if tokens is not None:
+                    try:
+                        tokens.pop()
+                    except IndexError:
+                        return await self._call_async(fn, args, kwargs)
+                try:
+                    result = await fn(*args, **kwargs)
+                except BaseException as exc:
+                    self._finish_error(phase.gen, None, exc)
+                    raise
+                self._count_success(phase, self._clock())
+                return result
+            if phase.state is _OPEN:
+                now = self._clock()
+                if now < phase.open_until:
+                    raise CircuitOpenError(self.name, phase.open_until - now, "open")
+        return await self._call_async(fn, args, kwargs)
+
+    async def _call_async(
+        self, fn: Callable[..., Awaitable[R]], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> R:
+        """The general path of :meth:`call_async`."""
         ticket = await self._admit_async()
         start = self._clock() if self._timed else None
         try:
@@ -489,19 +518,26 @@ class CircuitBreaker:
         if reason == "bulkhead_full":
             error = BulkheadFullError(self.name, retry_after)
         else:
-            error = CircuitOpenError(self.name, retry_after, reason.replace("_", " "))
+            error = CircuitOpenError(self.name, retry_after, reason)
         if self._listening:
-            state = self._phase.state
-            event = Event(
-                "rejected",
-                self.name,
-                new_state=state,
-                exception=error,
-                reason=reason,
-                time=self._clock() if now is None else now,
-            )
-            dispatch(self._listening, event)
-        raise error
+            self._tell_rejected(error, reason, now)
+        try:
+            raise error
+        finally:
+            # The traceback holds this frame; a local pointing back at the
+            # error would make a reference cycle only the collector can free.
+            del error
+
+    def _tell_rejected(self, error: CircuitOpenError, reason: str, now: float | None) -> None:
+        event = Event(
+            "rejected",
+            self.name,
+            new_state=self._phase.state,
+            exception=error,
+            reason=reason,
+            time=self._clock() if now is None else now,
+        )
+        dispatch(self._listening, event)
 
     def _give_back(self, ticket: _Ticket) -> None:
         """Return a probe slot taken by a call that was then refused by the bulkhead."""
@@ -510,6 +546,28 @@ class CircuitBreaker:
                 self._probes.discard(ticket)
 
     # -- outcomes -------------------------------------------------------------------------
+
+    def _count_success(self, phase: _Phase, now: float) -> None:
+        """Count a plain closed success (the fast path: no trip is possible on a success).
+
+        Also gives back the bulkhead slot the fast path took, if any.
+        """
+        bulkhead = self._bulkhead
+        if bulkhead is not None:
+            bulkhead.tokens.append(None)
+            if bulkhead.waiters:
+                bulkhead.wake_one()
+        window = self._window
+        self._acquire()
+        try:
+            if self._phase is phase:
+                if window.head == now // window.width:
+                    window.bucket_successes[window.slot] += 1
+                    window.successes += 1
+                else:
+                    window.add_success(now)
+        finally:
+            self._release()
 
     def _finish(self, ticket: _Ticket, start: float | None, result: object) -> None:
         """Count a call that returned (or a ``with`` block that ended without error)."""
@@ -563,7 +621,8 @@ class CircuitBreaker:
     ) -> None:
         """Apply a finished call's outcome to the window and the state, under the lock."""
         change: Event | None = None
-        with self._lock:
+        self._acquire()
+        try:
             phase = self._phase
             state = phase.state
             if type(ticket) is int:
@@ -580,6 +639,8 @@ class CircuitBreaker:
                             change = self._maybe_trip(now)
             elif isinstance(ticket, _Probe):
                 change = self._probe_finished(ticket, outcome, now, phase)
+        finally:
+            self._release()
         if outcome != _ABANDONED and self._listening:
             dispatch(
                 self._listening,

@@ -1,10 +1,12 @@
 """The bulkhead: a per-process cap on calls in flight to one dependency.
 
-Threads and asyncio tasks share one count. When the cap is reached a caller
-either gets ``False`` at once (``max_wait`` 0) or waits up to ``max_wait`` for
-a slot handed over by a finishing call; waiters are served first come, first
-served, and a slot is never lost: a waiter that times out or is cancelled
-after being handed a slot passes it on.
+Free slots are tokens in a list: taking one is ``list.pop()`` and giving it
+back ``list.append()``, both atomic operations on a built-in list, so the
+common case (a slot is free) costs no lock. Threads and asyncio tasks share
+the same tokens. When none is free a caller either gets ``False`` at once
+(``max_wait`` 0) or waits up to ``max_wait`` seconds; a returned token wakes
+the oldest waiter. A waiter that is woken but beaten to the token by a
+newcomer keeps its place at the front and waits on.
 
 The cap is per process on purpose: a cross-process cap would cost a round trip
 to shared storage on every call, which is the latency the cap exists to bound.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
+import time
 
 __all__ = ["BULKHEAD_RETRY_AFTER", "Bulkhead"]
 
@@ -23,24 +26,25 @@ BULKHEAD_RETRY_AFTER = 1.0
 
 
 class _Waiter:
-    __slots__ = ("event", "future", "granted", "loop")
+    """A thread (``event``) or a task (``loop`` and ``future``) waiting for a token."""
 
-    def __init__(
-        self,
-        event: threading.Event | None = None,
-        loop: asyncio.AbstractEventLoop | None = None,
-        future: asyncio.Future[None] | None = None,
-    ) -> None:
+    __slots__ = ("event", "future", "loop", "woken")
+
+    def __init__(self, event: threading.Event | None = None) -> None:
         self.event = event
-        self.loop = loop
-        self.future = future
-        self.granted = False
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.future: asyncio.Future[None] | None = None
+        self.woken = False
 
     def wake(self) -> None:
+        self.woken = True
         if self.event is not None:
             self.event.set()
         elif self.loop is not None and self.future is not None:
-            self.loop.call_soon_threadsafe(_resolve, self.future)
+            try:
+                self.loop.call_soon_threadsafe(_resolve, self.future)
+            except RuntimeError:  # the waiter's loop is closed: nobody to wake
+                pass
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -49,85 +53,128 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 class Bulkhead:
-    """At most ``limit`` holders at once; ``max_wait`` seconds of waiting for a slot."""
+    """At most ``limit`` holders at once; callers may wait ``max_wait`` seconds for a slot."""
 
-    __slots__ = ("_in_flight", "_limit", "_lock", "_max_wait", "_waiters")
+    __slots__ = ("_lock", "_max_wait", "limit", "tokens", "waiters")
 
     def __init__(self, limit: int, max_wait: float = 0.0) -> None:
-        self._limit = limit
-        self._max_wait = max_wait
-        self._lock = threading.Lock()
-        self._in_flight = 0
-        self._waiters: collections.deque[_Waiter] = collections.deque()
-
-    @property
-    def limit(self) -> int:
+        self.limit = limit
         """The cap."""
-        return self._limit
+        self.tokens: list[None] = [None] * limit
+        """One entry per free slot (the breaker's fast path pops and appends directly)."""
+        self.waiters: collections.deque[_Waiter] = collections.deque()
+        """Callers waiting for a slot, oldest first."""
+        self._max_wait = max_wait
+        self._lock = threading.Lock()  # guards the waiters only
 
     @property
     def in_flight(self) -> int:
         """Slots held right now."""
-        return self._in_flight
+        return self.limit - len(self.tokens)
 
     @property
     def retry_after(self) -> float:
         """Seconds a rejected caller is told to wait."""
         return BULKHEAD_RETRY_AFTER
 
-    def _try_take(self) -> bool:
-        # With the lock held. Waiters go first, so a newcomer never overtakes them.
-        if self._in_flight < self._limit and not self._waiters:
-            self._in_flight += 1
-            return True
-        return False
+    def try_acquire(self) -> bool:
+        """Take a free slot without waiting; False if there is none."""
+        try:
+            self.tokens.pop()
+        except IndexError:
+            return False
+        return True
+
+    def release(self) -> None:
+        """Give a slot back and wake the oldest waiter, if any."""
+        self.tokens.append(None)
+        if self.waiters:
+            self.wake_one()
+
+    def wake_one(self) -> None:
+        """Wake the oldest waiter (it then tries to take a token)."""
+        with self._lock:
+            if not self.waiters:
+                return
+            waiter = self.waiters.popleft()
+        waiter.wake()
 
     def acquire(self) -> bool:
-        """Take a slot, waiting at most ``max_wait`` seconds; False if none came free."""
-        with self._lock:
-            if self._try_take():
-                return True
-            if self._max_wait <= 0:
-                return False
-            event = threading.Event()
-            waiter = _Waiter(event=event)
-            self._waiters.append(waiter)
-        event.wait(self._max_wait)
-        return self._settle_wait(waiter)
+        """Take a slot, blocking at most ``max_wait`` seconds; False if none came free."""
+        if self.try_acquire():
+            return True
+        if self._max_wait <= 0:
+            return False
+        deadline = time.monotonic() + self._max_wait
+        event = threading.Event()
+        waiter = _Waiter(event)
+        self._enqueue(waiter, front=False)
+        acquired = False
+        try:
+            while True:
+                # Registered before trying: a release either leaves us a token
+                # to find here or finds us in the queue and wakes us.
+                if self.try_acquire():
+                    acquired = True
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                event.wait(remaining)
+                if self._rewind(waiter):
+                    event.clear()
+        finally:
+            self._leave(waiter, acquired)
 
     async def acquire_async(self) -> bool:
         """Like :meth:`acquire`, awaiting instead of blocking the event loop."""
-        with self._lock:
-            if self._try_take():
-                return True
-            if self._max_wait <= 0:
-                return False
-            loop = asyncio.get_running_loop()
-            future: asyncio.Future[None] = loop.create_future()
-            waiter = _Waiter(loop=loop, future=future)
-            self._waiters.append(waiter)
-        try:
-            await asyncio.wait((future,), timeout=self._max_wait)
-        except BaseException:
-            if self._settle_wait(waiter):
-                self.release()  # handed a slot while being cancelled: pass it on
-            raise
-        return self._settle_wait(waiter)
-
-    def _settle_wait(self, waiter: _Waiter) -> bool:
-        with self._lock:
-            if waiter.granted:
-                return True
-            self._waiters.remove(waiter)
+        if self.try_acquire():
+            return True
+        if self._max_wait <= 0:
             return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._max_wait
+        waiter = _Waiter()
+        waiter.loop = loop
+        waiter.future = loop.create_future()
+        self._enqueue(waiter, front=False)
+        acquired = False
+        try:
+            while True:
+                if self.try_acquire():
+                    acquired = True
+                    return True
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                await asyncio.wait((waiter.future,), timeout=remaining)
+                if waiter.future.done():
+                    waiter.future = loop.create_future()
+                self._rewind(waiter)
+        finally:
+            self._leave(waiter, acquired)
 
-    def release(self) -> None:
-        """Give a slot back, handing it to the longest waiter if there is one."""
+    def _enqueue(self, waiter: _Waiter, *, front: bool) -> None:
         with self._lock:
-            if self._waiters:
-                waiter = self._waiters.popleft()
-                waiter.granted = True  # the slot moves over; in_flight is unchanged
+            if front:
+                self.waiters.appendleft(waiter)
             else:
-                self._in_flight -= 1
-                return
-        waiter.wake()
+                self.waiters.append(waiter)
+
+    def _rewind(self, waiter: _Waiter) -> bool:
+        """After a wake-up, queue the waiter again at the front; True if it was woken."""
+        with self._lock:
+            if not waiter.woken:
+                return False
+            waiter.woken = False
+            self.waiters.appendleft(waiter)
+            return True
+
+    def _leave(self, waiter: _Waiter, acquired: bool) -> None:
+        with self._lock:
+            try:
+                self.waiters.remove(waiter)
+            except ValueError:
+                pass  # already taken off the queue by a wake-up
+        if not acquired and self.tokens and self.waiters:
+            self.wake_one()  # a token we were woken for is free: pass the wake-up on

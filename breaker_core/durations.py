@@ -8,14 +8,14 @@ import re
 __all__ = ["format_duration", "parse_duration"]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h)\s*$")
+_PATTERN = re.compile(r"\s*((?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(ms|s|m|h)\s*", re.ASCII)
 
 
 def parse_duration(value: object) -> float:
     """Return ``value`` as float seconds.
 
     Accepts an int or float (seconds) or a string of a number and a unit:
-    ``"250ms"``, ``"10s"``, ``"1.5s"``, ``"5m"``, ``"1h"``.
+    ``"250ms"``, ``"10s"``, ``"1.5s"``, ``"5m"``, ``"1h"`` (``"1e-3s"`` too).
 
     Raises:
         ValueError: the value is not a finite, non-negative duration in one of
@@ -24,9 +24,12 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("a duration cannot be a bool")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError("a duration must be finite") from None
     elif isinstance(value, str):
-        match = _PATTERN.match(value)
+        match = _PATTERN.fullmatch(value)
         if match is None:
             raise ValueError("unknown duration format")
         seconds = float(match.group(1)) * _UNITS[match.group(2)]

@@ -10,6 +10,7 @@ handles a full bulkhead the same way.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 __all__ = [
     "BreakerError",
@@ -28,34 +29,53 @@ class BreakerError(Exception):
 class CircuitOpenError(BreakerError):
     """A call was rejected without running because its breaker is open.
 
-    ``name`` is the breaker's name and ``retry_after`` the number of seconds
-    (a float, never negative) until a probe may pass.
+    ``CircuitOpenError(name, retry_after, reason="open")``: ``name`` is the
+    breaker's name, ``retry_after`` the seconds (a float, never negative)
+    until a probe may pass, and ``reason`` why the call was rejected:
+    ``"open"``, ``"half_open_full"`` (every probe slot taken), ``"forced_open"``
+    or, for :class:`BulkheadFullError`, ``"bulkhead_full"``.
     """
 
-    def __init__(self, name: str, retry_after: float, reason: str = "open") -> None:
-        self.name = name
-        self.retry_after = max(0.0, float(retry_after))
-        self.reason = reason
-        super().__init__(name, self.retry_after)
+    # Rejections are the hot path of an open breaker: the attributes are read
+    # from ``args`` so that construction is the C-level BaseException init.
+    _default_reason = "open"
+
+    if TYPE_CHECKING:
+
+        def __init__(self, name: str, retry_after: float, reason: str = ...) -> None: ...
+
+    @property
+    def name(self) -> str:
+        """The breaker's name."""
+        return str(self.args[0])
+
+    @property
+    def retry_after(self) -> float:
+        """Seconds until a probe may pass (never negative)."""
+        return max(0.0, float(self.args[1]))
+
+    @property
+    def reason(self) -> str:
+        """Why the call was rejected."""
+        return str(self.args[2]) if len(self.args) > 2 else self._default_reason
 
     def __str__(self) -> str:
-        return f"circuit {self.name!r} is {self.reason}; retry after {self.retry_after:.3f}s"
-
-    def __reduce__(self) -> tuple[type[CircuitOpenError], tuple[str, float, str]]:
-        return (type(self), (self.name, self.retry_after, self.reason))
+        what = _REASON_TEXT.get(self.reason, self.reason)
+        return f"circuit {self.name!r} is {what}; retry after {self.retry_after:.3f}s"
 
 
 class BulkheadFullError(CircuitOpenError):
     """A call was rejected because ``max_concurrent`` calls are already in flight."""
 
-    def __init__(self, name: str, retry_after: float, reason: str = "bulkhead_full") -> None:
-        super().__init__(name, retry_after, reason)
+    _default_reason = "bulkhead_full"
 
-    def __str__(self) -> str:
-        return (
-            f"circuit {self.name!r} has its concurrency cap reached; "
-            f"retry after {self.retry_after:.3f}s"
-        )
+
+_REASON_TEXT = {
+    "open": "open",
+    "half_open_full": "half-open with every probe slot taken",
+    "forced_open": "forced open",
+    "bulkhead_full": "at its concurrency cap (bulkhead full)",
+}
 
 
 class ConfigurationError(BreakerError):

@@ -15,11 +15,11 @@ def import_string(dotted: str) -> object:
             the message names what was tried.
     """
     module_name, _, attribute = dotted.rpartition(".")
-    if not module_name or not attribute:
-        raise ImportError(f"{dotted!r} is not a dotted path like 'package.module.Name'")
+    if not module_name or not attribute or dotted.startswith("."):
+        raise ImportError(f"{dotted!r} is not an absolute dotted path like 'package.module.Name'")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
+    except Exception as exc:  # ImportError, or anything the module raised while importing
         raise ImportError(f"cannot import module {module_name!r}: {exc}") from exc
     try:
         return getattr(module, attribute)

@@ -27,7 +27,7 @@ SETTINGS_KEYS = ("storage", "cache", "defaults", "dependencies")
 DEFAULT_STORAGE = "memory://"
 DEFAULT_CACHE = "memory://"
 
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -113,7 +113,9 @@ def _parse(
 
     dependencies: dict[str, BreakerConfig] = {}
     deps_path = v.key_path(path, "dependencies")
-    raw_deps = settings.get("dependencies", {})
+    raw_deps = settings.get("dependencies")
+    if raw_deps is None:
+        raw_deps = {}
     if not isinstance(raw_deps, Mapping):
         problems.append(
             v.Invalid(
@@ -123,7 +125,7 @@ def _parse(
         raw_deps = {}
     for name, options in raw_deps.items():
         dep_path = v.key_path(deps_path, str(name))
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
             problems.append(
                 f"{deps_path}: expected dependency names of letters, digits, '_', '.' and '-' "
                 f'(like "inventory"), got {v.describe(name)}'
@@ -160,13 +162,25 @@ def _parse_defaults(raw: object, path: str, problems: list[str]) -> BreakerConfi
     misplaced = [key for key in raw if key in DEPENDENCY_ONLY_FIELDS]
     for key in misplaced:
         problems.append(
-            f"{v.key_path(path, key)}: {key!r} belongs to one dependency, not to the defaults; "
-            f'move it under "dependencies"'
+            f"{v.key_path(path, key)}: expected only settings that apply to every dependency, "
+            f"got {v.describe(key)}, which belongs to one dependency (move it under "
+            f'"dependencies")'
         )
+    kept = {k: val for k, val in raw.items() if k not in misplaced}
     try:
-        return BreakerConfig.from_mapping(
-            {k: val for k, val in raw.items() if k not in misplaced}, path=path
-        )
+        return BreakerConfig.from_mapping(kept, path=path)
     except ConfigurationError as exc:
         problems.extend(exc.problems)
+    # Judge the dependencies against the defaults that are valid on their own,
+    # so one bad default does not add false problems to every dependency.
+    valid: dict[str, object] = {}
+    for key, val in kept.items():
+        try:
+            BreakerConfig.from_mapping({key: val})
+        except ConfigurationError:
+            continue
+        valid[key] = val
+    try:
+        return BreakerConfig.from_mapping(valid, path=path)
+    except ConfigurationError:
         return None

@@ -50,7 +50,7 @@ def _memory_storage(url: str, parts: urllib.parse.SplitResult) -> Storage:
 
 
 def _redis_storage(url: str, parts: urllib.parse.SplitResult) -> Storage:
-    _require_redis_driver()
+    _require_redis_driver("storage")
     raise Invalid(
         '"memory://"',
         "shared state in Redis is not available in this version of breakerbox yet; "
@@ -81,7 +81,7 @@ def _memory_cache(url: str, parts: urllib.parse.SplitResult, clock: Clock | None
     max_entries = 1000
     if "max_entries" in query:
         raw = query["max_entries"][-1]
-        if not raw.isdigit() or int(raw) < 1:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
             raise Invalid(
                 '"memory://" or "memory://?max_entries=1000"',
                 "max_entries must be a positive integer",
@@ -91,7 +91,7 @@ def _memory_cache(url: str, parts: urllib.parse.SplitResult, clock: Clock | None
 
 
 def _redis_cache(url: str, parts: urllib.parse.SplitResult, clock: Clock | None) -> Cache:
-    _require_redis_driver()
+    _require_redis_driver("cache")
     raise Invalid(
         '"memory://"',
         "a Redis cache is not available in this version of breakerbox yet; use memory:// for now",
@@ -105,10 +105,10 @@ CACHE_SCHEMES: dict[str, CacheFactory] = {
 """Cache URL schemes of the engine; integrations add their own (Django adds ``django``)."""
 
 
-def _require_redis_driver() -> None:
+def _require_redis_driver(kind: str) -> None:
     if importlib.util.find_spec("redis") is None:
         raise Invalid(
-            "a storage whose driver is installed",
+            f"a {kind} whose driver is installed",
             'the redis driver is missing: pip install "breakerbox[redis]"',
         )
 
@@ -117,7 +117,10 @@ def _split(url: object, schemes: Mapping[str, object]) -> tuple[str, urllib.pars
     allowed = " or ".join(f'"{s}://..."' for s in schemes)
     if not isinstance(url, str) or "://" not in url:
         raise Invalid(f"a URL like {allowed}")
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as exc:
+        raise Invalid(f"a URL like {allowed}", str(exc)) from None
     if parts.scheme not in schemes:
         raise Invalid(f"a URL like {allowed}", f"unknown scheme {parts.scheme!r}")
     return url, parts

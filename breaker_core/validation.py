@@ -51,12 +51,27 @@ class Invalid(ValueError):
 
 def describe(value: object) -> str:
     """Show a settings value the way the user wrote it (strings in double quotes)."""
+    text = _show(value, depth=0)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _show(value: object, depth: int) -> str:
     if isinstance(value, str):
-        return json.dumps(value)
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, type):
         return f"{value.__module__}.{value.__qualname__}"
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    if depth < 3 and isinstance(value, dict) and type(value) is dict:
+        inner = ", ".join(f"{_show(k, depth + 1)}: {_show(v, depth + 1)}" for k, v in value.items())
+        return "{" + inner + "}"
+    if depth < 3 and isinstance(value, list | tuple) and type(value) in (list, tuple):
+        inner = ", ".join(_show(item, depth + 1) for item in value)
+        if isinstance(value, tuple):
+            return f"({inner},)" if len(value) == 1 else f"({inner})"
+        return f"[{inner}]"
+    try:
+        return repr(value)
+    except ValueError:  # e.g. an int too long to convert to a string
+        return f"<{type(value).__name__}>"
 
 
 def key_path(path: str, key: str) -> str:
@@ -66,6 +81,8 @@ def key_path(path: str, key: str) -> str:
     ``BREAKERS["dependencies"]["inventory"]``; a call-style path such as
     ``CircuitBreaker("inventory")`` gives ``CircuitBreaker("inventory", window=...)``.
     """
+    if path.endswith("()"):
+        return f"{path[:-1]}{key}=...)"
     if path.endswith(")"):
         return f"{path[:-1]}, {key}=...)"
     return f"{path}[{json.dumps(key)}]"
@@ -106,34 +123,32 @@ def positive_int(value: object) -> int:
     return value
 
 
+def _number(value: object, allowed: str, accept: Callable[[float], bool]) -> float:
+    """A finite int or float (bools refused) for which ``accept`` holds."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid(allowed)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise Invalid(allowed) from None
+    if not math.isfinite(number) or not accept(number):
+        raise Invalid(allowed)
+    return number
+
+
 def fraction(value: object) -> float:
     """A number in (0, 1], as for ``failure_rate``."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Invalid("a number greater than 0 and at most 1, like 0.5")
-    number = float(value)
-    if not math.isfinite(number) or not 0 < number <= 1:
-        raise Invalid("a number greater than 0 and at most 1, like 0.5")
-    return number
+    return _number(value, "a number greater than 0 and at most 1, like 0.5", lambda n: 0 < n <= 1)
 
 
 def unit_interval(value: object) -> float:
     """A number in [0, 1], as for ``jitter``."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Invalid("a number from 0 to 1, like 0.1")
-    number = float(value)
-    if not math.isfinite(number) or not 0 <= number <= 1:
-        raise Invalid("a number from 0 to 1, like 0.1")
-    return number
+    return _number(value, "a number from 0 to 1, like 0.1", lambda n: 0 <= n <= 1)
 
 
 def at_least_one(value: object) -> float:
     """A finite number of at least 1, as for ``backoff``."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Invalid("a number of at least 1, like 2")
-    number = float(value)
-    if not math.isfinite(number) or number < 1:
-        raise Invalid("a number of at least 1, like 2")
-    return number
+    return _number(value, "a number of at least 1, like 2", lambda n: n >= 1)
 
 
 def positive_duration(value: object) -> float:

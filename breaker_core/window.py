@@ -1,13 +1,15 @@
 """The sliding window: a ring of time buckets counting call outcomes.
 
 The window of ``length`` seconds is cut into ``BUCKETS`` buckets of
-``length / BUCKETS`` seconds. An outcome at time ``t`` lands in bucket
+``width = length / BUCKETS`` seconds. An outcome at time ``t`` lands in bucket
 ``int(t // width)``; at time ``now`` the window holds the buckets whose index
 is greater than ``int(now // width) - BUCKETS``. So the window covers between
 ``length - width`` and ``length`` seconds of history: constant memory per
 breaker and O(1) work per call (advancing clears at most ``BUCKETS`` buckets).
 
-Not thread-safe: the breaker calls it under its own lock.
+Not thread-safe: the breaker calls it under its own lock. The breaker's fast
+path reads ``head``, ``width`` and ``slot`` and bumps ``bucket_successes``
+directly when the newest bucket is current.
 """
 
 from __future__ import annotations
@@ -22,22 +24,27 @@ class SlidingWindow:
     """Counts of successes, failures and slow calls over the last ``length`` seconds."""
 
     __slots__ = (
-        "_failures",
-        "_head",
-        "_slow",
-        "_successes",
-        "_width",
+        "bucket_failures",
+        "bucket_slow",
+        "bucket_successes",
         "failures",
+        "head",
+        "slot",
         "slow",
         "successes",
+        "width",
     )
 
     def __init__(self, length: float) -> None:
-        self._width = length / BUCKETS
-        self._successes = [0] * BUCKETS
-        self._failures = [0] * BUCKETS
-        self._slow = [0] * BUCKETS
-        self._head: int | None = None  # absolute index of the newest bucket
+        self.width = length / BUCKETS
+        """Seconds per bucket."""
+        self.bucket_successes = [0] * BUCKETS
+        self.bucket_failures = [0] * BUCKETS
+        self.bucket_slow = [0] * BUCKETS
+        self.head: int | None = None
+        """Absolute index of the newest bucket (None before the first outcome)."""
+        self.slot = 0
+        """Ring position of the newest bucket (``head % BUCKETS``)."""
         self.successes = 0
         """Successes in the window (as of the last :meth:`advance`)."""
         self.failures = 0
@@ -50,54 +57,51 @@ class SlidingWindow:
         """Calls recorded in the window (ignored calls are not counted)."""
         return self.successes + self.failures
 
-    def bucket_of(self, now: float) -> int:
-        """Return the absolute bucket index of time ``now``."""
-        return int(now // self._width)
-
     def advance(self, now: float) -> int:
         """Drop buckets that have left the window at ``now``; return the current slot."""
-        index = int(now // self._width)
-        head = self._head
+        index = int(now // self.width)
+        head = self.head
         if head is None or index - head >= BUCKETS:
             self._clear_all()
         elif index > head:
             for absolute in range(head + 1, index + 1):
                 self._clear(absolute % BUCKETS)
         else:
-            # Time did not move forward to a new bucket (or a clock went back:
-            # count in the newest bucket rather than rewrite history).
-            return head % BUCKETS
-        self._head = index
-        return index % BUCKETS
+            # Time did not reach a new bucket (or a clock went back: count in
+            # the newest bucket rather than rewrite history).
+            return self.slot
+        self.head = index
+        self.slot = index % BUCKETS
+        return self.slot
 
     def add_success(self, now: float) -> None:
         """Count a success at ``now``."""
-        head = self._head
-        slot = head % BUCKETS if head == now // self._width else self.advance(now)
-        self._successes[slot] += 1
+        slot = self.slot if self.head == now // self.width else self.advance(now)
+        self.bucket_successes[slot] += 1
         self.successes += 1
 
     def add_failure(self, now: float, *, slow: bool = False) -> None:
-        """Count a failure at ``now``."""
+        """Count a failure at ``now``; ``slow`` also counts it as a slow call."""
         slot = self.advance(now)
-        self._failures[slot] += 1
+        self.bucket_failures[slot] += 1
         self.failures += 1
         if slow:
-            self._slow[slot] += 1
+            self.bucket_slow[slot] += 1
             self.slow += 1
 
     def reset(self) -> None:
         """Forget every outcome."""
         self._clear_all()
-        self._head = None
+        self.head = None
+        self.slot = 0
 
     def _clear(self, slot: int) -> None:
-        self.successes -= self._successes[slot]
-        self.failures -= self._failures[slot]
-        self.slow -= self._slow[slot]
-        self._successes[slot] = self._failures[slot] = self._slow[slot] = 0
+        self.successes -= self.bucket_successes[slot]
+        self.failures -= self.bucket_failures[slot]
+        self.slow -= self.bucket_slow[slot]
+        self.bucket_successes[slot] = self.bucket_failures[slot] = self.bucket_slow[slot] = 0
 
     def _clear_all(self) -> None:
         for slot in range(BUCKETS):
-            self._successes[slot] = self._failures[slot] = self._slow[slot] = 0
+            self.bucket_successes[slot] = self.bucket_failures[slot] = self.bucket_slow[slot] = 0
         self.successes = self.failures = self.slow = 0

@@ -301,7 +301,7 @@ def test_probe_timeout_gives_the_slot_back(clock):
     clock.advance(29.9)
     with pytest.raises(CircuitOpenError) as info:
         breaker.call(ok)
-    assert info.value.reason == "half open full"
+    assert info.value.reason == "half_open_full"
     assert info.value.retry_after == pytest.approx(0.1)
     clock.advance(0.1)
     assert breaker.call(ok) == "ok"  # the slot was reclaimed; this probe closes it

@@ -136,7 +136,7 @@ def test_max_wait_lets_a_waiter_take_a_freed_slot(clock):
     started.wait(WAIT)
     waiter = threading.Thread(target=lambda: breaker.call(order.append, "second"))
     waiter.start()
-    while not breaker._bulkhead._waiters:  # the waiter is queued
+    while not breaker._bulkhead.waiters:  # the waiter is queued
         time.sleep(0.001)
     release.set()
     holder.join(WAIT)
@@ -153,7 +153,7 @@ def test_max_wait_bounds_the_wait():
     waited = time.perf_counter() - began
     assert 0.05 <= waited < 0.05 + MARGIN
     assert bulkhead.in_flight == 1
-    assert not bulkhead._waiters
+    assert not bulkhead.waiters
 
 
 async def test_async_waiter_gets_a_slot_released_from_a_thread():
@@ -176,7 +176,7 @@ async def test_cancelled_waiter_passes_on_a_slot_and_leaves_no_trace():
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
-    assert not bulkhead._waiters
+    assert not bulkhead.waiters
     bulkhead.release()
     assert bulkhead.in_flight == 0
 
@@ -272,3 +272,46 @@ def test_guard_fallback_answers_a_full_bulkhead(clock):
 
 def _raise_boom() -> None:
     raise Boom
+
+
+def test_waiters_from_threads_and_tasks_all_get_through_under_the_cap(clock):
+    """With a long max_wait, 16 threads and 50 tasks all finish, never more than 3 inside."""
+    breaker = CircuitBreaker("inventory", max_concurrent=3, max_wait=WAIT, clock=clock)
+    inside = Inside()
+    done: list[str] = []
+    barrier = threading.Barrier(17)
+
+    def work() -> str:
+        inside.enter()
+        try:
+            time.sleep(0.002)
+            return "thread"
+        finally:
+            inside.leave()
+
+    async def awork() -> str:
+        inside.enter()
+        try:
+            await asyncio.sleep(0.002)
+            return "task"
+        finally:
+            inside.leave()
+
+    def thread_caller() -> None:
+        barrier.wait()
+        done.append(breaker.call(work))
+
+    async def tasks() -> None:
+        barrier.wait()
+        done.extend(await asyncio.gather(*(breaker.call_async(awork) for _ in range(50))))
+
+    workers = [threading.Thread(target=thread_caller) for _ in range(16)]
+    workers.append(threading.Thread(target=asyncio.run, args=(tasks(),)))
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(WAIT * 2)
+    assert sorted(done) == ["task"] * 50 + ["thread"] * 16
+    assert inside.peak <= 3
+    assert breaker.snapshot()["in_flight"] == 0
+    assert not breaker._bulkhead.waiters
