@@ -1,16 +1,8 @@
-"""``CircuitBreaker``: the state machine and its sync and async call wrappers.
+"""``CircuitBreaker``: the public face of a breaker and its call forms.
 
-Every decision (admit or reject, count, trip, probe, close) is made by a few
-methods that take "now" from the injected clock and run under a short lock;
-the guarded call itself never runs under it. ``call``, ``call_async``, the
-decorator and the ``with``/``async with`` forms are thin callers of the same
-decision code.
-
-Hot paths:
-
-- CLOSED admission reads one immutable phase object: no lock, no clock.
-- OPEN rejection reads the phase and the clock: no lock, no I/O.
-- Recording an outcome takes the lock once, for O(1) window arithmetic.
+``call``, ``call_async``, the decorator, ``with``/``async with`` and
+:meth:`CircuitBreaker.attempt` are thin callers of the decision code in
+:mod:`breaker_core.machine`.
 """
 
 from __future__ import annotations
@@ -18,78 +10,34 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import logging
-import math
-import random
-import threading
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from types import TracebackType
-from typing import Any, NoReturn, ParamSpec, TypeVar, overload
+from typing import Any, ParamSpec, TypeVar, overload
 
-from breaker_core.bulkhead import Bulkhead
+from breaker_core.attempt import Attempt
 from breaker_core.clock import Clock
 from breaker_core.config import BreakerConfig
-from breaker_core.errors import BulkheadFullError, CircuitOpenError, ConfigurationError
-from breaker_core.events import Event, Listener, dispatch
+from breaker_core.errors import CircuitOpenError, ConfigurationError
+from breaker_core.events import Listener
+from breaker_core.machine import (
+    _CLOSED,
+    _DISABLED,
+    _FORCED_OPEN,
+    _HALF_OPEN,
+    _METRICS_ONLY,
+    _OPEN,
+    Machine,
+)
 from breaker_core.state import State
-from breaker_core.window import SlidingWindow
 
 __all__ = ["CircuitBreaker"]
-
-logger = logging.getLogger("breaker_core")
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_CLOSED = State.CLOSED
-_OPEN = State.OPEN
-_HALF_OPEN = State.HALF_OPEN
-_FORCED_OPEN = State.FORCED_OPEN
-_DISABLED = State.DISABLED
-_METRICS_ONLY = State.METRICS_ONLY
 
-# Outcomes of a finished call.
-_SUCCESS = 0
-_FAILURE = 1  # a recorded exception
-_SLOW = 2  # slower than slow_call_duration
-_RESULT = 3  # result_is_failure(result) was true
-_IGNORED = 4  # an exception listed in ignore
-_ABANDONED = 5  # a BaseException that is not an Exception: neither success nor failure
-
-_OUTCOME_KINDS = ("success", "failure", "failure", "failure", "ignored")
-_FAILURE_REASONS = {_FAILURE: "exception", _SLOW: "slow", _RESULT: "result"}
-_NO_RESULT = object()
-
-
-class _Phase:
-    """An immutable view of the state, swapped whole so lock-free readers see one version."""
-
-    __slots__ = ("gen", "open_until", "state")
-
-    def __init__(self, state: State, gen: int, open_until: float = 0.0) -> None:
-        self.state = state
-        self.gen = gen  # bumped on every transition; results of older calls are stale
-        self.open_until = open_until  # OPEN: when a probe may pass
-
-
-class _Probe:
-    """A half-open probe slot, held from admission until the probe reports back."""
-
-    __slots__ = ("deadline", "gen")
-
-    def __init__(self, gen: int, deadline: float) -> None:
-        self.gen = gen
-        self.deadline = deadline
-
-
-# What admission hands to the caller and the caller hands back when it finishes:
-# the phase generation of a normal call, a _Probe, or None when nothing is recorded.
-_Ticket = int | _Probe | None
-
-
-class CircuitBreaker:
+class CircuitBreaker(Machine):
     """A circuit breaker guarding calls to one dependency.
 
     Build it with keyword options (the settings keys of :class:`BreakerConfig`,
@@ -125,41 +73,11 @@ class CircuitBreaker:
                 f"{path}: pass either config= or keyword options, not both "
                 f"(got config and {', '.join(sorted(options))})"
             )
-        self.name = name
-        self._config = config
-        self._clock: Clock = clock if clock is not None else time.monotonic
-        self._lock = threading.Lock()
-        # Bound once: explicit acquire/release is about half the cost of `with`.
-        self._acquire = self._lock.acquire
-        self._release = self._lock.release
-        self._window = SlidingWindow(config.window)
-        self._phase = _Phase(_CLOSED, 0)
-        self._probes: set[_Probe] = set()
-        self._probe_successes = 0
-        self._failed_probes = 0
-        self._opened_at: float | None = None
-        self._changed_at = self._clock()
-        self._own_listeners: list[Listener] = []
-        # The registry's listeners, shared by reference so later additions apply.
-        self._shared_listeners: list[Listener] = listeners if listeners is not None else []
-        self._entered: ContextVar[tuple[tuple[_Ticket, float | None], ...]] = ContextVar(
+        super().__init__(name, config, clock, listeners)
+        # Blocks entered with ``with breaker:``, innermost last, per thread and task.
+        self._entered: ContextVar[tuple[Attempt, ...]] = ContextVar(
             f"breaker_core.entered.{name}", default=()
         )
-        self._bulkhead = (
-            Bulkhead(config.max_concurrent, config.max_wait)
-            if config.max_concurrent is not None
-            else None
-        )
-        self._tokens = self._bulkhead.tokens if self._bulkhead is not None else None
-        # Copied out of the config for the hot path.
-        self._slow = config.slow_call_duration
-        self._result_is_failure = config.result_is_failure
-        self._record = config.record
-        self._ignore = config.ignore
-        self._listening: tuple[Listener, ...] = ()
-        self._timed = False  # measure call durations (slow calls or listeners)
-        self._plain = False  # a closed success needs nothing but a window count
-        self._listeners_changed()
 
     # -- public state ------------------------------------------------------------
 
@@ -241,7 +159,7 @@ class CircuitBreaker:
     def __repr__(self) -> str:
         return f"<CircuitBreaker {self.name!r} {self.state.value}>"
 
-    # -- listeners -------------------------------------------------------------------
+    # -- listeners ---------------------------------------------------------------
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(event)`` for every :class:`Event` of this breaker."""
@@ -252,16 +170,6 @@ class CircuitBreaker:
         """Stop calling ``listener``. Raises ValueError if it was not added."""
         self._own_listeners.remove(listener)
         self._listeners_changed()
-
-    def _listeners_changed(self) -> None:
-        """Recompute the listener tuple and the hot-path flags (the registry calls it too)."""
-        self._listening = (*self._own_listeners, *self._shared_listeners)
-        self._timed = self._slow is not None or bool(self._listening)
-        self._plain = not (
-            self._timed
-            or self._result_is_failure is not None
-            or self._config.failure_rate is not None
-        )
 
     # -- manual states -------------------------------------------------------------
 
@@ -281,7 +189,7 @@ class CircuitBreaker:
         """Return to CLOSED with an empty window and no failed probes."""
         self._manual(_CLOSED)
 
-    # -- guarded calls -----------------------------------------------------------------
+    # -- guarded calls ---------------------------------------------------------------
 
     def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Call ``fn(*args, **kwargs)`` under the breaker and return its result.
@@ -395,10 +303,22 @@ class CircuitBreaker:
 
         return guarded
 
+    def attempt(self) -> Attempt:
+        """Return a one-use guard for a block whose outcome you judge yourself.
+
+        ``with breaker.attempt() as attempt:`` (or ``async with``) admits the
+        block or raises :class:`CircuitOpenError`; an exception escaping it is
+        classified as usual; ``attempt.fail()`` marks a block that ended
+        without an exception as a failure (an HTTP 503, say). An attempt can
+        also be entered and exited from different places (a response body
+        read later), which ``with breaker:`` cannot.
+        """
+        return Attempt(self)
+
     def __enter__(self) -> CircuitBreaker:
-        ticket = self._admit()
-        start = self._clock() if self._timed else None
-        self._entered.set((*self._entered.get(), (ticket, start)))
+        attempt = Attempt(self)
+        attempt.__enter__()
+        self._entered.set((*self._entered.get(), attempt))
         return self
 
     def __exit__(
@@ -410,17 +330,13 @@ class CircuitBreaker:
         stack = self._entered.get()
         if not stack:
             raise RuntimeError(f"breaker {self.name!r} exited more often than entered")
-        ticket, start = stack[-1]
         self._entered.set(stack[:-1])
-        if exc is None:
-            self._finish(ticket, start, _NO_RESULT)
-        else:
-            self._finish_error(ticket, start, exc)
+        stack[-1].__exit__(exc_type, exc, tb)
 
     async def __aenter__(self) -> CircuitBreaker:
-        ticket = await self._admit_async()
-        start = self._clock() if self._timed else None
-        self._entered.set((*self._entered.get(), (ticket, start)))
+        attempt = Attempt(self)
+        await attempt.__aenter__()
+        self._entered.set((*self._entered.get(), attempt))
         return self
 
     async def __aexit__(
@@ -430,343 +346,3 @@ class CircuitBreaker:
         tb: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, tb)
-
-    def is_failure(self, exc: BaseException) -> bool:
-        """Return True if ``exc`` counts as a failure under ``record``/``ignore``."""
-        return (
-            isinstance(exc, Exception)
-            and not (self._ignore and isinstance(exc, self._ignore))
-            and isinstance(exc, self._record)
-        )
-
-    # -- admission -------------------------------------------------------------------------
-
-    def _admit(self) -> _Ticket:
-        """Admit a call or raise CircuitOpenError; take a bulkhead slot if capped (sync)."""
-        ticket = self._admit_breaker()
-        bulkhead = self._bulkhead
-        if bulkhead is not None and ticket is not None and not bulkhead.acquire():
-            self._give_back(ticket)
-            self._reject(bulkhead.retry_after, "bulkhead_full")
-        return ticket
-
-    async def _admit_async(self) -> _Ticket:
-        ticket = self._admit_breaker()
-        bulkhead = self._bulkhead
-        if bulkhead is not None and ticket is not None and not await bulkhead.acquire_async():
-            self._give_back(ticket)
-            self._reject(bulkhead.retry_after, "bulkhead_full")
-        return ticket
-
-    def _admit_breaker(self) -> _Ticket:
-        phase = self._phase
-        state = phase.state
-        if state is _CLOSED or state is _METRICS_ONLY:
-            return phase.gen
-        if state is _DISABLED:
-            return None
-        if state is _OPEN:
-            now = self._clock()
-            if now < phase.open_until:
-                self._reject(phase.open_until - now, "open", now)
-            return self._admit_probe(now)
-        if state is _HALF_OPEN:
-            return self._admit_probe(self._clock())
-        self._reject(self._config.reset_timeout, "forced_open")
-        return None  # unreachable: _reject raises
-
-    def _admit_probe(self, now: float) -> _Ticket:
-        """Decide, under the lock, on a call that found the breaker OPEN or HALF_OPEN."""
-        config = self._config
-        change: Event | None = None
-        rejection: tuple[float, str] | None = None
-        ticket: _Ticket = None
-        with self._lock:
-            phase = self._phase
-            if phase.state is _OPEN:
-                if now < phase.open_until:
-                    rejection = (phase.open_until - now, "open")
-                else:
-                    change = self._transition(_HALF_OPEN, now, "reset_timeout")
-                    phase = self._phase
-            if rejection is None:
-                state = phase.state
-                if state is _HALF_OPEN:
-                    probes = self._probes
-                    for probe in [p for p in probes if now >= p.deadline]:
-                        probes.discard(probe)  # it never reported back: reclaim its slot
-                    if len(probes) < config.half_open_max_calls:
-                        ticket = _Probe(phase.gen, now + config.probe_timeout)
-                        probes.add(ticket)
-                    else:
-                        earliest = min(p.deadline for p in probes)
-                        rejection = (min(config.reset_timeout, earliest - now), "half_open_full")
-                elif state is _CLOSED or state is _METRICS_ONLY:
-                    ticket = phase.gen  # another thread closed it meanwhile
-                elif state is _FORCED_OPEN:
-                    rejection = (config.reset_timeout, "forced_open")
-                # DISABLED: ticket stays None, nothing is recorded
-        if change is not None:
-            self._announce(change)
-        if rejection is not None:
-            self._reject(rejection[0], rejection[1], now)
-        return ticket
-
-    def _reject(self, retry_after: float, reason: str, now: float | None = None) -> NoReturn:
-        """Raise the rejection error, telling listeners first."""
-        error: CircuitOpenError
-        if reason == "bulkhead_full":
-            error = BulkheadFullError(self.name, retry_after)
-        else:
-            error = CircuitOpenError(self.name, retry_after, reason)
-        if self._listening:
-            self._tell_rejected(error, reason, now)
-        try:
-            raise error
-        finally:
-            # The traceback holds this frame; a local pointing back at the
-            # error would make a reference cycle only the collector can free.
-            del error
-
-    def _tell_rejected(self, error: CircuitOpenError, reason: str, now: float | None) -> None:
-        event = Event(
-            "rejected",
-            self.name,
-            new_state=self._phase.state,
-            exception=error,
-            reason=reason,
-            time=self._clock() if now is None else now,
-        )
-        dispatch(self._listening, event)
-
-    def _give_back(self, ticket: _Ticket) -> None:
-        """Return a probe slot taken by a call that was then refused by the bulkhead."""
-        if isinstance(ticket, _Probe):
-            with self._lock:
-                self._probes.discard(ticket)
-
-    # -- outcomes -------------------------------------------------------------------------
-
-    def _count_success(self, phase: _Phase, now: float) -> None:
-        """Count a plain closed success (the fast path: no trip is possible on a success).
-
-        Also gives back the bulkhead slot the fast path took, if any.
-        """
-        bulkhead = self._bulkhead
-        if bulkhead is not None:
-            bulkhead.tokens.append(None)
-            if bulkhead.waiters:
-                bulkhead.wake_one()
-        window = self._window
-        self._acquire()
-        try:
-            if self._phase is phase:
-                if window.head == now // window.width:
-                    window.bucket_successes[window.slot] += 1
-                    window.successes += 1
-                else:
-                    window.add_success(now)
-        finally:
-            self._release()
-
-    def _finish(self, ticket: _Ticket, start: float | None, result: object) -> None:
-        """Count a call that returned (or a ``with`` block that ended without error)."""
-        if self._bulkhead is not None and ticket is not None:
-            self._bulkhead.release()
-        if ticket is None:
-            return
-        now = self._clock()
-        duration = None if start is None else now - start
-        outcome = _SUCCESS
-        if self._slow is not None and duration is not None and duration >= self._slow:
-            outcome = _SLOW
-        elif self._result_is_failure is not None and result is not _NO_RESULT:
-            try:
-                if self._result_is_failure(result):
-                    outcome = _RESULT
-            except Exception:
-                logger.exception(
-                    "result_is_failure of breaker %r raised; the call counts as a success",
-                    self.name,
-                )
-        self._settle(ticket, outcome, now, duration, None)
-
-    def _finish_error(self, ticket: _Ticket, start: float | None, exc: BaseException) -> None:
-        """Count a call that raised ``exc``."""
-        if self._bulkhead is not None and ticket is not None:
-            self._bulkhead.release()
-        if ticket is None:
-            return
-        now = self._clock()
-        duration = None if start is None else now - start
-        if not isinstance(exc, Exception):
-            outcome = _ABANDONED
-        elif self._ignore and isinstance(exc, self._ignore):
-            outcome = _IGNORED
-        elif isinstance(exc, self._record):
-            outcome = _FAILURE
-        elif self._slow is not None and duration is not None and duration >= self._slow:
-            outcome = _SLOW
-        else:
-            outcome = _SUCCESS  # the dependency answered; the error is the caller's
-        self._settle(ticket, outcome, now, duration, exc)
-
-    def _settle(
-        self,
-        ticket: _Ticket,
-        outcome: int,
-        now: float,
-        duration: float | None,
-        exc: BaseException | None,
-    ) -> None:
-        """Apply a finished call's outcome to the window and the state, under the lock."""
-        change: Event | None = None
-        self._acquire()
-        try:
-            phase = self._phase
-            state = phase.state
-            if type(ticket) is int:
-                if ticket == phase.gen and outcome < _IGNORED:
-                    window = self._window
-                    if outcome == _SUCCESS:
-                        window.add_success(now)
-                        # A success can only trip by bringing the window to minimum_calls.
-                        if self._config.failure_rate is not None and state is _CLOSED:
-                            change = self._maybe_trip(now)
-                    else:
-                        window.add_failure(now, slow=outcome == _SLOW)
-                        if state is _CLOSED:
-                            change = self._maybe_trip(now)
-            elif isinstance(ticket, _Probe):
-                change = self._probe_finished(ticket, outcome, now, phase)
-        finally:
-            self._release()
-        if outcome != _ABANDONED and self._listening:
-            dispatch(
-                self._listening,
-                Event(
-                    _OUTCOME_KINDS[outcome],
-                    self.name,
-                    new_state=state,
-                    exception=exc,
-                    duration=duration,
-                    reason=_FAILURE_REASONS.get(outcome),
-                    time=now,
-                ),
-            )
-        if change is not None:
-            self._announce(change)
-
-    # -- transitions (called with the lock held) ------------------------------------------
-
-    def _maybe_trip(self, now: float) -> Event | None:
-        """Trip a CLOSED breaker if its window has reached a threshold."""
-        config = self._config
-        window = self._window
-        if config.failure_threshold is not None and window.failures >= config.failure_threshold:
-            reason = "failure_threshold"
-        elif (
-            config.failure_rate is not None
-            and window.calls >= config.minimum_calls
-            and window.failures / window.calls >= config.failure_rate
-        ):
-            reason = "failure_rate"
-        else:
-            return None
-        self._failed_probes = 0
-        return self._transition(_OPEN, now, reason, now + self._open_wait())
-
-    def _probe_finished(
-        self, probe: _Probe, outcome: int, now: float, phase: _Phase
-    ) -> Event | None:
-        """Apply a probe's outcome. A probe reclaimed by probe_timeout no longer counts."""
-        live = probe in self._probes
-        self._probes.discard(probe)
-        if not live or now >= probe.deadline or probe.gen != phase.gen:
-            return None
-        if outcome == _SUCCESS:
-            self._probe_successes += 1
-            if self._probe_successes >= self._config.success_threshold:
-                return self._transition(_CLOSED, now, "probe_succeeded")
-        elif outcome < _IGNORED:
-            self._failed_probes += 1
-            return self._transition(_OPEN, now, "probe_failed", now + self._open_wait())
-        return None
-
-    def _open_wait(self) -> float:
-        """The wait before the next probe: backoff per failed probe, capped, jittered."""
-        config = self._config
-        wait = config.reset_timeout
-        if config.backoff != 1.0 and self._failed_probes:
-            try:
-                wait *= config.backoff**self._failed_probes
-            except OverflowError:
-                wait = math.inf
-        if config.max_reset_timeout is not None:
-            wait = min(wait, config.max_reset_timeout)
-        if config.jitter:
-            wait *= 1.0 + config.jitter * (2.0 * random.random() - 1.0)
-        return wait
-
-    def _transition(
-        self, new_state: State, now: float, reason: str, open_until: float = 0.0
-    ) -> Event:
-        old = self._phase
-        self._phase = _Phase(new_state, old.gen + 1, open_until)
-        self._changed_at = now
-        self._probes.clear()
-        self._probe_successes = 0
-        if new_state is _OPEN or new_state is _FORCED_OPEN:
-            self._opened_at = now
-        elif new_state is not _HALF_OPEN:
-            self._opened_at = None
-        if new_state is _CLOSED:
-            self._failed_probes = 0
-        if new_state is _CLOSED or reason == "manual":
-            self._window.reset()
-        return Event(
-            "state_change",
-            self.name,
-            old_state=old.state,
-            new_state=new_state,
-            reason=reason,
-            time=now,
-        )
-
-    def _manual(self, new_state: State) -> None:
-        now = self._clock()
-        with self._lock:
-            self._failed_probes = 0
-            change = self._transition(
-                new_state, now, "manual", math.inf if new_state is _FORCED_OPEN else 0.0
-            )
-        self._announce(change)
-
-    def _announce(self, change: Event) -> None:
-        """Log a state change and tell listeners (outside the lock)."""
-        level = logging.WARNING if change.new_state in (_OPEN, _FORCED_OPEN) else logging.INFO
-        if logger.isEnabledFor(level):
-            with self._lock:
-                self._window.advance(change.time)
-                failures, calls = self._window.failures, self._window.calls
-            rate = failures / calls if calls else 0.0
-            logger.log(
-                level,
-                "breaker %s: %s -> %s (reason=%s, failures=%d, calls=%d, failure_rate=%.2f)",
-                self.name,
-                change.old_state,
-                change.new_state,
-                change.reason,
-                failures,
-                calls,
-                rate,
-                extra={
-                    "breaker": self.name,
-                    "old_state": str(change.old_state),
-                    "new_state": str(change.new_state),
-                    "reason": change.reason,
-                    "failure_rate": rate,
-                },
-            )
-        if self._listening:
-            dispatch(self._listening, change)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from breaker_core.breaker import CircuitBreaker
 from breaker_core.cache import Cache, MemoryCache
@@ -17,7 +19,26 @@ from breaker_core.guard import MISSING, make_guard
 from breaker_core.settings import parse_settings
 from breaker_core.storage import CacheFactory, Storage
 
+if TYPE_CHECKING:
+    import httpx
+    import requests
+
 __all__ = ["Registry"]
+
+_HTTP_DRIVERS = ("httpx", "httpcore", "requests", "urllib3", "anyio", "h11", "idna", "certifi")
+
+
+def _http_clients() -> ModuleType:
+    """Import breaker_http lazily; a missing client library names the extra to install."""
+    try:
+        return importlib.import_module("breaker_http.clients")
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] in _HTTP_DRIVERS:
+            raise ConfigurationError(
+                f'HTTP clients need the http extra: pip install "breakerbox[http]" '
+                f"({exc.name} is not installed)"
+            ) from exc
+        raise
 
 
 class Registry:
@@ -170,6 +191,33 @@ class Registry:
         self._listeners.remove(listener)
         for breaker in self._breakers.values():
             breaker._listeners_changed()
+
+    # -- outbound HTTP clients ---------------------------------------------------------
+
+    def client(self, name: str, **kwargs: Any) -> httpx.Client:
+        """An ``httpx.Client`` for dependency ``name`` with its breaker transport installed.
+
+        ``base_url`` and ``timeout`` come from the dependency's settings; other
+        keywords go to ``httpx.Client``. Every request to any declared
+        dependency made with it is guarded.
+
+        Raises:
+            KeyError: no dependency is named ``name``.
+            ConfigurationError: the dependency has no ``url``, or httpx is not
+                installed (``pip install "breakerbox[http]"``).
+        """
+        client: httpx.Client = _http_clients().client(self, name, **kwargs)
+        return client
+
+    def async_client(self, name: str, **kwargs: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` for dependency ``name``; see :meth:`client`."""
+        client: httpx.AsyncClient = _http_clients().async_client(self, name, **kwargs)
+        return client
+
+    def session(self, name: str) -> requests.Session:
+        """A ``requests.Session`` with the breaker adapter mounted; see :meth:`client`."""
+        session: requests.Session = _http_clients().session(self, name)
+        return session
 
     # -- guard -------------------------------------------------------------------------
 

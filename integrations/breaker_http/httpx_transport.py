@@ -1,0 +1,170 @@
+"""httpx transports that guard requests to declared dependencies.
+
+``BreakerTransport`` wraps any ``httpx.BaseTransport`` and
+``AsyncBreakerTransport`` any ``httpx.AsyncBaseTransport``. A request whose
+URL matches a dependency runs under that dependency's breaker: while it is
+open the request is rejected with ``CircuitOpenError`` before any connection
+is opened; connection errors, timeouts and failing statuses are failures;
+4xx answers are successes.
+
+The outcome is settled when the response body has been read (or closed), so a
+body that fails half-way is a failure, and a bulkhead or probe slot is held as
+long as the response holds its connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+
+from breaker_core import Registry
+from breaker_core.attempt import Attempt
+from breaker_http.policy import is_failure_status
+from breaker_http.routing import Router
+
+__all__ = ["AsyncBreakerTransport", "BreakerTransport"]
+
+_DEFAULT_TIMEOUT = httpx.Timeout(5.0).as_dict()  # what httpx clients send when unset
+
+
+def _guard(router: Router, registry: Registry, request: httpx.Request) -> Attempt | None:
+    """Find the request's dependency, apply its timeout and return an attempt to enter."""
+    url = request.url
+    name = router.match(url.scheme, url.host, url.port, url.path)
+    if name is None:
+        return None
+    breaker = registry[name]
+    timeout = breaker.config.timeout
+    if timeout is not None and request.extensions.get("timeout") in (None, _DEFAULT_TIMEOUT):
+        request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
+    return breaker.attempt()
+
+
+class _SettledStream(httpx.SyncByteStream):
+    """Settles the attempt when the body is read through, fails or is closed."""
+
+    def __init__(self, stream: Any, attempt: Attempt) -> None:
+        self._stream = stream
+        self._attempt: Attempt | None = attempt
+
+    def _settle(self, exc: BaseException | None = None) -> None:
+        attempt, self._attempt = self._attempt, None
+        if attempt is not None:
+            attempt.__exit__(None if exc is None else type(exc), exc, None)
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._stream
+        except GeneratorExit:
+            raise  # the reader stopped early; close() settles
+        except BaseException as exc:
+            self._settle(exc)
+            raise
+        self._settle()
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            self._settle()
+
+
+class _AsyncSettledStream(httpx.AsyncByteStream):
+    """The async twin of :class:`_SettledStream`."""
+
+    def __init__(self, stream: Any, attempt: Attempt) -> None:
+        self._stream = stream
+        self._attempt: Attempt | None = attempt
+
+    def _settle(self, exc: BaseException | None = None) -> None:
+        attempt, self._attempt = self._attempt, None
+        if attempt is not None:
+            attempt.__exit__(None if exc is None else type(exc), exc, None)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._stream:
+                yield chunk
+        except GeneratorExit:
+            raise  # the reader stopped early; aclose() settles
+        except BaseException as exc:
+            self._settle(exc)
+            raise
+        self._settle()
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            self._settle()
+
+
+class BreakerTransport(httpx.BaseTransport):
+    """Wraps a sync httpx transport (default ``httpx.HTTPTransport()``) with breakers.
+
+    ``BreakerTransport(registry)`` or ``BreakerTransport(registry, transport)``.
+    Requests are mapped to dependencies by their ``url`` setting; a request
+    matching none passes through untouched.
+    """
+
+    def __init__(self, registry: Registry, transport: httpx.BaseTransport | None = None) -> None:
+        self.registry = registry
+        self.transport = transport if transport is not None else httpx.HTTPTransport()
+        self._router = Router(registry)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` through the wrapped transport under its dependency's breaker.
+
+        Raises:
+            CircuitOpenError: the dependency's breaker is open (no connection opened).
+        """
+        attempt = _guard(self._router, self.registry, request)
+        if attempt is None:
+            return self.transport.handle_request(request)
+        attempt.__enter__()
+        try:
+            response = self.transport.handle_request(request)
+        except BaseException as exc:
+            attempt.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        if is_failure_status(attempt.breaker.config, response.status_code):
+            attempt.fail()
+        response.stream = _SettledStream(response.stream, attempt)
+        return response
+
+    def close(self) -> None:
+        """Close the wrapped transport."""
+        self.transport.close()
+
+
+class AsyncBreakerTransport(httpx.AsyncBaseTransport):
+    """Wraps an async httpx transport (default ``httpx.AsyncHTTPTransport()``) with breakers."""
+
+    def __init__(
+        self, registry: Registry, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.registry = registry
+        self.transport = transport if transport is not None else httpx.AsyncHTTPTransport()
+        self._router = Router(registry)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` under its dependency's breaker; see :class:`BreakerTransport`."""
+        attempt = _guard(self._router, self.registry, request)
+        if attempt is None:
+            return await self.transport.handle_async_request(request)
+        await attempt.__aenter__()
+        try:
+            response = await self.transport.handle_async_request(request)
+        except BaseException as exc:
+            attempt.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        if is_failure_status(attempt.breaker.config, response.status_code):
+            attempt.fail()
+        response.stream = _AsyncSettledStream(response.stream, attempt)
+        return response
+
+    async def aclose(self) -> None:
+        """Close the wrapped transport."""
+        await self.transport.aclose()

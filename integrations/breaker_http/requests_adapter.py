@@ -1,0 +1,63 @@
+"""A requests ``HTTPAdapter`` that guards requests to declared dependencies.
+
+Mount it on a ``requests.Session`` (``registry.session(name)`` does). A request
+whose URL matches a dependency runs under its breaker: rejected before any
+connection while open; connection errors, timeouts and failing statuses are
+failures; 4xx answers are successes. The dependency's ``timeout`` applies when
+the caller passed none.
+
+Unless ``stream=True``, the body is read inside the guard, so a body that fails
+half-way counts as a failure (requests would read it right after anyway). With
+``stream=True`` the outcome is settled when the headers arrive.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from breaker_core import Registry
+from breaker_http.policy import is_failure_status
+from breaker_http.routing import Router
+
+__all__ = ["BreakerAdapter"]
+
+
+class BreakerAdapter(HTTPAdapter):
+    """``BreakerAdapter(registry, **HTTPAdapter_options)``: breakers for a requests Session."""
+
+    def __init__(self, registry: Registry, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.registry = registry
+        self._router = Router(registry)
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,  # requests' own (private) timeout/verify/cert types
+        verify: Any = True,
+        cert: Any = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        """Send ``request`` under its dependency's breaker.
+
+        Raises:
+            CircuitOpenError: the dependency's breaker is open (no connection opened).
+        """
+        name = self._router.match_url(request.url or "")
+        if name is None:
+            return super().send(request, stream, timeout, verify, cert, proxies)
+        breaker = self.registry[name]
+        config = breaker.config
+        if timeout is None and config.timeout is not None:
+            timeout = config.timeout
+        with breaker.attempt() as attempt:
+            response = super().send(request, stream, timeout, verify, cert, proxies)
+            if is_failure_status(config, response.status_code):
+                attempt.fail()
+            if not stream:
+                response.content  # noqa: B018 - read the body inside the guard
+        return response

@@ -1,0 +1,68 @@
+"""breaker.attempt(): a guarded block whose outcome the caller judges."""
+
+from __future__ import annotations
+
+import pytest
+
+from breaker_core import CircuitBreaker, CircuitOpenError, State
+
+
+class Boom(Exception):
+    pass
+
+
+def test_fail_counts_a_block_that_raised_nothing(clock):
+    breaker = CircuitBreaker("upstream", failure_threshold=2, clock=clock)
+    events = []
+    breaker.add_listener(events.append)
+    for _ in range(2):
+        with breaker.attempt() as attempt:
+            attempt.fail()  # e.g. the upstream answered 503
+    assert breaker.state is State.OPEN
+    assert [(e.kind, e.reason) for e in events[:2]] == [("failure", "result")] * 2
+    with pytest.raises(CircuitOpenError), breaker.attempt():
+        pytest.fail("must not run while open")
+
+
+def test_exceptions_are_classified_as_usual(clock):
+    breaker = CircuitBreaker("upstream", ignore=[KeyError], clock=clock)
+    with pytest.raises(KeyError), breaker.attempt():
+        raise KeyError("ignored")
+    with pytest.raises(Boom), breaker.attempt():
+        raise Boom
+    with breaker.attempt():
+        pass
+    snap = breaker.snapshot()
+    assert (snap["successes"], snap["failures"]) == (1, 1)
+
+
+def test_entered_in_one_place_and_exited_in_another(clock):
+    """An attempt may outlive the function that entered it (a body read later)."""
+    breaker = CircuitBreaker("upstream", failure_threshold=1, reset_timeout=1, clock=clock)
+    with pytest.raises(Boom), breaker.attempt():
+        raise Boom
+    clock.advance(1)
+    attempt = breaker.attempt()
+    attempt.__enter__()  # the probe, held
+    with pytest.raises(CircuitOpenError):
+        breaker.call(int)
+    attempt.__exit__(None, None, None)
+    assert breaker.state is State.CLOSED
+
+
+def test_an_attempt_is_used_once(clock):
+    breaker = CircuitBreaker("upstream", clock=clock)
+    attempt = breaker.attempt()
+    with attempt:
+        pass
+    with pytest.raises(RuntimeError, match="only once"), attempt:
+        pass
+
+
+async def test_async_attempt_with_bulkhead(clock):
+    breaker = CircuitBreaker("upstream", max_concurrent=1, clock=clock)
+    async with breaker.attempt() as attempt:
+        assert breaker.snapshot()["in_flight"] == 1
+        attempt.fail()
+    assert breaker.snapshot()["in_flight"] == 0
+    assert breaker.snapshot()["failures"] == 1
