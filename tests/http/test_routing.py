@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("httpx")
 
-from breaker_core import ConfigurationError, Registry  # noqa: E402
-from breaker_http import Router  # noqa: E402
+from breaker_core import ConfigurationError, Registry
+from breaker_http import Router
 
 
 @pytest.fixture

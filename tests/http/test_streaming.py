@@ -82,13 +82,12 @@ def test_httpx_read_failing_midway_is_a_failure(registry):
 
 
 def test_httpx_streamed_body_failing_midway_is_a_failure(registry):
-    with registry.client("files") as client:
-        with client.stream("GET", "/big") as response:
-            assert response.status_code == 200
-            assert counts(registry) == (0, 0)  # not settled at the headers
-            with pytest.raises(httpx.RemoteProtocolError):
-                for _ in response.iter_bytes():
-                    pass
+    with registry.client("files") as client, client.stream("GET", "/big") as response:
+        assert response.status_code == 200
+        assert counts(registry) == (0, 0)  # not settled at the headers
+        with pytest.raises(httpx.RemoteProtocolError):
+            for _ in response.iter_bytes():
+                pass
     assert counts(registry) == (0, 1)
 
 
@@ -143,10 +142,12 @@ def test_async_stream_cancelled_gives_the_slot_back(server, clock):
     )
 
     async def main() -> None:
-        async with registry.async_client("files") as client:
-            async with client.stream("GET", "/big") as response:
-                assert registry["files"].snapshot()["in_flight"] == 1
-                assert response.status_code == 200
+        async with (
+            registry.async_client("files") as client,
+            client.stream("GET", "/big") as response,
+        ):
+            assert registry["files"].snapshot()["in_flight"] == 1
+            assert response.status_code == 200
 
     asyncio.run(main())
     assert registry["files"].snapshot()["in_flight"] == 0
