@@ -108,3 +108,40 @@ def test_unavailable_as_json_and_html():
 @pytest.mark.parametrize(("seconds", "header"), [(0.0, "1"), (0.2, "1"), (1.0, "1"), (9.01, "10")])
 def test_retry_after_is_whole_seconds_rounded_up(seconds, header):
     assert retry_after_header(seconds) == header
+
+
+def test_page_guard_flow_keeps_and_serves_the_last_good_page(clock):
+    from breaker_core.web.pages import PageGuard
+
+    registry = Registry.from_settings(
+        {
+            "dependencies": {
+                "inventory": {"routes": ["/product/*"], "stale_for": "1m"},
+                "payments": {"routes": ["/checkout/*"]},
+            }
+        },
+        clock=clock,
+    )
+    guard = PageGuard(registry)
+    assert guard.before("GET", "/product/1", "", None) is None
+    assert guard.keeps("GET", "/product/1") == ["inventory"]
+    assert guard.keeps("POST", "/product/1") == []
+    assert guard.keeps("GET", "/checkout") == []  # payments keeps nothing (no stale_for)
+    headers = [("Content-Type", "text/html")]
+    assert guard.after("GET", "/product/1", "", [], 200, headers, b"good page")
+    assert not guard.after("GET", "/product/2", "", [], 200, [("Set-Cookie", "s=1")], b"mine")
+    registry["inventory"].force_open()
+    clock.advance(5)
+    kept = guard.before("GET", "/product/1", "", "text/html")
+    assert kept is not None
+    assert (kept.status, kept.body, kept.stale) == (200, b"good page", True)
+    assert ("Age", "5") in kept.headers
+    fresh = guard.before("GET", "/product/2", "", "application/json")
+    assert (fresh.status, fresh.stale) == (503, False)
+    assert ("Content-Type", "application/json") in fresh.headers
+    post = guard.before("POST", "/product/1", "", None)
+    assert post.status == 503
+    clock.advance(60)
+    assert guard.before("GET", "/product/1", "", None).status == 503  # too old now
+    escaped = guard.answer_for(CircuitOpenError("payments", 3.0), "GET", "/about", "", None)
+    assert (escaped.status, dict(escaped.headers)["Retry-After"]) == (503, "3")
