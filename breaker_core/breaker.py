@@ -121,13 +121,15 @@ class CircuitBreaker(Machine):
         (clock reading of the last opening while open, else None),
         ``since_change`` (seconds since the last transition), ``retry_after``,
         ``failed_probes`` (in a row), ``probes_in_flight``, ``in_flight`` and
-        ``max_concurrent`` (the bulkhead; ``in_flight`` is None without one).
+        ``max_concurrent`` (the bulkhead; ``in_flight`` is None without one),
+        ``shared`` (None with memory storage, else ``{"healthy": bool,
+        "synced_ago": seconds}``: with healthy shared storage the counts are
+        the shared window's, as of the last sync).
         """
         now = self._clock()
         with self._lock:
-            self._window.advance(now)
-            window = self._window
-            calls = window.calls
+            successes, failures, slow = self._counts(now)
+            calls = successes + failures
             phase = self._phase
             state = phase.state
             retry_after = 0.0
@@ -138,21 +140,27 @@ class CircuitBreaker(Machine):
                     retry_after = phase.open_until - now
             elif state is _FORCED_OPEN:
                 retry_after = self._config.reset_timeout
+            link = self._link
+            shared = None
+            if link is not None:
+                synced = None if link.synced_at is None else max(0.0, now - link.synced_at)
+                shared = {"healthy": not link.degraded, "synced_ago": synced}
             return {
                 "name": self.name,
                 "state": state.value,
                 "calls": calls,
-                "successes": window.successes,
-                "failures": window.failures,
-                "slow_calls": window.slow,
-                "failure_rate": window.failures / calls if calls else 0.0,
-                "slow_call_rate": window.slow / calls if calls else 0.0,
+                "successes": successes,
+                "failures": failures,
+                "slow_calls": slow,
+                "failure_rate": failures / calls if calls else 0.0,
+                "slow_call_rate": slow / calls if calls else 0.0,
                 "opened_at": self._opened_at,
                 "since_change": max(0.0, now - self._changed_at),
                 "retry_after": retry_after,
                 "failed_probes": self._failed_probes,
                 "probes_in_flight": sum(1 for p in self._probes if now < p.deadline),
                 "in_flight": self._bulkhead.in_flight if self._bulkhead else None,
+                "shared": shared,
                 "max_concurrent": self._config.max_concurrent,
             }
 

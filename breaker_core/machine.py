@@ -15,12 +15,13 @@ Hot paths:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import random
 import threading
 import time
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from breaker_core.bulkhead import Bulkhead
 from breaker_core.clock import Clock
@@ -29,6 +30,10 @@ from breaker_core.errors import BulkheadFullError, CircuitOpenError
 from breaker_core.events import Event, Listener, dispatch
 from breaker_core.state import State
 from breaker_core.window import SlidingWindow
+
+if TYPE_CHECKING:
+    from breaker_core.shared.link import Link
+    from breaker_core.shared.remote import RemoteState
 
 __all__ = ["NO_RESULT", "Machine", "Ticket"]
 
@@ -69,11 +74,12 @@ class _Phase:
 class _Probe:
     """A half-open probe slot, held from admission until the probe reports back."""
 
-    __slots__ = ("deadline", "gen")
+    __slots__ = ("deadline", "gen", "key")
 
-    def __init__(self, gen: int, deadline: float) -> None:
+    def __init__(self, gen: int, deadline: float, key: str | None = None) -> None:
         self.gen = gen
         self.deadline = deadline
+        self.key = key  # the slot's id in shared storage; None for a local slot
 
 
 # What admission hands to the caller and the caller hands back when it finishes:
@@ -114,6 +120,8 @@ class Machine:
             else None
         )
         self._tokens = self._bulkhead.tokens if self._bulkhead is not None else None
+        # Set by a shared storage (Registry.from_settings): state lives in Redis then.
+        self._link: Link | None = None
         # Copied out of the config for the hot path.
         self._slow = config.slow_call_duration
         self._result_is_failure = config.result_is_failure
@@ -154,7 +162,12 @@ class Machine:
         return ticket
 
     async def _admit_async(self) -> Ticket:
-        ticket = self._admit_breaker()
+        link = self._link
+        if link is not None and not link.degraded and self._phase.state in (_OPEN, _HALF_OPEN):
+            # A shared probe slot costs one Redis round trip: never on the event loop.
+            ticket = await asyncio.to_thread(self._admit_breaker)
+        else:
+            ticket = self._admit_breaker()
         bulkhead = self._bulkhead
         if bulkhead is not None and ticket is not None and not await bulkhead.acquire_async():
             self._give_back(ticket)
@@ -180,6 +193,13 @@ class Machine:
 
     def _admit_probe(self, now: float) -> Ticket:
         """Decide, under the lock, on a call that found the breaker OPEN or HALF_OPEN."""
+        link = self._link
+        if link is not None and not link.degraded:
+            from breaker_core.shared import hooks
+
+            handled, shared_ticket = hooks.admit_probe(self, link, now)
+            if handled:
+                return shared_ticket
         config = self._config
         change: Event | None = None
         rejection: tuple[float, str] | None = None
@@ -247,6 +267,8 @@ class Machine:
         if isinstance(ticket, _Probe):
             with self._lock:
                 self._probes.discard(ticket)
+            if ticket.key is not None and self._link is not None:
+                self._link.probe_done(ticket.key, ticket.gen, "none", self._clock())
 
     # -- outcomes ----------------------------------------------------------------
 
@@ -269,6 +291,8 @@ class Machine:
                     window.successes += 1
                 else:
                     window.add_success(now)
+                if self._link is not None:
+                    self._link.count(now, 0)
         finally:
             self._release()
 
@@ -340,14 +364,22 @@ class Machine:
             if type(ticket) is int:
                 if ticket == phase.gen and outcome < _IGNORED:
                     window = self._window
+                    link = self._link
+                    # With shared storage the server decides trips (unless Redis is away).
+                    local = link is None or link.degraded
                     if outcome == _SUCCESS:
                         window.add_success(now)
+                        if link is not None:
+                            link.count(now, 0)
                         # A success can only trip by bringing the window to minimum_calls.
-                        if self._config.failure_rate is not None and state is _CLOSED:
+                        if self._config.failure_rate is not None and state is _CLOSED and local:
                             change = self._maybe_trip(now)
                     else:
                         window.add_failure(now, slow=outcome == _SLOW)
-                        if state is _CLOSED:
+                        if link is not None:
+                            link.count(now, 2 if outcome == _SLOW else 1)
+                            link.storage.wake()  # a failure may trip: flush it soon
+                        if state is _CLOSED and local:
                             change = self._maybe_trip(now)
             elif isinstance(ticket, _Probe):
                 change = self._probe_finished(ticket, outcome, now, phase)
@@ -394,6 +426,13 @@ class Machine:
         """Apply a probe's outcome. A probe reclaimed by probe_timeout no longer counts."""
         live = probe in self._probes
         self._probes.discard(probe)
+        if probe.key is not None and self._link is not None:
+            # A shared probe: the server decides; the worker sends it at once.
+            verdict = (
+                "success" if outcome == _SUCCESS else "failure" if outcome < _IGNORED else "none"
+            )
+            self._link.probe_done(probe.key, probe.gen, verdict, now)
+            return None
         if not live or now >= probe.deadline or probe.gen != phase.gen:
             return None
         if outcome == _SUCCESS:
@@ -404,6 +443,25 @@ class Machine:
             self._failed_probes += 1
             return self._transition(_OPEN, now, "probe_failed", now + self._open_wait())
         return None
+
+    def _jitter_factor(self) -> float:
+        """A random factor in [1 - jitter, 1 + jitter] (exactly 1 without jitter)."""
+        jitter = self._config.jitter
+        return 1.0 + jitter * (2.0 * random.random() - 1.0) if jitter else 1.0
+
+    def _trip_wait(self) -> float:
+        """The open wait after tripping from CLOSED (no failed probes yet)."""
+        config = self._config
+        wait = config.reset_timeout
+        if config.max_reset_timeout is not None:
+            wait = min(wait, config.max_reset_timeout)
+        return wait * self._jitter_factor()
+
+    def _adopt(self, remote: RemoteState) -> None:
+        """Take the state shared storage reported (called by the sync worker)."""
+        from breaker_core.shared import hooks
+
+        hooks.adopt(self, remote)
 
     def _open_wait(self) -> float:
         """The wait before the next probe: backoff per failed probe, capped, jittered."""
@@ -416,9 +474,7 @@ class Machine:
                 wait = math.inf
         if config.max_reset_timeout is not None:
             wait = min(wait, config.max_reset_timeout)
-        if config.jitter:
-            wait *= 1.0 + config.jitter * (2.0 * random.random() - 1.0)
-        return wait
+        return wait * self._jitter_factor()
 
     def _transition(
         self, new_state: State, now: float, reason: str, open_until: float = 0.0
@@ -447,6 +503,12 @@ class Machine:
 
     def _manual(self, new_state: State) -> None:
         now = self._clock()
+        link = self._link
+        if link is not None and not link.degraded:
+            from breaker_core.shared import hooks
+
+            if hooks.manual(self, link, new_state, now):
+                return
         with self._lock:
             self._failed_probes = 0
             change = self._transition(
@@ -454,13 +516,32 @@ class Machine:
             )
         self._announce(change)
 
+    def _counts(self, now: float) -> tuple[int, int, int]:
+        """Successes, failures and slow calls in the window; the lock is held.
+
+        With healthy shared storage: the shared window as last reported, plus
+        this process's counts not yet flushed.
+        """
+        link = self._link
+        if link is not None and not link.degraded and link.remote is not None:
+            remote = link.remote
+            successes, failures, slow = remote.successes, remote.failures, remote.slow
+            for pending_s, pending_f, pending_x in link.pending.values():
+                successes += pending_s
+                failures += pending_f
+                slow += pending_x
+            return successes, failures, slow
+        window = self._window
+        window.advance(now)
+        return window.successes, window.failures, window.slow
+
     def _announce(self, change: Event) -> None:
         """Log a state change and tell listeners (outside the lock)."""
         level = logging.WARNING if change.new_state in (_OPEN, _FORCED_OPEN) else logging.INFO
         if logger.isEnabledFor(level):
             with self._lock:
-                self._window.advance(change.time)
-                failures, calls = self._window.failures, self._window.calls
+                successes, failures, _ = self._counts(change.time)
+            calls = successes + failures
             rate = failures / calls if calls else 0.0
             logger.log(
                 level,

@@ -91,11 +91,13 @@ class Registry:
             cache_schemes=cache_schemes,
             default_cache=default_cache,
         )
+        if clock is None and parsed.storage.shared:
+            # Shared state compares times across processes: wall time, not monotonic.
+            clock = time.time
         registry = cls(clock=clock, cache=parsed.cache, storage=parsed.storage)
         for name, config in parsed.dependencies.items():
-            registry.add(
-                CircuitBreaker(name, config, clock=registry._clock, listeners=registry._listeners)
-            )
+            breaker = CircuitBreaker(name, config, clock=registry._clock)
+            registry.add(breaker)
         return registry
 
     # -- breakers ------------------------------------------------------------------------
@@ -110,6 +112,7 @@ class Registry:
             raise ConfigurationError(f"Registry: a breaker named {breaker.name!r} already exists")
         breaker._shared_listeners = self._listeners
         breaker._listeners_changed()
+        breaker._link = self._storage.attach(breaker)
         self._breakers[breaker.name] = breaker
         return breaker
 
@@ -170,6 +173,10 @@ class Registry:
     def clock(self) -> Clock:
         """The clock every breaker of this registry uses."""
         return self._clock
+
+    def close(self) -> None:
+        """Stop the storage's background work and close its connections (shared storage)."""
+        self._storage.close()
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Return ``{name: breaker.snapshot()}`` for every breaker."""

@@ -1,22 +1,26 @@
 """Where breaker state and cached results live, chosen by URL.
 
 ``"memory://"`` keeps state inside each process (the default, nothing to
-install). ``"redis://"``, ``"rediss://"`` and ``"unix://"`` are reserved for
-shared state in Redis. Schemes are looked up in plain dicts; an unknown scheme
-or a missing driver is a :class:`~breaker_core.ConfigurationError` that says
-what to write or install.
+install). ``"redis://"``, ``"rediss://"`` and ``"unix://"`` share it through
+Redis (:mod:`breaker_core.shared`; needs the redis extra). Schemes are looked
+up in plain dicts; an unknown scheme or a missing driver is a
+:class:`~breaker_core.ConfigurationError` that says what to write or install.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import urllib.parse
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from breaker_core.cache import Cache, MemoryCache
 from breaker_core.clock import Clock
 from breaker_core.validation import Invalid
+
+if TYPE_CHECKING:
+    from breaker_core.machine import Machine
+    from breaker_core.shared.link import Link
 
 __all__ = [
     "CACHE_SCHEMES",
@@ -30,17 +34,36 @@ __all__ = [
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class Storage:
     """The breaker state storage a registry uses.
 
     ``shared`` is True when every process sees the same state, so that
     commands run from another process (``manage.py breakers open ...``) can
-    change it.
+    change it. The memory storage keeps each breaker's state in the breaker.
     """
 
-    url: str
-    shared: bool
+    def __init__(self, url: str, shared: bool) -> None:
+        self.url = url
+        self.shared = shared
+
+    def attach(self, machine: Machine) -> Link | None:
+        """Connect a breaker to this storage (nothing to do for memory)."""
+        return None
+
+    def close(self) -> None:
+        """Release connections and background threads (nothing for memory)."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Storage)
+        return (self.url, self.shared) == (other.url, other.shared)
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.url))
 
 
 def _memory_storage(url: str, parts: urllib.parse.SplitResult) -> Storage:
@@ -51,11 +74,15 @@ def _memory_storage(url: str, parts: urllib.parse.SplitResult) -> Storage:
 
 def _redis_storage(url: str, parts: urllib.parse.SplitResult) -> Storage:
     _require_redis_driver("storage")
-    raise Invalid(
-        '"memory://"',
-        "shared state in Redis is not available in this version of breakerbox yet; "
-        "use memory:// for now",
-    )
+    from breaker_core.shared.storage import RedisStorage
+
+    try:
+        return RedisStorage(url)
+    except ValueError as exc:
+        raise Invalid(
+            'a Redis URL like "redis://127.0.0.1:6379/0?prefix=myapp&timeout=100ms&refresh=250ms"',
+            str(exc),
+        ) from None
 
 
 STORAGE_SCHEMES: dict[str, Callable[[str, urllib.parse.SplitResult], Storage]] = {
@@ -92,10 +119,15 @@ def _memory_cache(url: str, parts: urllib.parse.SplitResult, clock: Clock | None
 
 def _redis_cache(url: str, parts: urllib.parse.SplitResult, clock: Clock | None) -> Cache:
     _require_redis_driver("cache")
-    raise Invalid(
-        '"memory://"',
-        "a Redis cache is not available in this version of breakerbox yet; use memory:// for now",
-    )
+    from breaker_core.shared.cache import RedisCache
+
+    try:
+        return RedisCache(url, clock=clock)
+    except ValueError as exc:
+        raise Invalid(
+            'a Redis URL like "redis://127.0.0.1:6379/0?prefix=myapp&max_entries=10000"',
+            str(exc),
+        ) from None
 
 
 CACHE_SCHEMES: dict[str, CacheFactory] = {

@@ -59,7 +59,8 @@ def test_design_example_builds_one_breaker_per_dependency():
 
     assert registry.names == ("inventory", "recommendations")
     assert all(isinstance(registry[name], CircuitBreaker) for name in registry.names)
-    assert registry.storage == Storage(url="memory://", shared=False)
+    assert (registry.storage.url, registry.storage.shared) == ("memory://", False)
+    assert type(registry.storage) is Storage
     assert isinstance(registry.cache, MemoryCache)
     assert settings_problems(DESIGN_EXAMPLE) == []
 
@@ -127,7 +128,8 @@ def test_no_dependencies_give_an_empty_registry(settings_mapping):
     registry = Registry.from_settings(settings_mapping)
 
     assert len(registry) == 0
-    assert registry.storage == Storage(url="memory://", shared=False)
+    assert (registry.storage.url, registry.storage.shared) == ("memory://", False)
+    assert type(registry.storage) is Storage
 
 
 def test_any_mapping_type_is_accepted():
@@ -325,13 +327,34 @@ def test_bad_storage_urls(url, detail):
 
 
 @pytest.mark.parametrize(
-    "url", ["redis://localhost:6379/0", "rediss://redis.internal:6380/1", "unix:///tmp/r.sock"]
+    "url",
+    [
+        "redis://localhost:6379/0?refresh=0",
+        "rediss://redis.internal:6380/1?refresh=0&prefix=shop&timeout=50ms",
+        "unix:///tmp/r.sock?refresh=0",
+    ],
 )
-def test_redis_storage_is_not_available_yet(url):
-    [problem] = problems_of({"storage": url})
+def test_redis_storage_urls_build_without_connecting(url):
+    registry = Registry.from_settings({"storage": url, "dependencies": {"inventory": {}}})
+    assert registry.storage.shared is True
+    assert registry.storage.url == url
+    registry.close()
 
-    assert problem.startswith(f'BREAKERS["storage"]: expected "memory://", got "{url}" (')
-    assert "shared state in Redis is not available" in problem
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        ("prefix=", "prefix must be non-empty"),
+        ("prefix=a{b", "hold no braces"),
+        ("timeout=0", "timeout must be a positive duration"),
+        ("timeout=soon", "unknown duration format"),
+        ("refresh=10s", "refresh must be at most 5s"),
+    ],
+)
+def test_redis_storage_options_are_validated(query, detail):
+    [problem] = problems_of({"storage": f"redis://localhost:6379/0?{query}"})
+    assert problem.startswith('BREAKERS["storage"]: expected a Redis URL like ')
+    assert detail in problem
 
 
 @pytest.fixture
@@ -562,7 +585,7 @@ JUNK = st.one_of(
             "memory://?max_entries=5",
             "memory://?max_entries=0",
             "memory://?max_entries=\u00b2",
-            "redis://localhost:6379/0",
+            "redis://localhost:6379/15?refresh=0",
             "foo://x",
             KeyboardInterrupt,
             math.nan,
@@ -609,7 +632,7 @@ def breakers_settings(draw):
     if draw(st.integers(0, 30)) == 0:
         return draw(JUNK)
     level = {
-        "storage": st.sampled_from(["memory://"] * 3 + ["redis://localhost:6379/0"]),
+        "storage": st.sampled_from(["memory://"] * 3 + ["redis://localhost:6379/15?refresh=0"]),
         "cache": st.sampled_from(["memory://", "memory://?max_entries=5"]),
         "defaults": st.one_of(st.none(), breaker_options(DEFAULTS_FIELDS)),
         "dependencies": dependencies(),

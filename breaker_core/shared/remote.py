@@ -1,0 +1,61 @@
+"""The state of one breaker as Redis last reported it."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+from breaker_core.shared.scripts import STATE_FIELDS
+from breaker_core.state import State
+
+__all__ = ["RemoteState", "parse_reply"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RemoteState:
+    """One script reply: the verdict, the shared state and window totals."""
+
+    verdict: str
+    state: State
+    gen: int
+    open_until: float
+    failed: int
+    opened_at: float | None
+    changed_at: float | None
+    reason: str
+    successes: int
+    failures: int
+    slow: int
+    probes: int
+    extra: str
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _float_or_none(text: str) -> float | None:
+    return float(text) if text else None
+
+
+def parse_reply(reply: Sequence[object]) -> RemoteState:
+    """Turn a script's reply list into a :class:`RemoteState`."""
+    values = [_text(v) for v in reply]
+    fields = dict(zip(STATE_FIELDS, values[1:], strict=False))
+    open_until = float(fields["open_until"])
+    return RemoteState(
+        verdict=values[0],
+        state=State(fields["state"]),
+        gen=int(fields["gen"]),
+        open_until=math.inf if open_until >= 1e299 else open_until,
+        failed=int(fields["failed"]),
+        opened_at=_float_or_none(fields["opened_at"]),
+        changed_at=_float_or_none(fields["changed_at"]),
+        reason=fields["reason"],
+        successes=int(fields["successes"]),
+        failures=int(fields["failures"]),
+        slow=int(fields["slow"]),
+        probes=int(fields["probes"]),
+        extra=values[len(STATE_FIELDS) + 1] if len(values) > len(STATE_FIELDS) + 1 else "",
+    )

@@ -1,0 +1,217 @@
+"""The Lua scripts that decide every shared transition atomically on the server.
+
+Keys of one breaker (a hash tag keeps them in one cluster slot):
+
+- ``{prefix:name}:s`` hash: ``state``, ``gen``, ``open_until``, ``failed``
+  (failed probes in a row), ``psucc`` (probe successes), ``opened_at``,
+  ``changed_at``, ``reason``;
+- ``{prefix:name}:w`` hash: window counts, fields ``<bucket>:s``/``:f``/``:x``
+  (successes, failures, slow calls) per absolute bucket index;
+- ``{prefix:name}:p`` sorted set: probe id -> deadline.
+
+Times are the clients' clock readings (seconds), passed in: the processes
+must share a clock (wall time, NTP-synced hosts; tests share a fake one).
+Numbers are returned as strings (Lua would truncate floats to integers).
+Every script returns the breaker's state as the same list, see :data:`STATE_FIELDS`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ACQUIRE", "PROBE_DONE", "SET_STATE", "STATE_FIELDS", "SYNC"]
+
+STATE_FIELDS = (
+    "state",
+    "gen",
+    "open_until",
+    "failed",
+    "opened_at",
+    "changed_at",
+    "reason",
+    "successes",
+    "failures",
+    "slow",
+    "probes",
+)
+"""The fields every script returns, in order (after a leading verdict)."""
+
+_COMMON = r"""
+local function num(x, default)
+  if x == false or x == nil or x == '' then return default end
+  return tonumber(x)
+end
+local function fmt(x) return string.format('%.17g', x) end
+
+local S, W, P = KEYS[1], KEYS[2], KEYS[3]
+
+local function load()
+  local h = redis.call('HMGET', S, 'state', 'gen', 'open_until', 'failed', 'psucc',
+                       'opened_at', 'changed_at', 'reason')
+  return {
+    state = h[1] or 'closed', gen = num(h[2], 0), open_until = num(h[3], 0),
+    failed = num(h[4], 0), psucc = num(h[5], 0), opened_at = h[6] or '',
+    changed_at = h[7] or '', reason = h[8] or ''
+  }
+end
+
+local function save(st)
+  redis.call('HSET', S, 'state', st.state, 'gen', st.gen, 'open_until', fmt(st.open_until),
+             'failed', st.failed, 'psucc', st.psucc, 'opened_at', st.opened_at,
+             'changed_at', st.changed_at, 'reason', st.reason)
+end
+
+local function transition(st, state, now, reason, open_until)
+  st.state = state
+  st.gen = st.gen + 1
+  st.open_until = open_until or 0
+  st.psucc = 0
+  st.changed_at = fmt(now)
+  st.reason = reason
+  if state == 'open' or state == 'forced_open' then st.opened_at = fmt(now)
+  elseif state ~= 'half_open' then st.opened_at = '' end
+  redis.call('DEL', P)
+end
+
+-- Window totals for buckets newer than head - buckets; older fields are deleted.
+local function totals(head, buckets)
+  local s, f, x = 0, 0, 0
+  local flat = redis.call('HGETALL', W)
+  for i = 1, #flat, 2 do
+    local field, value = flat[i], tonumber(flat[i + 1])
+    local sep = string.find(field, ':', 1, true)
+    local bucket = tonumber(string.sub(field, 1, sep - 1))
+    if bucket <= head - buckets then
+      redis.call('HDEL', W, field)
+    else
+      local kind = string.sub(field, sep + 1)
+      if kind == 's' then s = s + value elseif kind == 'f' then f = f + value else x = x + value end
+    end
+  end
+  return s, f, x
+end
+
+local function reply(verdict, st, s, f, x, extra)
+  return {verdict, st.state, tostring(st.gen), fmt(st.open_until), tostring(st.failed),
+          st.opened_at, st.changed_at, st.reason, tostring(s), tostring(f), tostring(x),
+          tostring(redis.call('ZCARD', P)), extra or ''}
+end
+"""
+
+SYNC = (
+    _COMMON
+    + r"""
+-- ARGV: gen, now, head, buckets, threshold(-1: off), rate(-1: off), minimum_calls,
+--       trip_wait, n, then n groups of (bucket, successes, failures, slow)
+local gen, now, head, buckets = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+  tonumber(ARGV[4])
+local threshold, rate, minimum = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local trip_wait, n = tonumber(ARGV[8]), tonumber(ARGV[9])
+local st = load()
+if redis.call('EXISTS', S) == 0 then st.changed_at = fmt(now); save(st) end
+local counting = st.state == 'closed' or st.state == 'metrics_only'
+if n > 0 and gen == st.gen and counting then
+  for i = 0, n - 1 do
+    local b = ARGV[10 + i * 4]
+    local s, f, x = tonumber(ARGV[11 + i * 4]), tonumber(ARGV[12 + i * 4]),
+      tonumber(ARGV[13 + i * 4])
+    if s > 0 then redis.call('HINCRBY', W, b .. ':s', s) end
+    if f > 0 then redis.call('HINCRBY', W, b .. ':f', f) end
+    if x > 0 then redis.call('HINCRBY', W, b .. ':x', x) end
+  end
+end
+local s, f, x = totals(head, buckets)
+if st.state == 'closed' and n > 0 and gen == st.gen then
+  local calls = s + f
+  local reason = nil
+  if threshold >= 0 and f >= threshold then reason = 'failure_threshold'
+  elseif rate >= 0 and calls >= minimum and calls > 0 and f / calls >= rate then
+    reason = 'failure_rate'
+  end
+  if reason then
+    st.failed = 0
+    transition(st, 'open', now, reason, now + trip_wait)
+    save(st)
+  end
+end
+return reply('state', st, s, f, x)
+"""
+)
+
+ACQUIRE = (
+    _COMMON
+    + r"""
+-- ARGV: now, probe_timeout, max_calls, probe_id, reset_timeout, head, buckets
+local now, probe_timeout, max_calls = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local probe_id, reset_timeout = ARGV[4], tonumber(ARGV[5])
+local head, buckets = tonumber(ARGV[6]), tonumber(ARGV[7])
+local st = load()
+local s, f, x = totals(head, buckets)
+if st.state == 'open' then
+  if now < st.open_until then return reply('reject', st, s, f, x, fmt(st.open_until - now)) end
+  transition(st, 'half_open', now, 'reset_timeout')
+  save(st)
+end
+if st.state == 'half_open' then
+  redis.call('ZREMRANGEBYSCORE', P, '-inf', fmt(now))
+  if redis.call('ZCARD', P) < max_calls then
+    redis.call('ZADD', P, fmt(now + probe_timeout), probe_id)
+    return reply('probe', st, s, f, x)
+  end
+  local first = redis.call('ZRANGE', P, 0, 0, 'WITHSCORES')
+  local wait = math.min(reset_timeout, tonumber(first[2]) - now)
+  return reply('reject', st, s, f, x, fmt(wait))
+end
+if st.state == 'forced_open' then return reply('reject', st, s, f, x, fmt(reset_timeout)) end
+return reply('admit', st, s, f, x)
+"""
+)
+
+PROBE_DONE = (
+    _COMMON
+    + r"""
+-- ARGV: probe_id, gen, outcome (success|failure|none), now, success_threshold,
+--       reset_timeout, backoff, max_reset_timeout(-1: none), jitter_factor, head, buckets
+local probe_id, gen, outcome, now = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local success_threshold, reset_timeout = tonumber(ARGV[5]), tonumber(ARGV[6])
+local backoff, max_reset, jitter = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local head, buckets = tonumber(ARGV[10]), tonumber(ARGV[11])
+local st = load()
+local deadline = redis.call('ZSCORE', P, probe_id)
+redis.call('ZREM', P, probe_id)
+local live = deadline and now < tonumber(deadline) and gen == st.gen and st.state == 'half_open'
+if live then
+  if outcome == 'success' then
+    st.psucc = st.psucc + 1
+    if st.psucc >= success_threshold then
+      st.failed = 0
+      transition(st, 'closed', now, 'probe_succeeded')
+      redis.call('DEL', W)
+    end
+    save(st)
+  elseif outcome == 'failure' then
+    st.failed = st.failed + 1
+    local wait = reset_timeout * (backoff ^ st.failed)
+    if max_reset >= 0 and wait > max_reset then wait = max_reset end
+    transition(st, 'open', now, 'probe_failed', now + wait * jitter)
+    save(st)
+  end
+end
+local s, f, x = totals(head, buckets)
+return reply('state', st, s, f, x)
+"""
+)
+
+SET_STATE = (
+    _COMMON
+    + r"""
+-- ARGV: state, now, head, buckets
+local state, now = ARGV[1], tonumber(ARGV[2])
+local st = load()
+st.failed = 0
+local open_until = 0
+if state == 'forced_open' then open_until = 1e300 end
+transition(st, state, now, 'manual', open_until)
+redis.call('DEL', W)
+save(st)
+return reply('state', st, 0, 0, 0)
+"""
+)

@@ -1,0 +1,251 @@
+"""``RedisStorage``: breaker state shared through Redis, and the worker that syncs it.
+
+``redis://host:6379/0?prefix=myapp&timeout=100ms&refresh=250ms``
+(also ``rediss://`` and ``unix://``):
+
+- ``prefix`` (default ``breakerbox``): key prefix, so several apps can share one Redis;
+- ``timeout`` (default ``100ms``): socket connect/read timeout; the longest a request
+  can ever wait on Redis (only a half-open probe request or a manual change asks it);
+- ``refresh`` (default ``250ms``, at most ``5s``): how often the worker flushes the
+  counts and refreshes every breaker's state; ``0`` disables the worker (tests
+  call :meth:`RedisStorage.sync_now` themselves).
+
+Every other query parameter is passed to redis-py's ``from_url``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import urllib.parse
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from breaker_core.durations import parse_duration
+from breaker_core.errors import ConfigurationError, StorageError
+from breaker_core.shared.link import Link
+from breaker_core.shared.scripts import PROBE_DONE, SYNC
+from breaker_core.storage import Storage
+
+if TYPE_CHECKING:
+    from breaker_core.machine import Machine
+
+__all__ = ["RedisStorage", "StorageUnavailable"]
+
+logger = logging.getLogger("breaker_core")
+
+_OPTIONS = {"prefix", "timeout", "refresh"}
+
+
+class StorageUnavailable(StorageError):
+    """Redis did not answer in time; the breaker goes on on its own."""
+
+
+def duration_param(text: str) -> float:
+    """A duration in a URL query: ``250ms``, ``1s`` or a bare number of seconds.
+
+    Raises:
+        ValueError: not a duration.
+    """
+    try:
+        return parse_duration(float(text))
+    except ValueError:
+        return parse_duration(text)
+
+
+def _driver() -> Any:
+    try:
+        return importlib.import_module("redis")
+    except ImportError as exc:
+        raise ConfigurationError(
+            'Redis storage needs the redis extra: pip install "breakerbox[redis]"'
+        ) from exc
+
+
+class RedisStorage(Storage):
+    """Shared state in Redis. Connects lazily; nothing touches Redis before the first use."""
+
+    def __init__(self, url: str) -> None:
+        parts = urllib.parse.urlsplit(url)
+        query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+        options = {key: values[-1] for key, values in query.items() if key in _OPTIONS}
+        rest = [
+            (key, value) for key, values in query.items() if key not in _OPTIONS for value in values
+        ]
+        super().__init__(url=url, shared=True)
+        self.prefix = options.get("prefix", "breakerbox")
+        if not self.prefix or "{" in self.prefix or "}" in self.prefix:
+            raise ValueError("prefix must be non-empty and hold no braces")
+        self.timeout = duration_param(options.get("timeout", "100ms"))
+        self.refresh = duration_param(options.get("refresh", "250ms"))
+        if self.timeout <= 0:
+            raise ValueError("timeout must be a positive duration like 100ms")
+        if self.refresh > 5:
+            raise ValueError("refresh must be at most 5s")
+        self._driver_url = urllib.parse.urlunsplit(
+            parts._replace(query=urllib.parse.urlencode(rest))
+        )
+        self._client: Any = None
+        self._scripts: dict[str, Any] = {}
+        self._links: weakref.WeakSet[Link] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.degraded = False
+        """True while Redis is unreachable (each breaker runs on its own meanwhile)."""
+
+    # -- connection ----------------------------------------------------------------
+
+    def _redis(self) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    redis = _driver()
+                    retry = importlib.import_module("redis.retry").Retry(
+                        importlib.import_module("redis.backoff").NoBackoff(), 0
+                    )
+                    self._client = redis.Redis.from_url(
+                        self._driver_url,
+                        socket_timeout=self.timeout,
+                        socket_connect_timeout=self.timeout,
+                        retry=retry,
+                        retry_on_timeout=False,
+                    )
+        return self._client
+
+    def _script(self, lua: str) -> Any:
+        script = self._scripts.get(lua)
+        if script is None:
+            script = self._scripts[lua] = self._redis().register_script(lua)
+        return script
+
+    def run(self, lua: str, keys: tuple[str, ...], args: list[object]) -> Any:
+        """Run one script now (a request's own round trip).
+
+        Raises:
+            StorageUnavailable: Redis failed or timed out; the storage is marked degraded.
+        """
+        if self.degraded:
+            raise StorageUnavailable("Redis is unreachable; running on local state")
+        try:
+            return self._script(lua)(keys=list(keys), args=args)
+        except ConfigurationError:
+            raise
+        except Exception as exc:
+            self._degrade(exc)
+            raise StorageUnavailable(str(exc)) from exc
+
+    # -- breakers ------------------------------------------------------------------
+
+    def attach(self, machine: Machine) -> Link:
+        """Link a breaker to this storage and start the worker (no I/O here)."""
+        link = Link(self, machine)
+        self._links.add(link)
+        if self.refresh > 0 and self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._work, name="breakerbox-redis", daemon=True
+                    )
+                    self._thread.start()
+        return link
+
+    def wake(self) -> None:
+        """Run the next sync now rather than at the next refresh tick."""
+        self._wake.set()
+
+    def close(self) -> None:
+        """Stop the worker and close the connections."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        if self._client is not None:
+            self._client.close()
+
+    # -- the worker ------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.sync_now()
+            except Exception:  # never let the worker die
+                logger.exception("breakerbox: the Redis sync worker failed; retrying")
+            self._wake.wait(self.refresh)
+            self._wake.clear()
+
+    def sync_now(self) -> bool:
+        """Flush counts and probe outcomes, refresh every breaker; True if Redis answered."""
+        links = list(self._links)
+        if not links:
+            return True
+        if self.degraded and not self._reconnect(links):
+            return False
+        batch: list[tuple[Link, int, float]] = []
+        try:
+            pipe = self._redis().pipeline(transaction=False)
+            for link in links:
+                machine = link.machine
+                now = machine._clock()
+                for item in link.take_done():
+                    self._script(PROBE_DONE)(
+                        keys=list(link.keys), args=link.probe_done_args(item), client=pipe
+                    )
+                    batch.append((link, -1, now))
+                machine._acquire()
+                try:
+                    gen = machine._phase.gen
+                    flat = link.take_pending()
+                finally:
+                    machine._release()
+                self._script(SYNC)(
+                    keys=list(link.keys), args=link.sync_args(gen, flat, now), client=pipe
+                )
+                batch.append((link, 0, now))
+            replies = pipe.execute()
+        except ConfigurationError:
+            raise
+        except Exception as exc:
+            self._degrade(exc)
+            return False
+        for (link, _, now), reply in zip(batch, replies, strict=True):
+            link.received(reply, now)
+        return True
+
+    def _reconnect(self, links: list[Link]) -> bool:
+        try:
+            self._redis().ping()
+        except ConfigurationError:
+            raise
+        except Exception:
+            return False
+        for link in links:
+            link.take_done()  # probes of the outage expire on the server by themselves
+            machine = link.machine
+            machine._acquire()
+            try:
+                link.take_pending()  # counted locally while apart; the shared window moved on
+            finally:
+                machine._release()
+        self.degraded = False
+        logger.warning(
+            "breakerbox: Redis at %s answers again; rejoining shared state", self._safe_url()
+        )
+        return True
+
+    def _degrade(self, exc: BaseException) -> None:
+        if not self.degraded:
+            self.degraded = True
+            logger.error(
+                "breakerbox: Redis at %s is unreachable (%s); each process keeps its own "
+                "breakers until it answers again",
+                self._safe_url(),
+                exc,
+            )
+
+    def _safe_url(self) -> str:
+        parts = urllib.parse.urlsplit(self.url)
+        host = parts.hostname or parts.path
+        return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}"

@@ -1,0 +1,123 @@
+"""A real Redis for the shared-state tests (REDIS_URL, default redis://127.0.0.1:6379/15).
+
+Unreachable Redis: the tests are skipped with the reason, unless CI is set,
+where they fail. Each test gets its own key prefix and cleans it up.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+redis = pytest.importorskip("redis")
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The base URL of a reachable Redis (skips, or fails under CI, when there is none)."""
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+        client.ping()
+        client.close()
+    except redis.RedisError as exc:
+        message = f"Redis at {REDIS_URL} is unreachable ({exc}); set REDIS_URL to run these tests"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return REDIS_URL
+
+
+@pytest.fixture
+def prefix(redis_url: str) -> Iterator[str]:
+    """A fresh key prefix; every key under it is deleted after the test."""
+    name = "bbtest" + uuid.uuid4().hex[:10]
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"*{name}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def _storage_url(redis_url: str, prefix: str, **options: str) -> str:
+    query = "&".join(f"{k}={v}" for k, v in {"prefix": prefix, **options}.items())
+    return f"{redis_url}{'&' if '?' in redis_url else '?'}{query}"
+
+
+@pytest.fixture
+def storage_url(redis_url: str, prefix: str) -> Callable[..., str]:
+    """``storage_url(refresh="0")``: this test's Redis storage URL with options."""
+    return lambda **options: _storage_url(redis_url, prefix, **options)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A redis-server of our own on a free port, which a test may kill and restart."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            message = "redis-server is not installed; it is needed to stop Redis mid-run"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+        self.binary = binary
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                redis.Redis(port=self.port, socket_timeout=0.2).ping()
+                return
+            except redis.RedisError:
+                time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.kill()

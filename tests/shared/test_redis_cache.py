@@ -1,0 +1,77 @@
+"""The Redis cache for last good results and fragments."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+redis = pytest.importorskip("redis")
+
+from breaker_core import Registry  # noqa: E402
+from breaker_core.web.fragments import fragment_key, render_fragment  # noqa: E402
+
+
+@pytest.fixture
+def cache(redis_url, prefix, clock):
+    registry = Registry.from_settings(
+        {"cache": f"{redis_url}?prefix={prefix}&max_entries=3", "dependencies": {}}, clock=clock
+    )
+    return registry.cache
+
+
+def test_get_set_delete_and_ttl(cache, redis_url, prefix, clock):
+    cache.set("a", {"value": [1, 2]}, ttl=2.5)
+    entry = cache.get("a")
+    assert (entry.value, entry.stored_at) == ({"value": [1, 2]}, clock.now)
+    ttl_ms = redis.Redis.from_url(redis_url).pttl(f"{prefix}:cache:a")
+    assert 0 < ttl_ms <= 2500  # Redis expires it; no sleeping needed to know
+    cache.delete("a")
+    assert cache.get("a") is None
+
+
+def test_at_most_max_entries_are_kept(cache):
+    for key in "abcde":
+        cache.set(key, key, ttl=60)
+    assert [cache.get(key) is not None for key in "abcde"] == [False, False, True, True, True]
+    cache.clear()
+    assert all(cache.get(key) is None for key in "abcde")
+
+
+def test_guard_and_fragments_use_it_across_registries(redis_url, prefix, clock):
+    settings = {
+        "cache": f"{redis_url}?prefix={prefix}",
+        "dependencies": {"recs": {"stale_for": "1m", "failure_threshold": 1}},
+    }
+    first = Registry.from_settings(settings, clock=clock)
+    second = Registry.from_settings(settings, clock=clock)
+    answers = iter(["from the first process", ConnectionError()])
+
+    def recommendations() -> str:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    # the same function in two "processes": the same key, one shared cache
+    assert first.guard("recs")(recommendations)() == "from the first process"
+    assert second.guard("recs")(recommendations)() == "from the first process"
+
+    key = fragment_key("recs", "t.html", 1, [7])
+    render_fragment(first, "recs", key=key, body=lambda: "<li>7</li>")
+
+    def down() -> str:
+        raise ConnectionError
+
+    assert render_fragment(second, "recs", key=key, body=down) == "<li>7</li>"
+
+
+def test_unreachable_redis_cache_is_a_miss_and_never_raises(prefix, clock):
+    registry = Registry.from_settings(
+        {"cache": f"redis://127.0.0.1:1/0?prefix={prefix}&timeout=50ms", "dependencies": {}},
+        clock=clock,
+    )
+    began = time.perf_counter()
+    registry.cache.set("a", 1, ttl=10)
+    assert registry.cache.get("a") is None
+    assert time.perf_counter() - began < 1.0
