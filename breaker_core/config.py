@@ -81,6 +81,8 @@ class BreakerConfig:
     """Seconds a last good result or page may be served while open or failing; 0: off."""
     failure_statuses: frozenset[int] | None = None
     """HTTP statuses counted as failures by outbound clients; None: every 5xx."""
+    required: bool = False
+    """Whether the health endpoint answers 503 while this dependency is open."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -166,6 +168,7 @@ _PARSERS: dict[str, v.Parser] = {
     "routes": v.routes,
     "stale_for": v.non_negative_duration,
     "failure_statuses": v.optional(v.failure_statuses),
+    "required": v.boolean,
 }
 
 _DEFAULTS: dict[str, object] = {f.name: f.default for f in dataclasses.fields(BreakerConfig)}

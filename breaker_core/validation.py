@@ -116,6 +116,13 @@ def optional(parser: Parser) -> Parser:
     return parse
 
 
+def boolean(value: object) -> bool:
+    """True or False (no truthy stand-ins)."""
+    if not isinstance(value, bool):
+        raise Invalid("true or false")
+    return value
+
+
 def positive_int(value: object) -> int:
     """An int of at least 1 (bools refused)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -91,6 +91,7 @@ EXPECTED_DEFAULTS = {
     "routes": (),
     "stale_for": 0.0,
     "failure_statuses": None,
+    "required": False,
 }
 
 
@@ -312,6 +313,8 @@ INVALID = [
         '["500"]',
         '"500" is not a status code',
     ),
+    ("required", "yes", "true or false", '"yes"', None),
+    ("required", 1, "true or false", "1", None),
 ]
 
 

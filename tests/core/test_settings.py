@@ -555,6 +555,7 @@ VALID = {
     "failure_statuses": st.one_of(
         st.none(), st.lists(st.integers(min_value=100, max_value=599), max_size=3)
     ),
+    "required": st.booleans(),
 }
 
 # Values that are wrong somewhere or everywhere, including ones that once escaped as other
