@@ -1,0 +1,58 @@
+"""The pytest plugin app developers use: it is loaded through its entry point."""
+
+from __future__ import annotations
+
+import pytest
+
+from breaker_core import CircuitOpenError, Registry, State
+from breaker_core.testing import BreakerStates, FakeClock
+
+pytest_plugins = ["pytester"]
+
+
+def test_fixtures_force_states_and_move_time(breaker_states, breaker_clock):
+    registry = Registry.from_settings(
+        {"dependencies": {"inv": {"failure_threshold": 1, "reset_timeout": 5}}},
+        clock=breaker_clock,
+    )
+    breaker_states.open(registry, "inv")
+    with pytest.raises(CircuitOpenError):
+        registry["inv"].call(int)
+    breaker_states.close(registry["inv"])
+    with pytest.raises(ZeroDivisionError):
+        registry["inv"].call(lambda: 1 / 0)
+    breaker_clock.advance(5)
+    assert registry["inv"].state is State.HALF_OPEN
+
+
+def test_restore_resets_what_was_touched():
+    registry = Registry.from_settings({"dependencies": {"a": {}, "b": {}}})
+    states = BreakerStates()
+    states.open(registry, "a")
+    states.disable(registry, "b")
+    states.restore()
+    assert [registry[n].state for n in "ab"] == [State.CLOSED, State.CLOSED]
+    with pytest.raises(TypeError, match="registry and a dependency name"):
+        states.open(registry)
+    with pytest.raises(ValueError, match="never goes back"):
+        FakeClock().advance(-1)
+
+
+def test_the_plugin_is_registered_by_its_entry_point(pytester):
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(
+        """
+        from breaker_core import Registry
+
+        REGISTRY = Registry.from_settings({"dependencies": {"inv": {}}})
+
+        def test_open(breaker_states):
+            breaker_states.open(REGISTRY, "inv")
+            assert REGISTRY["inv"].is_open
+
+        def test_reset_afterwards():
+            assert not REGISTRY["inv"].is_open
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
