@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -21,16 +22,38 @@ class Attempt:
     slot); exiting counts the outcome and gives the slot back. An exception
     escaping the block is classified by the breaker's ``record``/``ignore``;
     :meth:`fail` marks a block that ended normally as a failure.
+
+    Nesting: while an attempt *holds* its breaker (the default), calls to the
+    same breaker made inside it, in the same thread or task (``call``,
+    ``call_async``, other attempts, the HTTP transports), pass straight
+    through: the outer attempt alone is admitted and counts the outcome, and an
+    inner ``fail()`` marks the outer one. A ``detached`` attempt, exited
+    somewhere else than where it was entered, never holds.
     """
 
-    __slots__ = ("_entered", "_failed", "_machine", "_start", "_ticket")
+    __slots__ = (
+        "_detached",
+        "_entered",
+        "_failed",
+        "_machine",
+        "_outer",
+        "_start",
+        "_ticket",
+        "_token",
+        "active",
+    )
 
-    def __init__(self, breaker: CircuitBreaker) -> None:
+    def __init__(self, breaker: CircuitBreaker, *, detached: bool = False) -> None:
         self._machine = breaker
         self._ticket: Ticket = None
         self._start: float | None = None
         self._failed = False
         self._entered = False
+        self._detached = detached
+        self._outer: Attempt | None = None
+        self._token: Token[Attempt | None] | None = None
+        self.active = False
+        """True between entering and exiting: only an active attempt holds its breaker."""
 
     @property
     def breaker(self) -> CircuitBreaker:
@@ -39,23 +62,43 @@ class Attempt:
 
     def fail(self) -> None:
         """Count this block as a failure (reason ``"result"``) even if it raises nothing."""
-        self._failed = True
+        if self._outer is not None:
+            self._outer.fail()
+        else:
+            self._failed = True
 
     def __enter__(self) -> Attempt:
+        self._check_fresh()
+        outer = self._machine._holder.get()
+        if outer is not None and outer.active:
+            self._outer = outer  # nested: the outer attempt decides and counts
+            return self
         self._begin(self._machine._admit())
         return self
 
     async def __aenter__(self) -> Attempt:
+        self._check_fresh()
+        outer = self._machine._holder.get()
+        if outer is not None and outer.active:
+            self._outer = outer
+            return self
         self._begin(await self._machine._admit_async())
         return self
 
-    def _begin(self, ticket: Ticket) -> None:
+    def _check_fresh(self) -> None:
         if self._entered:
             raise RuntimeError("an Attempt can be entered only once; make a new one")
         self._entered = True
+
+    def _begin(self, ticket: Ticket) -> None:
         self._ticket = ticket
         machine = self._machine
         self._start = machine._clock() if machine._timed else None
+        if not self._detached:
+            self.active = True
+            self._token = machine._holder.set(self)
+            with machine._lock:
+                machine._holding += 1
 
     def __exit__(
         self,
@@ -63,7 +106,19 @@ class Attempt:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._outer is not None:
+            return  # an exception goes on to the outer attempt, which counts it
         machine = self._machine
+        if self.active:
+            self.active = False  # a task started inside the block must not inherit the hold
+            with machine._lock:
+                machine._holding -= 1
+        if self._token is not None:
+            try:
+                machine._holder.reset(self._token)
+            except ValueError:
+                pass  # exited in another context than it was entered in: nothing to undo
+            self._token = None
         if exc is not None:
             machine._finish_error(self._ticket, self._start, exc)
         elif self._failed:

@@ -74,6 +74,10 @@ class CircuitBreaker(Machine):
                 f"(got config and {', '.join(sorted(options))})"
             )
         super().__init__(name, config, clock, listeners)
+        # The attempt holding this breaker in this thread or task (see Attempt).
+        self._holder: ContextVar[Attempt | None] = ContextVar(
+            f"breaker_core.holder.{name}", default=None
+        )
         # Blocks entered with ``with breaker:``, innermost last, per thread and task.
         self._entered: ContextVar[tuple[Attempt, ...]] = ContextVar(
             f"breaker_core.entered.{name}", default=()
@@ -124,7 +128,8 @@ class CircuitBreaker(Machine):
         ``max_concurrent`` (the bulkhead; ``in_flight`` is None without one),
         ``shared`` (None with memory storage, else ``{"healthy": bool,
         "synced_ago": seconds}``: with healthy shared storage the counts are
-        the shared window's, as of the last sync).
+        the shared window's, as of the last sync) and ``transitions`` (the
+        last few, newest first: ``from``, ``to``, ``reason``, ``ago`` seconds).
         """
         now = self._clock()
         with self._lock:
@@ -161,6 +166,15 @@ class CircuitBreaker(Machine):
                 "probes_in_flight": sum(1 for p in self._probes if now < p.deadline),
                 "in_flight": self._bulkhead.in_flight if self._bulkhead else None,
                 "shared": shared,
+                "transitions": [
+                    {
+                        "from": old.value,
+                        "to": new.value,
+                        "reason": reason,
+                        "ago": max(0.0, now - at),
+                    }
+                    for at, old, new, reason in reversed(self._recent)
+                ],
                 "max_concurrent": self._config.max_concurrent,
             }
 
@@ -207,6 +221,10 @@ class CircuitBreaker(Machine):
             BulkheadFullError: ``max_concurrent`` calls are already in flight.
             Exception: whatever ``fn`` raised, unchanged, after it was counted.
         """
+        if self._holding:
+            holder = self._holder.get()
+            if holder is not None and holder.active:
+                return fn(*args, **kwargs)  # inside an attempt on this breaker: it counts
         phase = self._phase
         if self._plain:
             if phase.state is _CLOSED:
@@ -251,6 +269,10 @@ class CircuitBreaker(Machine):
         its probe or bulkhead slot. Raises as :meth:`call` does; never blocks
         the event loop (the lock is only held for bookkeeping).
         """
+        if self._holding:
+            holder = self._holder.get()
+            if holder is not None and holder.active:
+                return await fn(*args, **kwargs)  # inside an attempt on this breaker: it counts
         phase = self._phase
         if self._plain:
             if phase.state is _CLOSED:
@@ -311,7 +333,7 @@ class CircuitBreaker(Machine):
 
         return guarded
 
-    def attempt(self) -> Attempt:
+    def attempt(self, *, detached: bool = False) -> Attempt:
         """Return a one-use guard for a block whose outcome you judge yourself.
 
         ``with breaker.attempt() as attempt:`` (or ``async with``) admits the
@@ -319,9 +341,12 @@ class CircuitBreaker(Machine):
         classified as usual; ``attempt.fail()`` marks a block that ended
         without an exception as a failure (an HTTP 503, say). An attempt can
         also be entered and exited from different places (a response body
-        read later), which ``with breaker:`` cannot.
+        read later; pass ``detached=True`` then), which ``with breaker:``
+        cannot. Calls to this breaker made inside a (not detached) attempt,
+        in the same thread or task, pass through and are counted once, by
+        the attempt.
         """
-        return Attempt(self)
+        return Attempt(self, detached=detached)
 
     def __enter__(self) -> CircuitBreaker:
         attempt = Attempt(self)

@@ -7,8 +7,9 @@ attribute) or a TOML file (``--settings breakers.toml``, or
 ``--settings pyproject.toml:tool.breakerbox`` for one table of it), or from
 the ``BREAKERBOX_SETTINGS`` environment variable. Standard library only.
 
-Exit status: 0 done; 1 an action was refused (unknown dependency, or state
-not shared with the servers); 2 bad usage or invalid settings.
+Exit status: 0 done; 1 an action was refused (unknown dependency, state not
+shared with the servers, shared storage unreachable); 2 bad usage or invalid
+settings.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ _ACTION_HELP = {
     "disable": "disable a breaker: every call passes, nothing is recorded",
     "metrics-only": "shadow mode: record and emit events, never reject",
 }
+
+
+_UNREACHABLE = (
+    "error: the shared storage is unreachable, {what}; check that it is running and that "
+    "the storage URL is right"
+)
 
 
 class SettingsError(BreakerError):
@@ -216,6 +223,9 @@ def run(
         print(f"{label}: settings OK; {count}{names}; storage {scheme}:// ({where})", file=stdout)
         return 0
     if command == "list":
+        if not _synced(registry):
+            print(_UNREACHABLE.format(what="cannot show the shared state"), file=stderr)
+            return 1
         if getattr(args, "json", False):
             print(json.dumps(status_document(registry), indent=2), file=stdout)
         else:
@@ -224,13 +234,30 @@ def run(
         if not registry.storage.shared:
             print(_MEMORY_NOTE.format(url=registry.storage.url), file=stderr)
         return 0
+    if registry.storage.shared and not _synced(registry):
+        print(_UNREACHABLE.format(what="nothing was changed"), file=stderr)
+        return 1
     try:
         message = apply_action(registry, command, args.name, out_of_process=True)
     except ActionError as exc:
         print(f"error: {exc}", file=stderr)
         return 1
+    if getattr(registry.storage, "degraded", False):
+        print(_UNREACHABLE.format(what="the change may not have reached it"), file=stderr)
+        return 1
     print(message, file=stdout)
     return 0
+
+
+def _synced(registry: Registry) -> bool:
+    """Bring the breakers up to date with shared storage now; False if it is unreachable.
+
+    A fresh process only learns the shared state on its storage's first sync,
+    which the hot path never waits for; a command must not show or change
+    state before it.
+    """
+    sync = getattr(registry.storage, "sync_now", None)  # shared storages have it
+    return sync is None or bool(sync())
 
 
 def main(

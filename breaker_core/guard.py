@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,8 @@ from breaker_core.clock import Clock
 from breaker_core.errors import CircuitOpenError, ConfigurationError, FailedResultError
 
 __all__ = ["MISSING", "make_guard"]
+
+logger = logging.getLogger("breaker_core")
 
 MISSING: Any = object()
 """Marks an argument that was not given (``fallback=None`` is a valid fallback)."""
@@ -60,10 +63,14 @@ class _Degrader:
         value = self.key(*args, **kwargs)
         return self.prefix + hashlib.sha256(repr(value).encode()).hexdigest()
 
-    def settle(self, cache_key: str | None, result: object) -> object:
-        """Store a good result and return it; answer a result judged a failure."""
+    def judge(self, result: object) -> bool:
+        """True when ``result_is_failure`` says the result is a failure."""
         predicate = self.breaker.config.result_is_failure
-        if predicate is not None and _safe_predicate(predicate, result):
+        return predicate is not None and _safe_predicate(predicate, result)
+
+    def settle(self, cache_key: str | None, result: object, failed: bool) -> object:
+        """Store a good result and return it; answer a result judged a failure."""
+        if failed:
             # Never keep a result the breaker counted as a failure; degrade instead.
             answer = self.answer(cache_key, FailedResultError(self.breaker.name, result))
             return result if answer is MISSING else answer
@@ -96,7 +103,9 @@ def _safe_predicate(predicate: Callable[[Any], object], result: object) -> bool:
     try:
         return bool(predicate(result))
     except Exception:
-        return True  # the breaker logged it; do not keep a result we could not judge
+        # As in the breaker itself: a broken predicate must not open the breaker.
+        logger.exception("result_is_failure raised; the call counts as a success")
+        return False
 
 
 def make_guard(
@@ -126,7 +135,12 @@ def make_guard(
             async def guarded_async(*args: Any, **kwargs: Any) -> Any:
                 cache_key = degrader.cache_key(args, kwargs)
                 try:
-                    result = await breaker.call_async(fn, *args, **kwargs)
+                    # An attempt, so a guarded client inside fn counts once, here.
+                    async with breaker.attempt() as attempt:
+                        result = await fn(*args, **kwargs)
+                        failed = degrader.judge(result)
+                        if failed:
+                            attempt.fail()
                 except Exception as error:
                     if not degrader.degrades(error):
                         raise
@@ -134,7 +148,7 @@ def make_guard(
                     if answer is MISSING:
                         raise
                     return answer
-                return degrader.settle(cache_key, result)
+                return degrader.settle(cache_key, result, failed)
 
             return guarded_async
 
@@ -142,7 +156,11 @@ def make_guard(
         def guarded(*args: Any, **kwargs: Any) -> Any:
             cache_key = degrader.cache_key(args, kwargs)
             try:
-                result = breaker.call(fn, *args, **kwargs)
+                with breaker.attempt() as attempt:
+                    result = fn(*args, **kwargs)
+                    failed = degrader.judge(result)
+                    if failed:
+                        attempt.fail()
             except Exception as error:
                 if not degrader.degrades(error):
                     raise
@@ -150,7 +168,7 @@ def make_guard(
                 if answer is MISSING:
                     raise
                 return answer
-            return degrader.settle(cache_key, result)
+            return degrader.settle(cache_key, result, failed)
 
         return guarded
 

@@ -16,6 +16,7 @@ Hot paths:
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import math
 import random
@@ -55,6 +56,9 @@ _IGNORED = 4  # an exception listed in ignore
 _ABANDONED = 5  # a BaseException that is not an Exception: neither success nor failure
 
 _OUTCOME_KINDS = ("success", "failure", "failure", "failure", "ignored")
+RECENT_TRANSITIONS = 10
+"""How many of its last transitions a breaker remembers for snapshots and dashboards."""
+
 _FAILURE_REASONS = {_FAILURE: "exception", _SLOW: "slow", _RESULT: "result"}
 NO_RESULT = object()
 """Passed as the result of a call that has none (a ``with`` block)."""
@@ -111,6 +115,10 @@ class Machine:
         self._failed_probes = 0
         self._opened_at: float | None = None
         self._changed_at = self._clock()
+        # The last transitions (clock reading, from, to, reason), newest last.
+        self._recent: collections.deque[tuple[float, State, State, str]] = collections.deque(
+            maxlen=RECENT_TRANSITIONS
+        )
         self._own_listeners: list[Listener] = []
         # The registry's listeners, shared by reference so later additions apply.
         self._shared_listeners: list[Listener] = listeners if listeners is not None else []
@@ -120,6 +128,9 @@ class Machine:
             else None
         )
         self._tokens = self._bulkhead.tokens if self._bulkhead is not None else None
+        # Attempts holding this breaker in any thread or task: while 0, calls need
+        # not look up their context's holder (a cheap test on the hot path).
+        self._holding = 0
         # Set by a shared storage (Registry.from_settings): state lives in Redis then.
         self._link: Link | None = None
         # Copied out of the config for the hot path.
@@ -536,7 +547,11 @@ class Machine:
         return window.successes, window.failures, window.slow
 
     def _announce(self, change: Event) -> None:
-        """Log a state change and tell listeners (outside the lock)."""
+        """Log a state change, remember it and tell listeners (outside the lock)."""
+        if change.old_state is not None and change.new_state is not None:
+            self._recent.append(
+                (change.time, change.old_state, change.new_state, change.reason or "")
+            )
         level = logging.WARNING if change.new_state in (_OPEN, _FORCED_OPEN) else logging.INFO
         if logger.isEnabledFor(level):
             with self._lock:

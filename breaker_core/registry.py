@@ -175,8 +175,11 @@ class Registry:
         return self._clock
 
     def close(self) -> None:
-        """Stop the storage's background work and close its connections (shared storage)."""
+        """Stop the storage's background work and close its and the cache's connections."""
         self._storage.close()
+        close_cache = getattr(self._cache, "close", None)
+        if callable(close_cache):
+            close_cache()
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Return ``{name: breaker.snapshot()}`` for every breaker."""

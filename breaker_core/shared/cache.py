@@ -112,6 +112,12 @@ class RedisCache:
         except Exception as exc:
             logger.debug("breakerbox: Redis cache delete failed: %s", exc)
 
+    def close(self) -> None:
+        """Close the connections."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def clear(self) -> None:
         """Remove every entry of this prefix."""
         client = self._redis()

@@ -1,11 +1,14 @@
 """The dashboard page, written once and served by every integration.
 
 :func:`render_dashboard` returns a complete HTML page (inline CSS and a little
-JavaScript, no CDN, no build step) listing every breaker with its state and
-figures. It refreshes itself by polling the JSON status endpoint. When the
-viewer may change state, each breaker gets buttons that POST
-``name`` and ``action`` (plus the framework's CSRF field) to ``action_url``,
-each asking for confirmation first.
+JavaScript, no CDN, no build step): a card per dependency with its state in
+colour and words, failures and calls in the window, the failure and slow-call
+rates against their thresholds, time since the last transition and until the
+next probe, a sparkline of the failure rate and calls over the last minutes,
+and the last transitions with their reason. It updates itself by polling the
+JSON status endpoint. When the viewer may change state, each card has buttons
+that POST ``name`` and ``action`` (plus the framework's CSRF field) to
+``action_url``, each asking for confirmation first.
 """
 
 from __future__ import annotations
@@ -25,66 +28,91 @@ _BUTTONS = (
     ("reset", "Reset"),
 )
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Breakers</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #1d1d1f; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ text-align: left; padding: .45rem .6rem; border-bottom: 1px solid #ddd; }}
-th {{ font-size: .8rem; text-transform: uppercase; color: #666; }}
-.state {{ font-weight: 600; padding: .15rem .5rem; border-radius: .6rem; }}
-.closed {{ background: #d9f2e3; color: #11643a; }}
-.open, .forced_open {{ background: #fbd9d7; color: #9b1c14; }}
-.half_open {{ background: #fdf0c8; color: #7a5a00; }}
-.disabled, .metrics_only {{ background: #e5e5ea; color: #3a3a3c; }}
-form {{ display: inline; }} button {{ margin-right: .25rem; }}
-.note {{ color: #666; font-size: .9rem; }}
-</style></head>
-<body>
-<h1>Breakers</h1>
-<p class="note">Updated <span id="updated">{generated_at}</span>. {note}</p>
-<table>
-<thead><tr><th>Dependency</th><th>State</th><th>Failures / calls</th><th>Failure rate</th>
-<th>Slow calls</th><th>In flight</th><th>Since change</th><th>Retry in</th>{action_head}
-</tr></thead>
-<tbody>
-{rows}
-</tbody></table>
-<script type="application/json" id="breakerbox-config">{config}</script>
-<script>
-(function () {{
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #1d1d1f; background: #f5f5f7; }
+h1 { margin: 0 0 .3rem; } .note { color: #555; font-size: .9rem; margin: 0 0 1rem; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(21rem, 1fr)); gap: 1rem; }
+.card { background: #fff; border-radius: .8rem; padding: 1rem 1.1rem; box-shadow: 0 1px 3px #0002; }
+.card header { display: flex; justify-content: space-between; align-items: center; }
+.card h2 { font-size: 1.15rem; margin: 0; word-break: break-all; }
+.state { font-weight: 700; padding: .2rem .65rem; border-radius: 1rem; white-space: nowrap; }
+.closed { background: #d9f2e3; color: #11643a; }
+.open, .forced_open { background: #fbd9d7; color: #9b1c14; }
+.half_open { background: #fdf0c8; color: #7a5a00; }
+.disabled, .metrics_only { background: #e5e5ea; color: #3a3a3c; }
+dl { display: grid; grid-template-columns: 1fr 1fr; gap: .35rem .8rem; margin: .8rem 0; }
+dt { font-size: .72rem; text-transform: uppercase; color: #777; } dd { margin: 0; }
+small { color: #777; } .spark { width: 100%; height: 34px; background: #fafafa; }
+.transitions { margin: .6rem 0; padding-left: 1.1rem; font-size: .85rem; color: #333; }
+.actions form { display: inline; } .actions button { margin: .15rem .2rem .15rem 0; }
+.warn { background: #fdf0c8; padding: .4rem .6rem; border-radius: .4rem; font-size: .85rem; }
+"""
+
+_SCRIPT = """
+(function () {
   var config = JSON.parse(document.getElementById("breakerbox-config").textContent);
-  function fmt(seconds) {{ return seconds ? seconds.toFixed(1) + "s" : "-"; }}
-  function pct(x) {{ return Math.round(x * 100) + "%"; }}
-  function refresh() {{
-    var options = {{headers: {{"Accept": "application/json"}}, credentials: "same-origin"}};
+  var history = {};
+  function secs(x) { return x ? x.toFixed(1) + "s" : "-"; }
+  function pct(x) { return Math.round(x * 100) + "%"; }
+  function text(card, cls, value) {
+    var el = card.querySelector("." + cls);
+    if (el) el.textContent = value;
+  }
+  function spark(card, points) {
+    var svg = card.querySelector(".spark"); if (!svg) return;
+    var max = Math.max.apply(null, points.map(function (p) { return p.calls; }).concat([1]));
+    var w = 120 / Math.max(points.length, 1), bars = "", line = [];
+    points.forEach(function (p, i) {
+      var h = 30 * p.calls / max;
+      bars += '<rect x="' + (i * w) + '" y="' + (32 - h) + '" width="' + Math.max(w - .5, .5) +
+              '" height="' + h + '" fill="#c7d7f0"></rect>';
+      line.push((i * w + w / 2) + "," + (32 - 30 * p.rate));
+    });
+    svg.innerHTML = bars + '<polyline fill="none" stroke="#c0392b" stroke-width="1.2" points="' +
+      line.join(" ") + '"></polyline>';
+  }
+  function update(doc) {
+    document.getElementById("updated").textContent = doc.generated_at;
+    doc.breakers.forEach(function (b) {
+      var card = document.querySelector('[data-name="' + CSS.escape(b.name) + '"]');
+      if (!card) return;
+      var state = card.querySelector(".state");
+      state.className = "state " + b.state;
+      state.textContent = b.state.replace("_", " ");
+      text(card, "failures", b.failures + " / " + b.calls);
+      text(card, "rate", pct(b.failure_rate));
+      text(card, "slow", pct(b.slow_call_rate));
+      text(card, "inflight", b.in_flight === null ? "-" : b.in_flight + " / " + b.max_concurrent);
+      text(card, "since", secs(b.since_change));
+      text(card, "retry", secs(b.retry_after));
+      var list = card.querySelector(".transitions");
+      if (list) {
+        list.innerHTML = "";
+        b.transitions.slice(0, 5).forEach(function (t) {
+          var li = document.createElement("li");
+          li.textContent = t.from.replace("_", " ") + " \\u2192 " + t.to.replace("_", " ") +
+            " (" + t.reason + ") at " + t.at.slice(11, 19);
+          list.appendChild(li);
+        });
+      }
+      var warn = card.querySelector(".shared");
+      if (warn) warn.hidden = !(b.shared && b.shared.healthy === false);
+      var points = history[b.name] = (history[b.name] || []);
+      points.push({calls: b.calls, rate: b.failure_rate});
+      if (points.length > config.points) points.shift();
+      spark(card, points);
+    });
+  }
+  function refresh() {
+    var options = {headers: {"Accept": "application/json"}, credentials: "same-origin"};
     fetch(config.status_url, options)
-      .then(function (r) {{ return r.ok ? r.json() : null; }})
-      .then(function (doc) {{
-        if (!doc) return;
-        document.getElementById("updated").textContent = doc.generated_at;
-        doc.breakers.forEach(function (b) {{
-          var row = document.querySelector('tr[data-name="' + CSS.escape(b.name) + '"]');
-          if (!row) return;
-          var state = row.querySelector(".state");
-          state.className = "state " + b.state;
-          state.textContent = b.state.replace("_", " ");
-          row.querySelector(".failures").textContent = b.failures + " / " + b.calls;
-          row.querySelector(".rate").textContent = pct(b.failure_rate);
-          row.querySelector(".slow").textContent = pct(b.slow_call_rate);
-          row.querySelector(".inflight").textContent =
-            b.in_flight === null ? "-" : b.in_flight + " / " + b.max_concurrent;
-          row.querySelector(".since").textContent = fmt(b.since_change);
-          row.querySelector(".retry").textContent = fmt(b.retry_after);
-        }});
-      }})
-      .catch(function () {{}});
-  }}
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (doc) { if (doc) update(doc); })
+      .catch(function () {});
+  }
+  refresh();
   setInterval(refresh, config.interval_ms);
-}})();
-</script>
-</body></html>
+})();
 """
 
 
@@ -92,26 +120,57 @@ def _seconds(value: float) -> str:
     return f"{value:.1f}s" if value else "-"
 
 
-def _row(entry: dict[str, Any], actions: str) -> str:
-    state = str(entry["state"])
+def _limits(entry: dict[str, Any]) -> tuple[str, str]:
+    limits = entry.get("thresholds") or {}
+    trips = []
+    if limits.get("failure_threshold") is not None:
+        trips.append(f"{limits['failure_threshold']} failures")
+    if limits.get("failure_rate") is not None:
+        trips.append(f"{limits['failure_rate']:.0%} of {limits['minimum_calls']}+ calls")
+    window = f" in {limits['window']:g}s" if limits.get("window") else ""
+    rate = f"trips at {' or '.join(trips)}{window}" if trips else ""
+    slow = limits.get("slow_call_duration")
+    return rate, (f"slower than {slow:g}s" if slow else "no slow-call limit")
+
+
+def _card(entry: dict[str, Any], actions: str) -> str:
+    name = html.escape(str(entry["name"]), quote=True)
+    state = html.escape(str(entry["state"]))
     in_flight = (
         "-" if entry["in_flight"] is None else f"{entry['in_flight']} / {entry['max_concurrent']}"
     )
-    cells = [
-        f"<td>{html.escape(str(entry['name']))}</td>",
-        f'<td><span class="state {html.escape(state)}">{html.escape(state.replace("_", " "))}'
-        "</span></td>",
-        f'<td class="failures">{entry["failures"]} / {entry["calls"]}</td>',
-        f'<td class="rate">{entry["failure_rate"]:.0%}</td>',
-        f'<td class="slow">{entry["slow_call_rate"]:.0%}</td>',
-        f'<td class="inflight">{in_flight}</td>',
-        f'<td class="since">{_seconds(entry["since_change"])}</td>',
-        f'<td class="retry">{_seconds(entry["retry_after"])}</td>',
-    ]
-    if actions:
-        cells.append(f"<td>{actions}</td>")
-    name = html.escape(str(entry["name"]), quote=True)
-    return f'<tr data-name="{name}">' + "".join(cells) + "</tr>"
+    rate_limit, slow_limit = _limits(entry)
+    transitions = "".join(
+        f"<li>{html.escape(t['from'].replace('_', ' '))} &rarr; "
+        f"{html.escape(t['to'].replace('_', ' '))} ({html.escape(t['reason'])})"
+        f"{' at ' + html.escape(t['at'][11:19]) if 'at' in t else ''}</li>"
+        for t in entry.get("transitions", [])[:5]
+    )
+    shared = entry.get("shared")
+    hidden = "" if shared and shared.get("healthy") is False else " hidden"
+    return (
+        f'<section class="card" data-name="{name}">'
+        f'<header><h2>{name}</h2><span class="state {state}">{state.replace("_", " ")}'
+        "</span></header>"
+        f'<p class="warn shared"{hidden}>Redis is unreachable: this process runs on its own.</p>'
+        "<dl>"
+        f'<div><dt>Failures / calls</dt><dd class="failures">{entry["failures"]} / '
+        f"{entry['calls']}</dd></div>"
+        f'<div><dt>Failure rate</dt><dd><span class="rate">{entry["failure_rate"]:.0%}</span> '
+        f"<small>{html.escape(rate_limit)}</small></dd></div>"
+        f'<div><dt>Slow calls</dt><dd><span class="slow">{entry["slow_call_rate"]:.0%}</span> '
+        f"<small>{html.escape(slow_limit)}</small></dd></div>"
+        f'<div><dt>In flight</dt><dd class="inflight">{in_flight}</dd></div>'
+        f'<div><dt>Since last change</dt><dd class="since">{_seconds(entry["since_change"])}'
+        "</dd></div>"
+        f'<div><dt>Next probe in</dt><dd class="retry">{_seconds(entry["retry_after"])}</dd>'
+        "</div></dl>"
+        '<svg class="spark" viewBox="0 0 120 34" preserveAspectRatio="none" role="img" '
+        'aria-label="calls and failure rate over the last minutes"></svg>'
+        f'<ol class="transitions">{transitions}</ol>'
+        f'<div class="actions">{actions}</div>'
+        "</section>"
+    )
 
 
 def _forms(name: str, action_url: str, csrf: tuple[str, str] | None) -> str:
@@ -129,7 +188,7 @@ def _forms(name: str, action_url: str, csrf: tuple[str, str] | None) -> str:
             f"onsubmit='return confirm({html.escape(json.dumps(question), quote=True)})'>"
             f'{hidden}<input type="hidden" name="name" value="{html.escape(name, quote=True)}">'
             f'<input type="hidden" name="action" value="{action}">'
-            f'<button type="submit">{label}</button></form>'
+            f'<button type="submit" data-action="{action}">{label}</button></form>'
         )
     return "".join(forms)
 
@@ -154,15 +213,21 @@ def render_dashboard(
         else "State is kept in memory by each server process: this page shows, and its "
         "buttons change, only the process that serves it."
     )
-    rows = "\n".join(
-        _row(entry, _forms(str(entry["name"]), action_url, csrf) if action_url else "")
+    cards = "\n".join(
+        _card(entry, _forms(str(entry["name"]), action_url, csrf) if action_url else "")
         for entry in document["breakers"]
     )
-    config = json.dumps({"status_url": status_url, "interval_ms": int(interval * 1000)})
-    return _PAGE.format(
-        generated_at=html.escape(str(document["generated_at"])),
-        note=html.escape(note),
-        action_head="<th>Actions</th>" if action_url else "",
-        rows=rows or '<tr><td colspan="8">No dependencies are declared.</td></tr>',
-        config=config.replace("<", "\\u003c"),
+    config = json.dumps(
+        {"status_url": status_url, "interval_ms": int(interval * 1000), "points": 60}
+    )
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Breakers</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<style>{_STYLE}</style></head><body>"
+        f'<h1>Breakers</h1><p class="note">Updated <span id="updated">'
+        f"{html.escape(str(document['generated_at']))}</span>. {html.escape(note)}</p>"
+        f'<main class="cards">{cards or "<p>No dependencies are declared.</p>"}</main>'
+        '<script type="application/json" id="breakerbox-config">'
+        f"{config.replace('<', chr(92) + 'u003c')}</script>"
+        f"<script>{_SCRIPT}</script></body></html>"
     )

@@ -18,8 +18,11 @@ personalised fragment is never served to another user.
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import hashlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
 from breaker_core.errors import CircuitOpenError
@@ -30,11 +33,43 @@ __all__ = ["fragment_key", "render_fragment", "render_fragment_async"]
 logger = logging.getLogger("breaker_core")
 
 
+_PLAIN = (
+    str,
+    int,
+    float,
+    bool,
+    type(None),
+    uuid.UUID,
+    datetime.date,
+    datetime.time,
+    decimal.Decimal,
+)
+
+
+def _plain(value: object) -> bool:
+    if isinstance(value, tuple | list):
+        return all(_plain(item) for item in value)
+    return isinstance(value, _PLAIN)
+
+
 def fragment_key(
     dependency: str, template: str, block: str | int, vary_on: Sequence[object]
 ) -> str:
-    """The cache key of one block of one template for one set of ``vary_on`` values."""
-    parts = [dependency, template, str(block), *(repr(value) for value in vary_on)]
+    """The cache key of one block of one template for one set of ``vary_on`` values.
+
+    Raises:
+        TypeError: a ``vary_on`` value is not a plain value (str, int, float, bool,
+            None, UUID, date, time, Decimal, or a tuple/list of them). An object's
+            ``repr()`` may name its memory address, which another user's object can
+            reuse later: vary on ``user.pk``, not on ``user``.
+    """
+    for value in vary_on:
+        if not _plain(value):
+            raise TypeError(
+                f"vary_on values must be plain values like user.pk or a language code, "
+                f"got a {type(value).__name__}: vary on its id instead"
+            )
+    parts = [dependency, template, str(block), *(f"{type(v).__name__}:{v!r}" for v in vary_on)]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
     return f"breakerbox:fragment:{dependency}:{digest}"
 
@@ -67,9 +102,10 @@ class _Block:
             return True
         if self.breaker.is_failure(error):
             logger.warning(
-                "breaker %s: a {%% breaker %%} block failed to render and degrades",
+                "breaker %s: a {%% breaker %%} block failed to render and degrades (%s: %s)",
                 self.breaker.name,
-                exc_info=error,
+                type(error).__name__,
+                error,
             )
             return True
         return False
@@ -91,7 +127,10 @@ def render_fragment(
     """
     block = _Block(registry, dependency, key, stale_for)
     try:
-        html = block.breaker.call(body)
+        # An attempt, not call(): a guarded client used inside the body (the lazy
+        # call to the service) then passes through and is counted once, here.
+        with block.breaker.attempt():
+            html = body()
     except Exception as error:
         if not block.should_degrade(error):
             raise
@@ -115,7 +154,8 @@ async def render_fragment_async(
     """The async twin of :func:`render_fragment` (async Jinja environments)."""
     block = _Block(registry, dependency, key, stale_for)
     try:
-        html = await block.breaker.call_async(body)
+        async with block.breaker.attempt():
+            html = await body()
     except Exception as error:
         if not block.should_degrade(error):
             raise

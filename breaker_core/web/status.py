@@ -8,10 +8,11 @@
 ```
 
 Each breaker entry is its :meth:`~breaker_core.CircuitBreaker.snapshot` plus
-``changed_at`` (wall-clock ISO time of the last transition), ``thresholds``
-and ``routes``. Storage URLs are reduced to their scheme: credentials and host
-names are never shown. New keys may be added within a schema version; a key is
-never removed or changed in meaning without a new version.
+``changed_at`` (wall-clock ISO time of the last transition, also added as
+``at`` to each of the recent ``transitions``), ``thresholds`` and ``routes``.
+Storage URLs are reduced to their scheme: credentials and host names are never
+shown. New keys may be added within a schema version; a key is never removed or
+changed in meaning without a new version.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def status_document(registry: Registry, *, wall_clock: float | None = None) -> d
         entry = breaker.snapshot()
         config = breaker.config
         entry["changed_at"] = _iso(now - entry["since_change"])
+        for transition in entry["transitions"]:
+            transition["at"] = _iso(now - transition["ago"])
         entry["thresholds"] = {
             "failure_threshold": config.failure_threshold,
             "failure_rate": config.failure_rate,

@@ -1,5 +1,33 @@
-"""breakerbox for Flask: the Breakers extension, CLI and signals.
+"""breakerbox for Flask: the ``Breakers`` extension, its CLI, signals and dashboard.
 
-Not built yet: this package is reserved so the distribution layout is fixed.
-See docs/roadmap.md for what it will hold and which issue delivers it.
+::
+
+    from breaker_flask import Breakers
+
+    app.config["BREAKERS"] = {"dependencies": {"inventory": {"routes": ["/checkout/*"]}}}
+    breakers = Breakers(app)            # or Breakers() + breakers.init_app(app) in a factory
+
+    @app.get("/checkout")
+    @breakers.guard("inventory")        # rejected with a 503 while inventory is open
+    def checkout(): ...
+
+``breaker_flask.breakers`` is the current app's registry. See ``docs/flask.md``.
 """
+
+from __future__ import annotations
+
+from breaker_flask.current import breakers, current_registry
+from breaker_flask.dashboard import dashboard_blueprint
+from breaker_flask.errors import BreakerUnavailable
+from breaker_flask.extension import Breakers
+from breaker_flask.signals import call_rejected, state_changed
+
+__all__ = [
+    "BreakerUnavailable",
+    "Breakers",
+    "breakers",
+    "call_rejected",
+    "current_registry",
+    "dashboard_blueprint",
+    "state_changed",
+]

@@ -39,7 +39,7 @@ def _guard(router: Router, registry: Registry, request: httpx.Request) -> Attemp
     timeout = breaker.config.timeout
     if timeout is not None and request.extensions.get("timeout") in (None, _DEFAULT_TIMEOUT):
         request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
-    return breaker.attempt()
+    return breaker.attempt(detached=True)
 
 
 class _SettledStream(httpx.SyncByteStream):

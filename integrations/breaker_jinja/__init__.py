@@ -1,5 +1,17 @@
-"""breakerbox for Jinja2: the {% breaker %} block tag shared by Flask and Starlette.
+"""breakerbox for Jinja2: the ``{% breaker %}`` block tag, shared by Flask and Starlette.
 
-Not built yet: this package is reserved so the distribution layout is fixed.
-See docs/roadmap.md for what it will hold and which issue delivers it.
+::
+
+    from breaker_jinja import BreakerExtension
+
+    env.add_extension(BreakerExtension)
+    env.globals["breakers"] = registry      # the tag's registry, and state in templates
+
+See ``docs/jinja.md``.
 """
+
+from __future__ import annotations
+
+from breaker_jinja.extension import GLOBAL_NAME, BreakerExtension
+
+__all__ = ["GLOBAL_NAME", "BreakerExtension"]

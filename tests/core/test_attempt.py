@@ -42,7 +42,7 @@ def test_entered_in_one_place_and_exited_in_another(clock):
     with pytest.raises(Boom), breaker.attempt():
         raise Boom
     clock.advance(1)
-    attempt = breaker.attempt()
+    attempt = breaker.attempt(detached=True)
     attempt.__enter__()  # the probe, held
     with pytest.raises(CircuitOpenError):
         breaker.call(int)

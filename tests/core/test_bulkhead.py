@@ -248,8 +248,11 @@ def test_rejected_event_names_the_bulkhead(clock):
     breaker = CircuitBreaker("inventory", max_concurrent=1, clock=clock)
     events = []
     breaker.add_listener(events.append)
-    with breaker, pytest.raises(BulkheadFullError):
+    holder = breaker.attempt(detached=True)  # another caller holds the only slot
+    holder.__enter__()
+    with pytest.raises(BulkheadFullError):
         breaker.call(int)
+    holder.__exit__(None, None, None)
     assert [(e.kind, e.reason) for e in events] == [
         ("rejected", "bulkhead_full"),
         ("success", None),
@@ -265,8 +268,10 @@ def test_guard_fallback_answers_a_full_bulkhead(clock):
     def stock() -> str:
         return "7"
 
-    with registry["inventory"]:
-        assert stock() == "busy"
+    holder = registry["inventory"].attempt(detached=True)  # another caller holds the slot
+    holder.__enter__()
+    assert stock() == "busy"
+    holder.__exit__(None, None, None)
     assert stock() == "7"
 
 

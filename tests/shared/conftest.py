@@ -101,11 +101,14 @@ class RedisServer:
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            client = redis.Redis(port=self.port, socket_timeout=0.2)
             try:
-                redis.Redis(port=self.port, socket_timeout=0.2).ping()
+                client.ping()
                 return
             except redis.RedisError:
                 time.sleep(0.02)
+            finally:
+                client.close()
         raise RuntimeError("redis-server did not start")
 
     def kill(self) -> None:

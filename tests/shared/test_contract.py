@@ -108,7 +108,7 @@ def test_only_one_probe_at_a_time(world, clock):
     w = world(processes=2)
     w.fail(3)
     clock.advance(5)
-    probe = w.breaker(index=0).attempt()
+    probe = w.breaker(index=0).attempt(detached=True)
     probe.__enter__()
     for index in (0, 1):
         with pytest.raises(CircuitOpenError) as info:
@@ -124,7 +124,7 @@ def test_probe_timeout_reclaims_the_slot(world, clock):
     w = world(probe_timeout=30)
     w.fail(3)
     clock.advance(5)
-    w.breaker().attempt().__enter__()  # a probe that never reports back
+    w.breaker().attempt(detached=True).__enter__()  # a probe that never reports back
     clock.advance(30)
     assert w.breaker().call(lambda: 1) == 1
     w.sync()
@@ -168,7 +168,7 @@ def test_manual_states_reach_every_process(world):
 
 def test_outcomes_of_an_older_epoch_do_not_count(world):
     w = world(processes=2)
-    old = w.breaker(index=0).attempt()
+    old = w.breaker(index=0).attempt(detached=True)
     old.__enter__()  # admitted while closed
     w.breaker(index=1).force_open()
     w.sync()

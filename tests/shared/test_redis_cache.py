@@ -17,14 +17,17 @@ def cache(redis_url, prefix, clock):
     registry = Registry.from_settings(
         {"cache": f"{redis_url}?prefix={prefix}&max_entries=3", "dependencies": {}}, clock=clock
     )
-    return registry.cache
+    yield registry.cache
+    registry.close()
 
 
 def test_get_set_delete_and_ttl(cache, redis_url, prefix, clock):
     cache.set("a", {"value": [1, 2]}, ttl=2.5)
     entry = cache.get("a")
     assert (entry.value, entry.stored_at) == ({"value": [1, 2]}, clock.now)
-    ttl_ms = redis.Redis.from_url(redis_url).pttl(f"{prefix}:cache:a")
+    client = redis.Redis.from_url(redis_url)
+    ttl_ms = client.pttl(f"{prefix}:cache:a")
+    client.close()
     assert 0 < ttl_ms <= 2500  # Redis expires it; no sleeping needed to know
     cache.delete("a")
     assert cache.get("a") is None
@@ -64,6 +67,8 @@ def test_guard_and_fragments_use_it_across_registries(redis_url, prefix, clock):
         raise ConnectionError
 
     assert render_fragment(second, "recs", key=key, body=down) == "<li>7</li>"
+    first.close()
+    second.close()
 
 
 def test_unreachable_redis_cache_is_a_miss_and_never_raises(prefix, clock):
@@ -75,3 +80,4 @@ def test_unreachable_redis_cache_is_a_miss_and_never_raises(prefix, clock):
     registry.cache.set("a", 1, ttl=10)
     assert registry.cache.get("a") is None
     assert time.perf_counter() - began < 1.0
+    registry.close()

@@ -1,0 +1,87 @@
+"""``flask breakers``: list breakers, and change their state where storage is shared.
+
+::
+
+    flask breakers                      # the table (same as "flask breakers list")
+    flask breakers list --json          # the status document
+    flask breakers open inventory       # also: close, reset, disable, metrics-only
+
+The command runs in its own process. With ``memory://`` storage each server
+process keeps its own breakers, so a state change from here could not reach
+them: it is refused, nothing is changed and the exit status is 1. Use the
+dashboard of the running app, or shared storage.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import AppGroup
+
+from breaker_core import Registry
+from breaker_core.web.actions import ACTIONS, ActionError, apply_action, format_table, table_rows
+from breaker_core.web.status import status_document
+from breaker_flask.current import current_registry
+
+__all__ = ["breakers_cli"]
+
+_MEMORY_NOTE = (
+    "note: storage is {url}: each server process keeps its own breakers, so this is this "
+    "command's fresh copy, not your servers' state; see the app's dashboard for theirs."
+)
+
+
+@click.group("breakers", cls=AppGroup, invoke_without_command=True)
+@click.pass_context
+def breakers_cli(ctx: click.Context) -> None:
+    """List circuit breakers; open, close, disable or reset one (shared storage only)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_command)
+
+
+def _registry() -> Registry:
+    try:
+        return current_registry()
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@breakers_cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON status document.")
+def list_command(as_json: bool) -> None:
+    """Print every breaker with its state, failures, failure rate and retry time."""
+    registry = _registry()
+    if as_json:
+        click.echo(json.dumps(status_document(registry), indent=2))
+    else:
+        for line in format_table(table_rows(registry)):
+            click.echo(line)
+    if not registry.storage.shared:
+        click.echo(_MEMORY_NOTE.format(url=registry.storage.url), err=True)
+
+
+_HELP = {
+    "open": "Force breaker NAME open: every call is rejected until it is reset.",
+    "close": "Close breaker NAME, with an empty window.",
+    "reset": "Reset breaker NAME: closed, with an empty window.",
+    "disable": "Disable breaker NAME: every call passes and nothing is recorded.",
+    "metrics-only": "Put breaker NAME in metrics-only mode: recorded, never rejected.",
+}
+
+
+def _action_command(action: str) -> click.Command:
+    @click.argument("name")
+    def command(name: str) -> None:
+        try:
+            message = apply_action(_registry(), action, name, out_of_process=True)
+        except ActionError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(message)
+
+    help_text = _HELP.get(action, f"Apply {action!r} to breaker NAME.")
+    return breakers_cli.command(action, help=help_text)(command)
+
+
+for _action in ACTIONS:
+    _action_command(_action)

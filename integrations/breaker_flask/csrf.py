@@ -1,0 +1,80 @@
+"""CSRF protection for the dashboard's state-changing POSTs, without Flask-WTF.
+
+Two checks, both required:
+
+- a per-session token: a random 256-bit value kept in Flask's session
+  (signed cookie, so the app needs a ``SECRET_KEY``), put in a hidden field of
+  every dashboard form and compared in constant time on POST (form field
+  ``breakerbox_csrf``, or header ``X-Breakerbox-CSRF`` for scripts);
+- the browser's own origin headers: a POST whose ``Origin`` names another
+  host, or whose ``Sec-Fetch-Site`` is ``cross-site``, is refused even with a
+  token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import urllib.parse
+
+from flask import current_app, request, session
+from werkzeug.exceptions import Forbidden
+
+__all__ = ["FIELD", "HEADER", "SESSION_KEY", "check_csrf", "csrf_token"]
+
+FIELD = "breakerbox_csrf"
+"""Form field carrying the token."""
+HEADER = "X-Breakerbox-CSRF"
+"""Request header carrying the token (for scripts)."""
+SESSION_KEY = "_breakerbox_csrf"
+"""Session key holding the token."""
+
+
+def _require_secret_key() -> None:
+    if not current_app.secret_key:
+        raise RuntimeError(
+            "the breakers dashboard keeps its CSRF token in the session, which needs a "
+            'secret key: set app.config["SECRET_KEY"]'
+        )
+
+
+def csrf_token() -> str:
+    """The session's token, created on first use.
+
+    Raises:
+        RuntimeError: the app has no ``SECRET_KEY`` (Flask has no session without one).
+    """
+    _require_secret_key()
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str) or len(token) < 32:
+        token = secrets.token_urlsafe(32)
+        session[SESSION_KEY] = token
+    return token
+
+
+def _same_origin() -> bool:
+    if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+        return False
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not sent by every client; the token still has to match
+    return urllib.parse.urlsplit(origin).netloc.lower() == request.host.lower()
+
+
+def check_csrf() -> None:
+    """Refuse the current request unless it is same-origin and carries the session's token.
+
+    Raises:
+        Forbidden: the origin is another site, the token is missing or wrong,
+            or the session has no token yet (the form was not loaded from this session).
+        RuntimeError: the app has no ``SECRET_KEY``.
+    """
+    _require_secret_key()
+    if not _same_origin():
+        raise Forbidden("Cross-site request refused.")
+    expected = session.get(SESSION_KEY)
+    sent = request.form.get(FIELD) or request.headers.get(HEADER)
+    if not isinstance(expected, str) or not sent:
+        raise Forbidden("Missing CSRF token: reload the dashboard and try again.")
+    if not hmac.compare_digest(expected.encode(), sent.encode()):
+        raise Forbidden("Invalid CSRF token: reload the dashboard and try again.")

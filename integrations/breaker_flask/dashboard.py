@@ -1,0 +1,129 @@
+"""The optional dashboard blueprint: an HTML page, the JSON status and the action endpoint.
+
+::
+
+    from breaker_flask import dashboard_blueprint
+
+    app.register_blueprint(
+        dashboard_blueprint(can_view=is_staff, can_change=is_admin), url_prefix="/breakers"
+    )
+
+===================  ======  ==============================================================
+``/``                GET     the dashboard page (``render_dashboard``); buttons if ``can_change``
+``/status``          GET     the JSON status document (schema ``breakerbox.status/1``)
+``/action``          POST    ``name`` + ``action`` (open, close, reset, disable, metrics-only)
+===================  ======  ==============================================================
+
+Nothing is open by default: without ``can_view`` (or ``can_change``) every
+request gets 403, and without ``can_change`` every POST gets 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, Response, jsonify, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import BadRequest, Forbidden
+
+from breaker_core.web.actions import ActionError, apply_action
+from breaker_core.web.dashboard import render_dashboard
+from breaker_core.web.status import status_document
+from breaker_core.web.unavailable import prefers_json
+from breaker_flask.csrf import FIELD, check_csrf, csrf_token
+from breaker_flask.current import current_registry
+
+__all__ = ["Check", "dashboard_blueprint"]
+
+Check = Callable[[], bool]
+"""An authorisation hook: called inside the request, True to allow."""
+
+_PRIVATE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def dashboard_blueprint(
+    *,
+    can_view: Check | None = None,
+    can_change: Check | None = None,
+    name: str = "breakers",
+    interval: float = 2.0,
+) -> Blueprint:
+    """A blueprint serving the dashboard of the current app's breakers.
+
+    ``can_view`` and ``can_change`` are called with no arguments inside the
+    request (read ``flask.request``, ``flask.session`` or your login
+    extension's current user) and return True to allow. Viewing the page and
+    the JSON status needs ``can_view()`` or ``can_change()`` to allow it;
+    with neither hook given, viewing is refused to everyone. Changing
+    state needs ``can_change()`` and a valid CSRF token from the page; the
+    page shows buttons only to viewers ``can_change()`` allows. A hook may
+    also ``abort()`` itself (for instance with a redirect to your login page).
+    ``interval`` is the page's refresh period in seconds.
+
+    Raises (when requests come in): ``Forbidden`` (403) when a hook refuses
+    or the CSRF check fails, ``BadRequest`` (400) for an unknown action or
+    dependency, ``RuntimeError`` when the app has no ``SECRET_KEY`` (the CSRF
+    token lives in the session).
+    """
+    blueprint = Blueprint(name, __name__)
+
+    def may_change() -> bool:
+        return can_change is not None and bool(can_change())
+
+    def require_view() -> None:
+        if can_view is None and can_change is None:
+            raise Forbidden(
+                "The breakers dashboard is not open to anyone yet: pass can_view= "
+                "(and can_change=) to dashboard_blueprint()."
+            )
+        if not ((can_view is not None and can_view()) or may_change()):
+            raise Forbidden("You may not view the breakers dashboard.")
+
+    @blueprint.get("/")
+    def page() -> ResponseReturnValue:
+        require_view()
+        changer = may_change()
+        html = render_dashboard(
+            status_document(current_registry()),
+            status_url=url_for(".status"),
+            action_url=url_for(".action") if changer else None,
+            csrf=(FIELD, csrf_token()) if changer else None,
+            interval=interval,
+        )
+        return Response(html, mimetype="text/html", headers=_PRIVATE_HEADERS)
+
+    @blueprint.get("/status")
+    def status() -> ResponseReturnValue:
+        require_view()
+        response = jsonify(status_document(current_registry()))
+        response.headers.update(_PRIVATE_HEADERS)
+        return response
+
+    @blueprint.post("/action")
+    def action() -> ResponseReturnValue:
+        if can_change is None:
+            raise Forbidden(
+                "This breakers dashboard is read-only: pass can_change= to dashboard_blueprint()."
+            )
+        if not can_change():
+            raise Forbidden("You may not change breakers.")
+        check_csrf()
+        try:
+            message = apply_action(
+                current_registry(),
+                request.form.get("action", ""),
+                request.form.get("name", ""),
+                out_of_process=False,
+            )
+        except ActionError as error:
+            raise BadRequest(str(error)) from None
+        if prefers_json(request.headers.get("Accept")):
+            return jsonify({"ok": True, "message": message})
+        return redirect(url_for(".page"), code=303)
+
+    return blueprint

@@ -1,0 +1,131 @@
+"""Route guards, stale pages and the 503, wired into Flask's request cycle.
+
+The flow is :class:`breaker_core.web.pages.PageGuard`'s; this module only
+translates Flask's request and response into it:
+
+- ``before_request``: a path in an open dependency's ``routes`` is answered at
+  once, with the last good copy of the page or :class:`BreakerUnavailable`;
+- a :class:`~breaker_core.CircuitOpenError` escaping a view (or raised by
+  ``@breakers.guard``) is answered the same way, never with a 500;
+- ``request_finished``: a good response is kept as the page's last good copy.
+  Flask saves the session (adding ``Set-Cookie`` and ``Vary: Cookie``) after
+  ``after_request`` functions run, so the response is judged when it is
+  final, on the ``request_finished`` signal: a page that touched the session
+  is never kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from flask.signals import request_finished
+from flask.typing import ResponseReturnValue
+
+from breaker_core import CircuitOpenError, Registry
+from breaker_core.web.pages import PageGuard
+from breaker_flask.errors import BreakerUnavailable
+
+__all__ = ["STATE_KEY", "AppState", "app_state"]
+
+STATE_KEY = "breaker_flask"
+"""``app.extensions`` key of the extension's private state (the registry is under "breakers")."""
+
+_ANSWERED = "_breakerbox_answered"  # flag on flask.g: this response is ours, never keep it
+
+
+class AppState:
+    """What the extension keeps per app: the registry and its page guard."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.pages = PageGuard(registry)
+
+    # -- request cycle -----------------------------------------------------------------
+
+    def before_request(self) -> ResponseReturnValue | None:
+        """Answer a request whose page needs an open dependency (``routes``)."""
+        routes = self.pages.routes
+        if not routes:
+            return None
+        error = routes.rejection_for(request.path)
+        if error is None:
+            return None
+        return self.answer(error)
+
+    def answer(self, error: CircuitOpenError) -> Response:
+        """The last good copy of this page if ``stale_for`` allows, else the 503.
+
+        The 503 goes through Flask's HTTP error handling, so an app's
+        ``errorhandler(503)`` renders it.
+        """
+        answer = self.pages.answer_for(
+            error, request.method, request.path, _query(), request.headers.get("Accept")
+        )
+        if answer.stale:
+            setattr(g, _ANSWERED, True)
+            return Response(answer.body, status=answer.status, headers=answer.headers)
+        handled = current_app.handle_http_exception(BreakerUnavailable(error))
+        return current_app.make_response(handled)
+
+    def keep(self, response: Response) -> None:
+        """Keep ``response`` as its page's last good copy when allowed."""
+        if g.get(_ANSWERED) or response.is_streamed or response.direct_passthrough:
+            return
+        if not self.pages.keeps(request.method, request.path):
+            return
+        self.pages.after(
+            request.method,
+            request.path,
+            _query(),
+            request.headers.items(),
+            response.status_code,
+            response.headers.items(),
+            response.get_data(),
+        )
+
+
+def _query() -> str:
+    # latin-1 maps every byte to one character: the key is the raw query string.
+    return request.query_string.decode("latin-1")
+
+
+def app_state(app: Flask) -> AppState | None:
+    """The extension's state for ``app``, or None if ``Breakers`` was not set up on it."""
+    state = app.extensions.get(STATE_KEY)
+    return state if isinstance(state, AppState) else None
+
+
+def _on_open(error: CircuitOpenError) -> ResponseReturnValue:
+    state = app_state(current_app)
+    if state is None:  # pragma: no cover - only registered by init_app
+        raise error
+    return state.answer(error)
+
+
+def _before_request() -> ResponseReturnValue | None:
+    state = app_state(current_app)
+    return state.before_request() if state is not None else None
+
+
+def _keep_page(sender: Flask, response: Response, **extra: Any) -> None:
+    state = app_state(sender)
+    if state is not None:
+        state.keep(response)
+
+
+def install(app: Flask, registry: Registry) -> AppState:
+    """Create the app's state and hook it into the request cycle."""
+    state = AppState(registry)
+    again = STATE_KEY in app.extensions
+    app.extensions[STATE_KEY] = state
+    if again:  # init_app called again (new settings): the hooks are already there
+        return state
+    app.before_request(_before_request)
+    if CircuitOpenError not in app.error_handler_spec[None][None]:
+        # An errorhandler(CircuitOpenError) the app registered first stays in charge.
+        app.register_error_handler(CircuitOpenError, _on_open)
+    # Module-level receiver: blinker keeps a weak reference, which lives as long
+    # as this module; connecting it again is a no-op.
+    request_finished.connect(_keep_page)
+    return state

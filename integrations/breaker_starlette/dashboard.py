@@ -1,0 +1,184 @@
+"""The dashboard page and JSON status endpoint as a mountable ASGI app."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Collection
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Route, Router
+
+from breaker_core import ConfigurationError, Registry
+from breaker_core.web.actions import ActionError, apply_action
+from breaker_core.web.dashboard import render_dashboard
+from breaker_core.web.status import status_document
+from breaker_core.web.unavailable import prefers_json
+from breaker_starlette import csrf
+
+__all__ = ["Authorize", "dashboard_app"]
+
+logger = logging.getLogger("breaker_starlette")
+
+Authorize = Callable[[Request], bool | Awaitable[bool]]
+"""``authorize(request)``: True to let the request see (and use) the dashboard."""
+
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+class _Dashboard:
+    """The endpoints, sharing the registry and the options."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        authorize: Authorize | None,
+        read_only: bool,
+        trusted_origins: Collection[str],
+        interval: float,
+    ) -> None:
+        self.registry = registry
+        self.authorize = authorize
+        self.read_only = read_only
+        self.trusted_origins = frozenset(trusted_origins)
+        self.interval = interval
+
+    async def _refusal(self, request: Request) -> Response | None:
+        if self.authorize is None:
+            return _text("Forbidden: this dashboard has no authorize hook.", 403)
+        if _is_async(self.authorize):
+            result = self.authorize(request)
+        else:
+            result = await run_in_threadpool(self.authorize, request)
+        if inspect.isawaitable(result):
+            result = await result
+        if result is not True:
+            return _text("Forbidden", 403)
+        return None
+
+    async def page(self, request: Request) -> Response:
+        refusal = await self._refusal(request)
+        if refusal is not None:
+            return refusal
+        base = request.scope.get("root_path", "")
+        token = csrf.token_of(request) or csrf.new_token()
+        html = render_dashboard(
+            status_document(self.registry),
+            status_url=f"{base}/status",
+            action_url=None if self.read_only else f"{base}/action",
+            csrf=(csrf.FIELD, token),
+            interval=self.interval,
+        )
+        response = HTMLResponse(html, headers=_HEADERS)
+        csrf.set_cookie(response, token, path=base or "/", secure=request.url.scheme == "https")
+        return response
+
+    async def status(self, request: Request) -> Response:
+        refusal = await self._refusal(request)
+        if refusal is not None:
+            return refusal
+        return JSONResponse(status_document(self.registry), headers=_HEADERS)
+
+    async def action(self, request: Request) -> Response:
+        refusal = await self._refusal(request)
+        if refusal is not None:
+            return refusal
+        if self.read_only:
+            return _text("Forbidden: this dashboard is read-only.", 403)
+        async with request.form(max_files=0, max_fields=10) as form:
+            problem = csrf.check(request, form.get(csrf.FIELD), self.trusted_origins)
+            name, action = form.get("name"), form.get("action")
+        if problem is not None:
+            return _text(f"Forbidden: {problem}", 403)
+        if not isinstance(name, str) or not isinstance(action, str):
+            return _text("Bad request: the form needs the fields name and action.", 400)
+        try:
+            message = apply_action(self.registry, action, name, out_of_process=False)
+        except ActionError as exc:
+            return _text(f"Bad request: {exc}", 400)
+        client = request.client.host if request.client else "unknown client"
+        logger.warning("dashboard: %s (requested from %s)", message, client)
+        if prefers_json(request.headers.get("accept")):
+            return JSONResponse({"ok": True, "message": message}, headers=_HEADERS)
+        base = request.scope.get("root_path", "")
+        return RedirectResponse(f"{base}/", status_code=303, headers=_HEADERS)
+
+
+def _text(message: str, status: int) -> Response:
+    return PlainTextResponse(message, status_code=status, headers=_HEADERS)
+
+
+def _is_async(hook: Callable[..., object]) -> bool:
+    while isinstance(hook, functools.partial):
+        hook = hook.func
+    return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(
+        getattr(hook, "__call__", None)  # noqa: B004 - an object with an async __call__
+    )
+
+
+def dashboard_app(
+    registry: Registry,
+    *,
+    authorize: Authorize | None = None,
+    read_only: bool = False,
+    trusted_origins: Collection[str] = (),
+    interval: float = 2.0,
+) -> Router:
+    """The dashboard (``/``), JSON status (``/status``) and actions (``POST /action``).
+
+    Mount it: ``app.mount("/breakers", dashboard_app(registry, authorize=is_staff))``.
+    Every endpoint calls ``authorize(request)``: an async function is
+    awaited, a sync one runs in Starlette's thread pool (so it may query a
+    database). ``True`` lets the request through, anything else answers 403;
+    the hook may also raise (an ``HTTPException``, say). Without ``authorize``
+    every request is refused.
+    ``read_only=True`` hides the buttons and refuses every POST.
+    ``trusted_origins`` are ``Origin`` values accepted by the CSRF check
+    besides the request's own host (for a proxy that rewrites ``Host``).
+    ``interval`` is the page's refresh period in seconds.
+
+    State changes apply to this process's registry; with ``memory://``
+    storage, each server process has its own.
+
+    Raises:
+        ConfigurationError: ``registry`` is not a ``Registry``, or ``interval``
+            is not positive.
+    """
+    if not isinstance(registry, Registry):
+        raise ConfigurationError(
+            f"dashboard_app(registry, ...): expected a breaker_core.Registry, "
+            f"got {type(registry).__name__}"
+        )
+    if not interval > 0:
+        raise ConfigurationError(
+            f"dashboard_app(..., interval=...): expected a positive number of seconds, "
+            f"got {interval!r}"
+        )
+    if authorize is None:
+        logger.warning(
+            "dashboard_app() has no authorize hook: every request to it is refused (403); "
+            "pass authorize=lambda request: ... to let staff in"
+        )
+    dashboard = _Dashboard(registry, authorize, read_only, trusted_origins, interval)
+    return Router(
+        routes=[
+            Route("/", dashboard.page, methods=["GET"], name="dashboard"),
+            Route("/status", dashboard.status, methods=["GET"], name="status"),
+            Route("/action", dashboard.action, methods=["POST"], name="action"),
+        ]
+    )
