@@ -42,9 +42,16 @@ class Storage:
     change it. The memory storage keeps each breaker's state in the breaker.
     """
 
+    degraded = False
+    """True while a shared storage cannot be reached (never for memory)."""
+
     def __init__(self, url: str, shared: bool) -> None:
         self.url = url
         self.shared = shared
+
+    def sync_now(self) -> bool:
+        """Bring every breaker up to date with the storage now; False if unreachable."""
+        return True
 
     def attach(self, machine: Machine) -> Link | None:
         """Connect a breaker to this storage (nothing to do for memory)."""

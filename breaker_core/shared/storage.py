@@ -93,8 +93,7 @@ class RedisStorage(Storage):
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.degraded = False
-        """True while Redis is unreachable (each breaker runs on its own meanwhile)."""
+        self.degraded = False  # True while Redis is unreachable (breakers run on their own)
 
     # -- connection ----------------------------------------------------------------
 

@@ -7,6 +7,8 @@ actions and refuses the same way.
 
 from __future__ import annotations
 
+import urllib.parse
+
 from breaker_core.errors import BreakerError
 from breaker_core.registry import Registry
 
@@ -20,6 +22,11 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "metrics-only": ("metrics_only", "in metrics-only mode: recorded, never rejected"),
 }
 """Action name -> (breaker method, what the breaker is afterwards)."""
+
+UNREACHABLE = (
+    "the shared storage ({url}) does not answer, so the state other processes see cannot "
+    "be changed from here; {what}"
+)
 
 NOT_SHARED = (
     "breaker state is kept in memory inside each server process (storage {url!r}), "
@@ -49,15 +56,35 @@ def apply_action(registry: Registry, action: str, name: str, *, out_of_process: 
     if name not in registry:
         declared = ", ".join(registry.names) or "none"
         raise ActionError(f"no dependency named {name!r} (declared: {declared})")
-    if out_of_process and not registry.storage.shared:
-        raise ActionError(NOT_SHARED.format(url=registry.storage.url))
+    storage = registry.storage
+    if out_of_process and not storage.shared:
+        raise ActionError(NOT_SHARED.format(url=_safe(storage.url)))
+    if out_of_process and not storage.sync_now():
+        raise ActionError(UNREACHABLE.format(url=_safe(storage.url), what="nothing was changed"))
     method, outcome = ACTIONS[action]
     getattr(registry[name], method)()
+    if out_of_process and storage.degraded:
+        raise ActionError(
+            UNREACHABLE.format(url=_safe(storage.url), what="the change may not have reached it")
+        )
     return f"{name}: {outcome}"
 
 
+def _safe(url: str) -> str:
+    """A storage URL without credentials or query."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path if parts.scheme == 'unix' else ''}"
+
+
 def table_rows(registry: Registry) -> list[tuple[str, str, str, str, str]]:
-    """Rows of (name, state, failures in window, failure rate, retry in), with a header row."""
+    """Rows of (name, state, failures in window, failure rate, retry in), with a header row.
+
+    With shared storage the breakers are brought up to date first (a command's
+    fresh process has not synced yet).
+    """
+    registry.storage.sync_now()
     rows = [("NAME", "STATE", "FAILURES", "FAILURE RATE", "RETRY IN")]
     for breaker in registry.breakers():
         snap = breaker.snapshot()
