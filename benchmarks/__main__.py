@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks [--quick] [--output PATH]``."""
+"""Command line: ``python -m benchmarks [--quick] [--output PATH] [--http-server MODE]``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks.http_cost import SERVER_MODES
 from benchmarks.report import DEFAULT_OUTPUT, render, write_json
 from benchmarks.suite import run
 
@@ -28,12 +29,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=DEFAULT_OUTPUT,
         help=f"where to write the JSON results (default: {DEFAULT_OUTPUT})",
     )
+    parser.add_argument(
+        "--http-server",
+        choices=SERVER_MODES,
+        default=SERVER_MODES[0],
+        help="where the HTTP server of the transport cost runs: its own process (default) "
+        "or a thread of the benchmark's process",
+    )
     args = parser.parse_args(argv)
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    results = run(quick=args.quick, progress=progress)
+    results = run(quick=args.quick, progress=progress, http_server=args.http_server)
     path = write_json(results, args.output)
     print(render(results), end="")
     print(f"\nresults written to {path}")

@@ -158,7 +158,8 @@ def _bulkhead_table(results: dict[str, Any]) -> list[str]:
     lines = [
         f"bulkhead cost on a closed call, {bulkhead['library']} only: max_concurrent="
         f"{bulkhead['max_concurrent']} (never reached) vs no cap, ns per call, "
-        "median of the same rounds; added = (with - without) / without",
+        "median of the same rounds; added = (with - without) / without of the medians; "
+        "per-round: median of the rounds' with/without ratios",
     ]
     rows = []
     for data in bulkhead["cases"].values():
@@ -170,11 +171,82 @@ def _bulkhead_table(results: dict[str, Any]) -> list[str]:
                 _ns(data["with_cap"]["median_ns"]),
                 f"{data['added_ns']:+.1f}",
                 _pct(data["added_pct"]),
+                _yes(data["target_met"]),
+                _pct(data["median_round_added_pct"]),
+                _yes(data["median_round_target_met"]),
                 target,
-                "yes" if data["target_met"] else "NO",
             ]
         )
-    header = ["case", "N", "without cap", "with cap", "added ns", "added", "target", "met"]
+    header = [
+        "case",
+        "N",
+        "without cap",
+        "with cap",
+        "added ns",
+        "added",
+        "met",
+        "per-round",
+        "met",
+        "target",
+    ]
+    return lines + _table(header, rows)
+
+
+def _yes(met: bool) -> str:
+    return "yes" if met else "NO"
+
+
+def _us(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _http_table(results: dict[str, Any]) -> list[str]:
+    http = results.get("http")
+    if http is None or not http.get("measured"):
+        reason = "not run" if http is None else http["reason"]
+        return [f"breaker transport cost on a real request: not measured ({reason})"]
+    server = http["server"]
+    target = f"<= +{http['target_added_pct']:g}%"
+    keep_alive = (
+        "kept alive"
+        if server["keep_alive"]
+        else f"NOT kept alive (expected {server['connections_expected']})"
+    )
+    lines = [
+        f"breaker transport cost on a real request: GET {server['url']}{server['path']}, "
+        f"server in a {server['mode']}, {server['connections']} connections for "
+        f"{server['connections_expected']} clients ({keep_alive}), {http['duration_s']:g} s; "
+        f"us per request, median of {http['rounds']} rounds; added = (with - without) / without "
+        "of the medians; per-round: median of the rounds' with/without ratios",
+    ]
+    rows = []
+    for data in http["clients"].values():
+        rows.append(
+            [
+                data["title"],
+                str(data["requests_per_round"]),
+                _us(data["without"]["median_us"]),
+                _us(data["with"]["median_us"]),
+                f"{data['added_us']:+.1f}",
+                _pct(data["added_pct"]),
+                _yes(data["target_met"]),
+                _pct(data["median_round_added_pct"]),
+                _yes(data["median_round_target_met"]),
+                target,
+            ]
+        )
+    header = [
+        "client",
+        "N",
+        "without us",
+        "with us",
+        "added us",
+        "added",
+        "met",
+        "per-round",
+        "met",
+        "target",
+    ]
     return lines + _table(header, rows)
 
 
@@ -247,12 +319,18 @@ def _verdicts(results: dict[str, Any]) -> list[str]:
     if bulkhead is not None:
         limit = bulkhead["target_added_pct"]
         for data in bulkhead["cases"].values():
-            verb = "met" if data["target_met"] else "NOT met"
-            sign = "<=" if data["target_met"] else ">"
+            lines.append(f"  bulkhead cost ({data['title']}): {_added_verdict(data, limit)}")
+    http = results.get("http")
+    if http is None or not http.get("measured"):
+        lines.append("  breaker transport cost: not measured")
+    else:
+        limit = http["target_added_pct"]
+        for data in http["clients"].values():
             lines.append(
-                f"  bulkhead cost ({data['title']}): target {verb}: "
-                f"{_pct(data['added_pct'])} {sign} +{limit:g}%"
+                f"  breaker transport cost ({data['title']}): {_added_verdict(data, limit)}"
             )
+        if not http["server"]["keep_alive"]:
+            lines.append("  breaker transport cost: connections were NOT kept alive")
     for mode in ("threads", "asyncio"):
         entry = results["probes"][mode]["results"].get(OURS)
         if entry is None or not entry.get("supported"):
@@ -262,6 +340,17 @@ def _verdicts(results: dict[str, Any]) -> list[str]:
         verdict = "exactly 1: yes" if runs == 1 else f"exactly 1: NO ({runs})"
         lines.append(f"  {OURS} half-open probes ({mode}): {verdict}")
     return lines
+
+
+def _added_verdict(data: dict[str, Any], limit: float) -> str:
+    """``target met: +6.6% <= +15% (per-round +6.1%: met)`` for a with/without pair."""
+    verb = "met" if data["target_met"] else "NOT met"
+    sign = "<=" if data["target_met"] else ">"
+    per_round = "met" if data["median_round_target_met"] else "NOT met"
+    return (
+        f"target {verb}: {_pct(data['added_pct'])} {sign} +{limit:g}% "
+        f"(per-round {_pct(data['median_round_added_pct'])}: {per_round})"
+    )
 
 
 def _header(results: dict[str, Any]) -> list[str]:
@@ -305,6 +394,7 @@ def render(results: dict[str, Any]) -> str:
         _timing_tables(results),
         _garbage_table(results),
         _bulkhead_table(results),
+        _http_table(results),
         _probe_table(results),
         _verdicts(results),
         _notes(results),

@@ -26,6 +26,7 @@ from benchmarks.adapters import (
     fail,
     succeed,
 )
+from benchmarks.http_cost import HTTP_FULL, HTTP_QUICK, time_http
 from benchmarks.probes import (
     HOLD,
     MAX_WAIT,
@@ -45,6 +46,7 @@ from benchmarks.timing import (
     garbage_per_call,
     measure_async,
     measure_sync,
+    median_round_ratio,
 )
 
 __all__ = [
@@ -314,6 +316,7 @@ def _time_bulkhead(plan: Plan, progress: Callable[[str], None]) -> dict[str, Any
         without = measured[WITHOUT_CAP].median_ns
         with_cap = measured[WITH_CAP].median_ns
         added = (with_cap - without) / without
+        per_round = median_round_ratio(measured[WITH_CAP], measured[WITHOUT_CAP])
         cases[case] = {
             "title": title,
             "calls_per_round": calls,
@@ -322,7 +325,10 @@ def _time_bulkhead(plan: Plan, progress: Callable[[str], None]) -> dict[str, Any
             WITH_CAP: _bulkhead_entry(measured[WITH_CAP]),
             "added_ns": round(with_cap - without, 2),
             "added_pct": round(100 * added, 2),
+            "median_round_ratio": round(per_round, 4),
+            "median_round_added_pct": round(100 * (per_round - 1), 2),
             "target_met": added <= BULKHEAD_TARGET,
+            "median_round_target_met": per_round - 1 <= BULKHEAD_TARGET,
         }
     return {
         "library": OURS,
@@ -354,14 +360,21 @@ def _count_probes(adapters: list[Adapter], progress: Callable[[str], None]) -> d
     }
 
 
-def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run(
+    quick: bool = False,
+    progress: Callable[[str], None] | None = None,
+    http_server: str = "subprocess",
+) -> dict[str, Any]:
     """Run the whole benchmark and return its results as a JSON-ready dict.
 
     ``quick`` uses tiny loops (a smoke run; the figures mean nothing).
-    ``progress`` is called with a short line before each step.
+    ``progress`` is called with a short line before each step. ``http_server``
+    says where the HTTP server of the transport cost runs: ``"subprocess"`` or
+    ``"thread"`` (see :func:`benchmarks.http_cost.run_server`).
     """
     say = progress if progress is not None else (lambda line: None)
     plan = QUICK if quick else FULL
+    http_plan = HTTP_QUICK if quick else HTTP_FULL
     started = datetime.datetime.now().astimezone()
     adapters: list[Adapter] = []
     libraries: dict[str, Any] = {}
@@ -379,6 +392,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> d
     with _quiet_engine_logs():
         cases = _time_cases(adapters, plan, say)
         bulkhead = _time_bulkhead(plan, say) if OURS in {a.name for a in adapters} else None
+        http = time_http(http_plan, say, http_server)
         probes = _count_probes(adapters, say)
     finished = datetime.datetime.now().astimezone()
     return {
@@ -399,12 +413,20 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> d
             "order": "participants interleaved; order rotated every round",
             "bulkhead": f"{OURS} only: the same breaker with max_concurrent={BULKHEAD_CAP} "
             "(never reached) and without, timed together like the cases; "
-            "added = (with - without) / without",
+            "added = (with - without) / without; per-round: the median of the rounds' "
+            "with/without ratios",
+            "http": "the breaker transport on a real GET to a local keep-alive server: each "
+            "client with and without the breaker, one client per side reused (keep-alive), "
+            f"{http_plan.repeats} rounds of N requests per side, sides back to back, order "
+            "alternating; gc as above; added = (with - without) / without of the medians, "
+            "per-round: the median of the rounds' with/without ratios",
+            "http_requests_per_round": dict(http_plan.calls),
             "fresh_breaker_per_round": True,
             "targets": dict(TARGETS),
         },
         "libraries": libraries,
         "cases": cases,
         "bulkhead": bulkhead,
+        "http": http,
         "probes": probes,
     }

@@ -32,6 +32,7 @@ __all__ = [
     "SyncLoop",
     "acall_loop",
     "adirect_loop",
+    "ameasure",
     "awith_loop",
     "call_loop",
     "call_loop_catching",
@@ -40,6 +41,7 @@ __all__ = [
     "garbage_per_call",
     "measure_async",
     "measure_sync",
+    "median_round_ratio",
     "with_loop",
     "with_loop_catching",
 ]
@@ -319,6 +321,24 @@ def measure_sync(
     return {name: Measurement(tuple(values)) for name, values in samples.items()}
 
 
+async def ameasure(
+    prepare: dict[str, Callable[[], Awaitable[AsyncLoop]]],
+    calls: int,
+    warmup: int,
+    repeats: int,
+) -> dict[str, Measurement]:
+    """:func:`measure_async` in the running event loop (for loops whose resources live in it)."""
+    names = list(prepare)
+    for name in names:
+        await (await prepare[name]())(warmup)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for round_index in range(repeats):
+        for name in _rotated(names, round_index):
+            loop = await prepare[name]()
+            samples[name].append(await _atimed(loop, calls) / calls)
+    return {name: Measurement(tuple(values)) for name, values in samples.items()}
+
+
 def measure_async(
     prepare: dict[str, Callable[[], Awaitable[AsyncLoop]]],
     calls: int,
@@ -326,16 +346,20 @@ def measure_async(
     repeats: int,
 ) -> dict[str, Measurement]:
     """The async counterpart of :func:`measure_sync`: everything runs in one event loop."""
+    return asyncio.run(ameasure(prepare, calls, warmup, repeats))
 
-    async def main() -> dict[str, Measurement]:
-        names = list(prepare)
-        for name in names:
-            await (await prepare[name]())(warmup)
-        samples: dict[str, list[float]] = {name: [] for name in names}
-        for round_index in range(repeats):
-            for name in _rotated(names, round_index):
-                loop = await prepare[name]()
-                samples[name].append(await _atimed(loop, calls) / calls)
-        return {name: Measurement(tuple(values)) for name, values in samples.items()}
 
-    return asyncio.run(main())
+def median_round_ratio(numerator: Measurement, denominator: Measurement) -> float:
+    """The median over the rounds of ``numerator / denominator`` within each round.
+
+    Both must come from the same :func:`measure_sync` or :func:`measure_async`
+    call, so that sample ``i`` of each was timed in round ``i``, back to back.
+    A load spike that slows one round slows both sides of that round's ratio,
+    which makes this figure sturdier than the ratio of the two medians.
+    """
+    if len(numerator.samples_ns) != len(denominator.samples_ns):
+        raise ValueError("the two measurements have different numbers of rounds")
+    return statistics.median(
+        top / bottom
+        for top, bottom in zip(numerator.samples_ns, denominator.samples_ns, strict=True)
+    )

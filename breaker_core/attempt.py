@@ -60,6 +60,11 @@ class Attempt:
         """The breaker this attempt runs under."""
         return self._machine
 
+    @property
+    def failed(self) -> bool:
+        """True once :meth:`fail` was called on this attempt (or a nested one)."""
+        return self._outer.failed if self._outer is not None else self._failed
+
     def fail(self) -> None:
         """Count this block as a failure (reason ``"result"``) even if it raises nothing."""
         if self._outer is not None:

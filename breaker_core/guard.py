@@ -138,9 +138,9 @@ def make_guard(
                     # An attempt, so a guarded client inside fn counts once, here.
                     async with breaker.attempt() as attempt:
                         result = await fn(*args, **kwargs)
-                        failed = degrader.judge(result)
-                        if failed:
+                        if degrader.judge(result):
                             attempt.fail()
+                    failed = attempt.failed  # also when an inner guarded call failed
                 except Exception as error:
                     if not degrader.degrades(error):
                         raise
@@ -158,9 +158,9 @@ def make_guard(
             try:
                 with breaker.attempt() as attempt:
                     result = fn(*args, **kwargs)
-                    failed = degrader.judge(result)
-                    if failed:
+                    if degrader.judge(result):
                         attempt.fail()
+                failed = attempt.failed  # also when an inner guarded call failed
             except Exception as error:
                 if not degrader.degrades(error):
                     raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections.abc import Mapping
 
 from breaker_core import validation as v
@@ -104,6 +105,8 @@ def _parse(
 
     cache: Cache | None = None
     raw_cache = settings.get("cache", default_cache)
+    if clock is None and storage is not None and storage.shared:
+        clock = time.time  # as Registry.from_settings: shared state runs on wall time
     try:
         cache = cache_from_url(raw_cache, clock=clock, extra_schemes=cache_schemes)
     except v.Invalid as exc:

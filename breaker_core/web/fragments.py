@@ -97,6 +97,13 @@ class _Block:
             return None
         return entry.value
 
+    def degraded(self, fallback: Callable[[], str] | None) -> str:
+        """The stored rendering if fresh enough, else the fallback part, else nothing."""
+        stored = self.stored()
+        if stored is not None:
+            return stored
+        return fallback() if fallback is not None else ""
+
     def should_degrade(self, error: Exception) -> bool:
         if isinstance(error, CircuitOpenError):
             return True
@@ -129,15 +136,16 @@ def render_fragment(
     try:
         # An attempt, not call(): a guarded client used inside the body (the lazy
         # call to the service) then passes through and is counted once, here.
-        with block.breaker.attempt():
+        with block.breaker.attempt() as attempt:
             html = body()
     except Exception as error:
         if not block.should_degrade(error):
             raise
-        stored = block.stored()
-        if stored is not None:
-            return stored
-        return fallback() if fallback is not None else ""
+        return block.degraded(fallback)
+    if attempt.failed:
+        # An inner guarded call saw a failing answer (a 503) the body rendered
+        # without raising: counted as a failure, so degrade and never keep it.
+        return block.degraded(fallback)
     block.keep(html)
     return html
 
@@ -154,11 +162,16 @@ async def render_fragment_async(
     """The async twin of :func:`render_fragment` (async Jinja environments)."""
     block = _Block(registry, dependency, key, stale_for)
     try:
-        async with block.breaker.attempt():
+        async with block.breaker.attempt() as attempt:
             html = await body()
     except Exception as error:
         if not block.should_degrade(error):
             raise
+        stored = block.stored()
+        if stored is not None:
+            return stored
+        return await fallback() if fallback is not None else ""
+    if attempt.failed:
         stored = block.stored()
         if stored is not None:
             return stored

@@ -51,29 +51,51 @@ class PageGuard:
         self.registry = registry
         self.routes = RouteTable(registry)
 
-    def before(self, method: str, path: str, query: str, accept: str | None) -> Answer | None:
-        """The answer for a request whose page needs an open dependency, else None."""
+    def before(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        accept: str | None,
+        *,
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> Answer | None:
+        """The answer for a request whose page needs an open dependency, else None.
+
+        ``headers`` are the request's headers: a kept page is only served to a
+        request that sends the same ``Accept``, ``Accept-Encoding`` and
+        ``Accept-Language`` as the one it was kept from.
+        """
         if not self.routes:
             return None
         error = self.routes.rejection_for(path)
         if error is None:
             return None
-        return self.answer_for(error, method, path, query, accept)
+        return self.answer_for(error, method, path, query, accept, headers=headers)
 
     def answer_for(
-        self, error: CircuitOpenError, method: str, path: str, query: str, accept: str | None
+        self,
+        error: CircuitOpenError,
+        method: str,
+        path: str,
+        query: str,
+        accept: str | None,
+        *,
+        headers: Iterable[tuple[str, str]] = (),
     ) -> Answer:
         """The kept copy of the page if fresh enough, else the 503 for ``error``."""
         if method in ("GET", "HEAD") and error.name in self.registry:
             stale_for = self.registry[error.name].config.stale_for
             if stale_for > 0:
-                key = stale.page_key(error.name, path, query)
+                key = stale.page_key(error.name, path, query, headers)
                 loaded = stale.load(self.registry.cache, key, stale_for, self.registry.clock)
                 if loaded is not None:
                     page, age = loaded
-                    headers = [*page.headers, ("Age", str(age)), ("X-Breakerbox", "stale")]
-                    body = b"" if method == "HEAD" else page.body
-                    return Answer(page.status, headers, body, stale=True)
+                    kept = [*page.headers, ("Age", str(age)), ("X-Breakerbox", "stale")]
+                    if method == "HEAD":  # the headers a GET would get, without the body
+                        kept.append(("Content-Length", str(len(page.body))))
+                        return Answer(page.status, kept, b"", stale=True)
+                    return Answer(page.status, kept, page.body, stale=True)
         answer = unavailable(error, accept)
         return Answer(answer.status, answer.headers, answer.body, stale=False)
 
@@ -104,11 +126,12 @@ class PageGuard:
         names = self.keeps(method, path)
         if not names or body is None:
             return False
+        request_headers = list(request_headers)
         response_headers = list(response_headers)
         if not stale.is_shareable(method, request_headers, status, response_headers, len(body)):
             return False
         for name in names:
             stale_for = self.registry[name].config.stale_for
-            key = stale.page_key(name, path, query)
+            key = stale.page_key(name, path, query, request_headers)
             stale.store(self.registry.cache, key, status, response_headers, body, stale_for)
         return True

@@ -2,11 +2,13 @@
 
 A response is kept only when it is **shareable**: the answer to a GET (or
 HEAD) without an ``Authorization`` header, status 200, no ``Set-Cookie``, no
-``Cache-Control`` of ``private``, ``no-store`` or ``no-cache``, no ``Vary`` on
-``Cookie``, ``Authorization`` or ``*``, a body of at most ``MAX_BODY`` bytes.
-Such a response is the same for every visitor, so serving it to anyone is
-safe; anything personal is never stored. The key is a digest of the
-dependency and the request path and query; served copies carry ``Age``.
+``Cache-Control`` of ``private``, ``no-store`` or ``no-cache``, a ``Vary`` on
+nothing but ``Accept``, ``Accept-Encoding`` and ``Accept-Language``, a body of
+at most ``MAX_BODY`` bytes. Such a response is the same for every visitor who
+sends those three headers alike, so serving it to them is safe; anything
+personal is never stored. The key is a digest of the dependency, the request
+path and query, and those three request headers (so a gzipped or French copy
+only goes to a client that asked for one); served copies carry ``Age``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from collections.abc import Iterable
 from breaker_core.cache import Cache
 from breaker_core.clock import Clock
 
-__all__ = ["MAX_BODY", "StoredResponse", "is_shareable", "load", "page_key", "store"]
+__all__ = [
+    "MAX_BODY",
+    "VARIANT_HEADERS",
+    "StoredResponse",
+    "is_shareable",
+    "load",
+    "page_key",
+    "store",
+]
 
 MAX_BODY = 1_000_000
 """Largest body (bytes) kept for stale serving."""
@@ -70,13 +80,26 @@ def is_shareable(
         part.strip().lower()
         for value in _values(response_headers, "vary")
         for part in value.split(",")
+        if part.strip()
     }
-    return not varies & {"cookie", "authorization", "*"}
+    return varies <= set(VARIANT_HEADERS)
 
 
-def page_key(dependency: str, path: str, query: str) -> str:
-    """The cache key of the page at ``path?query`` guarded by ``dependency``."""
-    digest = hashlib.sha256(f"{path}?{query}".encode("utf-8", "surrogateescape")).hexdigest()
+VARIANT_HEADERS = ("accept", "accept-encoding", "accept-language")
+"""Request headers every page key includes, so a response may vary on them."""
+
+
+def page_key(
+    dependency: str, path: str, query: str, request_headers: Iterable[tuple[str, str]] = ()
+) -> str:
+    """The cache key of the page at ``path?query`` guarded by ``dependency``.
+
+    The values of :data:`VARIANT_HEADERS` in ``request_headers`` are part of it.
+    """
+    headers = list(request_headers)
+    variant = "\x1f".join(",".join(_values(headers, name)) for name in VARIANT_HEADERS)
+    text = f"{path}?{query}\x1e{variant}"
+    digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
     return f"breakerbox:page:{dependency}:{digest}"
 
 

@@ -1,5 +1,28 @@
 """breakerbox for Django: settings, middleware, template tags, checks and command.
 
-Not built yet: this package is reserved so the distribution layout is fixed.
-See docs/roadmap.md for what it will hold and which issue delivers it.
+Add ``"breaker_django"`` to ``INSTALLED_APPS`` (app label ``breaker``) and
+``"breaker_django.middleware.BreakerMiddleware"`` to ``MIDDLEWARE``; declare
+dependencies in ``settings.BREAKERS``. ``breakers`` is the registry built from
+those settings, as a stable handle::
+
+    from breaker_django import breakers
+
+    with breakers.client("inventory") as client:
+        stock = client.get("/SKU-1").json()
+
+See ``docs/django.md``.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from breaker_django.proxy import RegistryProxy
+
+if TYPE_CHECKING:
+    from breaker_core import Registry
+
+__all__ = ["breakers"]
+
+breakers: Registry = cast("Registry", RegistryProxy())
+"""The registry built from ``settings.BREAKERS``; follows it when settings change."""

@@ -60,7 +60,12 @@ class AppState:
         ``errorhandler(503)`` renders it.
         """
         answer = self.pages.answer_for(
-            error, request.method, request.path, _query(), request.headers.get("Accept")
+            error,
+            request.method,
+            request.path,
+            _query(),
+            request.headers.get("Accept"),
+            headers=list(request.headers.items()),
         )
         if answer.stale:
             setattr(g, _ANSWERED, True)

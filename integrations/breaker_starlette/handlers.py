@@ -85,7 +85,12 @@ async def circuit_open_handler(request: HTTPConnection, exc: Exception) -> Respo
     method = request.scope["method"]
     query = request.scope.get("query_string", b"").decode("latin-1")
     answer = _page_guard(registry).answer_for(
-        exc, method, request.scope["path"], query, request.headers.get("accept")
+        exc,
+        method,
+        request.scope["path"],
+        query,
+        request.headers.get("accept"),
+        headers=list(request.headers.items()),
     )
     return answer_response(answer, method)
 

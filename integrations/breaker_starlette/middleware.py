@@ -142,7 +142,9 @@ class BreakerMiddleware:
         # Most paths need no dependency: one regex pass decides, before any header is read.
         if guard.routes and guard.routes.dependencies_for(path):
             query = scope.get("query_string", b"").decode("latin-1")
-            answer = guard.before(method, path, query, _header(scope["headers"], b"accept"))
+            answer = guard.before(
+                method, path, query, _header(scope["headers"], b"accept"), headers=_pairs(scope)
+            )
             if answer is not None:
                 await send_answer(send, answer, method)
                 return
@@ -162,7 +164,12 @@ class BreakerMiddleware:
                 raise
             query = scope.get("query_string", b"").decode("latin-1")
             answer = guard.answer_for(
-                error, method, path, query, _header(scope["headers"], b"accept")
+                error,
+                method,
+                path,
+                query,
+                _header(scope["headers"], b"accept"),
+                headers=_pairs(scope),
             )
             await send_answer(send, answer, method)
             return
@@ -170,7 +177,7 @@ class BreakerMiddleware:
             self._keep(scope, method, path, responder)
 
     def _keep(self, scope: Scope, method: str, path: str, responder: _Responder) -> None:
-        request_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        request_headers = _pairs(scope)
         response_headers = [
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in responder.headers
         ]
@@ -202,3 +209,8 @@ def _is_public(headers: list[tuple[str, str]]) -> bool:
         if key.lower() == "cache-control"
         for part in value.split(",")
     )
+
+
+def _pairs(scope: Scope) -> list[tuple[str, str]]:
+    """The request's headers as text pairs."""
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]

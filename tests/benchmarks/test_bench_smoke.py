@@ -8,8 +8,10 @@ documented layout. It says nothing about speed.
 from __future__ import annotations
 
 import json
+import statistics
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +20,11 @@ PEERS = ("pybreaker", "circuitbreaker", "aiobreaker", "purgatory")
 LIBRARIES = ("breaker_core", *PEERS)
 CASES = ("closed_success", "closed_failure", "open_rejection", "async_closed_success")
 BULKHEAD_CASES = ("closed_success", "async_closed_success")
+HTTP_CLIENTS = {
+    "httpx_sync": "httpx.Client",
+    "httpx_async": "httpx.AsyncClient",
+    "requests": "requests.Session",
+}
 # Peer libraries are bench-only dependencies and not ours to fix: their
 # deprecation warnings must not fail this test under filterwarnings = error.
 PEER_MODULES = r"(pybreaker|circuitbreaker|aiobreaker|purgatory)(\..*)?$"
@@ -31,6 +38,38 @@ def peers() -> None:
         warnings.simplefilter("ignore", PendingDeprecationWarning)
         for name in PEERS:
             pytest.importorskip(name)
+    # The breaker transport's cost needs the http extra.
+    pytest.importorskip("httpx")
+    pytest.importorskip("requests")
+
+
+def _median_round_ratio(top: list[float], bottom: list[float]) -> float:
+    return statistics.median(a / b for a, b in zip(top, bottom, strict=True))
+
+
+def _check_with_without(
+    data: dict[str, Any], without: str, with_: str, samples: str, rounds: int, target: float
+) -> None:
+    """The fields a with/without pair shares, bulkhead and breaker transport alike."""
+    for side in (without, with_):
+        assert data[side][f"median_{samples}"] > 0, side
+        assert data[side][f"min_{samples}"] <= data[side][f"median_{samples}"], side
+        assert len(data[side][f"samples_{samples}"]) == rounds, side
+    low, high = data[without][f"median_{samples}"], data[with_][f"median_{samples}"]
+    assert data["added_pct"] == pytest.approx(100 * (high - low) / low, abs=0.02)
+    per_round = _median_round_ratio(
+        data[with_][f"samples_{samples}"], data[without][f"samples_{samples}"]
+    )
+    assert data["median_round_ratio"] == pytest.approx(per_round, abs=1e-3)
+    assert data["median_round_added_pct"] == pytest.approx(
+        100 * (data["median_round_ratio"] - 1), abs=0.02
+    )
+    assert isinstance(data["target_met"], bool)
+    assert isinstance(data["median_round_target_met"], bool)
+    if abs(data["added_pct"] - target) > 0.1:  # clear of rounding
+        assert data["target_met"] == (data["added_pct"] <= target)
+    if abs(data["median_round_added_pct"] - target) > 0.1:
+        assert data["median_round_target_met"] == (data["median_round_added_pct"] <= target)
 
 
 @pytest.mark.slow
@@ -51,12 +90,15 @@ def test_quick_run_writes_the_documented_json(
     assert "breaker_core vs the fastest peer" in printed
     assert "half-open probes" in printed
     assert "bulkhead cost on a closed call" in printed
+    assert "breaker transport cost on a real request" in printed
+    assert "breaker transport cost (httpx.AsyncClient): target" in printed
 
     results = json.loads(output.read_text(encoding="utf-8"))
     assert results["schema"] == 1
     assert results["quick"] is True
     assert set(results["libraries"]) == set(LIBRARIES)
     assert all(info["available"] for info in results["libraries"].values())
+    assert results["methodology"]["http_requests_per_round"] == dict.fromkeys(HTTP_CLIENTS, 5)
     assert set(results["methodology"]["targets"]) == {
         "closed_success",
         "open_rejection",
@@ -100,17 +142,42 @@ def test_quick_run_writes_the_documented_json(
     for case, data in bulkhead["cases"].items():
         assert data["title"] == results["cases"][case]["title"], case
         assert data["calls_per_round"] == results["cases"][case]["calls_per_round"], case
-        for side in ("without_cap", "with_cap"):
-            assert data[side]["median_ns"] > 0, (case, side)
-            assert data[side]["min_ns"] <= data[side]["median_ns"], (case, side)
-            assert len(data[side]["samples_ns"]) == results["methodology"]["rounds"]
+        _check_with_without(
+            data,
+            "without_cap",
+            "with_cap",
+            "ns",
+            results["methodology"]["rounds"],
+            bulkhead["target_added_pct"],
+        )
         without = data["without_cap"]["median_ns"]
         with_cap = data["with_cap"]["median_ns"]
         assert data["added_ns"] == pytest.approx(with_cap - without, abs=0.02), case
-        assert data["added_pct"] == pytest.approx(100 * (with_cap - without) / without, abs=0.02)
-        assert isinstance(data["target_met"], bool), case
-        if abs(data["added_pct"] - bulkhead["target_added_pct"]) > 0.1:  # clear of rounding
-            assert data["target_met"] == (data["added_pct"] <= bulkhead["target_added_pct"])
+
+    # The breaker transport's cost: each client with and without it, on a real local server.
+    http = results["http"]
+    assert http["measured"] is True
+    assert 0 < http["duration_s"] < results["duration_s"] + 0.1
+    server = http["server"]
+    assert server["mode"] == "subprocess"
+    assert server["url"].startswith("http://127.0.0.1:")
+    assert server["path"] == "/inventory/sku-1"
+    # One client per side, reused: one kept-alive connection each.
+    assert server["connections_expected"] == 2 * len(HTTP_CLIENTS)
+    assert server["connections"] == server["connections_expected"]
+    assert server["keep_alive"] is True
+    assert http["rounds"] == 3
+    assert http["target_added_pct"] == 3
+    assert list(http["clients"]) == list(HTTP_CLIENTS)
+    for client, data in http["clients"].items():
+        assert data["title"] == HTTP_CLIENTS[client]
+        assert data["requests_per_round"] == 5
+        assert data["warmup_requests"] >= 1
+        assert "Breaker" not in data["without"]["client"], client
+        assert "Breaker" in data["with"]["client"], client
+        _check_with_without(data, "without", "with", "us", http["rounds"], http["target_added_pct"])
+        without = data["without"]["median_us"]
+        assert data["added_us"] == pytest.approx(data["with"]["median_us"] - without, abs=0.02)
 
     for mode, callers in (("threads", 32), ("asyncio", 100)):
         probes = results["probes"][mode]

@@ -102,3 +102,23 @@ def test_a_detached_attempt_does_not_hold(clock):
     breaker.call(int)  # counted on its own
     detached.__exit__(None, None, None)
     assert breaker.snapshot()["successes"] == 2
+
+
+def test_guard_degrades_when_an_inner_call_failed_without_raising(clock):
+    registry = Registry.from_settings(
+        {"dependencies": {"recs": {"failure_threshold": 3, "stale_for": "1m"}}}, clock=clock
+    )
+    breaker = registry["recs"]
+    answers = iter(["good", "error page"])
+
+    @registry.guard("recs", fallback="fb")
+    def recommendations() -> str:
+        answer = next(answers)
+        if answer == "error page":
+            with breaker.attempt() as inner:
+                inner.fail()
+        return answer
+
+    assert recommendations() == "good"
+    assert recommendations() == "good"  # the failing answer is replaced by the kept one
+    assert breaker.snapshot()["failures"] == 1

@@ -147,3 +147,58 @@ async def test_async_fragments(registry):
     got = await render_fragment_async(registry, "recs", key="k2", body=broken, fallback=fallback)
     assert got == "async fallback"
     assert await render_fragment_async(registry, "recs", key="k", body=broken) == "async body"
+
+
+@pytest.mark.parametrize(
+    ("vary", "shareable"),
+    [
+        ("Accept-Encoding", True),
+        ("Accept, Accept-Language", True),
+        ("User-Agent", False),
+        ("Accept-Encoding, X-Tenant", False),
+    ],
+)
+def test_vary_is_allowed_only_on_headers_the_key_covers(vary, shareable):
+    headers = [("Vary", vary)]
+    assert stale.is_shareable("GET", [], 200, headers, 10) is shareable
+
+
+def test_a_kept_page_only_goes_to_clients_sending_the_same_variant_headers():
+    gzip = [("Accept-Encoding", "gzip")]
+    plain = [("Accept-Encoding", "identity")]
+    french = [("Accept-Encoding", "gzip"), ("Accept-Language", "fr")]
+    keys = {stale.page_key("inv", "/p", "", h) for h in (gzip, plain, french)}
+    assert len(keys) == 3
+    assert stale.page_key("inv", "/p", "", gzip) == stale.page_key(
+        "inv", "/p", "", [("accept-encoding", "gzip"), ("Cookie", "ignored")]
+    )
+
+
+def test_a_block_whose_inner_call_failed_without_raising_is_not_kept(registry):
+    key = fragment_key("recs", "t.html", 9, [1])
+    breaker = registry["recs"]
+
+    def body_rendering_an_error_page() -> str:
+        with breaker.attempt() as inner:  # e.g. the transport saw a 503
+            inner.fail()
+        return "<p>Service Unavailable</p>"
+
+    html = render_fragment(
+        registry, "recs", key=key, body=body_rendering_an_error_page, fallback=lambda: "fb"
+    )
+    assert html == "fb"
+    assert registry.cache.get(key) is None
+    assert breaker.snapshot()["failures"] == 1
+
+
+def test_shared_storage_and_its_cache_share_one_clock():
+    shared = Registry.from_settings(
+        {"storage": "redis://127.0.0.1:6379/15?refresh=0", "dependencies": {"recs": {}}}
+    )
+    try:
+        before = shared.clock()
+        shared.cache.set("k", "v", 60)
+        assert shared.cache.get("k").stored_at >= before  # both on wall time
+        assert before > 1_000_000_000  # not a monotonic clock's small numbers
+    finally:
+        shared.close()

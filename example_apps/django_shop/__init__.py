@@ -1,0 +1,9 @@
+"""A small Django shop behind circuit breakers: ``python -m example_apps.django_shop``.
+
+A product page shows stock from the Inventory service through
+``breakers.client("inventory")``; a "Recommended for you" widget comes from the
+Recommendations service inside ``{% breaker %}``; checkout is guarded by the
+inventory's ``routes``; ``/about/`` needs nothing. Both services are
+``example_apps.upstream`` (started for you when nothing listens on their port).
+See ``docs/django.md``.
+"""

@@ -1,0 +1,13 @@
+"""The shop app (templates and nothing else: no models)."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig  # type: ignore[import-untyped]
+
+
+class ShopConfig(AppConfig):  # type: ignore[misc]  # Django is untyped
+    """The example shop."""
+
+    name = "example_apps.django_shop"
+    label = "shop"
+    verbose_name = "breakerbox example shop"

@@ -1,0 +1,70 @@
+"""The shop's two services: stock from Inventory, recommendations from Recommendations."""
+
+from __future__ import annotations
+
+import httpx
+
+from breaker_core import CircuitOpenError
+from breaker_django import breakers
+
+_NAMES = (
+    "Espresso cup", "Teapot", "Milk jug", "Pour-over kettle", "Coffee grinder",
+    "Tea strainer", "Travel mug", "Cold-brew jar", "Tamper", "Scale",
+    "Filter papers", "Sugar bowl", "Matcha whisk", "Cake stand", "Cafetiere",
+    "Tea caddy", "Latte glass", "Moka pot", "Knock box", "Thermos",
+)  # fmt: skip
+
+PRODUCTS = {f"SKU-{n}": name for n, name in enumerate(_NAMES, start=1)}
+"""The catalogue: the SKUs the upstream's recommendations are drawn from."""
+
+
+def stock(sku: str) -> int | None:
+    """Units of ``sku`` in stock, or None when Inventory cannot say right now.
+
+    The call goes through ``breakers.client("inventory")``: while the breaker
+    is open it is rejected at once, without opening a connection.
+    """
+    try:
+        with breakers.client("inventory") as client:
+            response = client.get(f"/{sku}")
+    except (CircuitOpenError, httpx.HTTPError):
+        return None
+    if response.status_code != 200:
+        return None
+    return int(response.json()["stock"])
+
+
+def reserve(sku: str, quantity: int) -> bool:
+    """Check that ``quantity`` of ``sku`` can be ordered (the checkout's own call).
+
+    Raises:
+        CircuitOpenError: Inventory's breaker is open; the middleware answers 503.
+        httpx.HTTPError: Inventory failed; counted by the breaker.
+    """
+    with breakers.client("inventory") as client:
+        response = client.get(f"/{sku}")
+    response.raise_for_status()
+    return int(response.json()["stock"]) >= quantity
+
+
+class Recommendations:
+    """A user's recommendations, fetched when a template first reads ``items``.
+
+    The fetch happens inside ``{% breaker "recommendations" %}``: the block runs
+    under the recommendations breaker, and the client's request inside it is
+    counted once, by the block.
+    """
+
+    def __init__(self, username: str) -> None:
+        self.username = username or "guest"
+        self._items: list[str] | None = None
+
+    @property
+    def items(self) -> list[str]:
+        """The recommended SKUs. Raises httpx errors when the service fails."""
+        if self._items is None:
+            with breakers.client("recommendations") as client:
+                response = client.get(f"/{self.username}")
+            response.raise_for_status()
+            self._items = [str(sku) for sku in response.json()["items"]]
+        return self._items

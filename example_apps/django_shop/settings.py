@@ -1,0 +1,100 @@
+"""Settings of the example shop. Upstream URLs come from the environment.
+
+``INVENTORY_URL`` and ``RECOMMENDATIONS_URL`` (default for both:
+``http://127.0.0.1:8001``, one ``example_apps.upstream`` serving both),
+``SHOP_DATABASE`` (default: a SQLite file in the temporary directory),
+``SHOP_SECRET_KEY`` and ``SHOP_DEBUG`` (``1`` by default: it is a demo).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+DEFAULT_UPSTREAM = "http://127.0.0.1:8001"
+
+INVENTORY_URL = os.environ.get("INVENTORY_URL", DEFAULT_UPSTREAM).rstrip("/")
+RECOMMENDATIONS_URL = os.environ.get("RECOMMENDATIONS_URL", DEFAULT_UPSTREAM).rstrip("/")
+
+
+def shop_breakers(inventory_url: str, recommendations_url: str) -> dict[str, Any]:
+    """The shop's ``BREAKERS`` for services at these base URLs (tests use their own)."""
+    return {
+        "defaults": {"failure_threshold": 5, "window": "10s", "reset_timeout": "10s"},
+        "dependencies": {
+            "inventory": {
+                "url": f"{inventory_url}/inventory",
+                "timeout": "2s",
+                "routes": ["/checkout/*"],
+            },
+            "recommendations": {
+                "url": f"{recommendations_url}/recommendations",
+                "timeout": "1s",
+                "failure_threshold": 3,
+                "slow_call_duration": "800ms",
+                "stale_for": "5m",
+            },
+        },
+    }
+
+
+BREAKERS = shop_breakers(INVENTORY_URL, RECOMMENDATIONS_URL)
+
+SECRET_KEY = os.environ.get("SHOP_SECRET_KEY", "breakerbox-demo-shop-not-secret")
+DEBUG = os.environ.get("SHOP_DEBUG", "1") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+USE_TZ = True
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "breaker_django",
+    "example_apps.django_shop",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "breaker_django.middleware.BreakerMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_apps.django_shop.urls"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "breaker_django.context_processors.breakers",
+            ],
+        },
+    }
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get(
+            "SHOP_DATABASE", str(Path(tempfile.gettempdir()) / "breakerbox-django-shop.sqlite3")
+        ),
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1,0 +1,154 @@
+"""The one place breakerbox reads Django settings and keeps the registry built from them.
+
+``settings.BREAKERS`` (the mapping of ``docs/settings.md``; the cache defaults
+to ``"django://default"``) and ``settings.BREAKERS_CLOCK`` (optional: a
+callable or a dotted path to one, returning monotonic seconds; tests set a
+fake clock) are read when the registry is built: at ``ready()``, and again
+after ``override_settings`` (or any ``setting_changed``) touches either.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings  # type: ignore[import-untyped]
+from django.core.signals import setting_changed  # type: ignore[import-untyped]
+
+from breaker_core import ConfigurationError, Registry
+from breaker_core.clock import Clock
+from breaker_core.imports import import_string
+from breaker_core.storage import CacheFactory
+from breaker_django.cache import DjangoCache, cache_factory
+
+__all__ = [
+    "CLOCK_SETTING",
+    "DEFAULT_CACHE",
+    "SETTING",
+    "cache_schemes",
+    "current_registry",
+    "get_clock",
+    "get_registry",
+    "reload",
+    "user_settings",
+]
+
+SETTING = "BREAKERS"
+CLOCK_SETTING = "BREAKERS_CLOCK"
+DEFAULT_CACHE = "django://default"
+"""The cache used when ``BREAKERS`` has no ``cache`` key: Django's default cache."""
+
+_lock = threading.Lock()
+_registry: Registry | None = None
+_error: ConfigurationError | None = None
+
+
+def user_settings() -> Mapping[str, object] | None:
+    """``settings.BREAKERS`` as the user wrote it (never modified), or None."""
+    value: Mapping[str, object] | None = getattr(settings, SETTING, None)
+    return value
+
+
+def cache_schemes(*, strict: bool = True) -> dict[str, CacheFactory]:
+    """The cache URL schemes Django adds to the engine's: ``django://<alias>``."""
+    return {"django": cache_factory(strict=strict)}
+
+
+def get_clock() -> Clock | None:
+    """The clock from ``settings.BREAKERS_CLOCK``, or None when it is not set.
+
+    None lets the engine choose: :func:`time.monotonic`, or wall time with
+    shared storage (times are compared across processes then).
+
+    Raises:
+        ConfigurationError: the setting is neither a callable nor a dotted
+            path to one.
+    """
+    value: Any = getattr(settings, CLOCK_SETTING, None)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = import_string(value)
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"{CLOCK_SETTING}: expected a dotted path to a clock callable like "
+                f'"myproject.testing.clock", got "{value}" ({exc})'
+            ) from None
+    if not callable(value):
+        raise ConfigurationError(
+            f"{CLOCK_SETTING}: expected a callable returning monotonic seconds (or a dotted "
+            f"path to one), got {value!r}; remove the setting to use the default clock"
+        )
+    clock: Clock = value
+    return clock
+
+
+def _build() -> Registry:
+    registry = Registry.from_settings(
+        user_settings(),
+        clock=get_clock(),
+        cache_schemes=cache_schemes(),
+        default_cache=DEFAULT_CACHE,
+    )
+    if isinstance(registry.cache, DjangoCache):
+        # The cache is opened before the registry settles its clock (wall time
+        # with shared storage): stored times must be read on the registry's clock.
+        registry.cache.use_clock(registry.clock)
+    from breaker_django import signals  # here: signals imports this module
+
+    signals.bridge(registry)
+    return registry
+
+
+def get_registry() -> Registry:
+    """The registry built from the current settings (built on first use).
+
+    Raises:
+        ConfigurationError: ``settings.BREAKERS`` or ``BREAKERS_CLOCK`` is
+            invalid; the message lists every problem with its path (``manage.py
+            check`` reports the same as ``breaker.E0xx``).
+    """
+    global _registry, _error
+    registry = _registry
+    if registry is not None:
+        return registry
+    with _lock:
+        if _error is not None:
+            raise _error
+        if _registry is None:
+            try:
+                _registry = _build()
+            except ConfigurationError as exc:
+                _error = exc
+                raise
+        return _registry
+
+
+def current_registry() -> Registry | None:
+    """The registry if it is built and valid, else None (never builds, never raises)."""
+    return _registry
+
+
+def reload() -> None:
+    """Forget the registry; the next use builds a new one from the current settings.
+
+    Called on ``setting_changed`` for ``BREAKERS`` and ``BREAKERS_CLOCK``; tests
+    may call it to start from fresh breakers. Breaker state kept in memory
+    is lost; the old registry's storage is closed (shared storage stops its
+    background worker).
+    """
+    global _registry, _error
+    with _lock:
+        old, _registry, _error = _registry, None, None
+    if old is not None:
+        old.close()
+
+
+def _on_setting_changed(*, setting: str, **kwargs: object) -> None:
+    if setting in (SETTING, CLOCK_SETTING):
+        reload()
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="breaker_django.conf.reload")

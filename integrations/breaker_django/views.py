@@ -1,0 +1,152 @@
+"""The dashboard, the JSON status endpoint and the state-changing POST endpoint.
+
+Viewing needs an active staff user (``is_staff``); changing a state needs the
+``breaker.change_breaker_state`` permission as well (superusers have it).
+Anonymous visitors of the dashboard are sent to ``LOGIN_URL``; the JSON
+endpoint and the POST endpoint answer 403 instead. The POST endpoint is
+CSRF-protected whether or not ``CsrfViewMiddleware`` is installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings  # type: ignore[import-untyped]
+from django.core.exceptions import PermissionDenied  # type: ignore[import-untyped]
+from django.http import (  # type: ignore[import-untyped]
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.middleware.csrf import get_token  # type: ignore[import-untyped]
+from django.shortcuts import resolve_url  # type: ignore[import-untyped]
+from django.urls import reverse  # type: ignore[import-untyped]
+from django.utils.http import urlencode  # type: ignore[import-untyped]
+from django.views.decorators.cache import never_cache  # type: ignore[import-untyped]
+from django.views.decorators.csrf import csrf_protect  # type: ignore[import-untyped]
+from django.views.decorators.http import require_GET, require_POST  # type: ignore[import-untyped]
+
+from breaker_core.web.actions import ActionError, apply_action
+from breaker_core.web.dashboard import render_dashboard
+from breaker_core.web.status import status_document
+from breaker_core.web.unavailable import prefers_json
+from breaker_django import conf
+
+__all__ = ["PERMISSION", "action", "can_change", "can_view", "dashboard", "status"]
+
+logger = logging.getLogger("breaker_django")
+
+PERMISSION = "breaker.change_breaker_state"
+"""The permission a staff user needs to change breaker states."""
+
+
+def _user(request: HttpRequest) -> Any:
+    return getattr(request, "user", None)
+
+
+def can_view(request: HttpRequest) -> bool:
+    """True for an active, authenticated staff user."""
+    user = _user(request)
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_staff)
+
+
+def can_change(request: HttpRequest) -> bool:
+    """True for a user who may view and holds ``breaker.change_breaker_state``."""
+    return can_view(request) and bool(_user(request).has_perm(PERMISSION))
+
+
+def _url(request: HttpRequest, name: str) -> str:
+    match = getattr(request, "resolver_match", None)
+    namespace = match.namespace if match is not None and match.namespace else "breakers"
+    url: str = reverse(f"{namespace}:{name}", current_app=namespace)
+    return url
+
+
+def _framed(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """Refuse to be framed by any page (the dashboard has state-changing buttons)."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest) -> HttpResponse:
+        response = view(request)
+        response["X-Frame-Options"] = "DENY"
+        response["Content-Security-Policy"] = "frame-ancestors 'none'"
+        return response
+
+    return wrapped
+
+
+def _forbidden_json(message: str) -> JsonResponse:
+    return JsonResponse({"error": "forbidden", "detail": message}, status=403)
+
+
+def _dashboard(request: HttpRequest) -> HttpResponse:
+    """The dashboard page: every breaker with its state and figures, refreshed live.
+
+    Raises:
+        PermissionDenied: a signed-in user who is not active staff (403).
+    """
+    if not can_view(request):
+        user = _user(request)
+        if user is None or not user.is_authenticated:
+            login = resolve_url(settings.LOGIN_URL)
+            query = urlencode({"next": request.get_full_path()})
+            return HttpResponseRedirect(f"{login}?{query}")
+        raise PermissionDenied("the breakers dashboard is for staff users")
+    editable = can_change(request)
+    page = render_dashboard(
+        status_document(conf.get_registry()),
+        status_url=_url(request, "status"),
+        action_url=_url(request, "action") if editable else None,
+        csrf=("csrfmiddlewaretoken", get_token(request)) if editable else None,
+    )
+    return HttpResponse(page)
+
+
+def _status(request: HttpRequest) -> JsonResponse:
+    """The JSON status document (``breakerbox.status/1``); 403 unless active staff."""
+    if not can_view(request):
+        return _forbidden_json("the breakers status is for staff users")
+    return JsonResponse(status_document(conf.get_registry()))
+
+
+def _action(request: HttpRequest) -> HttpResponse:
+    """Apply ``action`` (open, close, reset, disable, metrics-only) to breaker ``name``.
+
+    Changes this server process (and every process, with shared storage).
+    Answers JSON when the client asks for it, else redirects to the dashboard.
+    403 without the permission, 400 for an unknown action or dependency.
+    """
+    wants_json = prefers_json(request.META.get("HTTP_ACCEPT"))
+    if not can_change(request):
+        message = f"changing breaker states needs staff status and the {PERMISSION} permission"
+        if wants_json:
+            return _forbidden_json(message)
+        raise PermissionDenied(message)
+    name = request.POST.get("name", "")
+    verb = request.POST.get("action", "")
+    try:
+        outcome = apply_action(conf.get_registry(), verb, name, out_of_process=False)
+    except ActionError as exc:
+        if wants_json:
+            return JsonResponse({"error": "bad_request", "detail": str(exc)}, status=400)
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    logger.warning("breakerbox: %s by %s from the dashboard", outcome, _user(request))
+    if wants_json:
+        return JsonResponse({"ok": True, "message": outcome})
+    return HttpResponseRedirect(_url(request, "dashboard"), status=303)
+
+
+dashboard: Callable[[HttpRequest], HttpResponse] = _framed(never_cache(require_GET(_dashboard)))
+"""GET: the dashboard page (see :func:`_dashboard`)."""
+
+status: Callable[[HttpRequest], HttpResponse] = _framed(never_cache(require_GET(_status)))
+"""GET: the JSON status document (see :func:`_status`)."""
+
+action: Callable[[HttpRequest], HttpResponse] = _framed(
+    never_cache(csrf_protect(require_POST(_action)))
+)
+"""POST, CSRF-protected: change one breaker's state (see :func:`_action`)."""
