@@ -10,7 +10,6 @@ behaves as empty (a miss) and never fails a request.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import pickle
 import time
@@ -19,6 +18,7 @@ from typing import Any
 
 from breaker_core.cache import CachedValue
 from breaker_core.clock import Clock
+from breaker_core.shared.connect import connect
 from breaker_core.shared.storage import duration_param
 
 __all__ = ["RedisCache"]
@@ -48,7 +48,8 @@ class RedisCache:
         own = {"prefix", "max_entries", "timeout"}
         options = {key: values[-1] for key, values in query.items() if key in own}
         rest = [(k, v) for k, values in query.items() if k not in own for v in values]
-        self.prefix = options.get("prefix", "breakerbox") + ":cache:"
+        # One hash tag for every entry and the index: a cluster keeps them in one slot.
+        self.prefix = "{" + options.get("prefix", "breakerbox") + ":cache}:"
         raw_max = options.get("max_entries", "10000")
         if not (raw_max.isascii() and raw_max.isdigit()) or int(raw_max) < 1:
             raise ValueError("max_entries must be a positive integer")
@@ -64,10 +65,7 @@ class RedisCache:
 
     def _redis(self) -> Any:
         if self._client is None:
-            redis = importlib.import_module("redis")
-            self._client = redis.Redis.from_url(
-                self._driver_url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
-            )
+            self._client, _ = connect(self._driver_url, self.timeout)
             self._set = self._client.register_script(_SET)
         return self._client
 

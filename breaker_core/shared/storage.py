@@ -15,7 +15,6 @@ Every other query parameter is passed to redis-py's ``from_url``.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import urllib.parse
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from breaker_core.durations import parse_duration
 from breaker_core.errors import ConfigurationError, StorageError
+from breaker_core.shared.connect import connect
 from breaker_core.shared.link import Link
 from breaker_core.shared.scripts import PROBE_DONE, SYNC
 from breaker_core.storage import Storage
@@ -42,6 +42,23 @@ class StorageUnavailable(StorageError):
     """Redis did not answer in time; the breaker goes on on its own."""
 
 
+class _Sequential:
+    """A stand-in for a pipeline that runs each script at once (Redis Cluster)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._replies: list[Any] = []
+
+    def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> None:
+        self._replies.append(self._client.evalsha(sha, numkeys, *keys_and_args))
+
+    def script_load(self, script: str) -> Any:
+        return self._client.script_load(script)
+
+    def execute(self) -> list[Any]:
+        return self._replies
+
+
 def duration_param(text: str) -> float:
     """A duration in a URL query: ``250ms``, ``1s`` or a bare number of seconds.
 
@@ -52,15 +69,6 @@ def duration_param(text: str) -> float:
         return parse_duration(float(text))
     except ValueError:
         return parse_duration(text)
-
-
-def _driver() -> Any:
-    try:
-        return importlib.import_module("redis")
-    except ImportError as exc:
-        raise ConfigurationError(
-            'Redis storage needs the redis extra: pip install "breakerbox[redis]"'
-        ) from exc
 
 
 class RedisStorage(Storage):
@@ -87,6 +95,7 @@ class RedisStorage(Storage):
             parts._replace(query=urllib.parse.urlencode(rest))
         )
         self._client: Any = None
+        self._cluster = False
         self._scripts: dict[str, Any] = {}
         self._links: weakref.WeakSet[Link] = weakref.WeakSet()
         self._lock = threading.Lock()
@@ -101,17 +110,7 @@ class RedisStorage(Storage):
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    redis = _driver()
-                    retry = importlib.import_module("redis.retry").Retry(
-                        importlib.import_module("redis.backoff").NoBackoff(), 0
-                    )
-                    self._client = redis.Redis.from_url(
-                        self._driver_url,
-                        socket_timeout=self.timeout,
-                        socket_connect_timeout=self.timeout,
-                        retry=retry,
-                        retry_on_timeout=False,
-                    )
+                    self._client, self._cluster = connect(self._driver_url, self.timeout)
         return self._client
 
     def _script(self, lua: str) -> Any:
@@ -184,7 +183,9 @@ class RedisStorage(Storage):
             return False
         batch: list[tuple[Link, int, float]] = []
         try:
-            pipe = self._redis().pipeline(transaction=False)
+            client = self._redis()
+            # A cluster runs each breaker's scripts on its own node: no shared pipeline.
+            pipe = _Sequential(client) if self._cluster else client.pipeline(transaction=False)
             for link in links:
                 machine = link.machine
                 now = machine._clock()

@@ -26,7 +26,7 @@ def test_get_set_delete_and_ttl(cache, redis_url, prefix, clock):
     entry = cache.get("a")
     assert (entry.value, entry.stored_at) == ({"value": [1, 2]}, clock.now)
     client = redis.Redis.from_url(redis_url)
-    ttl_ms = client.pttl(f"{prefix}:cache:a")
+    ttl_ms = client.pttl(f"{{{prefix}:cache}}:a")
     client.close()
     assert 0 < ttl_ms <= 2500  # Redis expires it; no sleeping needed to know
     cache.delete("a")
