@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from breaker_core.cache import Cache, MemoryCache
 from breaker_core.clock import Clock
+from breaker_core.shared.connect import SCHEMES as REDIS_SCHEMES
 from breaker_core.validation import Invalid
 
 if TYPE_CHECKING:
@@ -31,15 +32,8 @@ __all__ = [
     "storage_from_url",
 ]
 
-_REDIS_SCHEMES = (
-    "redis",
-    "rediss",
-    "unix",
-    "redis+sentinel",
-    "rediss+sentinel",
-    "redis+cluster",
-    "rediss+cluster",
-)
+# The schemes only (no redis import): the driver loads when a storage connects.
+_REDIS_SCHEMES = REDIS_SCHEMES
 
 
 class Storage:
