@@ -5,5 +5,6 @@ A product page shows stock from the Inventory service through
 Recommendations service inside ``{% breaker %}``; checkout is guarded by the
 inventory's ``routes``; ``/about/`` needs nothing. Both services are
 ``example_apps.upstream`` (started for you when nothing listens on their port).
-See ``docs/django.md``.
+``/breakers/`` is the dashboard (staff: sign in as "admin"), ``/breakers/health/``
+the health endpoint for load balancers (open to all). See ``docs/django.md``.
 """

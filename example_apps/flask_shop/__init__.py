@@ -10,8 +10,9 @@ inventory (its ``routes``); an unrelated about page; the breakers dashboard at
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
@@ -21,7 +22,24 @@ from example_apps.flask_shop.extensions import breakers
 from example_apps.flask_shop.settings import breakers_settings, from_environment
 from example_apps.flask_shop.views import is_admin, shop
 
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
 __all__ = ["create_app"]
+
+
+def _metrics() -> CollectorRegistry | bool:
+    """Where this app keeps its metrics: its own registry, or False without prometheus_client.
+
+    An app with an exporter of its own would pass ``metrics=True`` (the global
+    registry). The shop gives each app its own: tests build many shops in one
+    process, and a registry takes one set of breakerbox series only.
+    """
+    if importlib.util.find_spec("prometheus_client") is None:
+        return False
+    from prometheus_client import CollectorRegistry
+
+    return CollectorRegistry()
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None = None) -> Flask:
@@ -41,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     breakers.init_app(app, clock=clock)
     app.register_blueprint(shop)
     app.register_blueprint(
-        dashboard_blueprint(can_view=is_admin, can_change=is_admin), url_prefix="/breakers"
+        dashboard_blueprint(can_view=is_admin, can_change=is_admin, metrics=_metrics()),
+        url_prefix="/breakers",
     )
     return app

@@ -12,7 +12,9 @@ Recommendations services; see ``docs/starlette.md``.
 - ``/api/stock/<sku>``: JSON, guarded with ``Depends(require("inventory"))``;
 - ``/about``: needs nothing; ``/login?user=alice``: a fake login;
 - ``/breakers/``: the dashboard (HTTP Basic, user ``admin``, password
-  ``$SHOP_ADMIN_PASSWORD``; without it, closed to everyone).
+  ``$SHOP_ADMIN_PASSWORD``; without it, closed to everyone), its JSON status
+  and Prometheus metrics (``/breakers/metrics``, when prometheus_client is
+  installed) for the same admin; ``/breakers/health`` for everyone.
 """
 
 from __future__ import annotations

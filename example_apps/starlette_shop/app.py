@@ -1,4 +1,4 @@
-"""The shop in FastAPI: pages, the guarded outbound calls and the breakers dashboard."""
+"""The shop in FastAPI: pages, the guarded outbound calls, the breakers dashboard and probes."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import base64
 import binascii
 import contextlib
 import hmac
+import importlib.util
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import jinja2
@@ -28,6 +29,9 @@ from breaker_starlette import (
     setup_templates,
 )
 from example_apps.starlette_shop.settings import CATALOGUE, breakers_settings
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 __all__ = ["USER_COOKIE", "create_app"]
 
@@ -58,6 +62,20 @@ def _admin_hook(password: str | None) -> Callable[[Request], bool]:
         raise HTTPException(401, headers={"WWW-Authenticate": 'Basic realm="breakers"'})
 
     return is_admin
+
+
+def _metrics() -> CollectorRegistry | bool:
+    """Where this app keeps its metrics: its own registry, or False without prometheus_client.
+
+    An app with an exporter of its own would pass ``metrics=True`` (the global
+    registry). The shop gives each app its own: the module builds one at
+    import and tests build more, and a registry takes one set of series only.
+    """
+    if importlib.util.find_spec("prometheus_client") is None:
+        return False
+    from prometheus_client import CollectorRegistry
+
+    return CollectorRegistry()
 
 
 def create_app(
@@ -103,7 +121,11 @@ def create_app(
 
     app = FastAPI(title="Breakerbox shop", lifespan=lifespan)
     app.add_middleware(BreakerMiddleware, registry=registry)
-    app.mount("/breakers", dashboard_app(registry, authorize=_admin_hook(admin_password)))
+    # /breakers/: the dashboard, its JSON and /metrics for the admin; /breakers/health for all.
+    app.mount(
+        "/breakers",
+        dashboard_app(registry, authorize=_admin_hook(admin_password), metrics=_metrics()),
+    )
 
     async def stock_of(request: Request, sku: str) -> int:
         """Stock from the Inventory service; raises CircuitOpenError or httpx errors."""

@@ -1,8 +1,11 @@
-"""``path("breakers/", include("breaker_django.urls"))``: dashboard, JSON status, actions.
+"""``path("breakers/", include("breaker_django.urls"))``: the operations endpoints.
 
 Names (namespace ``breakers``): ``breakers:dashboard`` (``""``),
-``breakers:status`` (``"status.json"``) and ``breakers:action`` (``"action"``,
-POST only). Staff only; see :mod:`breaker_django.views`.
+``breakers:status`` (``"status.json"``), ``breakers:action`` (``"action"``,
+POST only), ``breakers:health`` (``"health/"``, open to everyone) and
+``breakers:metrics`` (``"metrics"``, 404 until
+:func:`breaker_django.metrics.enable_metrics` is called). Everything but
+health is staff only; see :mod:`breaker_django.views`.
 """
 
 from __future__ import annotations
@@ -17,4 +20,6 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("status.json", views.status, name="status"),
     path("action", views.action, name="action"),
+    path("health/", views.health, name="health"),
+    path("metrics", views.metrics, name="metrics"),
 ]

@@ -1,10 +1,11 @@
-"""The dashboard, the JSON status endpoint and the state-changing POST endpoint.
+"""The dashboard, the JSON status, the state-changing POST, health and metrics endpoints.
 
 Viewing needs an active staff user (``is_staff``); changing a state needs the
 ``breaker.change_breaker_state`` permission as well (superusers have it).
 Anonymous visitors of the dashboard are sent to ``LOGIN_URL``; the JSON
-endpoint and the POST endpoint answer 403 instead. The POST endpoint is
-CSRF-protected whether or not ``CsrfViewMiddleware`` is installed.
+endpoint, the metrics and the POST endpoint answer 403 instead. The POST
+endpoint is CSRF-protected whether or not ``CsrfViewMiddleware`` is installed.
+The health endpoint is open to everyone: load balancers must reach it.
 """
 
 from __future__ import annotations
@@ -28,15 +29,30 @@ from django.urls import reverse  # type: ignore[import-untyped]
 from django.utils.http import urlencode  # type: ignore[import-untyped]
 from django.views.decorators.cache import never_cache  # type: ignore[import-untyped]
 from django.views.decorators.csrf import csrf_protect  # type: ignore[import-untyped]
-from django.views.decorators.http import require_GET, require_POST  # type: ignore[import-untyped]
+from django.views.decorators.http import (  # type: ignore[import-untyped]
+    require_GET,
+    require_POST,
+    require_safe,
+)
 
 from breaker_core.web.actions import ActionError, apply_action
 from breaker_core.web.dashboard import render_dashboard
+from breaker_core.web.health import health as health_of
 from breaker_core.web.status import status_document
 from breaker_core.web.unavailable import prefers_json
 from breaker_django import conf
+from breaker_django import metrics as breaker_metrics
 
-__all__ = ["PERMISSION", "action", "can_change", "can_view", "dashboard", "status"]
+__all__ = [
+    "PERMISSION",
+    "action",
+    "can_change",
+    "can_view",
+    "dashboard",
+    "health",
+    "metrics",
+    "status",
+]
 
 logger = logging.getLogger("breaker_django")
 
@@ -140,6 +156,32 @@ def _action(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(_url(request, "dashboard"), status=303)
 
 
+def _health(request: HttpRequest) -> JsonResponse:
+    """The health document (``breakerbox.health/1``): 200 unless a required dependency is open.
+
+    Raises:
+        ConfigurationError: ``settings.BREAKERS`` is invalid (a 500: the site is broken).
+    """
+    code, body = health_of(conf.get_registry())
+    return JsonResponse(body, status=code)
+
+
+def _metrics(request: HttpRequest) -> HttpResponse:
+    """The Prometheus metrics, for active staff (403 otherwise); 404 until they are enabled."""
+    if not can_view(request):
+        return _forbidden_json("the breakers metrics are for staff users")
+    response: HttpResponse = breaker_metrics.metrics_view(request)
+    return response
+
+
+def _public(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """Exempt ``view`` from ``LoginRequiredMiddleware`` (Django 5.1+)."""
+    from django.contrib.auth import decorators  # type: ignore[import-untyped]
+
+    exempt = getattr(decorators, "login_not_required", None)
+    return exempt(view) if exempt is not None else view
+
+
 dashboard: Callable[[HttpRequest], HttpResponse] = _framed(never_cache(require_GET(_dashboard)))
 """GET: the dashboard page (see :func:`_dashboard`)."""
 
@@ -150,3 +192,12 @@ action: Callable[[HttpRequest], HttpResponse] = _framed(
     never_cache(csrf_protect(require_POST(_action)))
 )
 """POST, CSRF-protected: change one breaker's state (see :func:`_action`)."""
+
+health: Callable[[HttpRequest], HttpResponse] = _public(never_cache(require_safe(_health)))
+"""GET or HEAD, no login needed: the health document with its status code (see :func:`_health`).
+
+Route it anywhere as well: ``path("healthz", breaker_django.views.health)``.
+"""
+
+metrics: Callable[[HttpRequest], HttpResponse] = never_cache(require_GET(_metrics))
+"""GET, staff only: the Prometheus text (see :func:`_metrics`)."""

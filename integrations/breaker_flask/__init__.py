@@ -1,4 +1,4 @@
-"""breakerbox for Flask: the ``Breakers`` extension, its CLI, signals and dashboard.
+"""breakerbox for Flask: the ``Breakers`` extension, its CLI, signals, dashboard and probes.
 
 ::
 
@@ -20,6 +20,7 @@ from breaker_flask.current import breakers, current_registry
 from breaker_flask.dashboard import dashboard_blueprint
 from breaker_flask.errors import BreakerUnavailable
 from breaker_flask.extension import Breakers
+from breaker_flask.monitoring import enable_metrics, health_view, metrics_view
 from breaker_flask.signals import call_rejected, state_changed
 
 __all__ = [
@@ -29,5 +30,8 @@ __all__ = [
     "call_rejected",
     "current_registry",
     "dashboard_blueprint",
+    "enable_metrics",
+    "health_view",
+    "metrics_view",
     "state_changed",
 ]

@@ -12,17 +12,22 @@
 ``/``                GET     the dashboard page (``render_dashboard``); buttons if ``can_change``
 ``/status``          GET     the JSON status document (schema ``breakerbox.status/1``)
 ``/action``          POST    ``name`` + ``action`` (open, close, reset, disable, metrics-only)
+``/health``          GET     the health document (``breakerbox.health/1``), open to everyone
+``/metrics``         GET     the Prometheus text, once metrics are enabled (else 404)
 ===================  ======  ==============================================================
 
-Nothing is open by default: without ``can_view`` (or ``can_change``) every
-request gets 403, and without ``can_change`` every POST gets 403.
+Nothing but ``/health`` is open by default: without ``can_view`` (or
+``can_change``) every other request gets 403, and without ``can_change``
+every POST gets 403.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
-from flask import Blueprint, Response, jsonify, redirect, request, url_for
+from flask import Blueprint, Flask, Response, jsonify, redirect, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, Forbidden
 
@@ -32,6 +37,10 @@ from breaker_core.web.status import status_document
 from breaker_core.web.unavailable import prefers_json
 from breaker_flask.csrf import FIELD, check_csrf, csrf_token
 from breaker_flask.current import current_registry
+from breaker_flask.monitoring import enable_metrics, health_view, metrics_view
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 __all__ = ["Check", "dashboard_blueprint"]
 
@@ -52,6 +61,7 @@ def dashboard_blueprint(
     can_change: Check | None = None,
     name: str = "breakers",
     interval: float = 2.0,
+    metrics: bool | CollectorRegistry = False,
 ) -> Blueprint:
     """A blueprint serving the dashboard of the current app's breakers.
 
@@ -65,12 +75,29 @@ def dashboard_blueprint(
     also ``abort()`` itself (for instance with a redirect to your login page).
     ``interval`` is the page's refresh period in seconds.
 
+    ``/health`` answers everyone (load balancers). ``/metrics`` needs what
+    the JSON status needs and serves the app's metrics once enabled:
+    ``metrics=True`` enables them in prometheus_client's global registry
+    when the blueprint is registered (after ``Breakers(app)``), or pass a
+    ``CollectorRegistry``; see :func:`~breaker_flask.enable_metrics`.
+
+    Raises (at registration, with ``metrics``): ``ConfigurationError`` as
+    :func:`~breaker_flask.enable_metrics` does.
+
     Raises (when requests come in): ``Forbidden`` (403) when a hook refuses
     or the CSRF check fails, ``BadRequest`` (400) for an unknown action or
     dependency, ``RuntimeError`` when the app has no ``SECRET_KEY`` (the CSRF
     token lives in the session).
     """
     blueprint = Blueprint(name, __name__)
+    blueprint.add_url_rule("/health", "health", health_view, methods=["GET"])
+    if metrics is not False:
+        collector = None if metrics is True else metrics
+
+        def install(state: BlueprintSetupState) -> None:
+            enable_metrics(cast(Flask, state.app), collector)  # a Flask app at run time
+
+        blueprint.record_once(install)
 
     def may_change() -> bool:
         return can_change is not None and bool(can_change())
@@ -103,6 +130,11 @@ def dashboard_blueprint(
         response = jsonify(status_document(current_registry()))
         response.headers.update(_PRIVATE_HEADERS)
         return response
+
+    @blueprint.get("/metrics", endpoint="metrics")
+    def serve_metrics() -> ResponseReturnValue:
+        require_view()
+        return metrics_view()
 
     @blueprint.post("/action")
     def action() -> ResponseReturnValue:

@@ -4,7 +4,9 @@
   pages, and the 503 for a ``CircuitOpenError`` escaping an endpoint;
 - :func:`require`: a FastAPI dependency, ``Depends(require("inventory"))``;
 - :func:`install_exception_handlers`: the 503 for apps without the middleware;
-- :func:`dashboard_app`: the dashboard and JSON status, mountable, with an auth hook;
+- :func:`dashboard_app`: the dashboard and JSON status, mountable, with an auth hook,
+  plus ``/health`` and (with ``metrics=``) ``/metrics``;
+- :func:`health_endpoint` and :func:`metrics_endpoint`: the same probes, to route yourself;
 - :func:`setup_templates` and :func:`render_template`: ``{% breaker %}`` blocks
   in ``Jinja2Templates``, rendered off the event loop (these need Jinja2).
 
@@ -25,6 +27,7 @@ from breaker_starlette.handlers import (
     install_exception_handlers,
 )
 from breaker_starlette.middleware import BreakerMiddleware
+from breaker_starlette.monitoring import health_endpoint, metrics_endpoint
 
 if TYPE_CHECKING:
     from breaker_starlette.templates import RenderedTemplate, render_template, setup_templates
@@ -36,7 +39,9 @@ __all__ = [
     "breakers_of",
     "circuit_open_handler",
     "dashboard_app",
+    "health_endpoint",
     "install_exception_handlers",
+    "metrics_endpoint",
     "render_template",
     "require",
     "setup_templates",

@@ -1,4 +1,4 @@
-"""The dashboard page and JSON status endpoint as a mountable ASGI app."""
+"""The dashboard, JSON status, actions, health and metrics as a mountable ASGI app."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Collection
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,6 +25,15 @@ from breaker_core.web.dashboard import render_dashboard
 from breaker_core.web.status import status_document
 from breaker_core.web.unavailable import prefers_json
 from breaker_starlette import csrf
+from breaker_starlette.monitoring import (
+    Endpoint,
+    health_endpoint,
+    keep_metrics,
+    metrics_endpoint,
+)
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 __all__ = ["Authorize", "dashboard_app"]
 
@@ -94,6 +104,15 @@ class _Dashboard:
             return refusal
         return JSONResponse(status_document(self.registry), headers=_HEADERS)
 
+    def protected(self, endpoint: Endpoint) -> Endpoint:
+        """``endpoint`` behind the authorize hook."""
+
+        async def guarded(request: Request) -> Response:
+            refusal = await self._refusal(request)
+            return refusal if refusal is not None else await endpoint(request)
+
+        return guarded
+
     async def action(self, request: Request) -> Response:
         refusal = await self._refusal(request)
         if refusal is not None:
@@ -138,8 +157,9 @@ def dashboard_app(
     read_only: bool = False,
     trusted_origins: Collection[str] = (),
     interval: float = 2.0,
+    metrics: bool | CollectorRegistry = False,
 ) -> Router:
-    """The dashboard (``/``), JSON status (``/status``) and actions (``POST /action``).
+    """The dashboard (``/``), JSON status (``/status``), actions (``POST /action``) and probes.
 
     Mount it: ``app.mount("/breakers", dashboard_app(registry, authorize=is_staff))``.
     Every endpoint calls ``authorize(request)``: an async function is
@@ -152,12 +172,21 @@ def dashboard_app(
     besides the request's own host (for a proxy that rewrites ``Host``).
     ``interval`` is the page's refresh period in seconds.
 
+    ``/health`` (the health document, ``breakerbox.health/1``) answers
+    everyone: load balancers must reach it. ``metrics=True`` keeps the
+    breakers' Prometheus metrics in prometheus_client's global registry (or
+    pass a ``CollectorRegistry``) and serves that registry at ``/metrics``,
+    behind ``authorize``; without it there is no ``/metrics`` (while metrics
+    are kept, the engine's listener-free fast path is lost).
+
     State changes apply to this process's registry; with ``memory://``
     storage, each server process has its own.
 
     Raises:
-        ConfigurationError: ``registry`` is not a ``Registry``, or ``interval``
-            is not positive.
+        ConfigurationError: ``registry`` is not a ``Registry``; ``interval``
+            is not positive; with ``metrics``, prometheus_client is missing or
+            the ``CollectorRegistry`` already holds breakerbox series (see
+            :func:`~breaker_starlette.monitoring.keep_metrics`).
     """
     if not isinstance(registry, Registry):
         raise ConfigurationError(
@@ -171,14 +200,20 @@ def dashboard_app(
         )
     if authorize is None:
         logger.warning(
-            "dashboard_app() has no authorize hook: every request to it is refused (403); "
+            "dashboard_app() has no authorize hook: every request to it but /health is "
+            "refused (403); "
             "pass authorize=lambda request: ... to let staff in"
         )
     dashboard = _Dashboard(registry, authorize, read_only, trusted_origins, interval)
-    return Router(
-        routes=[
-            Route("/", dashboard.page, methods=["GET"], name="dashboard"),
-            Route("/status", dashboard.status, methods=["GET"], name="status"),
-            Route("/action", dashboard.action, methods=["POST"], name="action"),
-        ]
-    )
+    routes = [
+        Route("/", dashboard.page, methods=["GET"], name="dashboard"),
+        Route("/status", dashboard.status, methods=["GET"], name="status"),
+        Route("/action", dashboard.action, methods=["POST"], name="action"),
+        Route("/health", health_endpoint(registry), methods=["GET"], name="health"),
+    ]
+    if metrics is not False:
+        collector = None if metrics is True else metrics
+        keep_metrics(registry, collector)
+        serve = dashboard.protected(metrics_endpoint(collector))
+        routes.append(Route("/metrics", serve, methods=["GET"], name="metrics"))
+    return Router(routes=routes)

@@ -44,6 +44,22 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _cluster_port(taken: set[int]) -> int:
+    """A free port whose cluster bus port (port + 10000) is free and valid too."""
+    for _ in range(200):
+        port = _free_port()
+        if port + 10000 > 65535 or port in taken:
+            continue
+        try:
+            with socket.socket() as bus:
+                bus.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        taken.add(port)
+        return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
 def _wait(check, what: str) -> None:
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
@@ -97,7 +113,8 @@ def cluster_url(tmp_path: Path) -> Iterator[str]:
     cli = shutil.which("redis-cli")
     if cli is None:
         pytest.skip("redis-cli is not installed; it is needed to create a cluster")
-    ports = [_free_port() for _ in range(3)]
+    taken: set[int] = set()
+    ports = [_cluster_port(taken) for _ in range(3)]
     processes = [
         _start(
             [

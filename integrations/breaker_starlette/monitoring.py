@@ -1,0 +1,97 @@
+"""Health and Prometheus endpoints for load balancers and scrapers.
+
+::
+
+    from starlette.routing import Route
+    from breaker_core.metrics import install_metrics
+    from breaker_starlette import health_endpoint, metrics_endpoint
+
+    install_metrics(registry)                        # keep the metrics: asked for once
+    app.add_route("/healthz", health_endpoint(registry))   # open to everyone
+    app.add_route("/metrics", metrics_endpoint())          # protect it your way
+
+``dashboard_app`` serves both as well (``/health``, and ``/metrics`` behind its
+``authorize`` hook when given ``metrics=``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from breaker_core import ConfigurationError, Registry
+from breaker_core.metrics import BreakerMetrics, install_metrics, render_latest
+from breaker_core.web.health import health
+
+__all__ = ["Endpoint", "health_endpoint", "keep_metrics", "metrics_endpoint"]
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+"""A Starlette endpoint: ``Route(path, endpoint)`` or ``app.add_route(path, endpoint)``."""
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def health_endpoint(registry: Registry) -> Endpoint:
+    """An endpoint answering ``registry``'s health document (``breakerbox.health/1``).
+
+    200 unless a dependency marked ``required`` is open (503). No access
+    check: load balancers and Kubernetes probes must reach it.
+
+    Raises:
+        ConfigurationError: ``registry`` is not a ``Registry``.
+    """
+    _check_registry(registry, "health_endpoint")
+
+    async def endpoint(request: Request) -> Response:
+        code, body = health(registry)
+        return JSONResponse(body, status_code=code, headers=_NO_STORE)
+
+    return endpoint
+
+
+def metrics_endpoint(collector_registry: Any = None) -> Endpoint:
+    """An endpoint answering the Prometheus text of ``collector_registry`` (default: global).
+
+    It serves what is registered there; the breakers' series appear once
+    :func:`breaker_core.metrics.install_metrics` (or ``dashboard_app(...,
+    metrics=...)``) was called. No access check of its own: route it where
+    only your scraper reaches it, or wrap it.
+
+    Raises (when requests come in):
+        ConfigurationError: prometheus_client is not installed.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        body, content_type = render_latest(collector_registry)
+        return Response(body, headers={**_NO_STORE, "Content-Type": content_type})
+
+    return endpoint
+
+
+def keep_metrics(registry: Registry, collector_registry: Any = None) -> BreakerMetrics:
+    """``install_metrics(registry, collector_registry)`` with an error that names the fix.
+
+    Raises:
+        ConfigurationError: prometheus_client is not installed, or
+            ``collector_registry`` already holds breakerbox series (installed
+            for another registry, or twice): give each app its own
+            ``CollectorRegistry``, or install once.
+    """
+    try:
+        return install_metrics(registry, collector_registry)
+    except ValueError as exc:  # prometheus_client: "Duplicated timeseries"
+        raise ConfigurationError(
+            f"this CollectorRegistry already holds breakerbox metrics ({exc}); install them "
+            "once per registry, and give each app its own "
+            "prometheus_client.CollectorRegistry()"
+        ) from None
+
+
+def _check_registry(registry: object, caller: str) -> None:
+    if not isinstance(registry, Registry):
+        raise ConfigurationError(
+            f"{caller}(registry): expected a breaker_core.Registry, got {type(registry).__name__}"
+        )
