@@ -131,7 +131,10 @@ class BreakerTransport(httpx.BaseTransport):
             raise
         if is_failure_status(attempt.breaker.config, response.status_code):
             attempt.fail()
-        response.stream = _SettledStream(response.stream, attempt)
+        if isinstance(response.stream, httpx.ByteStream):
+            attempt.__exit__(None, None, None)  # the body is already in memory: settle now
+        else:
+            response.stream = _SettledStream(response.stream, attempt)
         return response
 
     def close(self) -> None:
@@ -162,7 +165,10 @@ class AsyncBreakerTransport(httpx.AsyncBaseTransport):
             raise
         if is_failure_status(attempt.breaker.config, response.status_code):
             attempt.fail()
-        response.stream = _AsyncSettledStream(response.stream, attempt)
+        if isinstance(response.stream, httpx.ByteStream):
+            attempt.__exit__(None, None, None)  # the body is already in memory: settle now
+        else:
+            response.stream = _AsyncSettledStream(response.stream, attempt)
         return response
 
     async def aclose(self) -> None:

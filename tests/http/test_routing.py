@@ -84,3 +84,22 @@ def test_missing_http_extra_names_it(monkeypatch):
     registry = Registry.from_settings({"dependencies": {"inv": {"url": "http://x"}}})
     with pytest.raises(ConfigurationError, match=r'pip install "breakerbox\[http\]"'):
         registry.client("inv")
+
+
+def test_a_response_with_its_body_in_memory_is_settled_at_once(clock):
+    """httpx.MockTransport (and any transport returning content=) never streams the body."""
+    import httpx
+
+    registry = Registry.from_settings(
+        {"dependencies": {"inv": {"url": "http://inv.internal", "failure_threshold": 1}}},
+        clock=clock,
+    )
+    answers = iter([503, 200])
+    mock = httpx.MockTransport(lambda request: httpx.Response(next(answers), content=b"x"))
+    with registry.client("inv", transport=mock) as client:
+        assert client.get("/a").status_code == 503
+        assert registry["inv"].is_open
+        clock.advance(10)
+        assert client.get("/a").status_code == 200  # the probe settles and closes
+    assert registry["inv"].state.value == "closed"
+    assert registry["inv"].snapshot()["probes_in_flight"] == 0
