@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report_web import redis_table, web_notes, web_tables, web_verdicts
 from benchmarks.suite import BASELINE, CASES, OURS
 
 __all__ = ["DEFAULT_OUTPUT", "render", "write_json"]
@@ -331,6 +332,7 @@ def _verdicts(results: dict[str, Any]) -> list[str]:
             )
         if not http["server"]["keep_alive"]:
             lines.append("  breaker transport cost: connections were NOT kept alive")
+    lines += web_verdicts(results)
     for mode in ("threads", "asyncio"):
         entry = results["probes"][mode]["results"].get(OURS)
         if entry is None or not entry.get("supported"):
@@ -384,17 +386,24 @@ def _notes(results: dict[str, Any]) -> list[str]:
         for name, entry in results["cases"][case]["results"].items():
             if not entry.get("supported"):
                 lines.append(f"  {name}, {results['cases'][case]['title']}: {entry['reason']}")
+    lines += web_notes(results)
     return lines
 
 
 def render(results: dict[str, Any]) -> str:
-    """Return the printed report: timing tables, probe counts, verdicts and notes."""
+    """Return the printed report: timing tables, probe counts, verdicts and notes.
+
+    The tables of the web integrations and of the Redis storage come from
+    :mod:`benchmarks.report_web`.
+    """
     sections = [
         _header(results),
         _timing_tables(results),
         _garbage_table(results),
         _bulkhead_table(results),
         _http_table(results),
+        *web_tables(results, _table),
+        redis_table(results, _table),
         _probe_table(results),
         _verdicts(results),
         _notes(results),

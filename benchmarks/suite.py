@@ -35,6 +35,7 @@ from benchmarks.probes import (
     count_async_probes,
     count_thread_probes,
 )
+from benchmarks.shared_redis import REDIS_FULL, REDIS_QUICK, time_redis
 from benchmarks.timing import (
     AsyncLoop,
     Measurement,
@@ -48,6 +49,7 @@ from benchmarks.timing import (
     measure_sync,
     median_round_ratio,
 )
+from benchmarks.web_child import FRAMEWORKS, time_framework
 
 __all__ = [
     "BASELINE",
@@ -393,6 +395,8 @@ def run(
         cases = _time_cases(adapters, plan, say)
         bulkhead = _time_bulkhead(plan, say) if OURS in {a.name for a in adapters} else None
         http = time_http(http_plan, say, http_server)
+        web = {name: time_framework(name, quick, say) for name in FRAMEWORKS}
+        redis = time_redis(REDIS_QUICK if quick else REDIS_FULL, say)
         probes = _count_probes(adapters, say)
     finished = datetime.datetime.now().astimezone()
     return {
@@ -421,6 +425,18 @@ def run(
             "alternating; gc as above; added = (with - without) / without of the medians, "
             "per-round: the median of the rounds' with/without ratios",
             "http_requests_per_round": dict(http_plan.calls),
+            "web": "each web integration against the same app without it, on three routes (a "
+            "plain path, a guarded route whose dependency is closed, a guarded route keeping "
+            "pages), the app called in-process (WSGI: a prepared environ; ASGI: a prepared "
+            "scope, one event loop), each framework in its own child process; rounds of N "
+            "requests per side, order rotated every round, gc as above; added = (with - "
+            "without) / without of the medians, per-round: the median of the rounds' "
+            "with/without ratios; target: under +5% (not judged on the page-keeping route)",
+            "redis": "a closed call with Redis storage (local server, database 15, a unique "
+            "key prefix, refresh 250 ms) against memory storage, timed like the cases, ratio "
+            "redis/memory (target: at most 2x); then 4 processes calling through one shared "
+            "breaker for a fixed time per round, against 4 with memory storage, the two "
+            "groups taking turns; every key of the prefix deleted afterwards",
             "fresh_breaker_per_round": True,
             "targets": dict(TARGETS),
         },
@@ -428,5 +444,7 @@ def run(
         "cases": cases,
         "bulkhead": bulkhead,
         "http": http,
+        **web,
+        "redis": redis,
         "probes": probes,
     }

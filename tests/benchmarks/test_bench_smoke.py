@@ -7,6 +7,7 @@ documented layout. It says nothing about speed.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import statistics
 import warnings
@@ -25,6 +26,13 @@ HTTP_CLIENTS = {
     "httpx_async": "httpx.AsyncClient",
     "requests": "requests.Session",
 }
+WEB = {
+    # results key: (framework module, table title, references timed on the plain path)
+    "django": ("django", "Django BreakerMiddleware", ["noop_middleware"]),
+    "flask": ("flask", "Flask Breakers extension", ["noop_hooks", "bare_with_receiver"]),
+    "starlette": ("starlette", "Starlette BreakerMiddleware", ["noop_base_http", "noop_asgi"]),
+}
+ROUTES = {"plain": "/about", "guarded": "/checkout/cart", "kept": "/catalog/sku-1"}
 # Peer libraries are bench-only dependencies and not ours to fix: their
 # deprecation warnings must not fail this test under filterwarnings = error.
 PEER_MODULES = r"(pybreaker|circuitbreaker|aiobreaker|purgatory)(\..*)?$"
@@ -48,7 +56,13 @@ def _median_round_ratio(top: list[float], bottom: list[float]) -> float:
 
 
 def _check_with_without(
-    data: dict[str, Any], without: str, with_: str, samples: str, rounds: int, target: float
+    data: dict[str, Any],
+    without: str,
+    with_: str,
+    samples: str,
+    rounds: int,
+    target: float,
+    strict: bool = False,
 ) -> None:
     """The fields a with/without pair shares, bulkhead and breaker transport alike."""
     for side in (without, with_):
@@ -66,10 +80,107 @@ def _check_with_without(
     )
     assert isinstance(data["target_met"], bool)
     assert isinstance(data["median_round_target_met"], bool)
-    if abs(data["added_pct"] - target) > 0.1:  # clear of rounding
-        assert data["target_met"] == (data["added_pct"] <= target)
+    if abs(data["added_pct"] - target) > 0.1:  # clear of rounding (strict: "under" the target)
+        assert data["target_met"] == (
+            data["added_pct"] < target if strict else data["added_pct"] <= target
+        )
     if abs(data["median_round_added_pct"] - target) > 0.1:
-        assert data["median_round_target_met"] == (data["median_round_added_pct"] <= target)
+        per_round_pct = data["median_round_added_pct"]
+        assert data["median_round_target_met"] == (
+            per_round_pct < target if strict else per_round_pct <= target
+        )
+
+
+def _check_web_section(key: str, results: dict[str, Any], printed: str) -> None:
+    """A framework's section: measured (or missing, when the framework is not installed)."""
+    module, title, references = WEB[key]
+    section = results[key]
+    if importlib.util.find_spec(module) is None:
+        assert section["measured"] is False
+        assert section["missing"] is True
+        assert module in section["reason"]
+        assert f"{title}: missing" in printed
+        return
+    assert section["measured"] is True, section.get("reason")
+    assert section["missing"] is False
+    assert f"{title} cost per request" in printed
+    assert section["rounds"] == 3
+    assert section["target_added_pct"] == 5
+    assert section["process"]["command"][:3] == ["python", "-m", "benchmarks.web_child"]
+    assert list(section["routes"]) == list(ROUTES)
+    for route, data in section["routes"].items():
+        assert data["path"] == ROUTES[route]
+        assert data["requests_per_round"] == 5
+        assert data["warmup_requests"] == 5
+        assert data["keeps_pages"] == (route == "kept")
+        assert data["target_applies"] == (route != "kept")
+        _check_with_without(data, "without", "with", "us", 3, 5, strict=True)
+        without = data["without"]["median_us"]
+        assert data["added_us"] == pytest.approx(data["with"]["median_us"] - without, abs=0.002)
+        assert list(data["references"]) == (references if route == "plain" else [])
+        for name, reference in data["references"].items():
+            assert reference["median_us"] > 0, name
+            assert len(reference["samples_us"]) == 3, name
+            assert reference["added_pct"] == pytest.approx(
+                100 * (reference["median_us"] - without) / without, abs=0.02
+            ), name
+        if data["target_applies"]:
+            assert f"{title} ({data['title']}): target" in printed
+        else:
+            assert f"{title} ({data['title']}): no target" in printed
+
+
+def _check_redis_section(results: dict[str, Any], printed: str) -> None:
+    """The Redis section: measured when a server answers on 127.0.0.1:6379, keys cleaned up."""
+    section = results["redis"]
+    if importlib.util.find_spec("redis") is None:
+        assert section["missing"] is True
+        assert "Redis storage: missing" in printed
+        return
+    import redis
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        assert section["measured"] is False
+        assert section["reason"]
+        return
+    try:
+        assert section["measured"] is True, section.get("reason")
+        prefix = section["prefix"]
+        assert section["storage"] == (f"redis://127.0.0.1:6379/15?prefix={prefix}&refresh=250ms")
+        # Every key of the run's prefix is gone.
+        assert section["keys_left"] == 0
+        assert list(client.scan_iter(match=f"*{prefix}*")) == []
+    finally:
+        client.close()
+    closed = section["closed_call"]
+    assert closed["calls_per_round"] == 500
+    assert closed["rounds"] == 3
+    assert closed["healthy"] is True
+    for side in ("memory", "redis"):
+        assert len(closed[side]["samples_ns"]) == 3
+    ratio = closed["redis"]["median_ns"] / closed["memory"]["median_ns"]
+    assert closed["ratio"] == pytest.approx(ratio, abs=2e-3)
+    per_round = _median_round_ratio(closed["redis"]["samples_ns"], closed["memory"]["samples_ns"])
+    assert closed["median_round_ratio"] == pytest.approx(per_round, abs=2e-3)
+    assert closed["target_ratio"] == 2
+    if abs(ratio - 2) > 0.01:
+        assert closed["target_met"] == (ratio <= 2)
+    assert "Redis storage (closed call): target" in printed
+    run = section["processes"]
+    assert run["processes"] == 4
+    assert run["rounds"] == 2
+    for side in ("memory", "redis"):
+        assert len(run[side]["samples_total_calls_per_s"]) == 2
+        assert all(len(rates) == 4 for rates in run[side]["samples_per_process_calls_per_s"])
+        assert run[side]["total_calls_per_s"] > 0
+    # The 4 processes shared one breaker: its shared window counted every call they made.
+    assert run["all_counted"] is True
+    assert run["shared_window_calls"] == run["worker_calls"] > 0
+    assert run["healthy"] is True
+    assert "Redis storage (4 processes, one shared breaker):" in printed
 
 
 @pytest.mark.slow
@@ -178,6 +289,11 @@ def test_quick_run_writes_the_documented_json(
         _check_with_without(data, "without", "with", "us", http["rounds"], http["target_added_pct"])
         without = data["without"]["median_us"]
         assert data["added_us"] == pytest.approx(data["with"]["median_us"] - without, abs=0.02)
+
+    # The web integrations, each against the same app without it, and the Redis storage.
+    for key in WEB:
+        _check_web_section(key, results, printed)
+    _check_redis_section(results, printed)
 
     for mode, callers in (("threads", 32), ("asyncio", 100)):
         probes = results["probes"][mode]

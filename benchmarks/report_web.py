@@ -1,0 +1,249 @@
+"""Tables and verdict lines of the web integrations' and the Redis storage's sections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+__all__ = [
+    "FRAMEWORK_KEYS",
+    "INTEGRATIONS",
+    "redis_table",
+    "web_notes",
+    "web_tables",
+    "web_verdicts",
+]
+
+FRAMEWORK_KEYS = ("django", "flask", "starlette")
+"""The frameworks' keys in the results, in report order."""
+
+INTEGRATIONS = {
+    "django": "BreakerMiddleware",
+    "flask": "Breakers extension",
+    "starlette": "BreakerMiddleware",
+}
+"""What is measured in each framework, for titles and verdicts."""
+
+Table = Callable[[Sequence[str], Iterable[Sequence[str]]], list[str]]
+
+
+def _pct(value: float) -> str:
+    return f"{value:+.1f}%"
+
+
+def _yes(met: bool) -> str:
+    return "yes" if met else "NO"
+
+
+def _title(key: str, section: dict[str, Any]) -> str:
+    return f"{section.get('framework', key.title())} {INTEGRATIONS[key]}"
+
+
+def _not_measured(key: str, section: dict[str, Any] | None) -> str | None:
+    if section is None:
+        return f"{_title(key, {})}: not run"
+    if section.get("measured"):
+        return None
+    word = "missing" if section.get("missing") else "not measured"
+    return f"{_title(key, section)}: {word} ({section['reason']})"
+
+
+def _framework_table(key: str, section: dict[str, Any], table: Table) -> list[str]:
+    target = f"< +{section['target_added_pct']:g}%"
+    lines = [
+        f"{_title(key, section)} cost per request, {section['framework']} "
+        f"{section['version']}: {section['driver']} (in its own child process), "
+        f"GET with browser-like headers, a 30-byte JSON answer; us per request, median of "
+        f"{section['rounds']} rounds; added = (with - without) / without of the medians; "
+        "per-round: median of the rounds' with/without ratios",
+    ]
+    rows = []
+    for data in section["routes"].values():
+        judged = data["target_applies"]
+        rows.append(
+            [
+                f"{data['title']} ({data['path']})",
+                str(data["requests_per_round"]),
+                f"{data['without']['median_us']:.2f}",
+                f"{data['with']['median_us']:.2f}",
+                f"{data['added_us']:+.2f}",
+                _pct(data["added_pct"]),
+                _yes(data["target_met"]) if judged else "-",
+                _pct(data["median_round_added_pct"]),
+                _yes(data["median_round_target_met"]) if judged else "-",
+                target if judged else "none",
+            ]
+        )
+    header = ["route", "N", "without us", "with us", "added us", "added", "met"]
+    lines += table([*header, "per-round", "met", "target"], rows)
+    references = section["routes"]["plain"]["references"]
+    if references:
+        lines.append("")
+        lines.append("references on the plain path, timed in the same rounds, against 'without':")
+        rows = [
+            [
+                data["title"],
+                f"{data['median_us']:.2f}",
+                _pct(data["added_pct"]),
+                _pct(data["median_round_added_pct"]),
+            ]
+            for data in references.values()
+        ]
+        lines += table(["reference", "us", "added", "per-round"], rows)
+    return lines
+
+
+def web_tables(results: dict[str, Any], table: Table) -> list[list[str]]:
+    """One section of lines per framework (one line when it was not measured)."""
+    sections = []
+    for key in FRAMEWORK_KEYS:
+        section = results.get(key)
+        skipped = _not_measured(key, section)
+        if skipped is not None:
+            sections.append([f"{skipped}: no table"])
+        else:
+            assert section is not None
+            sections.append(_framework_table(key, section, table))
+    return sections
+
+
+def _rate(value: float) -> str:
+    return f"{value / 1e6:.2f}M"
+
+
+def redis_table(results: dict[str, Any], table: Table) -> list[str]:
+    """The Redis storage's closed-call table and the 4-process table."""
+    redis = results.get("redis")
+    if redis is None or not redis.get("measured"):
+        word = "missing" if redis and redis.get("missing") else "not measured"
+        reason = redis["reason"] if redis else "not run"
+        return [f"Redis storage: {word} ({reason}): no table"]
+    closed = redis["closed_call"]
+    lines = [
+        f"Redis storage, a closed call: {closed['code']}, storage {redis['storage']} (Redis "
+        f"{redis['server']}, {redis['driver']}) against memory://; ns per call, median of "
+        f"{closed['rounds']} rounds; ratio = redis / memory of the medians; per-round: median "
+        "of the rounds' redis/memory ratios",
+    ]
+    target = f"<= {closed['target_ratio']:g}x"
+    header = ["case", "N", "memory ns", "redis ns", "added ns", "ratio", "met", "per-round"]
+    lines += table(
+        [*header, "met", "target"],
+        [
+            [
+                "closed call",
+                str(closed["calls_per_round"]),
+                f"{closed['memory']['median_ns']:.1f}",
+                f"{closed['redis']['median_ns']:.1f}",
+                f"{closed['added_ns']:+.1f}",
+                f"{closed['ratio']:.2f}x",
+                _yes(closed["target_met"]),
+                f"{closed['median_round_ratio']:.2f}x",
+                _yes(closed["median_round_target_met"]),
+                target,
+            ]
+        ],
+    )
+    run = redis["processes"]
+    lines += [
+        "",
+        f"{run['processes']} processes, each calling a trivial function through the breaker as "
+        f"fast as it can for {run['seconds_per_round']:g} s per round, {run['rounds']} rounds per "
+        f"storage, the two groups taking turns ({run['cpu_count']} CPUs); calls per second, "
+        "median of the rounds",
+    ]
+    rows = []
+    for key, title in (("memory", "memory:// (a breaker each)"), ("redis", "redis (one shared)")):
+        data = run[key]
+        rows.append(
+            [
+                title,
+                _rate(data["total_calls_per_s"]),
+                _rate(data["per_process_calls_per_s"]),
+                _rate(data["slowest_process_calls_per_s"]),
+                _rate(data["fastest_process_calls_per_s"]),
+            ]
+        )
+    lines += table(["storage", "total/s", "per process/s", "slowest", "fastest"], rows)
+    lines.append(
+        f"redis / memory: {run['ratio']:.2f}x (per-round {run['median_round_ratio']:.2f}x); "
+        f"the shared window counted {run['shared_window_calls']} calls, the workers made "
+        f"{run['worker_calls']} ({'all counted' if run['all_counted'] else 'NOT all counted'}); "
+        f"Redis healthy throughout: {_yes(run['healthy'])}; keys deleted {redis['keys_deleted']}, "
+        f"left {redis['keys_left']}"
+    )
+    return lines
+
+
+def _added_verdict(data: dict[str, Any], limit: float) -> str:
+    if not data["target_applies"]:
+        return (
+            f"no target (keeps a copy of every good page): {_pct(data['added_pct'])} "
+            f"(per-round {_pct(data['median_round_added_pct'])})"
+        )
+    verb = "met" if data["target_met"] else "NOT met"
+    sign = "<" if data["target_met"] else ">="
+    per_round = "met" if data["median_round_target_met"] else "NOT met"
+    return (
+        f"target {verb}: {_pct(data['added_pct'])} {sign} +{limit:g}% "
+        f"(per-round {_pct(data['median_round_added_pct'])}: {per_round})"
+    )
+
+
+def web_verdicts(results: dict[str, Any]) -> list[str]:
+    """Verdict lines for every framework and the Redis storage (indented, no heading)."""
+    lines = []
+    for key in FRAMEWORK_KEYS:
+        section = results.get(key)
+        skipped = _not_measured(key, section)
+        if skipped is not None:
+            lines.append(f"  {skipped}")
+            continue
+        assert section is not None
+        title = _title(key, section)
+        limit = section["target_added_pct"]
+        for data in section["routes"].values():
+            lines.append(f"  {title} ({data['title']}): {_added_verdict(data, limit)}")
+        for data in section["routes"]["plain"]["references"].values():
+            lines.append(
+                f"  {section['framework']} {data['title']} (reference, plain path): "
+                f"{_pct(data['added_pct'])} (per-round {_pct(data['median_round_added_pct'])})"
+            )
+    redis = results.get("redis")
+    if redis is None or not redis.get("measured"):
+        lines.append("  Redis storage: not measured")
+        return lines
+    closed = redis["closed_call"]
+    verb = "met" if closed["target_met"] else "NOT met"
+    sign = "<=" if closed["target_met"] else ">"
+    per_round = "met" if closed["median_round_target_met"] else "NOT met"
+    lines.append(
+        f"  Redis storage (closed call): target {verb}: {closed['ratio']:.2f}x {sign} "
+        f"{closed['target_ratio']:g}x memory (per-round {closed['median_round_ratio']:.2f}x: "
+        f"{per_round})"
+    )
+    run = redis["processes"]
+    lines.append(
+        f"  Redis storage ({run['processes']} processes, one shared breaker): "
+        f"{_rate(run['redis']['total_calls_per_s'])} calls/s in total, "
+        f"{_rate(run['redis']['per_process_calls_per_s'])} per process; memory storage "
+        f"{_rate(run['memory']['total_calls_per_s'])} and "
+        f"{_rate(run['memory']['per_process_calls_per_s'])}: {run['ratio']:.2f}x (no target)"
+    )
+    if not run["all_counted"] or redis["keys_left"]:
+        lines.append("  Redis storage: NOT every call was counted, or keys were left behind")
+    return lines
+
+
+def web_notes(results: dict[str, Any]) -> list[str]:
+    """What each side of each framework's table is (indented, no heading)."""
+    lines = []
+    for key in FRAMEWORK_KEYS:
+        section = results.get(key)
+        if section is None or not section.get("measured"):
+            continue
+        plain = section["routes"]["plain"]
+        sides = [plain["without"], plain["with"], *plain["references"].values()]
+        for side in sides:
+            lines.append(f"  {section['framework']}, {side['title']}: {side['app']}")
+    return lines

@@ -1,0 +1,148 @@
+"""What the ``breaker_flask.Breakers`` extension adds to a Flask request.
+
+The Flask app is called in-process as a WSGI app with a prepared environ
+(:mod:`benchmarks.web_drivers`; ``app.test_client()`` would add its own work
+to both sides). Apps built the same way, with the same routes and view:
+
+- without: ``Flask(...)``, ``app.config["BREAKERS"]`` set, no extension;
+- with: the same plus ``Breakers(app)``;
+- references, plain path only: the bare app given a no-op ``before_request``
+  function and a no-op ``request_finished`` receiver for that app (the two
+  hooks the extension installs: what hooks cost in Flask), and the bare app
+  while the extension's ``request_finished`` receiver is connected.
+
+``Breakers.init_app`` connects its ``request_finished`` receiver for every
+sender: once any app of a process has the extension, every Flask app of the
+process runs it on each request. So that the bare side is Flask without the
+extension, that receiver is disconnected before each of the bare and no-op
+sides' timed loops and connected again before the extension's; the last
+reference measures what it costs a bare app.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks.timing import Plan
+from benchmarks.web_common import (
+    BODY,
+    BREAKERS,
+    ROUTES,
+    WITH,
+    WITHOUT,
+    Side,
+    check_apps,
+    section_json,
+    time_wsgi_routes,
+)
+from benchmarks.web_drivers import WSGIApp, wsgi_call
+
+__all__ = ["NOOP", "SIDES", "STRAY", "time_flask"]
+
+SIDES = (
+    Side(
+        WITHOUT,
+        "without",
+        'Flask(...), app.config["BREAKERS"] set, no extension (and breaker_flask\'s '
+        "request_finished receiver disconnected while it is timed)",
+    ),
+    Side(WITH, "Breakers(app)", "the same app with Breakers(app)"),
+)
+NOOP = Side(
+    "noop_hooks",
+    "no-op hooks",
+    "the bare app with a no-op before_request function and a no-op request_finished receiver",
+)
+STRAY = Side(
+    "bare_with_receiver",
+    "bare, extension's receiver connected",
+    "the bare app while breaker_flask's request_finished receiver is connected "
+    "(another app of the process has Breakers)",
+)
+
+
+def _view() -> dict[str, Any]:
+    return BODY
+
+
+def _noop_before_request() -> None:
+    return None
+
+
+def _noop_finished(sender: Any, **extra: Any) -> None:
+    return None
+
+
+def _app(extension: bool = False, noop_hooks: bool = False) -> Any:
+    from flask import Flask
+    from flask.signals import request_finished
+
+    from breaker_flask import Breakers
+
+    app = Flask("benchmarks.web_flask")
+    app.config["BREAKERS"] = BREAKERS
+    for route in ROUTES:
+        app.add_url_rule(route.path, endpoint=route.key, view_func=_view)
+    if extension:
+        Breakers(app)
+    if noop_hooks:
+        app.before_request(_noop_before_request)
+        request_finished.connect(_noop_finished, app)
+    return app
+
+
+def _receiver_switch() -> tuple[Callable[[], None], Callable[[], None]]:
+    """Functions connecting and disconnecting the extension's ``request_finished`` receiver."""
+    from flask.signals import request_finished
+
+    from breaker_flask import pages
+
+    receiver = pages._keep_page
+
+    def connect() -> None:
+        request_finished.connect(receiver)
+
+    def disconnect() -> None:
+        request_finished.disconnect(receiver)
+
+    return connect, disconnect
+
+
+def time_flask(plan: Plan, progress: Callable[[str], None]) -> dict[str, Any]:
+    """Build the apps, check them, time every route; return the JSON section."""
+    started = time.perf_counter()
+    with_app = _app(extension=True)
+    apps: dict[str, WSGIApp] = {
+        WITHOUT: _app(),
+        WITH: with_app,
+        NOOP.key: _app(noop_hooks=True),
+        STRAY.key: _app(),
+    }
+    connect, disconnect = _receiver_switch()
+
+    def call(side: str) -> Callable[[str], Any]:
+        return lambda path: wsgi_call(apps[side], path)
+
+    check_apps(with_app.extensions["breakers"], call(WITH), call(WITHOUT))
+    try:
+        routes = time_wsgi_routes(
+            apps,
+            SIDES,
+            [NOOP, STRAY],
+            plan,
+            progress,
+            before={WITHOUT: disconnect, NOOP.key: disconnect, WITH: connect, STRAY.key: connect},
+        )
+    finally:
+        connect()
+    return section_json(
+        "Flask",
+        importlib.metadata.version("flask"),
+        "Flask.__call__ (app.wsgi_app) called in-process with a prepared WSGI environ",
+        plan,
+        routes,
+        time.perf_counter() - started,
+    )
