@@ -18,7 +18,7 @@ JSON by the ``Accept`` header.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from breaker_core.errors import CircuitOpenError
 from breaker_core.registry import Registry
@@ -26,7 +26,10 @@ from breaker_core.web import stale
 from breaker_core.web.routes import RouteTable
 from breaker_core.web.unavailable import unavailable
 
-__all__ = ["Answer", "PageGuard"]
+__all__ = ["Answer", "Headers", "PageGuard"]
+
+Headers = Iterable[tuple[str, str]] | Callable[[], Iterable[tuple[str, str]]]
+"""Request headers, or a function returning them (read only when a kept page is looked up)."""
 
 
 class Answer:
@@ -58,12 +61,13 @@ class PageGuard:
         query: str,
         accept: str | None,
         *,
-        headers: Iterable[tuple[str, str]] = (),
+        headers: Headers = (),
     ) -> Answer | None:
         """The answer for a request whose page needs an open dependency, else None.
 
-        ``headers`` are the request's headers: a kept page is only served to a
-        request that sends the same ``Accept``, ``Accept-Encoding`` and
+        ``headers`` are the request's headers (or a function returning them, so
+        they are only read when needed): a kept page is only served to a request
+        that sends the same ``Accept``, ``Accept-Encoding`` and
         ``Accept-Language`` as the one it was kept from.
         """
         if not self.routes:
@@ -81,13 +85,14 @@ class PageGuard:
         query: str,
         accept: str | None,
         *,
-        headers: Iterable[tuple[str, str]] = (),
+        headers: Headers = (),
     ) -> Answer:
         """The kept copy of the page if fresh enough, else the 503 for ``error``."""
         if method in ("GET", "HEAD") and error.name in self.registry:
             stale_for = self.registry[error.name].config.stale_for
             if stale_for > 0:
-                key = stale.page_key(error.name, path, query, headers)
+                request_headers = headers() if callable(headers) else headers
+                key = stale.page_key(error.name, path, query, request_headers)
                 loaded = stale.load(self.registry.cache, key, stale_for, self.registry.clock)
                 if loaded is not None:
                     page, age = loaded

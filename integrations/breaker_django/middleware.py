@@ -118,7 +118,7 @@ class BreakerMiddleware:
             request.path_info,
             request.META.get("QUERY_STRING", ""),
             request.META.get("HTTP_ACCEPT"),
-            headers=list(request.headers.items()),
+            headers=lambda: list(request.headers.items()),
         )
         return _response(answer)
 
@@ -130,7 +130,7 @@ class BreakerMiddleware:
             request.path_info,
             request.META.get("QUERY_STRING", ""),
             request.META.get("HTTP_ACCEPT"),
-            headers=list(request.headers.items()),
+            headers=lambda: list(request.headers.items()),
         )
         return None if answer is None else _response(answer)
 

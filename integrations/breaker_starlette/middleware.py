@@ -143,7 +143,11 @@ class BreakerMiddleware:
         if guard.routes and guard.routes.dependencies_for(path):
             query = scope.get("query_string", b"").decode("latin-1")
             answer = guard.before(
-                method, path, query, _header(scope["headers"], b"accept"), headers=_pairs(scope)
+                method,
+                path,
+                query,
+                _header(scope["headers"], b"accept"),
+                headers=lambda: _pairs(scope),
             )
             if answer is not None:
                 await send_answer(send, answer, method)
@@ -169,7 +173,7 @@ class BreakerMiddleware:
                 path,
                 query,
                 _header(scope["headers"], b"accept"),
-                headers=_pairs(scope),
+                headers=lambda: _pairs(scope),
             )
             await send_answer(send, answer, method)
             return
