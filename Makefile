@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: demo test lint typecheck browser pytest docs bench clean
+.PHONY: demo scenario test lint typecheck browser pytest docs bench clean
 
 # -- virtual environment ------------------------------------------------------
 
@@ -25,13 +25,19 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-dev
 	@touch $@
 
 $(VENV)/.installed-demo: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e ".[demo]"
 	@touch $@
 
 # -- commands -------------------------------------------------------------------
 
+# The upstream and the three shops under gunicorn/uvicorn until Ctrl-C (docs/demo.md).
+# make demo STORAGE=redis://127.0.0.1:6379/0 shares breaker state; MODE=naive|bulkhead.
 demo: $(VENV)/.installed-demo
-	$(PY) -m example_apps.engine_demo
+	$(PY) -m example_apps.demo $(if $(STORAGE),--storage '$(STORAGE)') $(if $(MODE),--mode '$(MODE)')
+
+# The cascade, measured (docs/scenario.md): tables, build/scenario/. QUICK=1: the short plan.
+scenario: $(VENV)/.installed-dev
+	$(PY) -m example_apps.scenario $(if $(QUICK),--quick)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

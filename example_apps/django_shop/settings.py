@@ -4,6 +4,11 @@
 ``http://127.0.0.1:8001``, one ``example_apps.upstream`` serving both),
 ``SHOP_DATABASE`` (default: a SQLite file in the temporary directory),
 ``SHOP_SECRET_KEY`` and ``SHOP_DEBUG`` (``1`` by default: it is a demo).
+
+The demo and the scenario switch the shop with ``SHOP_MODE``
+(``breakerbox``, ``bulkhead`` or ``naive``), ``BREAKERS_STORAGE`` and
+``SHOP_INVENTORY_BREAKER``; see ``example_apps.demo.switches``. Unset, they
+change nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from example_apps.demo import switches
 
 DEFAULT_UPSTREAM = "http://127.0.0.1:8001"
 
@@ -40,7 +47,13 @@ def shop_breakers(inventory_url: str, recommendations_url: str) -> dict[str, Any
     }
 
 
-BREAKERS = shop_breakers(INVENTORY_URL, RECOMMENDATIONS_URL)
+SWITCHES = switches.from_environ()
+SHOP_MODE = SWITCHES.mode
+"""How the product page calls Inventory: "breakerbox", "bulkhead" or "naive"."""
+NAIVE_TIMEOUT = SWITCHES.naive_timeout
+NAIVE_RETRIES = SWITCHES.naive_retries
+
+BREAKERS = switches.apply(shop_breakers(INVENTORY_URL, RECOMMENDATIONS_URL), SWITCHES)
 
 SECRET_KEY = os.environ.get("SHOP_SECRET_KEY", "breakerbox-demo-shop-not-secret")
 DEBUG = os.environ.get("SHOP_DEBUG", "1") == "1"

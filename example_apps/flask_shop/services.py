@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
+from flask import current_app
 
 from breaker_core import CircuitOpenError, ConfigurationError
+from example_apps.flask_shop import naive
 from example_apps.flask_shop.extensions import breakers
 
 
@@ -12,8 +14,11 @@ def stock_of(sku: str) -> int | None:
     """How many of ``sku`` are in stock, or None when the inventory cannot say right now.
 
     The request goes through the inventory breaker (``breakers.client``): while
-    it is open the answer is None at once, without opening a connection.
+    it is open the answer is None at once, without opening a connection. With
+    ``SHOP_MODE = "naive"`` (the scenario's baseline) it is :func:`naive.stock_of`.
     """
+    if current_app.config.get("SHOP_MODE") == "naive":
+        return naive.stock_of(sku)
     try:
         with breakers.client("inventory") as client:
             response = client.get(f"/{sku}")

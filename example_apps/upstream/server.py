@@ -83,6 +83,8 @@ class UpstreamHTTPServer(ThreadingHTTPServer):
     accepted, before a byte is read, so a bare connect that never sends a request counts too.
     """
 
+    request_queue_size = 128  # bursts of clients must queue, not time out connecting
+
     daemon_threads = True
     allow_reuse_address = True
 

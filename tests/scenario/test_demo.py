@@ -1,0 +1,180 @@
+"""``python -m example_apps.demo``: every server answers, and SIGINT leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+for module in ("gunicorn", "uvicorn", "django", "flask", "fastapi"):
+    pytest.importorskip(module)
+httpx = pytest.importorskip("httpx")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc (Linux)"),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+SWITCHES = ("SHOP_MODE", "BREAKERS_STORAGE", "SHOP_INVENTORY_BREAKER", "SHOP_ADMIN_PASSWORD")
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def parents() -> dict[int, int]:
+    """Every process's parent, from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            found[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return found
+
+
+def descendants(root: int) -> set[int]:
+    tree = parents()
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in tree.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting to be reaped counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_the_demo_serves_every_shop_and_stops_everything_on_sigint(tmp_path):
+    upstream, control, django, flask, fastapi = free_ports(5)
+    env = {k: v for k, v in os.environ.items() if k not in SWITCHES}
+    options = {
+        "--upstream-port": upstream,
+        "--control-port": control,
+        "--django-port": django,
+        "--flask-port": flask,
+        "--fastapi-port": fastapi,
+        "--workers": 2,
+        "--data-dir": tmp_path,
+    }
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "example_apps.demo", *(str(x) for o in options.items() for x in o)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in demo.stdout:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        while not any("breakerbox demo is up" in line for line in output):
+            assert demo.poll() is None, "".join(output)
+            assert time.monotonic() < deadline, "".join(output)
+            try:
+                output.append(lines.get(timeout=1))
+            except queue.Empty:
+                pass
+        time.sleep(0.3)  # the rest of the banner
+        while not lines.empty():
+            output.append(lines.get())
+        banner = "".join(output)
+        base = {
+            name: f"http://127.0.0.1:{port}"
+            for name, port in (("django", django), ("flask", flask), ("fastapi", fastapi))
+        }
+        for url in (f"http://127.0.0.1:{control}/_control", *base.values()):
+            assert url in banner
+        assert "curl -X PUT" in banner
+
+        with httpx.Client(timeout=10) as client:
+            assert client.get(f"http://127.0.0.1:{control}/_control").json()["mode"] == "healthy"
+            for name, product in (
+                ("django", "/product/SKU-1/"),
+                ("flask", "/product/SKU-1"),
+                ("fastapi", "/product/SKU-1"),
+            ):
+                page = client.get(base[name] + product)
+                assert (page.status_code, "in stock" in page.text) == (200, True), name
+            # The dashboards, as the banner says to reach them.
+            assert client.get(base["django"] + "/breakers/").status_code == 302
+            assert client.get(base["flask"] + "/breakers/").status_code == 403
+            assert client.get(base["fastapi"] + "/breakers/").status_code == 401
+            assert client.get(
+                base["fastapi"] + "/breakers/", auth=("admin", "breakerbox")
+            ).is_success
+        with httpx.Client(base_url=base["flask"], timeout=10) as admin:
+            admin.get("/login?user=admin")
+            assert admin.get("/breakers/").status_code == 200
+        with httpx.Client(base_url=base["django"], timeout=10) as admin:
+            form = admin.get("/login/").text
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+            signed_in = admin.post(
+                "/login/",
+                data={"csrfmiddlewaretoken": token, "username": "admin", "password": "breakerbox"},
+                headers={"Referer": base["django"] + "/login/"},
+            )
+            assert signed_in.status_code == 302
+            assert admin.get("/breakers/").status_code == 200
+
+        started = descendants(demo.pid)
+        # upstream, two gunicorn masters with 2 workers each, uvicorn
+        assert len(started) >= 1 + 3 + 3 + 1, started
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=30) == 0
+        assert wait_for(lambda: not any(alive(pid) for pid in started), timeout=5), [
+            pid for pid in started if alive(pid)
+        ]
+        for port in (upstream, control, django, flask, fastapi):
+            with socket.socket() as probe:
+                assert probe.connect_ex(("127.0.0.1", port)) != 0, port
+    finally:
+        if demo.poll() is None:  # a failed check: stop it the way a user would
+            demo.send_signal(signal.SIGINT)
+            try:
+                demo.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.wait()
+        demo.stdout.close()
