@@ -130,7 +130,7 @@ def install(app: Flask, registry: Registry) -> AppState:
     if CircuitOpenError not in app.error_handler_spec[None][None]:
         # An errorhandler(CircuitOpenError) the app registered first stays in charge.
         app.register_error_handler(CircuitOpenError, _on_open)
-    # Module-level receiver: blinker keeps a weak reference, which lives as long
-    # as this module; connecting it again is a no-op.
-    request_finished.connect(_keep_page)
+    # Module-level receiver, connected for this app only: other Flask apps in the
+    # process do not pay for it. blinker keeps weak references to both.
+    request_finished.connect(_keep_page, sender=app)
     return state
