@@ -59,6 +59,7 @@ SECRET_KEY = os.environ.get("SHOP_SECRET_KEY", "breakerbox-demo-shop-not-secret"
 DEBUG = os.environ.get("SHOP_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 USE_TZ = True
+TIME_ZONE = "UTC"  # log lines in the same time as the other shops
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
