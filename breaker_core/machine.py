@@ -174,7 +174,7 @@ class Machine:
 
     async def _admit_async(self) -> Ticket:
         link = self._link
-        if link is not None and not link.degraded and self._phase.state in (_OPEN, _HALF_OPEN):
+        if link is not None and not link.degraded and self._may_ask_redis(link):
             # A shared probe slot costs one Redis round trip: never on the event loop.
             ticket = await asyncio.to_thread(self._admit_breaker)
         else:
@@ -184,6 +184,13 @@ class Machine:
             self._give_back(ticket)
             self._reject(bulkhead.retry_after, "bulkhead_full")
         return ticket
+
+    def _may_ask_redis(self, link: Link) -> bool:
+        """Whether admission would ask shared storage for a probe slot (else it is local)."""
+        phase = self._phase
+        if phase.state is _HALF_OPEN:
+            return self._clock() >= link.busy_until
+        return phase.state is _OPEN and self._clock() >= phase.open_until
 
     def _admit_breaker(self) -> Ticket:
         phase = self._phase
