@@ -104,13 +104,16 @@ class PageGuard:
         answer = unavailable(error, accept)
         return Answer(answer.status, answer.headers, answer.body, stale=False)
 
-    def keeps(self, method: str, path: str) -> list[str]:
-        """The dependencies that would keep this page (empty: don't collect the body)."""
+    def keeps(self, method: str, path: str, names: list[str] | None = None) -> list[str]:
+        """The dependencies that would keep this page (empty: don't collect the body).
+
+        ``names``: the path's dependencies when the caller has them already.
+        """
         if method != "GET" or not self.routes:
             return []
         return [
             name
-            for name in self.routes.dependencies_for(path)
+            for name in (self.routes.dependencies_for(path) if names is None else names)
             if self.registry[name].config.stale_for > 0
         ]
 

@@ -65,13 +65,14 @@ class RouteTable:
                 names.append(name)
         return names
 
-    def rejection_for(self, path: str) -> CircuitOpenError | None:
+    def rejection_for(self, path: str, names: list[str] | None = None) -> CircuitOpenError | None:
         """The error to answer ``path`` with when a dependency it needs is open, else None.
 
-        HALF_OPEN does not block a page: the page's own call to the dependency
-        may be the probe.
+        ``names``: the result of :meth:`dependencies_for` when the caller has it
+        already. HALF_OPEN does not block a page: the page's own call to the
+        dependency may be the probe.
         """
-        for name in self.dependencies_for(path):
+        for name in self.dependencies_for(path) if names is None else names:
             breaker = self.registry[name]
             if breaker.is_open:
                 reason = "forced_open" if breaker.state is State.FORCED_OPEN else "open"

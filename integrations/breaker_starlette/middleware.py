@@ -139,20 +139,23 @@ class BreakerMiddleware:
         method: str = scope["method"]
         path: str = scope["path"]
         keeps = False
-        # Most paths need no dependency: one regex pass decides, before any header is read.
-        if guard.routes and guard.routes.dependencies_for(path):
-            query = scope.get("query_string", b"").decode("latin-1")
-            answer = guard.before(
-                method,
-                path,
-                query,
-                _header(scope["headers"], b"accept"),
-                headers=lambda: _pairs(scope),
-            )
-            if answer is not None:
+        # Most paths need no dependency: one regex decides, before any header is read.
+        names = guard.routes.dependencies_for(path) if guard.routes else None
+        if names:
+            error = guard.routes.rejection_for(path, names)
+            if error is not None:
+                query = scope.get("query_string", b"").decode("latin-1")
+                answer = guard.answer_for(
+                    error,
+                    method,
+                    path,
+                    query,
+                    _header(scope["headers"], b"accept"),
+                    headers=lambda: _pairs(scope),
+                )
                 await send_answer(send, answer, method)
                 return
-            keeps = bool(guard.keeps(method, path))
+            keeps = bool(guard.keeps(method, path, names))
         responder = _Responder(send, keeps)
         try:
             await self.app(scope, receive, responder)
