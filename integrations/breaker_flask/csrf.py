@@ -6,19 +6,19 @@ Two checks, both required:
   (signed cookie, so the app needs a ``SECRET_KEY``), put in a hidden field of
   every dashboard form and compared in constant time on POST (form field
   ``breakerbox_csrf``, or header ``X-Breakerbox-CSRF`` for scripts);
-- the browser's own origin headers: a POST whose ``Origin`` names another
-  host, or whose ``Sec-Fetch-Site`` is ``cross-site``, is refused even with a
-  token.
+- the browser's own origin headers, judged by
+  :func:`breaker_core.web.origin.cross_origin_reason` (the same rule as every
+  integration): a POST from another site is refused even with a token.
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
-import urllib.parse
 
 from flask import current_app, request, session
 from werkzeug.exceptions import Forbidden
+
+from breaker_core.web.origin import cross_origin_reason, tokens_match
 
 __all__ = ["FIELD", "HEADER", "SESSION_KEY", "check_csrf", "csrf_token"]
 
@@ -52,15 +52,6 @@ def csrf_token() -> str:
     return token
 
 
-def _same_origin() -> bool:
-    if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
-        return False
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not sent by every client; the token still has to match
-    return urllib.parse.urlsplit(origin).netloc.lower() == request.host.lower()
-
-
 def check_csrf() -> None:
     """Refuse the current request unless it is same-origin and carries the session's token.
 
@@ -70,11 +61,14 @@ def check_csrf() -> None:
         RuntimeError: the app has no ``SECRET_KEY``.
     """
     _require_secret_key()
-    if not _same_origin():
-        raise Forbidden("Cross-site request refused.")
+    reason = cross_origin_reason(
+        request.headers.get("Sec-Fetch-Site"), request.headers.get("Origin"), request.host
+    )
+    if reason is not None:
+        raise Forbidden(f"Cross-site request refused: {reason}.")
     expected = session.get(SESSION_KEY)
     sent = request.form.get(FIELD) or request.headers.get(HEADER)
     if not isinstance(expected, str) or not sent:
         raise Forbidden("Missing CSRF token: reload the dashboard and try again.")
-    if not hmac.compare_digest(expected.encode(), sent.encode()):
+    if not tokens_match(expected, sent):
         raise Forbidden("Invalid CSRF token: reload the dashboard and try again.")

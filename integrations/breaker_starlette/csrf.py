@@ -9,14 +9,14 @@ and, when the browser says where the request comes from (``Sec-Fetch-Site``,
 
 from __future__ import annotations
 
-import hmac
 import re
 import secrets
-import urllib.parse
 from collections.abc import Collection
 
 from starlette.requests import Request
 from starlette.responses import Response
+
+from breaker_core.web.origin import cross_origin_reason, tokens_match
 
 __all__ = ["COOKIE", "FIELD", "check", "new_token", "set_cookie", "token_of"]
 
@@ -50,21 +50,19 @@ def check(request: Request, submitted: object, trusted_origins: Collection[str])
     ``trusted_origins`` are extra ``Origin`` values (``"https://admin.example"``)
     accepted besides the request's own host.
     """
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return f"the request came from another site (Sec-Fetch-Site: {site})"
-    origin = request.headers.get("origin")
-    if origin is not None and origin not in trusted_origins:
-        host = (request.headers.get("host") or "").lower()
-        if origin == "null" or urllib.parse.urlsplit(origin).netloc.lower() != host:
-            return f"the request came from another origin ({origin})"
+    reason = cross_origin_reason(
+        request.headers.get("sec-fetch-site"),
+        request.headers.get("origin"),
+        request.headers.get("host"),
+        trusted_origins,
+    )
+    if reason is not None:
+        return reason
     expected = token_of(request)
     if expected is None:
         return "the CSRF cookie is missing: reload the dashboard and try again"
-    if (
-        not isinstance(submitted, str)
-        or not _TOKEN.fullmatch(submitted)
-        or not hmac.compare_digest(submitted, expected)
+    if not (isinstance(submitted, str) and _TOKEN.fullmatch(submitted)) or not tokens_match(
+        expected, submitted
     ):
         return "the CSRF token is missing or wrong: reload the dashboard and try again"
     return None
