@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 
+from breaker_core.breaker import CircuitBreaker
 from breaker_core.errors import CircuitOpenError
 from breaker_core.registry import Registry
 from breaker_core.state import State
 
-__all__ = ["RouteTable", "compile_route"]
+__all__ = ["RouteTable", "compile_route", "rejection"]
 
 
 def compile_route(pattern: str) -> re.Pattern[str]:
@@ -73,8 +74,19 @@ class RouteTable:
         dependency may be the probe.
         """
         for name in self.dependencies_for(path) if names is None else names:
-            breaker = self.registry[name]
-            if breaker.is_open:
-                reason = "forced_open" if breaker.state is State.FORCED_OPEN else "open"
-                return CircuitOpenError(name, breaker.retry_after, reason)
+            error = rejection(self.registry[name])
+            if error is not None:
+                return error
         return None
+
+
+def rejection(breaker: CircuitBreaker) -> CircuitOpenError | None:
+    """The error a page or view that needs ``breaker`` is answered with now, or None.
+
+    Open (before its wait ends) and forced open reject; half-open lets the
+    request through, since its own call to the dependency may be the probe.
+    """
+    if not breaker.is_open:
+        return None
+    reason = "forced_open" if breaker.state is State.FORCED_OPEN else "open"
+    return CircuitOpenError(breaker.name, breaker.retry_after, reason)

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask import Flask
 from werkzeug.wrappers import Response
 
-from breaker_core import CircuitBreaker, CircuitOpenError, ConfigurationError, Registry, State
+from breaker_core import CircuitBreaker, ConfigurationError, Registry
 from breaker_core.clock import Clock
 from breaker_core.guard import MISSING
+from breaker_core.web.routes import rejection
 from breaker_flask import signals
 from breaker_flask.cli import breakers_cli
 from breaker_flask.current import EXTENSION_KEY, current_registry
@@ -158,10 +159,9 @@ def _reject(name: str, fallback: object, view: Callable[..., Any]) -> object:
             f"@breakers.guard({name!r}) on {view.__qualname__}: no dependency named {name!r} "
             f'(declared: {declared}); declare it in app.config["BREAKERS"]["dependencies"]'
         )
-    if not breaker.is_open:
+    error = rejection(breaker)
+    if error is None:
         return MISSING
-    reason = "forced_open" if breaker.state is State.FORCED_OPEN else "open"
-    error = CircuitOpenError(name, breaker.retry_after, reason)
     if fallback is MISSING:
         raise error  # answered by the extension's error handler
     if callable(fallback) and not isinstance(fallback, Response):

@@ -6,7 +6,8 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 
-from breaker_core import CircuitBreaker, CircuitOpenError, Registry, State
+from breaker_core import CircuitBreaker, Registry
+from breaker_core.web.routes import rejection
 from breaker_starlette.handlers import breakers_of
 
 __all__ = ["require"]
@@ -37,9 +38,9 @@ def require(
 
     async def dependency(request: Request) -> CircuitBreaker:
         breaker = (registry if registry is not None else breakers_of(request))[name]
-        if breaker.is_open:
-            reason = "forced_open" if breaker.state is State.FORCED_OPEN else "open"
-            raise CircuitOpenError(name, breaker.retry_after, reason)
+        error = rejection(breaker)
+        if error is not None:
+            raise error
         return breaker
 
     dependency.__name__ = dependency.__qualname__ = f"require({name!r})"
