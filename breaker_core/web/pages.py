@@ -126,12 +126,15 @@ class PageGuard:
         status: int,
         response_headers: Iterable[tuple[str, str]],
         body: bytes | None,
+        *,
+        kept_by: list[str] | None = None,
     ) -> bool:
         """Keep the response as the page's last good copy if allowed; True if kept.
 
-        ``body`` is None for a streamed response (never kept).
+        ``body`` is None for a streamed response (never kept). ``kept_by``: what
+        :meth:`keeps` returned for this request, when the caller asked it already.
         """
-        names = self.keeps(method, path)
+        names = self.keeps(method, path) if kept_by is None else kept_by
         if not names or body is None:
             return False
         request_headers = list(request_headers)

@@ -138,7 +138,8 @@ class BreakerMiddleware:
         if not self.keeps_pages or getattr(response, _ANSWERED, False):
             return
         method = request.method or "GET"
-        if not guard.keeps(method, request.path_info):
+        kept_by = guard.keeps(method, request.path_info)
+        if not kept_by:
             return
         body = None if response.streaming else bytes(response.content)
         guard.after(
@@ -149,4 +150,5 @@ class BreakerMiddleware:
             response.status_code,
             _headers(response),
             body,
+            kept_by=kept_by,
         )

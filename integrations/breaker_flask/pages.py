@@ -77,7 +77,8 @@ class AppState:
         """Keep ``response`` as its page's last good copy when allowed."""
         if g.get(_ANSWERED) or response.is_streamed or response.direct_passthrough:
             return
-        if not self.pages.keeps(request.method, request.path):
+        kept_by = self.pages.keeps(request.method, request.path)
+        if not kept_by:
             return
         self.pages.after(
             request.method,
@@ -87,6 +88,7 @@ class AppState:
             response.status_code,
             response.headers.items(),
             response.get_data(),
+            kept_by=kept_by,
         )
 
 

@@ -138,7 +138,7 @@ class BreakerMiddleware:
         guard = self.guard
         method: str = scope["method"]
         path: str = scope["path"]
-        keeps = False
+        kept_by: list[str] = []
         # Most paths need no dependency: one regex decides, before any header is read.
         names = guard.routes.dependencies_for(path) if guard.routes else None
         if names:
@@ -155,8 +155,8 @@ class BreakerMiddleware:
                 )
                 await send_answer(send, answer, method)
                 return
-            keeps = bool(guard.keeps(method, path, names))
-        responder = _Responder(send, keeps)
+            kept_by = guard.keeps(method, path, names)
+        responder = _Responder(send, bool(kept_by))
         try:
             await self.app(scope, receive, responder)
         except CircuitOpenError as error:
@@ -181,9 +181,11 @@ class BreakerMiddleware:
             await send_answer(send, answer, method)
             return
         if responder.body is not None:
-            self._keep(scope, method, path, responder)
+            self._keep(scope, method, path, responder, kept_by)
 
-    def _keep(self, scope: Scope, method: str, path: str, responder: _Responder) -> None:
+    def _keep(
+        self, scope: Scope, method: str, path: str, responder: _Responder, kept_by: list[str]
+    ) -> None:
         request_headers = _pairs(scope)
         response_headers = [
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in responder.headers
@@ -202,6 +204,7 @@ class BreakerMiddleware:
             responder.status,
             response_headers,
             responder.body,
+            kept_by=kept_by,
         )
 
 
