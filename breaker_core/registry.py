@@ -91,10 +91,7 @@ class Registry:
             cache_schemes=cache_schemes,
             default_cache=default_cache,
         )
-        if clock is None and parsed.storage.shared:
-            # Shared state compares times across processes: wall time, not monotonic.
-            clock = time.time
-        registry = cls(clock=clock, cache=parsed.cache, storage=parsed.storage)
+        registry = cls(clock=parsed.clock, cache=parsed.cache, storage=parsed.storage)
         for name, config in parsed.dependencies.items():
             breaker = CircuitBreaker(name, config, clock=registry._clock)
             registry.add(breaker)

@@ -39,6 +39,8 @@ class ParsedSettings:
     cache: Cache
     defaults: BreakerConfig
     dependencies: dict[str, BreakerConfig]
+    clock: Clock | None
+    """The clock given, or wall time when none was and the storage is shared."""
 
 
 def parse_settings(
@@ -106,7 +108,7 @@ def _parse(
     cache: Cache | None = None
     raw_cache = settings.get("cache", default_cache)
     if clock is None and storage is not None and storage.shared:
-        clock = time.time  # as Registry.from_settings: shared state runs on wall time
+        clock = time.time  # shared state compares times across processes: wall time
     try:
         cache = cache_from_url(raw_cache, clock=clock, extra_schemes=cache_schemes)
     except v.Invalid as exc:
@@ -153,6 +155,7 @@ def _parse(
         cache=cache,
         defaults=defaults or BreakerConfig(),
         dependencies=dependencies,
+        clock=clock,
     )
 
 
