@@ -42,8 +42,8 @@ def _guard(router: Router, registry: Registry, request: httpx.Request) -> Attemp
     return breaker.attempt(detached=True)
 
 
-class _SettledStream(httpx.SyncByteStream):
-    """Settles the attempt when the body is read through, fails or is closed."""
+class _Settling:
+    """Holds the attempt of a response until its body settles it, once."""
 
     def __init__(self, stream: Any, attempt: Attempt) -> None:
         self._stream = stream
@@ -53,6 +53,10 @@ class _SettledStream(httpx.SyncByteStream):
         attempt, self._attempt = self._attempt, None
         if attempt is not None:
             attempt.__exit__(None if exc is None else type(exc), exc, None)
+
+
+class _SettledStream(_Settling, httpx.SyncByteStream):
+    """Settles the attempt when the body is read through, fails or is closed."""
 
     def __iter__(self) -> Iterator[bytes]:
         try:
@@ -71,17 +75,8 @@ class _SettledStream(httpx.SyncByteStream):
             self._settle()
 
 
-class _AsyncSettledStream(httpx.AsyncByteStream):
+class _AsyncSettledStream(_Settling, httpx.AsyncByteStream):
     """The async twin of :class:`_SettledStream`."""
-
-    def __init__(self, stream: Any, attempt: Attempt) -> None:
-        self._stream = stream
-        self._attempt: Attempt | None = attempt
-
-    def _settle(self, exc: BaseException | None = None) -> None:
-        attempt, self._attempt = self._attempt, None
-        if attempt is not None:
-            attempt.__exit__(None if exc is None else type(exc), exc, None)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
@@ -99,6 +94,16 @@ class _AsyncSettledStream(httpx.AsyncByteStream):
             await self._stream.aclose()
         finally:
             self._settle()
+
+
+def _judge(response: httpx.Response, attempt: Attempt, wrapper: type[_Settling]) -> None:
+    """Mark a failing status, then settle now (body in memory) or when the body is done."""
+    if is_failure_status(attempt.breaker.config, response.status_code):
+        attempt.fail()
+    if isinstance(response.stream, httpx.ByteStream):
+        attempt.__exit__(None, None, None)  # the body is already in memory: settle now
+    else:
+        response.stream = wrapper(response.stream, attempt)  # type: ignore[assignment]
 
 
 class BreakerTransport(httpx.BaseTransport):
@@ -129,12 +134,7 @@ class BreakerTransport(httpx.BaseTransport):
         except BaseException as exc:
             attempt.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        if is_failure_status(attempt.breaker.config, response.status_code):
-            attempt.fail()
-        if isinstance(response.stream, httpx.ByteStream):
-            attempt.__exit__(None, None, None)  # the body is already in memory: settle now
-        else:
-            response.stream = _SettledStream(response.stream, attempt)
+        _judge(response, attempt, _SettledStream)
         return response
 
     def close(self) -> None:
@@ -163,12 +163,7 @@ class AsyncBreakerTransport(httpx.AsyncBaseTransport):
         except BaseException as exc:
             attempt.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        if is_failure_status(attempt.breaker.config, response.status_code):
-            attempt.fail()
-        if isinstance(response.stream, httpx.ByteStream):
-            attempt.__exit__(None, None, None)  # the body is already in memory: settle now
-        else:
-            response.stream = _AsyncSettledStream(response.stream, attempt)
+        _judge(response, attempt, _AsyncSettledStream)
         return response
 
     async def aclose(self) -> None:
