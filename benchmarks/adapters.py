@@ -43,6 +43,7 @@ from benchmarks.timing import (
     with_loop,
     with_loop_catching,
 )
+from breaker_core.clock import FakeClock
 
 __all__ = [
     "ADAPTERS",
@@ -101,20 +102,6 @@ def must_not_run() -> int:
 async def asucceed() -> int:
     """The trivial guarded coroutine of the async case."""
     return 1
-
-
-class FakeClock:
-    """A monotonic clock for ``breaker_core`` that only moves when told to."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward by ``seconds``."""
-        self.now += seconds
 
 
 _names = itertools.count()

@@ -22,25 +22,10 @@ from collections.abc import Iterator
 import pytest
 
 from breaker_core.breaker import CircuitBreaker
+from breaker_core.clock import FakeClock
 from breaker_core.registry import Registry
 
 __all__ = ["BreakerStates", "FakeClock", "breaker_clock", "breaker_states"]
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told to (starts at ``start`` seconds)."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward by ``seconds``."""
-        if seconds < 0:
-            raise ValueError("a monotonic clock never goes back")
-        self.now += seconds
 
 
 class BreakerStates:
