@@ -28,7 +28,14 @@ from typing import TextIO
 
 from breaker_core.errors import BreakerError, ConfigurationError
 from breaker_core.registry import Registry
-from breaker_core.web.actions import ACTIONS, ActionError, apply_action, format_table, table_rows
+from breaker_core.web.actions import (
+    ACTIONS,
+    ActionError,
+    apply_action,
+    format_table,
+    prepare_listing,
+    table_rows,
+)
 from breaker_core.web.status import status_document
 
 __all__ = ["ENVIRONMENT_VARIABLE", "SettingsError", "build_parser", "load_settings", "main", "run"]
@@ -40,13 +47,6 @@ PROG = "python -m breaker_core"
 
 _SELECTOR = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*")
 
-_MEMORY_NOTE = (
-    "note: storage is {url}: breaker state lives inside each server process, so this "
-    "command shows its own fresh breakers, not your servers'. Open the app's dashboard "
-    "to see theirs, or configure shared storage (redis://...)."
-)
-
-
 _ACTION_HELP = {
     "open": "force a breaker open: every call is rejected until it is reset",
     "close": "close a breaker, with an empty window",
@@ -54,12 +54,6 @@ _ACTION_HELP = {
     "disable": "disable a breaker: every call passes, nothing is recorded",
     "metrics-only": "shadow mode: record and emit events, never reject",
 }
-
-
-_UNREACHABLE = (
-    "error: the shared storage is unreachable, {what}; check that it is running and that "
-    "the storage URL is right"
-)
 
 
 class SettingsError(BreakerError):
@@ -223,17 +217,18 @@ def run(
         print(f"{label}: settings OK; {count}{names}; storage {scheme}:// ({where})", file=stdout)
         return 0
     if command == "list":
-        # A fresh process learns the shared state on its first sync; never show a guess.
-        if not registry.storage.sync_now():
-            print(_UNREACHABLE.format(what="cannot show the shared state"), file=stderr)
+        try:
+            note = prepare_listing(registry)
+        except ActionError as exc:
+            print(f"error: {exc}", file=stderr)
             return 1
         if getattr(args, "json", False):
             print(json.dumps(status_document(registry), indent=2), file=stdout)
         else:
             for line in format_table(table_rows(registry)):
                 print(line, file=stdout)
-        if not registry.storage.shared:
-            print(_MEMORY_NOTE.format(url=registry.storage.url), file=stderr)
+        if note is not None:
+            print(note, file=stderr)
         return 0
     try:
         # apply_action syncs with shared storage first and refuses when it is unreachable.

@@ -12,7 +12,14 @@ import urllib.parse
 from breaker_core.errors import BreakerError
 from breaker_core.registry import Registry
 
-__all__ = ["ACTIONS", "ActionError", "apply_action", "format_table", "table_rows"]
+__all__ = [
+    "ACTIONS",
+    "ActionError",
+    "apply_action",
+    "format_table",
+    "prepare_listing",
+    "table_rows",
+]
 
 ACTIONS: dict[str, tuple[str, str]] = {
     "open": ("force_open", "forced open: every call is rejected until it is reset"),
@@ -70,6 +77,31 @@ def apply_action(registry: Registry, action: str, name: str, *, out_of_process: 
     return f"{name}: {outcome}"
 
 
+LISTING_NOTE = (
+    "note: storage is {url}: each server process keeps its own breakers, so this is this "
+    "command's fresh copy, not your servers' state; see the app's dashboard for theirs, or "
+    "configure shared storage (redis://...)."
+)
+
+
+def prepare_listing(registry: Registry) -> str | None:
+    """Get a command's registry ready to list; return the note to print, if any.
+
+    A fresh process learns shared state only at its storage's first sync, which
+    requests never wait for: a command syncs first and never shows a guess. With
+    memory storage the listing is the command's own breakers, which the note says.
+
+    Raises:
+        ActionError: shared storage does not answer.
+    """
+    storage = registry.storage
+    if not storage.sync_now():
+        raise ActionError(
+            UNREACHABLE.format(url=_safe(storage.url), what="cannot show the shared state")
+        )
+    return None if storage.shared else LISTING_NOTE.format(url=_safe(storage.url))
+
+
 def _safe(url: str) -> str:
     """A storage URL without credentials or query."""
     parts = urllib.parse.urlsplit(url)
@@ -81,10 +113,8 @@ def _safe(url: str) -> str:
 def table_rows(registry: Registry) -> list[tuple[str, str, str, str, str]]:
     """Rows of (name, state, failures in window, failure rate, retry in), with a header row.
 
-    With shared storage the breakers are brought up to date first (a command's
-    fresh process has not synced yet).
+    Call :func:`prepare_listing` first in a command's fresh process.
     """
-    registry.storage.sync_now()
     rows = [("NAME", "STATE", "FAILURES", "FAILURE RATE", "RETRY IN")]
     for breaker in registry.breakers():
         snap = breaker.snapshot()

@@ -20,16 +20,18 @@ import click
 from flask.cli import AppGroup
 
 from breaker_core import Registry
-from breaker_core.web.actions import ACTIONS, ActionError, apply_action, format_table, table_rows
+from breaker_core.web.actions import (
+    ACTIONS,
+    ActionError,
+    apply_action,
+    format_table,
+    prepare_listing,
+    table_rows,
+)
 from breaker_core.web.status import status_document
 from breaker_flask.current import current_registry
 
 __all__ = ["breakers_cli"]
-
-_MEMORY_NOTE = (
-    "note: storage is {url}: each server process keeps its own breakers, so this is this "
-    "command's fresh copy, not your servers' state; see the app's dashboard for theirs."
-)
 
 
 @click.group("breakers", cls=AppGroup, invoke_without_command=True)
@@ -52,13 +54,17 @@ def _registry() -> Registry:
 def list_command(as_json: bool) -> None:
     """Print every breaker with its state, failures, failure rate and retry time."""
     registry = _registry()
+    try:
+        note = prepare_listing(registry)
+    except ActionError as error:
+        raise click.ClickException(str(error)) from None
     if as_json:
         click.echo(json.dumps(status_document(registry), indent=2))
     else:
         for line in format_table(table_rows(registry)):
             click.echo(line)
-    if not registry.storage.shared:
-        click.echo(_MEMORY_NOTE.format(url=registry.storage.url), err=True)
+    if note is not None:
+        click.echo(note, err=True)
 
 
 _HELP = {

@@ -42,8 +42,9 @@ def test_table_lists_every_breaker_aligned(clock):
         "recommendations  closed  0/0       0%            -",
     ]
     assert err.getvalue() == (
-        "Storage memory:// keeps state inside each server process: these are this command's "
-        "own breakers, not the server's. See the dashboard of the running app for its state.\n"
+        "note: storage is memory://: each server process keeps its own breakers, so this is "
+        "this command's fresh copy, not your servers' state; see the app's dashboard for "
+        "theirs, or configure shared storage (redis://...).\n"
     )
 
 
@@ -150,4 +151,4 @@ def test_a_command_changes_the_running_apps_breakers_through_redis(redis_storage
         timeout=60,
     )
     assert listed.stdout.splitlines()[1].split()[:2] == ["inventory", "forced_open"]
-    assert "keeps state inside each server process" not in listed.stderr
+    assert "each server process keeps its own breakers" not in listed.stderr

@@ -18,14 +18,17 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser  # type: ignore[import-untyped]
 
 from breaker_core import ConfigurationError, Registry
-from breaker_core.web.actions import ACTIONS, ActionError, apply_action, format_table, table_rows
+from breaker_core.web.actions import (
+    ACTIONS,
+    ActionError,
+    apply_action,
+    format_table,
+    prepare_listing,
+    table_rows,
+)
 from breaker_core.web.status import status_document
 from breaker_django import conf
 
-_UNREACHABLE = (
-    "the shared storage is unreachable, {what}; check that it is running and that the "
-    'storage URL in settings.BREAKERS["storage"] is right'
-)
 _OPEN = {"open", "forced_open"}
 _WARN = {"half_open", "disabled", "metrics_only"}
 
@@ -63,26 +66,27 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django is untyped
             raise CommandError(f"settings.BREAKERS is invalid:\n{exc}") from None
         action, name = options["action"], options["name"]
         if action is None:
-            if not _synced(registry):
-                raise CommandError(_UNREACHABLE.format(what="cannot show the shared state"))
+            try:
+                note = prepare_listing(registry)
+            except ActionError as exc:
+                raise CommandError(str(exc)) from None
             if options["json"]:
                 self.stdout.write(json.dumps(status_document(registry), indent=2))
             else:
                 self._table(registry)
+            if note is not None:
+                self.stderr.write(note, style_func=self.style.NOTICE)
             return
         if name is None:
             raise CommandError(
                 f"breakers {action} needs the dependency's name, like: breakers {action} "
                 f"{next(iter(registry.names), 'inventory')}"
             )
-        if registry.storage.shared and not _synced(registry):
-            raise CommandError(_UNREACHABLE.format(what="nothing was changed"))
         try:
+            # Syncs with shared storage first and refuses when it does not answer.
             outcome = apply_action(registry, action, name, out_of_process=True)
         except ActionError as exc:
             raise CommandError(str(exc)) from None
-        if getattr(registry.storage, "degraded", False):
-            raise CommandError(_UNREACHABLE.format(what="the change may not have reached it"))
         self.stdout.write(self.style.SUCCESS(outcome))
 
     def _table(self, registry: Registry) -> None:
@@ -98,21 +102,3 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django is untyped
             self.stdout.write(line)
         if len(rows) == 1:
             self.stdout.write('No dependencies are declared in settings.BREAKERS["dependencies"].')
-        if not registry.storage.shared:
-            self.stderr.write(
-                f"Storage {registry.storage.url} keeps state inside each server process: "
-                "these are this command's own breakers, not the server's. See the "
-                "dashboard of the running app for its state.",
-                style_func=self.style.NOTICE,
-            )
-
-
-def _synced(registry: Registry) -> bool:
-    """Bring the breakers up to date with shared storage; False when it is unreachable.
-
-    A fresh process learns the shared state only at its storage's first sync,
-    which requests never wait for; a command must not show or change state
-    before it. (The same rule as ``python -m breaker_core``.)
-    """
-    sync = getattr(registry.storage, "sync_now", None)  # shared storages have it
-    return sync is None or bool(sync())
