@@ -1,4 +1,4 @@
-# breakerbox developer commands. Each target creates .venv on first use and
+# breakerpanel developer commands. Each target creates .venv on first use and
 # installs what it needs; only Python 3.11+ and make are required.
 
 PYTHON ?= python3
@@ -11,7 +11,7 @@ PY     := $(BIN)/python
 # -- virtual environment ------------------------------------------------------
 
 $(PY):
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "breakerbox needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "breakerpanel needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 

@@ -192,7 +192,7 @@ class BreakerCoreAdapter(Adapter):
     """``breaker_core.CircuitBreaker``: ``call``/``call_async``, default options otherwise."""
 
     name = "breaker_core"
-    distribution = "breakerbox"
+    distribution = "breakerpanel"
     module_name = "breaker_core"
 
     @property

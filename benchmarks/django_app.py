@@ -24,7 +24,7 @@ NOOP_MIDDLEWARE_PATH = "benchmarks.django_app.noop_middleware"
 
 SETTINGS: dict[str, Any] = {
     "DEBUG": False,
-    "SECRET_KEY": "breakerbox-benchmark-only-not-secret",
+    "SECRET_KEY": "breakerpanel-benchmark-only-not-secret",
     "ALLOWED_HOSTS": ["127.0.0.1"],
     "ROOT_URLCONF": __name__,
     "INSTALLED_APPS": ["breaker_django"],
@@ -34,7 +34,7 @@ SETTINGS: dict[str, Any] = {
     "CACHES": {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "breakerbox-benchmark",
+            "LOCATION": "breakerpanel-benchmark",
         }
     },
     "BREAKERS": BREAKERS,

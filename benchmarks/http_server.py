@@ -42,7 +42,7 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
     """HTTP/1.1 with keep-alive: a JSON answer with a ``Content-Length``, connection left open."""
 
     protocol_version = "HTTP/1.1"
-    server_version = "breakerbox-bench/0.1"
+    server_version = "breakerpanel-bench/0.1"
     sys_version = ""
     # The headers and the body are two writes: with Nagle's algorithm on, the body
     # waits for the client's delayed ACK of the headers, about 40 ms on Linux.

@@ -363,7 +363,7 @@ def _header(results: dict[str, Any]) -> list[str]:
     )
     method = results["methodology"]
     lines = [
-        f"breakerbox benchmarks, {results['started']}"
+        f"breakerpanel benchmarks, {results['started']}"
         + ("  [--quick: smoke run, figures are meaningless]" if results["quick"] else ""),
         f"{env['implementation']} {env['python']} on {env['platform']}, "
         f"{env['cpu_count']} CPUs; {versions}",

@@ -228,7 +228,7 @@ def check_apps(
     finally:
         for name in (CHECKOUT, CATALOG):
             registry[name].reset()
-    stale = {name.lower(): value for name, value in got[kept][1]}.get("x-breakerbox")
+    stale = {name.lower(): value for name, value in got[kept][1]}.get("x-breakerpanel")
     problems = [
         f"{path} answered {status} without the integration"
         for path, status in bare.items()

@@ -1,4 +1,4 @@
-"""breaker_core: the circuit-breaker engine of breakerbox.
+"""breaker_core: the circuit-breaker engine of breakerpanel.
 
 Pure Python, standard library only: no framework, client library or Redis is
 imported here. See ``docs/`` for the semantics and the settings.

@@ -4,8 +4,8 @@ For any framework without a command of its own (Starlette, FastAPI, plain
 Python). Settings come from a Python module (``--settings myapp.settings``
 uses its ``BREAKERS``; ``--settings myapp.settings:CONFIG`` names the
 attribute) or a TOML file (``--settings breakers.toml``, or
-``--settings pyproject.toml:tool.breakerbox`` for one table of it), or from
-the ``BREAKERBOX_SETTINGS`` environment variable. Standard library only.
+``--settings pyproject.toml:tool.breakerpanel`` for one table of it), or from
+the ``BREAKERPANEL_SETTINGS`` environment variable. Standard library only.
 
 Exit status: 0 done; 1 an action was refused (unknown dependency, state not
 shared with the servers, shared storage unreachable); 2 bad usage or invalid
@@ -40,7 +40,7 @@ from breaker_core.web.status import status_document
 
 __all__ = ["ENVIRONMENT_VARIABLE", "SettingsError", "build_parser", "load_settings", "main", "run"]
 
-ENVIRONMENT_VARIABLE = "BREAKERBOX_SETTINGS"
+ENVIRONMENT_VARIABLE = "BREAKERPANEL_SETTINGS"
 """Where ``--settings`` is read from when the option is not given."""
 
 PROG = "python -m breaker_core"
@@ -179,14 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help=(
             "where the BREAKERS mapping is: a module (myapp.settings, myapp.settings:NAME) "
-            f"or a TOML file (breakers.toml, pyproject.toml:tool.breakerbox); "
+            f"or a TOML file (breakers.toml, pyproject.toml:tool.breakerpanel); "
             f"default: ${ENVIRONMENT_VARIABLE}"
         ),
     )
     parser = argparse.ArgumentParser(
         prog=PROG,
         parents=[common],
-        description="Check breakerbox settings, list breakers and change their state.",
+        description="Check breakerpanel settings, list breakers and change their state.",
         epilog="Without a command, lists the breakers.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

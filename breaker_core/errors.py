@@ -1,6 +1,6 @@
-"""Exceptions raised by breakerbox.
+"""Exceptions raised by breakerpanel.
 
-Everything breakerbox raises derives from :class:`BreakerError`, so one ``except``
+Everything breakerpanel raises derives from :class:`BreakerError`, so one ``except``
 clause catches it all. A rejected call raises :class:`CircuitOpenError`; a call
 rejected because the dependency's concurrency cap is reached raises
 :class:`BulkheadFullError`, a subclass, so code that handles an open breaker
@@ -23,7 +23,7 @@ __all__ = [
 
 
 class BreakerError(Exception):
-    """Base class of every exception breakerbox raises."""
+    """Base class of every exception breakerpanel raises."""
 
 
 class CircuitOpenError(BreakerError):

@@ -53,7 +53,7 @@ class _Degrader:
         self.fallback = fallback
         self.stale_for = stale_for
         self.key = key
-        self.prefix = f"breakerbox:guard:{breaker.name}:{fn.__module__}.{fn.__qualname__}:"
+        self.prefix = f"breakerpanel:guard:{breaker.name}:{fn.__module__}.{fn.__qualname__}:"
 
     def cache_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
         if not self.stale_for:

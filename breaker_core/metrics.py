@@ -3,14 +3,14 @@
 ``install_metrics(registry)`` adds a listener that keeps these series, per
 dependency (label ``dependency``):
 
-- ``breakerbox_calls_total{dependency, outcome}`` (counter): finished or
+- ``breakerpanel_calls_total{dependency, outcome}`` (counter): finished or
   rejected calls; ``outcome`` is ``success``, ``failure``, ``slow``,
   ``ignored`` or ``rejected``;
-- ``breakerbox_state{dependency, state}`` (gauge): 1 for the current state,
+- ``breakerpanel_state{dependency, state}`` (gauge): 1 for the current state,
   0 for the others;
-- ``breakerbox_transitions_total{dependency, from_state, to_state}`` (counter);
-- ``breakerbox_call_duration_seconds{dependency}`` (histogram): finished calls;
-- ``breakerbox_in_flight{dependency}`` (gauge): calls in flight, for
+- ``breakerpanel_transitions_total{dependency, from_state, to_state}`` (counter);
+- ``breakerpanel_call_duration_seconds{dependency}`` (histogram): finished calls;
+- ``breakerpanel_in_flight{dependency}`` (gauge): calls in flight, for
   dependencies with ``max_concurrent``.
 
 They are registered in ``prometheus_client``'s default registry unless another
@@ -39,7 +39,7 @@ def _prometheus() -> Any:
         return importlib.import_module("prometheus_client")
     except ImportError as exc:
         raise ConfigurationError(
-            'metrics need prometheus_client: pip install "breakerbox[prometheus]"'
+            'metrics need prometheus_client: pip install "breakerpanel[prometheus]"'
         ) from exc
 
 
@@ -51,31 +51,31 @@ class BreakerMetrics:
         target = collector_registry if collector_registry is not None else prometheus.REGISTRY
         self.collector_registry = target
         self.calls = prometheus.Counter(
-            "breakerbox_calls",
+            "breakerpanel_calls",
             "Calls through a breaker, by outcome.",
             ["dependency", "outcome"],
             registry=target,
         )
         self.state = prometheus.Gauge(
-            "breakerbox_state",
+            "breakerpanel_state",
             "1 for the breaker's current state, 0 for the others.",
             ["dependency", "state"],
             registry=target,
         )
         self.transitions = prometheus.Counter(
-            "breakerbox_transitions",
+            "breakerpanel_transitions",
             "Breaker state changes.",
             ["dependency", "from_state", "to_state"],
             registry=target,
         )
         self.duration = prometheus.Histogram(
-            "breakerbox_call_duration_seconds",
+            "breakerpanel_call_duration_seconds",
             "Duration of calls through a breaker.",
             ["dependency"],
             registry=target,
         )
         self.in_flight = prometheus.Gauge(
-            "breakerbox_in_flight",
+            "breakerpanel_in_flight",
             "Calls in flight (bulkhead).",
             ["dependency"],
             registry=target,

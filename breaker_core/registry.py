@@ -35,7 +35,7 @@ def _http_clients() -> ModuleType:
     except ImportError as exc:
         if (exc.name or "").split(".")[0] in _HTTP_DRIVERS:
             raise ConfigurationError(
-                f'HTTP clients need the http extra: pip install "breakerbox[http]" '
+                f'HTTP clients need the http extra: pip install "breakerpanel[http]" '
                 f"({exc.name} is not installed)"
             ) from exc
         raise
@@ -211,7 +211,7 @@ class Registry:
         Raises:
             KeyError: no dependency is named ``name``.
             ConfigurationError: the dependency has no ``url``, or httpx is not
-                installed (``pip install "breakerbox[http]"``).
+                installed (``pip install "breakerpanel[http]"``).
         """
         client: httpx.Client = _http_clients().client(self, name, **kwargs)
         return client

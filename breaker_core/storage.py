@@ -150,7 +150,7 @@ def _require_redis_driver(kind: str) -> None:
     if importlib.util.find_spec("redis") is None:
         raise Invalid(
             f"a {kind} whose driver is installed",
-            'the redis driver is missing: pip install "breakerbox[redis]"',
+            'the redis driver is missing: pip install "breakerpanel[redis]"',
         )
 
 

@@ -1,4 +1,4 @@
-"""A pytest plugin for testing apps that use breakerbox (registered as ``breakerbox``).
+"""A pytest plugin for testing apps that use breakerpanel (registered as ``breakerpanel``).
 
 Fixtures:
 

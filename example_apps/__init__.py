@@ -1,1 +1,1 @@
-"""Example apps and demos for breakerbox."""
+"""Example apps and demos for breakerpanel."""

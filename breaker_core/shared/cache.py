@@ -49,7 +49,7 @@ class RedisCache:
         options = {key: values[-1] for key, values in query.items() if key in own}
         rest = [(k, v) for k, values in query.items() if k not in own for v in values]
         # One hash tag for every entry and the index: a cluster keeps them in one slot.
-        self.prefix = "{" + options.get("prefix", "breakerbox") + ":cache}:"
+        self.prefix = "{" + options.get("prefix", "breakerpanel") + ":cache}:"
         raw_max = options.get("max_entries", "10000")
         if not (raw_max.isascii() and raw_max.isdigit()) or int(raw_max) < 1:
             raise ValueError("max_entries must be a positive integer")
@@ -74,7 +74,7 @@ class RedisCache:
         try:
             raw = self._redis().get(self.prefix + key)
         except Exception as exc:
-            logger.debug("breakerbox: Redis cache get failed: %s", exc)
+            logger.debug("breakerpanel: Redis cache get failed: %s", exc)
             return None
         if raw is None:
             return None
@@ -99,7 +99,7 @@ class RedisCache:
                 ],
             )
         except Exception as exc:
-            logger.debug("breakerbox: Redis cache set failed: %s", exc)
+            logger.debug("breakerpanel: Redis cache set failed: %s", exc)
 
     def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
@@ -108,7 +108,7 @@ class RedisCache:
             client.delete(self.prefix + key)
             client.zrem(self._index, key)
         except Exception as exc:
-            logger.debug("breakerbox: Redis cache delete failed: %s", exc)
+            logger.debug("breakerpanel: Redis cache delete failed: %s", exc)
 
     def close(self) -> None:
         """Close the connections."""

@@ -37,12 +37,12 @@ def _module(name: str) -> Any:
         return importlib.import_module(name)
     except ImportError as exc:
         raise ConfigurationError(
-            'Redis storage needs the redis extra: pip install "breakerbox[redis]"'
+            'Redis storage needs the redis extra: pip install "breakerpanel[redis]"'
         ) from exc
 
 
 def connect(url: str, timeout: float) -> tuple[Any, bool]:
-    """Return ``(client, is_cluster)`` for ``url`` (its breakerbox options already removed).
+    """Return ``(client, is_cluster)`` for ``url`` (its breakerpanel options already removed).
 
     Raises:
         ConfigurationError: redis-py is missing, or the URL is malformed.

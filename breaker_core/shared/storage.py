@@ -3,7 +3,7 @@
 ``redis://host:6379/0?prefix=myapp&timeout=100ms&refresh=250ms``
 (also ``rediss://`` and ``unix://``):
 
-- ``prefix`` (default ``breakerbox``): key prefix, so several apps can share one Redis;
+- ``prefix`` (default ``breakerpanel``): key prefix, so several apps can share one Redis;
 - ``timeout`` (default ``100ms``): socket connect/read timeout; the longest a request
   can ever wait on Redis (only a half-open probe request or a manual change asks it);
 - ``refresh`` (default ``250ms``, at most ``5s``): how often the worker flushes the
@@ -82,7 +82,7 @@ class RedisStorage(Storage):
             (key, value) for key, values in query.items() if key not in _OPTIONS for value in values
         ]
         super().__init__(url=url, shared=True)
-        self.prefix = options.get("prefix", "breakerbox")
+        self.prefix = options.get("prefix", "breakerpanel")
         if not self.prefix or "{" in self.prefix or "}" in self.prefix:
             raise ValueError("prefix must be non-empty and hold no braces")
         self.timeout = duration_param(options.get("timeout", "100ms"))
@@ -145,7 +145,7 @@ class RedisStorage(Storage):
             with self._lock:
                 if self._thread is None:
                     self._thread = threading.Thread(
-                        target=self._work, name="breakerbox-redis", daemon=True
+                        target=self._work, name="breakerpanel-redis", daemon=True
                     )
                     self._thread.start()
         return link
@@ -170,7 +170,7 @@ class RedisStorage(Storage):
             try:
                 self.sync_now()
             except Exception:  # never let the worker die
-                logger.exception("breakerbox: the Redis sync worker failed; retrying")
+                logger.exception("breakerpanel: the Redis sync worker failed; retrying")
             self._wake.wait(self.refresh)
             self._wake.clear()
 
@@ -231,7 +231,7 @@ class RedisStorage(Storage):
                 machine._release()
         self.degraded = False
         logger.warning(
-            "breakerbox: Redis at %s answers again; rejoining shared state", self._safe_url()
+            "breakerpanel: Redis at %s answers again; rejoining shared state", self._safe_url()
         )
         return True
 
@@ -239,7 +239,7 @@ class RedisStorage(Storage):
         if not self.degraded:
             self.degraded = True
             logger.error(
-                "breakerbox: Redis at %s is unreachable (%s); each process keeps its own "
+                "breakerpanel: Redis at %s is unreachable (%s); each process keeps its own "
                 "breakers until it answers again",
                 self._safe_url(),
                 exc,

@@ -50,7 +50,7 @@ small { color: #777; } .spark { width: 100%; height: 34px; background: #fafafa; 
 
 _SCRIPT = """
 (function () {
-  var config = JSON.parse(document.getElementById("breakerbox-config").textContent);
+  var config = JSON.parse(document.getElementById("breakerpanel-config").textContent);
   var history = {};
   function secs(x) { return x ? x.toFixed(1) + "s" : "-"; }
   function pct(x) { return Math.round(x * 100) + "%"; }
@@ -227,7 +227,7 @@ def render_dashboard(
         f'<h1>Breakers</h1><p class="note">Updated <span id="updated">'
         f"{html.escape(str(document['generated_at']))}</span>. {html.escape(note)}</p>"
         f'<main class="cards">{cards or "<p>No dependencies are declared.</p>"}</main>'
-        '<script type="application/json" id="breakerbox-config">'
+        '<script type="application/json" id="breakerpanel-config">'
         f"{config.replace('<', chr(92) + 'u003c')}</script>"
         f"<script>{_SCRIPT}</script></body></html>"
     )

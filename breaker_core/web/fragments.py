@@ -71,7 +71,7 @@ def fragment_key(
             )
     parts = [dependency, template, str(block), *(f"{type(v).__name__}:{v!r}" for v in vary_on)]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
-    return f"breakerbox:fragment:{dependency}:{digest}"
+    return f"breakerpanel:fragment:{dependency}:{digest}"
 
 
 class _Block:

@@ -7,7 +7,7 @@ is open or forced open. Dependencies are optional unless their settings say
 and failing every instance's health check because of it would take the whole
 site out of the load balancer, the very cascade breakers exist to stop. Mark a
 dependency required only when an instance truly cannot serve anything without
-it. The body is JSON: ``{"schema": "breakerbox.health/1", "status": "ok" |
+it. The body is JSON: ``{"schema": "breakerpanel.health/1", "status": "ok" |
 "degraded" | "unavailable", "open": [...], "required_open": [...]}``
 ("degraded": optional dependencies are open).
 """
@@ -20,7 +20,7 @@ from breaker_core.registry import Registry
 
 __all__ = ["HEALTH_SCHEMA", "health"]
 
-HEALTH_SCHEMA = "breakerbox.health/1"
+HEALTH_SCHEMA = "breakerpanel.health/1"
 
 
 def health(registry: Registry) -> tuple[int, dict[str, Any]]:

@@ -96,7 +96,7 @@ class PageGuard:
                 loaded = stale.load(self.registry.cache, key, stale_for, self.registry.clock)
                 if loaded is not None:
                     page, age = loaded
-                    kept = [*page.headers, ("Age", str(age)), ("X-Breakerbox", "stale")]
+                    kept = [*page.headers, ("Age", str(age)), ("X-Breakerpanel", "stale")]
                     if method == "HEAD":  # the headers a GET would get, without the body
                         kept.append(("Content-Length", str(len(page.body))))
                         return Answer(page.status, kept, b"", stale=True)

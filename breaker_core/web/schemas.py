@@ -13,11 +13,11 @@ _ISO = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"}
 
 STATUS_SCHEMA_DOCUMENT: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "breakerbox.status/1",
+    "title": "breakerpanel.status/1",
     "type": "object",
     "required": ["schema", "generated_at", "storage", "breakers"],
     "properties": {
-        "schema": {"const": "breakerbox.status/1"},
+        "schema": {"const": "breakerpanel.status/1"},
         "generated_at": _ISO,
         "storage": {
             "type": "object",
@@ -100,11 +100,11 @@ STATUS_SCHEMA_DOCUMENT: dict[str, Any] = {
 
 HEALTH_SCHEMA_DOCUMENT: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "breakerbox.health/1",
+    "title": "breakerpanel.health/1",
     "type": "object",
     "required": ["schema", "status", "open", "required_open"],
     "properties": {
-        "schema": {"const": "breakerbox.health/1"},
+        "schema": {"const": "breakerpanel.health/1"},
         "status": {"enum": ["ok", "degraded", "unavailable"]},
         "open": {"type": "array", "items": {"type": "string"}},
         "required_open": {"type": "array", "items": {"type": "string"}},

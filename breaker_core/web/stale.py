@@ -100,7 +100,7 @@ def page_key(
     variant = "\x1f".join(",".join(_values(headers, name)) for name in VARIANT_HEADERS)
     text = f"{path}?{query}\x1e{variant}"
     digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
-    return f"breakerbox:page:{dependency}:{digest}"
+    return f"breakerpanel:page:{dependency}:{digest}"
 
 
 def store(

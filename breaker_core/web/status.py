@@ -1,7 +1,7 @@
-"""The JSON status document served by every integration (schema ``breakerbox.status/1``).
+"""The JSON status document served by every integration (schema ``breakerpanel.status/1``).
 
 ```json
-{"schema": "breakerbox.status/1",
+{"schema": "breakerpanel.status/1",
  "generated_at": "2026-11-26T19:20:00Z",
  "storage": {"scheme": "memory", "shared": false},
  "breakers": [{"name": "inventory", "state": "closed", "calls": 12, "...": "..."}]}
@@ -26,7 +26,7 @@ from breaker_core.registry import Registry
 
 __all__ = ["SCHEMA", "status_document"]
 
-SCHEMA = "breakerbox.status/1"
+SCHEMA = "breakerpanel.status/1"
 """The schema identifier of :func:`status_document`."""
 
 

@@ -21,7 +21,7 @@ from example_apps.demo.supervisor import ChildExited, Supervisor
 from example_apps.demo.switches import MODES
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_ADMIN_PASSWORD = "breakerbox"
+DEFAULT_ADMIN_PASSWORD = "breakerpanel"
 """The FastAPI dashboard's password unless ``SHOP_ADMIN_PASSWORD`` is set (demo only)."""
 
 
@@ -41,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--mode",
         choices=MODES,
-        default=os.environ.get("SHOP_MODE") or "breakerbox",
-        help="how the product pages call Inventory (default: breakerbox)",
+        default=os.environ.get("SHOP_MODE") or "breakerpanel",
+        help="how the product pages call Inventory (default: breakerpanel)",
     )
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (3)")
     parser.add_argument("--upstream-port", type=int, default=8001)
@@ -98,13 +98,13 @@ def storage_for(url: str, shop: str) -> str:
     """``url`` with a key prefix of the shop's own, for Redis URLs (others as they are).
 
     The three shops are three apps: sharing one Redis, each keeps its own breakers
-    (``prefix=breakerbox-django``, or ``<your prefix>-django``).
+    (``prefix=breakerpanel-django``, or ``<your prefix>-django``).
     """
     if urllib.parse.urlsplit(url).scheme not in ("redis", "rediss", "unix"):
         return url
     base, _, raw = url.partition("?")
     query = urllib.parse.parse_qsl(raw, keep_blank_values=True)
-    prefix = next((value for key, value in query if key == "prefix"), "breakerbox")
+    prefix = next((value for key, value in query if key == "prefix"), "breakerpanel")
     query = [(key, value) for key, value in query if key != "prefix"]
     query.append(("prefix", f"{prefix}-{shop}"))
     return f"{base}?{urllib.parse.urlencode(query)}"
@@ -123,11 +123,12 @@ def banner(args: argparse.Namespace, control_port: int, password: str) -> str:
         else "in memory, per worker process (STORAGE=redis://... shares it)"
     )
     return f"""
-breakerbox demo is up (Ctrl-C stops everything). Shops in {args.mode!r} mode; breaker state {state}.
+breakerpanel demo is up (Ctrl-C stops everything). Shops in {args.mode!r} mode; \
+breaker state {state}.
 
   Upstream (Inventory + Recommendations)   http://{host}:{args.upstream_port}   control: {control}
   Django shop   gunicorn, {args.workers} sync workers   {dj}/product/SKU-1/
-      dashboard  {dj}/breakers/   sign in at {dj}/login/ as admin, password breakerbox
+      dashboard  {dj}/breakers/   sign in at {dj}/login/ as admin, password breakerpanel
   Flask shop    gunicorn, {args.workers} sync workers   {fl}/product/SKU-1
       dashboard  {fl}/breakers/   log in first: {fl}/login?user=admin
   FastAPI shop  uvicorn                    {fa}/product/SKU-1

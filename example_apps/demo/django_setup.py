@@ -1,7 +1,7 @@
 """``python -m example_apps.demo.django_setup``: prepare the Django shop's database for the demo.
 
 Applies the migrations to ``SHOP_DATABASE`` and creates the demo users
-(alice, bob and the staff user admin; password ``breakerbox``) when missing.
+(alice, bob and the staff user admin; password ``breakerpanel``) when missing.
 """
 
 from __future__ import annotations

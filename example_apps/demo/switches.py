@@ -3,7 +3,7 @@
 Every shop's settings module reads them the same way, so one variable means the
 same thing in the Django, Flask and FastAPI shops:
 
-- ``SHOP_MODE``: how the product page calls Inventory. ``breakerbox`` (the
+- ``SHOP_MODE``: how the product page calls Inventory. ``breakerpanel`` (the
   default): through the inventory breaker. ``bulkhead``: the same, with
   ``max_concurrent`` set on the inventory dependency (``SHOP_MAX_CONCURRENT``,
   default 2). ``naive``: the way the breaker exists to replace: no breaker, a
@@ -13,7 +13,7 @@ same thing in the Django, Flask and FastAPI shops:
   share breaker state between worker processes); unset: the shop's default.
 - ``SHOP_INVENTORY_BREAKER``: a JSON object merged over the inventory
   dependency's settings, e.g. ``{"timeout": "1s", "reset_timeout": "3s"}``;
-  breakerbox validates it like any setting.
+  breakerpanel validates it like any setting.
 
 Unset variables change nothing: a shop started without them runs as written.
 """
@@ -31,7 +31,7 @@ from breaker_core.durations import parse_duration
 
 __all__ = ["MODES", "Switches", "apply", "from_environ"]
 
-MODES = ("breakerbox", "bulkhead", "naive")
+MODES = ("breakerpanel", "bulkhead", "naive")
 """The values ``SHOP_MODE`` accepts."""
 
 
@@ -39,7 +39,7 @@ MODES = ("breakerbox", "bulkhead", "naive")
 class Switches:
     """The switches read from the environment; the defaults change nothing."""
 
-    mode: str = "breakerbox"
+    mode: str = "breakerpanel"
     storage: str | None = None
     inventory: Mapping[str, object] = dataclasses.field(default_factory=dict)
     max_concurrent: int = 2
@@ -64,7 +64,7 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Switches:
             message names the variable, the value and what is allowed.
     """
     env = os.environ if environ is None else environ
-    mode = env.get("SHOP_MODE") or "breakerbox"
+    mode = env.get("SHOP_MODE") or "breakerpanel"
     if mode not in MODES:
         raise ConfigurationError(f"SHOP_MODE: expected one of {', '.join(MODES)}, got {mode!r}")
     raw_timeout = env.get("SHOP_NAIVE_TIMEOUT") or "30s"

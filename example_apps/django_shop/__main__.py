@@ -22,7 +22,7 @@ from example_apps.upstream import Upstream
 
 SETTINGS = "example_apps.django_shop.settings"
 DEMO_USERS = (("alice", False), ("bob", False), ("admin", True))
-DEMO_PASSWORD = "breakerbox"
+DEMO_PASSWORD = "breakerpanel"
 
 
 def _listening(host: str, port: int) -> bool:

@@ -10,4 +10,4 @@ class ShopConfig(AppConfig):  # type: ignore[misc]  # Django is untyped
 
     name = "example_apps.django_shop"
     label = "shop"
-    verbose_name = "breakerbox example shop"
+    verbose_name = "breakerpanel example shop"

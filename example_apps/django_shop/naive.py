@@ -2,7 +2,7 @@
 
 No breaker, a long timeout and a retry loop ("the API is failing? raise the
 timeout and retry until it works"): the way the scenario
-(``python -m example_apps.scenario``) compares breakerbox against. While
+(``python -m example_apps.scenario``) compares breakerpanel against. While
 Inventory hangs, every worker that renders a product page waits
 ``NAIVE_TIMEOUT`` for each of ``NAIVE_RETRIES`` attempts.
 """

@@ -27,7 +27,7 @@ def stock(sku: str) -> int | None:
     is open it is rejected at once, without opening a connection. With
     ``SHOP_MODE = "naive"`` (the scenario's baseline) it is :func:`naive.stock`.
     """
-    if getattr(settings, "SHOP_MODE", "breakerbox") == "naive":
+    if getattr(settings, "SHOP_MODE", "breakerpanel") == "naive":
         return naive.stock(sku)
     try:
         with breakers.client("inventory") as client:

@@ -6,7 +6,7 @@
 ``SHOP_SECRET_KEY`` and ``SHOP_DEBUG`` (``1`` by default: it is a demo).
 
 The demo and the scenario switch the shop with ``SHOP_MODE``
-(``breakerbox``, ``bulkhead`` or ``naive``), ``BREAKERS_STORAGE`` and
+(``breakerpanel``, ``bulkhead`` or ``naive``), ``BREAKERS_STORAGE`` and
 ``SHOP_INVENTORY_BREAKER``; see ``example_apps.demo.switches``. Unset, they
 change nothing.
 """
@@ -49,13 +49,13 @@ def shop_breakers(inventory_url: str, recommendations_url: str) -> dict[str, Any
 
 SWITCHES = switches.from_environ()
 SHOP_MODE = SWITCHES.mode
-"""How the product page calls Inventory: "breakerbox", "bulkhead" or "naive"."""
+"""How the product page calls Inventory: "breakerpanel", "bulkhead" or "naive"."""
 NAIVE_TIMEOUT = SWITCHES.naive_timeout
 NAIVE_RETRIES = SWITCHES.naive_retries
 
 BREAKERS = switches.apply(shop_breakers(INVENTORY_URL, RECOMMENDATIONS_URL), SWITCHES)
 
-SECRET_KEY = os.environ.get("SHOP_SECRET_KEY", "breakerbox-demo-shop-not-secret")
+SECRET_KEY = os.environ.get("SHOP_SECRET_KEY", "breakerpanel-demo-shop-not-secret")
 DEBUG = os.environ.get("SHOP_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 USE_TZ = True
@@ -105,7 +105,7 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get(
-            "SHOP_DATABASE", str(Path(tempfile.gettempdir()) / "breakerbox-django-shop.sqlite3")
+            "SHOP_DATABASE", str(Path(tempfile.gettempdir()) / "breakerpanel-django-shop.sqlite3")
         ),
     }
 }

@@ -33,7 +33,7 @@ def _metrics() -> CollectorRegistry | bool:
 
     An app with an exporter of its own would pass ``metrics=True`` (the global
     registry). The shop gives each app its own: tests build many shops in one
-    process, and a registry takes one set of breakerbox series only.
+    process, and a registry takes one set of breakerpanel series only.
     """
     if importlib.util.find_spec("prometheus_client") is None:
         return False

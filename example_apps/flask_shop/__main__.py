@@ -10,7 +10,7 @@ from example_apps.flask_shop import create_app
 def main() -> None:
     parser = argparse.ArgumentParser(
         prog="python -m example_apps.flask_shop",
-        description="The breakerbox example shop, in Flask (upstream URLs from "
+        description="The breakerpanel example shop, in Flask (upstream URLs from "
         "INVENTORY_URL and RECOMMENDATIONS_URL, default http://127.0.0.1:8001).",
     )
     parser.add_argument("--host", default="127.0.0.1")

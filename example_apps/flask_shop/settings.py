@@ -1,6 +1,6 @@
 """The shop's settings: where its two services live, and the breakers in front of them.
 
-The demo and the scenario switch the shop with ``SHOP_MODE`` (``breakerbox``,
+The demo and the scenario switch the shop with ``SHOP_MODE`` (``breakerpanel``,
 ``bulkhead`` or ``naive``), ``BREAKERS_STORAGE`` and ``SHOP_INVENTORY_BREAKER``;
 see ``example_apps.demo.switches``. Unset, they change nothing.
 """

@@ -3,8 +3,8 @@
 An "Order Service" page (each shop's product page, which needs Inventory)
 and an unrelated page (/about) under the same bounded load, while Inventory
 hangs and later recovers, in three configurations: naive (long timeout, retry
-loop, no breaker), breakerbox (a breaker with a short timeout) and bulkhead
-(breakerbox plus ``max_concurrent``). See ``docs/scenario.md``.
+loop, no breaker), breakerpanel (a breaker with a short timeout) and bulkhead
+(breakerpanel plus ``max_concurrent``). See ``docs/scenario.md``.
 
 Modules: :mod:`~example_apps.scenario.plan` (timeline, load, settings),
 :mod:`~example_apps.scenario.run` (one shop in one configuration),

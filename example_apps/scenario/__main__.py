@@ -1,6 +1,6 @@
 """``python -m example_apps.scenario [--quick]``: the cascade, measured (``make scenario``).
 
-Runs every shop in every configuration (naive, breakerbox, bulkhead) through
+Runs every shop in every configuration (naive, breakerpanel, bulkhead) through
 the same timeline and load, prints a table per shop and the claims checked
 against the numbers, and writes ``report.txt``, ``results.json`` and
 ``scenario.png`` to ``--out`` (default ``build/scenario``). ``--quick`` (or
@@ -88,7 +88,7 @@ def run_all(plan: Plan, shop_names: list[str], out: Path) -> dict[str, Any]:
         for claim in summary.claims(shop["shop"], shop["runs"], plan.inventory_timeout)
     ]
     return {
-        "schema": "breakerbox.scenario/1",
+        "schema": "breakerpanel.scenario/1",
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "elapsed_s": round(time.monotonic() - began, 1),
         "plan": plan.describe(),

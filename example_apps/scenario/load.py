@@ -32,9 +32,9 @@ class Outcome:
     DEGRADED = "degraded"
     """200 product page without the stock ("Stock information is ... unavailable")."""
     STALE = "stale"
-    """A kept copy of the page served by breakerbox (``X-Breakerbox: stale``)."""
+    """A kept copy of the page served by breakerpanel (``X-Breakerpanel: stale``)."""
     UNAVAILABLE = "503"
-    """breakerbox's 503 with ``Retry-After``."""
+    """breakerpanel's 503 with ``Retry-After``."""
     ERROR = "error"
     """Any other status, a refused or reset connection."""
     TIMEOUT = "timeout"
@@ -72,7 +72,7 @@ class Result:
 
 def classify(page: str, status: int, headers: http.client.HTTPMessage, body: bytes) -> str:
     """The :class:`Outcome` of an answer to ``page`` ("product" or "about")."""
-    if headers.get("X-Breakerbox", "").lower() == "stale":
+    if headers.get("X-Breakerpanel", "").lower() == "stale":
         return Outcome.STALE
     if status == 503 and headers.get("Retry-After"):
         return Outcome.UNAVAILABLE

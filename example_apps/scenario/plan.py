@@ -15,7 +15,7 @@ from breaker_core.durations import parse_duration
 
 __all__ = ["FULL", "MODES", "QUICK", "SHOPS", "Plan", "Shop"]
 
-MODES = ("naive", "breakerbox", "bulkhead")
+MODES = ("naive", "breakerpanel", "bulkhead")
 """The configurations each shop runs in (``SHOP_MODE``)."""
 
 
@@ -67,7 +67,7 @@ class Plan:
     threads: int
     """Threads per gunicorn worker (1: the plain sync worker)."""
     inventory: dict[str, Any]
-    """Inventory breaker settings in every breakerbox run (SHOP_INVENTORY_BREAKER)."""
+    """Inventory breaker settings in every breakerpanel run (SHOP_INVENTORY_BREAKER)."""
     max_concurrent: int
     """The bulkhead run's cap on Inventory calls in flight per process."""
     naive_timeout: float
@@ -92,7 +92,7 @@ class Plan:
 
     @property
     def inventory_timeout(self) -> float:
-        """The Inventory timeout of the breakerbox runs, in seconds."""
+        """The Inventory timeout of the breakerpanel runs, in seconds."""
         return parse_duration(self.inventory["timeout"])
 
     @property

@@ -132,12 +132,12 @@ def _v(value: float | None) -> float:
 def claims(shop: str, runs: dict[str, dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
     """Check each claim against one shop's three summaries (by mode).
 
-    ``timeout`` is the Inventory timeout of the breakerbox runs, in seconds.
+    ``timeout`` is the Inventory timeout of the breakerpanel runs, in seconds.
     Medians carry the "far below" claims and p95 only their direction, and
     "fast" is measured against the run's own healthy latency plus a fraction
     of the timeout: on a busy machine every latency grows, the order does not.
     """
-    naive, box, bulk = runs["naive"], runs["breakerbox"], runs["bulkhead"]
+    naive, box, bulk = runs["naive"], runs["breakerpanel"], runs["bulkhead"]
     half = timeout * 1000 / 2
     found: list[dict[str, Any]] = []
     healthy, hang = _v(naive["about_healthy"]["p50"]), _v(naive["about_hang"]["p50"])
@@ -158,8 +158,8 @@ def claims(shop: str, runs: dict[str, dict[str, Any]], timeout: float) -> list[d
     found.append(
         _claim(
             shop,
-            "breakerbox_about_far_below_naive",
-            "breakerbox: /about during the hang far below naive (median at most a tenth, "
+            "breakerpanel_about_far_below_naive",
+            "breakerpanel: /about during the hang far below naive (median at most a tenth, "
             "p95 lower)",
             box_hang * 10 <= hang and box_p95 < naive_p95,
             f"median during the hang {_fmt(box_hang)} vs {_fmt(hang)}; "
@@ -171,13 +171,13 @@ def claims(shop: str, runs: dict[str, dict[str, Any]], timeout: float) -> list[d
         _claim(
             shop,
             "naive_product_piles_up",
-            "naive: the product page piles up (median at least 3x breakerbox's, p95 higher)",
+            "naive: the product page piles up (median at least 3x breakerpanel's, p95 higher)",
             naive_p50 >= 3 * box_p50 and _v(naive["product"]["p95"]) > _v(box["product"]["p95"]),
             f"median {_fmt(naive_p50)} vs {_fmt(box_p50)}; p95 {_fmt(naive['product']['p95'])} "
             f"vs {_fmt(box['product']['p95'])}",
         )
     )
-    for mode, run in (("breakerbox", box), ("bulkhead", bulk)):
+    for mode, run in (("breakerpanel", box), ("bulkhead", bulk)):
         window = run["product_while_open"]
         limit = _v(run["product_healthy"]["p50"]) + half
         found.append(

@@ -74,11 +74,11 @@ def _transitions(mode: str, run: dict[str, Any]) -> list[str]:
         name = "" if t["breaker"] == "inventory" else f"{t['breaker']} "
         by_process.setdefault(t["pid"], []).append(f"{t['t']:.1f} {name}{t['new_state']}")
     if not by_process:
-        return [f"  {mode:<11} none"]
+        return [f"  {mode:<13} none"]
     lines = []
     for number, (_pid, steps) in enumerate(sorted(by_process.items()), start=1):
         label = mode if number == 1 else ""
-        lines.append(f"  {label:<11} process {number}: " + ", ".join(steps))
+        lines.append(f"  {label:<13} process {number}: " + ", ".join(steps))
     return lines
 
 

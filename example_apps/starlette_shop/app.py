@@ -119,7 +119,7 @@ def create_app(
         ):
             yield {"inventory": inventory, "picks": picks}
 
-    app = FastAPI(title="Breakerbox shop", lifespan=lifespan)
+    app = FastAPI(title="Breakerpanel shop", lifespan=lifespan)
     app.add_middleware(BreakerMiddleware, registry=registry)
     # /breakers/: the dashboard, its JSON and /metrics for the admin; /breakers/health for all.
     app.mount(

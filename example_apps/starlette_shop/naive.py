@@ -2,7 +2,7 @@
 
 No breaker, a long timeout and a retry loop ("the API is failing? raise the
 timeout and retry until it works"): the way the scenario
-(``python -m example_apps.scenario``) compares breakerbox against. While
+(``python -m example_apps.scenario``) compares breakerpanel against. While
 Inventory hangs, each product page awaits the timeout once per attempt.
 
 :func:`inventory_client` is the client the shop's lifespan opens for the

@@ -6,7 +6,7 @@ upstream serves both (``/inventory/<sku>`` and ``/recommendations/<user>``), so
 each dependency's ``url`` includes its path: outbound clients map requests to
 dependencies by URL prefix, and two dependencies must not share one.
 
-The demo and the scenario switch the shop with ``SHOP_MODE`` (``breakerbox``,
+The demo and the scenario switch the shop with ``SHOP_MODE`` (``breakerpanel``,
 ``bulkhead`` or ``naive``), ``BREAKERS_STORAGE`` and ``SHOP_INVENTORY_BREAKER``;
 see ``example_apps.demo.switches``. Unset, they change nothing.
 """

@@ -29,7 +29,7 @@ class JSONHandler(BaseHTTPRequestHandler):
     """
 
     protocol_version = "HTTP/1.1"
-    server_version = "breakerbox-upstream/0.1"
+    server_version = "breakerpanel-upstream/0.1"
     sys_version = ""
     timeout = READ_TIMEOUT
 

@@ -1,4 +1,4 @@
-"""breakerbox for Django: settings, middleware, template tags, checks and command.
+"""breakerpanel for Django: settings, middleware, template tags, checks and command.
 
 Add ``"breaker_django"`` to ``INSTALLED_APPS`` (app label ``breaker``) and
 ``"breaker_django.middleware.BreakerMiddleware"`` to ``MIDDLEWARE``; declare

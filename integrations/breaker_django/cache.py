@@ -99,7 +99,9 @@ class DjangoCache:
 
     def _key(self, key: str) -> str:
         if len(key) > _MAX_KEY or not key.isprintable() or " " in key:
-            key = "breakerbox:digest:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+            key = (
+                "breakerpanel:digest:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+            )
         return self._namespace + key
 
     def _failed(self, what: str, exc: Exception) -> None:
@@ -107,7 +109,7 @@ class DjangoCache:
         if not self._failing:
             self._failing = True
             logger.warning(
-                "breakerbox: cannot %s the Django cache %r (%s); stale fragments and pages "
+                "breakerpanel: cannot %s the Django cache %r (%s); stale fragments and pages "
                 "are off until it answers again",
                 what,
                 self.alias,

@@ -1,4 +1,4 @@
-"""System checks: every problem breakerbox can see in the settings, at start-up.
+"""System checks: every problem breakerpanel can see in the settings, at start-up.
 
 =============  =================================================================
 ``E001``       a problem in ``settings.BREAKERS`` (one message per problem)

@@ -1,4 +1,4 @@
-"""The one place breakerbox reads Django settings and keeps the registry built from them.
+"""The one place breakerpanel reads Django settings and keeps the registry built from them.
 
 ``settings.BREAKERS`` (the mapping of ``docs/settings.md``; the cache defaults
 to ``"django://default"``) and ``settings.BREAKERS_CLOCK`` (optional: a

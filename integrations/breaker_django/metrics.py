@@ -1,7 +1,7 @@
 """Prometheus metrics for the breakers of ``settings.BREAKERS``, kept only when asked for.
 
 Call :func:`enable_metrics` once (in an ``AppConfig.ready()`` of your project)
-and the engine's series (``breakerbox_calls_total``, ``breakerbox_state``...,
+and the engine's series (``breakerpanel_calls_total``, ``breakerpanel_state``...,
 see ``docs/operations.md``) are kept in ``prometheus_client``'s default
 registry, where an exporter the project already has (django-prometheus, say)
 shows them, or in the ``CollectorRegistry`` you pass. The ready endpoints
@@ -34,7 +34,7 @@ __all__ = ["disable_metrics", "enable_metrics", "enabled_metrics", "metrics_view
 
 NOT_ENABLED = (
     "Prometheus metrics are not enabled: call breaker_django.metrics.enable_metrics() "
-    'in your AppConfig.ready() (needs pip install "breakerbox[prometheus]").'
+    'in your AppConfig.ready() (needs pip install "breakerpanel[prometheus]").'
 )
 
 _lock = threading.RLock()
@@ -82,7 +82,7 @@ def enable_metrics(collector_registry: Any = None) -> BreakerMetrics:
 
     Raises:
         ConfigurationError: prometheus_client is not installed; ``settings.BREAKERS``
-            is invalid; or ``collector_registry`` already holds breakerbox series
+            is invalid; or ``collector_registry`` already holds breakerpanel series
             put there by another ``install_metrics()`` call.
     """
     global _enabled
@@ -99,7 +99,7 @@ def enable_metrics(collector_registry: Any = None) -> BreakerMetrics:
                 made = install_metrics(breakers, collector_registry)
             except ValueError as exc:  # prometheus_client: "Duplicated timeseries"
                 raise ConfigurationError(
-                    "enable_metrics(): this CollectorRegistry already holds breakerbox "
+                    "enable_metrics(): this CollectorRegistry already holds breakerpanel "
                     f"metrics from another install_metrics() call ({exc}); pass "
                     "enable_metrics(collector_registry=prometheus_client.CollectorRegistry())"
                 ) from None

@@ -31,7 +31,7 @@ from breaker_django.placement import placement
 
 __all__ = ["BreakerMiddleware"]
 
-_ANSWERED = "_breakerbox_answer"  # marks responses we made, so they are never kept
+_ANSWERED = "_breakerpanel_answer"  # marks responses we made, so they are never kept
 
 
 def _response(answer: Answer) -> HttpResponse:

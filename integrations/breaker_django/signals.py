@@ -103,7 +103,7 @@ class _Forwarder:
         for receiver, result in results:
             if isinstance(result, Exception):
                 logger.error(
-                    "breakerbox: receiver %r of %s raised; ignored",
+                    "breakerpanel: receiver %r of %s raised; ignored",
                     receiver,
                     event.kind,
                     exc_info=result,

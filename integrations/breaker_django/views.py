@@ -123,7 +123,7 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _status(request: HttpRequest) -> JsonResponse:
-    """The JSON status document (``breakerbox.status/1``); 403 unless active staff."""
+    """The JSON status document (``breakerpanel.status/1``); 403 unless active staff."""
     if not can_view(request):
         return _forbidden_json("the breakers status is for staff users")
     return JsonResponse(status_document(conf.get_registry()))
@@ -150,14 +150,14 @@ def _action(request: HttpRequest) -> HttpResponse:
         if wants_json:
             return JsonResponse({"error": "bad_request", "detail": str(exc)}, status=400)
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-    logger.warning("breakerbox: %s by %s from the dashboard", outcome, _user(request))
+    logger.warning("breakerpanel: %s by %s from the dashboard", outcome, _user(request))
     if wants_json:
         return JsonResponse({"ok": True, "message": outcome})
     return HttpResponseRedirect(_url(request, "dashboard"), status=303)
 
 
 def _health(request: HttpRequest) -> JsonResponse:
-    """The health document (``breakerbox.health/1``): 200 unless a required dependency is open.
+    """The health document (``breakerpanel.health/1``): 200 unless a required dependency is open.
 
     Raises:
         ConfigurationError: ``settings.BREAKERS`` is invalid (a 500: the site is broken).

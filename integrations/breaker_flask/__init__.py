@@ -1,4 +1,4 @@
-"""breakerbox for Flask: the ``Breakers`` extension, its CLI, signals, dashboard and probes.
+"""breakerpanel for Flask: the ``Breakers`` extension, its CLI, signals, dashboard and probes.
 
 ::
 

@@ -5,7 +5,7 @@ Two checks, both required:
 - a per-session token: a random 256-bit value kept in Flask's session
   (signed cookie, so the app needs a ``SECRET_KEY``), put in a hidden field of
   every dashboard form and compared in constant time on POST (form field
-  ``breakerbox_csrf``, or header ``X-Breakerbox-CSRF`` for scripts);
+  ``breakerpanel_csrf``, or header ``X-Breakerpanel-CSRF`` for scripts);
 - the browser's own origin headers, judged by
   :func:`breaker_core.web.origin.cross_origin_reason` (the same rule as every
   integration): a POST from another site is refused even with a token.
@@ -22,11 +22,11 @@ from breaker_core.web.origin import cross_origin_reason, tokens_match
 
 __all__ = ["FIELD", "HEADER", "SESSION_KEY", "check_csrf", "csrf_token"]
 
-FIELD = "breakerbox_csrf"
+FIELD = "breakerpanel_csrf"
 """Form field carrying the token."""
-HEADER = "X-Breakerbox-CSRF"
+HEADER = "X-Breakerpanel-CSRF"
 """Request header carrying the token (for scripts)."""
-SESSION_KEY = "_breakerbox_csrf"
+SESSION_KEY = "_breakerpanel_csrf"
 """Session key holding the token."""
 
 

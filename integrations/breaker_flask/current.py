@@ -25,7 +25,7 @@ def current_registry() -> Registry:
     registry = current_app.extensions.get(EXTENSION_KEY)
     if not isinstance(registry, Registry):
         raise RuntimeError(
-            f"breakerbox is not set up on the app {current_app.name!r}: "
+            f"breakerpanel is not set up on the app {current_app.name!r}: "
             "call Breakers(app) or Breakers().init_app(app) in your app factory"
         )
     return registry

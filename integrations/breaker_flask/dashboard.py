@@ -10,9 +10,9 @@
 
 ===================  ======  ==============================================================
 ``/``                GET     the dashboard page (``render_dashboard``); buttons if ``can_change``
-``/status``          GET     the JSON status document (schema ``breakerbox.status/1``)
+``/status``          GET     the JSON status document (schema ``breakerpanel.status/1``)
 ``/action``          POST    ``name`` + ``action`` (open, close, reset, disable, metrics-only)
-``/health``          GET     the health document (``breakerbox.health/1``), open to everyone
+``/health``          GET     the health document (``breakerpanel.health/1``), open to everyone
 ``/metrics``         GET     the Prometheus text, once metrics are enabled (else 404)
 ===================  ======  ==============================================================
 

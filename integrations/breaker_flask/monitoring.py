@@ -34,7 +34,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 def health_view() -> ResponseReturnValue:
-    """The current app's health document (``breakerbox.health/1``) with its status code.
+    """The current app's health document (``breakerpanel.health/1``) with its status code.
 
     200 unless a dependency marked ``required`` is open (503). No access
     check: load balancers and Kubernetes probes must reach it.
@@ -64,13 +64,13 @@ def enable_metrics(app: Flask, collector_registry: Any = None) -> BreakerMetrics
     Raises:
         ConfigurationError: prometheus_client is missing; ``Breakers`` is not
             set up on ``app``; or ``collector_registry`` already holds
-            breakerbox series (another app, or ``init_app`` called again):
+            breakerpanel series (another app, or ``init_app`` called again):
             give each app its own ``CollectorRegistry``.
     """
     registry = app.extensions.get(EXTENSION_KEY)
     if not isinstance(registry, Registry):
         raise ConfigurationError(
-            f"enable_metrics(app): breakerbox is not set up on the app {app.name!r}; "
+            f"enable_metrics(app): breakerpanel is not set up on the app {app.name!r}; "
             "call Breakers(app) or Breakers().init_app(app) first"
         )
     kept = app.extensions.get(METRICS_KEY)
@@ -80,7 +80,7 @@ def enable_metrics(app: Flask, collector_registry: Any = None) -> BreakerMetrics
         metrics = install_metrics(registry, collector_registry)
     except ValueError as exc:  # prometheus_client: "Duplicated timeseries"
         raise ConfigurationError(
-            f"enable_metrics(app): this CollectorRegistry already holds breakerbox metrics "
+            f"enable_metrics(app): this CollectorRegistry already holds breakerpanel metrics "
             f"({exc}); give each app (and each init_app) its own: "
             "enable_metrics(app, prometheus_client.CollectorRegistry())"
         ) from None

@@ -31,7 +31,7 @@ __all__ = ["STATE_KEY", "AppState", "app_state"]
 STATE_KEY = "breaker_flask"
 """``app.extensions`` key of the extension's private state (the registry is under "breakers")."""
 
-_ANSWERED = "_breakerbox_answered"  # flag on flask.g: this response is ours, never keep it
+_ANSWERED = "_breakerpanel_answered"  # flag on flask.g: this response is ours, never keep it
 
 
 class AppState:

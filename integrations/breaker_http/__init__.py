@@ -1,9 +1,9 @@
-"""breakerbox for outbound HTTP: httpx transports and a requests adapter.
+"""breakerpanel for outbound HTTP: httpx transports and a requests adapter.
 
 ``BreakerTransport`` / ``AsyncBreakerTransport`` wrap httpx transports and
 ``BreakerAdapter`` is a requests ``HTTPAdapter``; each maps a request to its
 dependency by URL and guards it with that dependency's breaker. Needs the
-``http`` extra: ``pip install "breakerbox[http]"``.
+``http`` extra: ``pip install "breakerpanel[http]"``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""breakerbox for Jinja2: the ``{% breaker %}`` block tag, shared by Flask and Starlette.
+"""breakerpanel for Jinja2: the ``{% breaker %}`` block tag, shared by Flask and Starlette.
 
 ::
 

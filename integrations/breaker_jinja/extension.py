@@ -38,7 +38,7 @@ GLOBAL_NAME = "breakers"
 """The template variable (usually a global) the tag takes the registry from."""
 
 _KEYWORDS = ("stale_for", "vary_on")
-_PART = "_breakerbox_part"  # the caller's parameter: which part to render
+_PART = "_breakerpanel_part"  # the caller's parameter: which part to render
 
 
 class BreakerExtension(Extension):

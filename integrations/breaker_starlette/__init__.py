@@ -1,4 +1,4 @@
-"""breakerbox for Starlette and FastAPI: pure ASGI middleware and friends.
+"""breakerpanel for Starlette and FastAPI: pure ASGI middleware and friends.
 
 - :class:`BreakerMiddleware`: ``request.state.breakers``, route guards, stale
   pages, and the 503 for a ``CircuitOpenError`` escaping an endpoint;
@@ -10,7 +10,7 @@
 - :func:`setup_templates` and :func:`render_template`: ``{% breaker %}`` blocks
   in ``Jinja2Templates``, rendered off the event loop (these need Jinja2).
 
-Needs the ``starlette`` extra: ``pip install "breakerbox[starlette]"``. See
+Needs the ``starlette`` extra: ``pip install "breakerpanel[starlette]"``. See
 ``docs/starlette.md``.
 """
 

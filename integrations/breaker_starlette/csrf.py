@@ -20,7 +20,7 @@ from breaker_core.web.origin import cross_origin_reason, tokens_match
 
 __all__ = ["COOKIE", "FIELD", "check", "new_token", "set_cookie", "token_of"]
 
-COOKIE = "breakerbox_csrf"
+COOKIE = "breakerpanel_csrf"
 """The cookie holding the token."""
 FIELD = "csrf_token"
 """The form field holding the token."""

@@ -172,7 +172,7 @@ def dashboard_app(
     besides the request's own host (for a proxy that rewrites ``Host``).
     ``interval`` is the page's refresh period in seconds.
 
-    ``/health`` (the health document, ``breakerbox.health/1``) answers
+    ``/health`` (the health document, ``breakerpanel.health/1``) answers
     everyone: load balancers must reach it. ``metrics=True`` keeps the
     breakers' Prometheus metrics in prometheus_client's global registry (or
     pass a ``CollectorRegistry``) and serves that registry at ``/metrics``,
@@ -185,7 +185,7 @@ def dashboard_app(
     Raises:
         ConfigurationError: ``registry`` is not a ``Registry``; ``interval``
             is not positive; with ``metrics``, prometheus_client is missing or
-            the ``CollectorRegistry`` already holds breakerbox series (see
+            the ``CollectorRegistry`` already holds breakerpanel series (see
             :func:`~breaker_starlette.monitoring.keep_metrics`).
     """
     if not isinstance(registry, Registry):

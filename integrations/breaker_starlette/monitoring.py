@@ -35,7 +35,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 def health_endpoint(registry: Registry) -> Endpoint:
-    """An endpoint answering ``registry``'s health document (``breakerbox.health/1``).
+    """An endpoint answering ``registry``'s health document (``breakerpanel.health/1``).
 
     200 unless a dependency marked ``required`` is open (503). No access
     check: load balancers and Kubernetes probes must reach it.
@@ -76,7 +76,7 @@ def keep_metrics(registry: Registry, collector_registry: Any = None) -> BreakerM
 
     Raises:
         ConfigurationError: prometheus_client is not installed, or
-            ``collector_registry`` already holds breakerbox series (installed
+            ``collector_registry`` already holds breakerpanel series (installed
             for another registry, or twice): give each app its own
             ``CollectorRegistry``, or install once.
     """
@@ -84,7 +84,7 @@ def keep_metrics(registry: Registry, collector_registry: Any = None) -> BreakerM
         return install_metrics(registry, collector_registry)
     except ValueError as exc:  # prometheus_client: "Duplicated timeseries"
         raise ConfigurationError(
-            f"this CollectorRegistry already holds breakerbox metrics ({exc}); install them "
+            f"this CollectorRegistry already holds breakerpanel metrics ({exc}); install them "
             "once per registry, and give each app its own "
             "prometheus_client.CollectorRegistry()"
         ) from None

@@ -28,7 +28,7 @@ def test_a_missing_framework_is_reported_missing_without_a_child_process(
     from benchmarks import web_child
 
     framework = dataclasses.replace(
-        web_child.FRAMEWORKS["django"], modules=("breakerbox_no_such_module", "breaker_django")
+        web_child.FRAMEWORKS["django"], modules=("breakerpanel_no_such_module", "breaker_django")
     )
     monkeypatch.setitem(web_child.FRAMEWORKS, "django", framework)
     monkeypatch.setattr(web_child.subprocess, "Popen", None)  # must not be called
@@ -37,7 +37,7 @@ def test_a_missing_framework_is_reported_missing_without_a_child_process(
 
     assert section["measured"] is False
     assert section["missing"] is True
-    assert "breakerbox_no_such_module is not installed" in section["reason"]
+    assert "breakerpanel_no_such_module is not installed" in section["reason"]
 
 
 def test_missing_redis_driver_is_reported_missing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,8 +23,8 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str | None:
-    """``$BREAKERBOX_CHROMIUM`` if set, else the first of :data:`CANDIDATES` found."""
-    chosen = os.environ.get("BREAKERBOX_CHROMIUM")
+    """``$BREAKERPANEL_CHROMIUM`` if set, else the first of :data:`CANDIDATES` found."""
+    chosen = os.environ.get("BREAKERPANEL_CHROMIUM")
     for candidate in (chosen,) if chosen else CANDIDATES:
         found = shutil.which(candidate)
         if found:

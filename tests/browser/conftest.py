@@ -1,7 +1,7 @@
 """The example shops on real servers, a real headless Chromium, and when to skip.
 
 Chromium is Debian's (``/usr/bin/chromium``; ``make browser`` installs it as root;
-``BREAKERBOX_CHROMIUM`` names another binary), driven by Playwright for Python;
+``BREAKERPANEL_CHROMIUM`` names another binary), driven by Playwright for Python;
 ``playwright install`` is never needed. Without either, the browser tests are
 skipped with the reason, unless the ``CI`` environment variable is set: then they
 fail, so that CI never passes without them. The refusal checks need no browser.
@@ -42,7 +42,7 @@ def browser() -> Iterator[object]:
     if path is None:
         unavailable(
             "Chromium is not installed: run `make browser` as root (apt-get install chromium), "
-            "or set BREAKERBOX_CHROMIUM to a Chromium binary"
+            "or set BREAKERPANEL_CHROMIUM to a Chromium binary"
         )
     from playwright.sync_api import sync_playwright
 

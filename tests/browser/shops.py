@@ -72,10 +72,10 @@ class Shop:
 
 
 class DjangoShop(Shop):
-    """Django: a real login form (users from the demo command, password ``breakerbox``)."""
+    """Django: a real login form (users from the demo command, password ``breakerpanel``)."""
 
     csrf_field = "csrfmiddlewaretoken"
-    password = "breakerbox"
+    password = "breakerpanel"
 
     def sign_in(self, page: Any, user: str) -> None:
         page.goto(f"{self.url}/login/")
@@ -98,7 +98,7 @@ class DjangoShop(Shop):
 class FlaskShop(Shop):
     """Flask: the shop's fake login, ``/login?user=<name>``; "admin" may see the dashboard."""
 
-    csrf_field = "breakerbox_csrf"
+    csrf_field = "breakerpanel_csrf"
 
     def sign_in(self, page: Any, user: str) -> None:
         page.goto(f"{self.url}/login?user={user}")

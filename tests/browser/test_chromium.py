@@ -20,10 +20,10 @@ def test_missing_chromium_fails_in_ci(monkeypatch):
 
 
 def test_the_environment_chooses_the_binary(monkeypatch, tmp_path):
-    monkeypatch.setenv("BREAKERBOX_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    monkeypatch.setenv("BREAKERPANEL_CHROMIUM", str(tmp_path / "no-such-chromium"))
     assert chromium_path() is None
     binary = tmp_path / "chromium"
     binary.write_text("#!/bin/sh\n")
     binary.chmod(0o755)
-    monkeypatch.setenv("BREAKERBOX_CHROMIUM", str(binary))
+    monkeypatch.setenv("BREAKERPANEL_CHROMIUM", str(binary))
     assert chromium_path() == str(binary)

@@ -54,14 +54,14 @@ def test_the_dashboard_turns_open_live_and_resets(browser, shop: Shop, screensho
         assert {b["name"]: b["state"] for b in status["breakers"]}["recommendations"] == "closed"
 
         # Trip the inventory: the upstream fails, visitors keep loading the product page.
-        page.evaluate("window.breakerboxTestMarker = 'same document'")
+        page.evaluate("window.breakerpanelTestMarker = 'same document'")
         shop.inventory.set_mode("errors", status=503)
         with httpx.Client(base_url=shop.url, timeout=10) as visitor:
             for _ in range(shop.trip_calls + 1):
                 assert visitor.get(shop.product).status_code == 200  # it degrades, never fails
         expect(inventory.locator(STATE)).to_have_text("open")  # polled: no reload
         expect(inventory.locator(STATE)).to_have_class("state open")
-        assert page.evaluate("window.breakerboxTestMarker") == "same document"
+        assert page.evaluate("window.breakerpanelTestMarker") == "same document"
         expect(inventory.locator(".failures")).to_have_text(re.compile(rf"^{shop.trip_calls} / "))
         expect(inventory.locator(".transitions li").first).to_contain_text(
             "closed \u2192 open (failure_threshold)"

@@ -84,4 +84,4 @@ def test_the_admin_reads_the_metrics(shop: Shop):
         assert "enable_metrics()" in response.text
         return
     assert response.status_code == 200
-    assert 'breakerbox_state{dependency="inventory",state="closed"} 1.0' in response.text
+    assert 'breakerpanel_state{dependency="inventory",state="closed"} 1.0' in response.text

@@ -58,7 +58,7 @@ PYPROJECT = """
 [project]
 name = "shop"
 
-[tool.breakerbox.dependencies.search]
+[tool.breakerpanel.dependencies.search]
 timeout = "800ms"
 """
 
@@ -79,7 +79,7 @@ def cli(
     project: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m breaker_core`` in ``project`` as a user would."""
-    environ = {k: v for k, v in os.environ.items() if k != "BREAKERBOX_SETTINGS"}
+    environ = {k: v for k, v in os.environ.items() if k != "BREAKERPANEL_SETTINGS"}
     environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "integrations")])
     environ.update(env or {})
     return subprocess.run(
@@ -145,7 +145,7 @@ def test_changing_state_with_memory_storage_is_refused_and_changes_nothing(proje
 
 @pytest.mark.slow
 def test_settings_from_the_environment_variable(project: Path):
-    done = cli(project, "check", env={"BREAKERBOX_SETTINGS": "breakers.toml"})
+    done = cli(project, "check", env={"BREAKERPANEL_SETTINGS": "breakers.toml"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
         "breakers.toml: settings OK; 2 dependencies (inventory, recommendations); "
@@ -161,7 +161,7 @@ def importable(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """``project`` as the current directory and on sys.path, its modules forgotten after."""
     monkeypatch.chdir(project)
     monkeypatch.syspath_prepend(str(project))
-    monkeypatch.delenv("BREAKERBOX_SETTINGS", raising=False)
+    monkeypatch.delenv("BREAKERPANEL_SETTINGS", raising=False)
     for name in ("shop_settings", "broken_settings"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     return project
@@ -174,7 +174,7 @@ def importable(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ("shop_settings:BREAKERS", ("inventory", "recommendations"), "shop_settings.BREAKERS"),
         ("shop_settings:Config.BREAKERS", ("payments",), "shop_settings.Config.BREAKERS"),
         ("breakers.toml", ("inventory", "recommendations"), "breakers.toml"),
-        ("pyproject.toml:tool.breakerbox", ("search",), "pyproject.toml:tool.breakerbox"),
+        ("pyproject.toml:tool.breakerpanel", ("search",), "pyproject.toml:tool.breakerpanel"),
     ],
 )
 def test_load_settings_from_modules_and_toml(importable: Path, spec, names, label):
@@ -230,7 +230,7 @@ def test_no_settings_at_all_says_how_to_give_them(importable: Path):
     status, _, err = in_process("list")
     assert status == 2
     assert "--settings" in err
-    assert "BREAKERBOX_SETTINGS" in err
+    assert "BREAKERPANEL_SETTINGS" in err
 
 
 def test_settings_option_before_or_after_the_command(importable: Path):
@@ -245,7 +245,7 @@ def test_list_json_prints_the_status_document(importable: Path):
     status, out, _ = in_process("list", "--json", "--settings", "breakers.toml")
     assert status == 0
     document = json.loads(out)
-    assert document["schema"] == "breakerbox.status/1"
+    assert document["schema"] == "breakerpanel.status/1"
     assert [b["name"] for b in document["breakers"]] == ["inventory", "recommendations"]
     assert document["breakers"][0]["routes"] == ["/checkout/*"]
 

@@ -39,7 +39,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         capture_output=True,
     )
-    (built,) = out.glob("breakerbox-*.whl")
+    (built,) = out.glob("breakerpanel-*.whl")
     return built
 
 

@@ -377,7 +377,7 @@ def test_missing_redis_driver_names_the_extra(key):
 
     assert problem.startswith(f'BREAKERS["{key}"]: expected ')
     assert 'got "redis://localhost:6379/0"' in problem
-    assert 'pip install "breakerbox[redis]"' in problem
+    assert 'pip install "breakerpanel[redis]"' in problem
 
 
 def test_memory_cache_is_bounded_by_max_entries(clock):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-SECRET_KEY = "breakerbox-tests-only-not-secret"
+SECRET_KEY = "breakerpanel-tests-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 USE_TZ = True
@@ -58,18 +58,18 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, te
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "breakerbox-tests-default",
+        "LOCATION": "breakerpanel-tests-default",
     },
     "fragments": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "breakerbox-tests-fragments",
+        "LOCATION": "breakerpanel-tests-fragments",
     },
 }
 
 # Nothing listens on port 9: tests that call a service point these at a real Upstream.
-# BREAKERBOX_TEST_STORAGE lets a test run manage.py against shared (Redis) storage.
+# BREAKERPANEL_TEST_STORAGE lets a test run manage.py against shared (Redis) storage.
 BREAKERS = {
-    "storage": os.environ.get("BREAKERBOX_TEST_STORAGE", "memory://"),
+    "storage": os.environ.get("BREAKERPANEL_TEST_STORAGE", "memory://"),
     "defaults": {"failure_threshold": 2, "window": "10s", "reset_timeout": "10s"},
     "dependencies": {
         "inventory": {

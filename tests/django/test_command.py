@@ -116,7 +116,7 @@ def test_a_refused_action_exits_non_zero_from_the_shell():
 def test_json_prints_the_status_document():
     breakers["inventory"].force_open()
     document = json.loads(run("--json"))
-    assert document["schema"] == "breakerbox.status/1"
+    assert document["schema"] == "breakerpanel.status/1"
     assert [(b["name"], b["state"]) for b in document["breakers"]] == [
         ("inventory", "forced_open"),
         ("catalogue", "closed"),
@@ -129,7 +129,7 @@ def test_a_command_changes_the_running_apps_breakers_through_redis(redis_storage
     server = conf.get_registry()  # the "running app": this process
     assert server.storage.shared
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.django.settings"}
-    env.update(PYTHONPATH=str(ROOT), BREAKERBOX_TEST_STORAGE=redis_storage)
+    env.update(PYTHONPATH=str(ROOT), BREAKERPANEL_TEST_STORAGE=redis_storage)
     done = subprocess.run(
         [sys.executable, "-m", "django", "breakers", "open", "inventory"],
         cwd=ROOT,

@@ -86,7 +86,7 @@ def test_staff_sees_every_dependency_read_only():
 def test_staff_gets_the_status_document():
     breakers["inventory"].force_open()
     document = client_for(user("dave", staff=True)).get(STATUS).json()
-    assert document["schema"] == "breakerbox.status/1"
+    assert document["schema"] == "breakerpanel.status/1"
     assert document["storage"] == {"scheme": "memory", "shared": False}
     assert [(b["name"], b["state"]) for b in document["breakers"]] == [
         ("inventory", "forced_open"),

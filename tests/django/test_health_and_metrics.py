@@ -80,7 +80,7 @@ def metrics_listeners(registry) -> list[object]:
 
 
 def calls(series: dict, name: str, outcome: str) -> float:
-    return series[("breakerbox_calls_total", (("dependency", name), ("outcome", outcome)))]
+    return series[("breakerpanel_calls_total", (("dependency", name), ("outcome", outcome)))]
 
 
 def get_stock(sku: str = "SKU-1") -> int:
@@ -97,7 +97,7 @@ def test_health_follows_the_policy_per_state(breakers_settings, clock):
     response = client.get(HEALTH)
     assert (response.status_code, response.json()) == (
         200,
-        {"schema": "breakerbox.health/1", "status": "ok", "open": [], "required_open": []},
+        {"schema": "breakerpanel.health/1", "status": "ok", "open": [], "required_open": []},
     )
     assert "no-store" in response["Cache-Control"]
 
@@ -180,11 +180,11 @@ def test_metrics_count_real_calls(breakers_settings, collector, upstream):
     series = samples(response.content.decode())
     assert [calls(series, "inventory", o) for o in ("success", "failure", "rejected")] == [1, 2, 1]
     assert calls(series, "recommendations", "success") == 0
-    assert series[("breakerbox_state", (("dependency", "inventory"), ("state", "open")))] == 1
-    assert series[("breakerbox_state", (("dependency", "inventory"), ("state", "closed")))] == 0
+    assert series[("breakerpanel_state", (("dependency", "inventory"), ("state", "open")))] == 1
+    assert series[("breakerpanel_state", (("dependency", "inventory"), ("state", "closed")))] == 0
     transition = (("dependency", "inventory"), ("from_state", "closed"), ("to_state", "open"))
-    assert series[("breakerbox_transitions_total", transition)] == 1
-    count = ("breakerbox_call_duration_seconds_count", (("dependency", "inventory"),))
+    assert series[("breakerpanel_transitions_total", transition)] == 1
+    count = ("breakerpanel_call_duration_seconds_count", (("dependency", "inventory"),))
     assert series[count] == 3
 
 
@@ -227,4 +227,4 @@ def test_the_bare_view_serves_the_metrics_without_a_check_of_its_own(breakers_se
     enable_metrics(collector)
     response = metrics_view(request)
     assert response.status_code == 200
-    assert b"breakerbox_calls_total" in response.content
+    assert b"breakerpanel_calls_total" in response.content

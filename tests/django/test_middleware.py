@@ -127,7 +127,7 @@ async def test_last_good_page_is_served_while_open_then_503_when_too_old(client,
     assert stale.status_code == 200
     assert stale.content == first.content  # the kept copy, not a new rendering
     assert stale["Age"] == "42"
-    assert stale["X-Breakerbox"] == "stale"
+    assert stale["X-Breakerpanel"] == "stale"
     clock.advance(300 - 42 + 1)  # stale_for is 5m
     assert (await get(client, "/catalogue/")).status_code == 503
 
@@ -198,7 +198,7 @@ def test_head_gets_the_stale_headers_without_a_body():
     breakers["catalogue"].force_open()
     response = client.head("/catalogue/")
     assert response.status_code == 200
-    assert response["X-Breakerbox"] == "stale"
+    assert response["X-Breakerpanel"] == "stale"
     assert response.content == b""
 
 

@@ -92,9 +92,9 @@ def test_invalid_settings_raise_on_use_with_every_problem(settings):
 def test_cached_values_round_trip_through_pickle_with_the_clock_reading(clock):
     cache = DjangoCache("default", clock)
     page = StoredResponse(200, [("Content-Type", "text/html")], b"<p>page</p>")
-    cache.set("breakerbox:page:x", page, 300)
+    cache.set("breakerpanel:page:x", page, 300)
     clock.advance(12)
-    entry = cache.get("breakerbox:page:x")
+    entry = cache.get("breakerpanel:page:x")
     assert entry is not None
     assert entry.stored_at == 1000.0  # the registry clock's reading when stored
     assert (entry.value.status, entry.value.headers, entry.value.body) == (
@@ -117,13 +117,13 @@ def test_another_process_reads_the_age_from_the_wall_clock(clock):
 
 def test_long_or_odd_keys_are_digested_for_memcached(clock):
     cache = DjangoCache("default", clock)
-    key = "breakerbox:guard:inventory:" + "x" * 300
+    key = "breakerpanel:guard:inventory:" + "x" * 300
     cache.set(key, "v", 60)
     assert cache.get(key).value == "v"
     assert all(len(k) < 250 for k in caches["default"]._cache)
 
 
-def test_clear_forgets_only_breakerbox_entries(clock):
+def test_clear_forgets_only_breakerpanel_entries(clock):
     caches["default"].set("the-sites-own", "kept")
     cache = DjangoCache("default", clock)
     cache.set("k", "v", 60)

@@ -333,7 +333,7 @@ def quiet_imports() -> None:
     """Import what warns at import time, once, quietly, as the project's own tests do.
 
     Starlette 1.x warns when ``starlette.testclient`` is imported with httpx rather than
-    httpx2; httpx is what breakerbox's extras install, and Starlette still supports it.
+    httpx2; httpx is what breakerpanel's extras install, and Starlette still supports it.
     """
     if importlib.util.find_spec("starlette") is not None:
         with warnings.catch_warnings():

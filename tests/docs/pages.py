@@ -39,7 +39,7 @@ PYTEST_ARGS = (
 """Options of the pytest runs of test blocks, made with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1``.
 
 Plugins are named rather than loaded from their entry points (loading every installed
-plugin costs a second per run): breakerbox's own (what its entry point loads, checked by
+plugin costs a second per run): breakerpanel's own (what its entry point loads, checked by
 ``tests/plugin``), and pytest-django in the Django subprocesses. ``--assert=plain``: the
 modules the tests use are imported already (the blocks ran), too late to rewrite asserts.
 """
@@ -272,7 +272,7 @@ class OperationsEnv(Env):
 
 
 def operations_check(ns: dict[str, Any], printed: str) -> None:
-    assert b"breakerbox_calls_total" in ns["body"]
+    assert b"breakerpanel_calls_total" in ns["body"]
     assert ns["content_type"].startswith("text/plain")
 
 
@@ -508,7 +508,7 @@ def run_tests_here(module_name: str, source: str, *, plugins: tuple[str, ...] = 
     output = io.StringIO()
     saved_cwd, saved_path = os.getcwd(), list(sys.path)
     saved_autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    with tempfile.TemporaryDirectory(prefix="breakerbox-docs-") as name:
+    with tempfile.TemporaryDirectory(prefix="breakerpanel-docs-") as name:
         folder = Path(name)
         (folder / "pytest.ini").write_text(PYTEST_INI)
         path = folder / f"{module_name}.py"

@@ -264,7 +264,7 @@ def test_circuitbreaker_guards_generator_iteration(circuitbreaker):
     assert breaker.failure_count == 1
 
 
-# -- breakerbox, as the page describes it -------------------------------------------------------
+# -- breakerpanel, as the page describes it -------------------------------------------------------
 
 
 def test_ours_counts_failures_in_the_window(clock):

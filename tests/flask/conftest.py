@@ -64,7 +64,7 @@ def create_app(
     extension: Breakers | None = None,
 ) -> flask.Flask:
     """The test app: Breakers set up, views for every behaviour under test."""
-    app = flask.Flask("breakerbox_flask_tests")
+    app = flask.Flask("breakerpanel_flask_tests")
     app.config.update(TESTING=True, SECRET_KEY="test-secret", BREAKERS=settings)
     breakers = extension if extension is not None else Breakers()
     breakers.init_app(app, clock=clock)

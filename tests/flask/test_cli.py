@@ -33,7 +33,7 @@ def test_list_json_prints_the_status_document(app):
     result = app.test_cli_runner().invoke(args=["breakers", "list", "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["schema"] == "breakerbox.status/1"
+    assert document["schema"] == "breakerpanel.status/1"
     assert [b["name"] for b in document["breakers"]] == ["inventory", "recommendations", "payments"]
     assert document["breakers"][0]["routes"] == ["/checkout/*"]
 
@@ -97,7 +97,7 @@ def test_an_app_without_breakers_gets_a_clear_error():
     app.cli.add_command(breakers_cli)
     result = app.test_cli_runner().invoke(args=["breakers"])
     assert result.exit_code == 1
-    assert "breakerbox is not set up on the app 'plain': call Breakers(app)" in result.output
+    assert "breakerpanel is not set up on the app 'plain': call Breakers(app)" in result.output
 
 
 def test_help_lists_every_action(app):

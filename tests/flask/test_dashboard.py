@@ -56,7 +56,7 @@ def test_view_only_dashboard(app, registry):
     assert page.headers["Cache-Control"] == "no-store"
     assert page.headers["X-Frame-Options"] == "DENY"
     status = staff.get("/breakers/status")
-    assert status.json["schema"] == "breakerbox.status/1"
+    assert status.json["schema"] == "breakerpanel.status/1"
     assert status.headers["Cache-Control"] == "no-store"
     post = staff.post("/breakers/action", data={"name": "payments", "action": "open"})
     assert post.status_code == 403

@@ -48,11 +48,11 @@ def metrics_listeners(registry) -> list[object]:
 
 
 def calls(series: dict, name: str, outcome: str) -> float:
-    return series[("breakerbox_calls_total", (("dependency", name), ("outcome", outcome)))]
+    return series[("breakerpanel_calls_total", (("dependency", name), ("outcome", outcome)))]
 
 
 def small_app(clock, **blueprint_options) -> flask.Flask:
-    app = flask.Flask("breakerbox_probes")
+    app = flask.Flask("breakerpanel_probes")
     app.config.update(TESTING=True, SECRET_KEY="test", BREAKERS=SETTINGS)
     Breakers(app, clock=clock)
     options = {"can_view": lambda: flask.session.get("user") == "staff", **blueprint_options}
@@ -76,7 +76,7 @@ def test_health_follows_the_policy_per_state(clock):
     response = client.get("/breakers/health")
     assert (response.status_code, response.json) == (
         200,
-        {"schema": "breakerbox.health/1", "status": "ok", "open": [], "required_open": []},
+        {"schema": "breakerpanel.health/1", "status": "ok", "open": [], "required_open": []},
     )
     assert response.headers["Cache-Control"] == "no-store"
     assert client.get("/breakers/status").status_code == 403  # the status keeps its hook
@@ -146,7 +146,7 @@ def test_metrics_need_the_view_hook_and_count_calls(clock):
     series = samples(response.text)
     assert calls(series, "payments", "success") == 1
     assert calls(series, "payments", "failure") == 1
-    assert series[("breakerbox_state", (("dependency", "payments"), ("state", "closed")))] == 1
+    assert series[("breakerpanel_state", (("dependency", "payments"), ("state", "closed")))] == 1
 
 
 def test_metrics_are_404_until_enabled_and_nothing_listens(clock):
@@ -171,7 +171,7 @@ def test_enable_metrics_by_hand_with_a_route_of_its_own(clock):
     app.extensions["breakers"]["payments"].force_open()
     series = samples(app.test_client().get("/metrics").text)
     transition = (("dependency", "payments"), ("from_state", "closed"), ("to_state", "forced_open"))
-    assert series[("breakerbox_transitions_total", transition)] == 1
+    assert series[("breakerpanel_transitions_total", transition)] == 1
 
 
 def test_metrics_errors_name_the_fix(clock):
@@ -216,5 +216,5 @@ def test_the_shop_serves_health_and_metrics_after_real_calls(upstreams, clock):
     assert [calls(series, "inventory", o) for o in ("success", "failure", "rejected")] == [1, 3, 1]
     assert calls(series, "recommendations", "failure") == 0
     assert calls(series, "recommendations", "success") >= 1
-    assert series[("breakerbox_state", (("dependency", "inventory"), ("state", "open")))] == 1
+    assert series[("breakerpanel_state", (("dependency", "inventory"), ("state", "open")))] == 1
     assert inventory.stats()["requests"] == {"200": 1, "503": 3}  # the rejection sent nothing

@@ -84,7 +84,7 @@ def test_last_good_shareable_page_is_served_while_open(client, registry, counter
     response = client.get("/checkout/?step=2")
     assert response.status_code == 200
     assert response.text == "checkout page 2"
-    assert response.headers["X-Breakerbox"] == "stale"
+    assert response.headers["X-Breakerpanel"] == "stale"
     assert response.headers["Age"] == "5"
     assert counter.views == {"checkout": 1}
     assert client.get("/checkout/?step=3").status_code == 503  # another query: nothing kept
@@ -151,7 +151,7 @@ def test_a_rejection_mid_page_serves_the_kept_copy(client, registry, clock, coun
         probe.__exit__(None, None, None)
     assert counter.views == {"stock": 2}  # the view ran; its call was rejected
     assert (response.status_code, response.text) == (200, "12 in stock")
-    assert response.headers["X-Breakerbox"] == "stale"
+    assert response.headers["X-Breakerpanel"] == "stale"
     assert registry["inventory"].state is State.CLOSED  # the other probe succeeded
 
 

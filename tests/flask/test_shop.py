@@ -123,9 +123,9 @@ def test_the_shop_recovers_after_the_reset_timeout(shop, inventory, registry, cl
 def test_checkout_places_an_order_with_the_csrf_token(shop):
     guest = visitor(shop)
     form = guest.get("/checkout/?sku=SKU-6").text
-    token = re.search(r'name="breakerbox_csrf" value="([^"]+)"', form).group(1)
+    token = re.search(r'name="breakerpanel_csrf" value="([^"]+)"', form).group(1)
     assert guest.post("/checkout/", data={"sku": "SKU-6"}).status_code == 403
-    done = guest.post("/checkout/", data={"sku": "SKU-6", "breakerbox_csrf": token})
+    done = guest.post("/checkout/", data={"sku": "SKU-6", "breakerpanel_csrf": token})
     assert done.status_code == 200
     assert f"Your order for one {CATALOGUE['SKU-6']} is placed." in done.text
 
@@ -135,9 +135,9 @@ def test_the_dashboard_is_for_the_admin(shop, registry):
     admin = visitor(shop, "admin")
     page = admin.get("/breakers/")
     assert page.status_code == 200
-    token = re.search(r'name="breakerbox_csrf" value="([^"]+)"', page.text).group(1)
+    token = re.search(r'name="breakerpanel_csrf" value="([^"]+)"', page.text).group(1)
     done = admin.post(
-        "/breakers/action", data={"name": "inventory", "action": "open", "breakerbox_csrf": token}
+        "/breakers/action", data={"name": "inventory", "action": "open", "breakerpanel_csrf": token}
     )
     assert done.status_code == 303
     assert registry["inventory"].state is State.FORCED_OPEN

@@ -82,7 +82,7 @@ def test_missing_http_extra_names_it(monkeypatch):
         monkeypatch.delitem(sys.modules, module)
     monkeypatch.setattr(builtins, "__import__", no_httpx)
     registry = Registry.from_settings({"dependencies": {"inv": {"url": "http://x"}}})
-    with pytest.raises(ConfigurationError, match=r'pip install "breakerbox\[http\]"'):
+    with pytest.raises(ConfigurationError, match=r'pip install "breakerpanel\[http\]"'):
         registry.client("inv")
 
 

@@ -109,7 +109,7 @@ def test_the_demo_serves_every_shop_and_stops_everything_on_sigint(tmp_path):
     output: list[str] = []
     try:
         deadline = time.monotonic() + 90
-        while not any("breakerbox demo is up" in line for line in output):
+        while not any("breakerpanel demo is up" in line for line in output):
             assert demo.poll() is None, "".join(output)
             assert time.monotonic() < deadline, "".join(output)
             try:
@@ -142,7 +142,7 @@ def test_the_demo_serves_every_shop_and_stops_everything_on_sigint(tmp_path):
             assert client.get(base["flask"] + "/breakers/").status_code == 403
             assert client.get(base["fastapi"] + "/breakers/").status_code == 401
             assert client.get(
-                base["fastapi"] + "/breakers/", auth=("admin", "breakerbox")
+                base["fastapi"] + "/breakers/", auth=("admin", "breakerpanel")
             ).is_success
         with httpx.Client(base_url=base["flask"], timeout=10) as admin:
             admin.get("/login?user=admin")
@@ -152,7 +152,11 @@ def test_the_demo_serves_every_shop_and_stops_everything_on_sigint(tmp_path):
             token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
             signed_in = admin.post(
                 "/login/",
-                data={"csrfmiddlewaretoken": token, "username": "admin", "password": "breakerbox"},
+                data={
+                    "csrfmiddlewaretoken": token,
+                    "username": "admin",
+                    "password": "breakerpanel",
+                },
                 headers={"Referer": base["django"] + "/login/"},
             )
             assert signed_in.status_code == 302

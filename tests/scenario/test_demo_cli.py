@@ -12,12 +12,12 @@ from example_apps.demo.__main__ import main, storage_for
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0?prefix=breakerbox-django"),
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0?prefix=breakerpanel-django"),
         (
             "redis://127.0.0.1:6379/0?prefix=shop&timeout=100ms",
             "redis://127.0.0.1:6379/0?timeout=100ms&prefix=shop-django",
         ),
-        ("unix:///tmp/redis.sock?db=1", "unix:///tmp/redis.sock?db=1&prefix=breakerbox-django"),
+        ("unix:///tmp/redis.sock?db=1", "unix:///tmp/redis.sock?db=1&prefix=breakerpanel-django"),
         ("memory://", "memory://"),
     ],
 )

@@ -31,7 +31,7 @@ def headers(**values: str) -> email.message.Message:
         ("product", 200, {}, b"Stock information is unavailable right now.", Outcome.DEGRADED),
         ("product", 200, {}, b"Stock information is temporarily unavailable.", Outcome.DEGRADED),
         ("about", 200, {}, b"Stock information is unavailable", Outcome.OK),
-        ("product", 200, {"X_Breakerbox": "stale"}, b"12 in stock", Outcome.STALE),
+        ("product", 200, {"X_Breakerpanel": "stale"}, b"12 in stock", Outcome.STALE),
         ("product", 503, {"Retry_After": "3"}, b"", Outcome.UNAVAILABLE),
         ("product", 503, {}, b"", Outcome.ERROR),
         ("about", 500, {}, b"", Outcome.ERROR),

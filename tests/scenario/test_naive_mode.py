@@ -82,10 +82,10 @@ def test_flask_naive_waits_the_timeout_once_per_attempt(inventory, recommendatio
     assert inventory.stats()["connections"] == 2
 
 
-def test_flask_breakerbox_mode_stops_calling(inventory, recommendations, clock, monkeypatch):
+def test_flask_breakerpanel_mode_stops_calling(inventory, recommendations, clock, monkeypatch):
     monkeypatch.delenv("SHOP_MODE", raising=False)
     shop = flask_shop(inventory, recommendations, clock)  # SHOP_MODE from the environment
-    assert shop.config["SHOP_MODE"] == "breakerbox"
+    assert shop.config["SHOP_MODE"] == "breakerpanel"
     inventory.set_mode("errors", status=503)
     for _ in range(6):
         shop.test_client().get("/product/SKU-1")

@@ -56,7 +56,7 @@ def test_every_shop_ran_every_configuration_with_the_whole_load(results):
     plan = results["plan"]
     assert [s["shop"] for s in results["shops"]] == list(ALL_SHOPS)
     for shop in ALL_SHOPS:
-        for mode in ("naive", "breakerbox", "bulkhead"):
+        for mode in ("naive", "breakerpanel", "bulkhead"):
             data = run(results, shop, mode)
             assert data["product"]["requests"] == round(plan["duration"] * plan["product_rate"])
             assert data["about"]["requests"] == round(plan["duration"] * plan["about_rate"])
@@ -72,21 +72,21 @@ def test_without_a_breaker_the_unrelated_page_piles_up_behind_inventory(results,
 
 
 @pytest.mark.parametrize("shop", SYNC_SHOPS)
-def test_with_breakerbox_the_unrelated_page_stays_far_below_naive(results, shop):
-    naive, box = run(results, shop, "naive"), run(results, shop, "breakerbox")
+def test_with_breakerpanel_the_unrelated_page_stays_far_below_naive(results, shop):
+    naive, box = run(results, shop, "naive"), run(results, shop, "breakerpanel")
     assert box["about_hang"]["p50"] * 10 <= naive["about_hang"]["p50"]
     assert box["about"]["p95"] < naive["about"]["p95"]
 
 
 @pytest.mark.parametrize("shop", ALL_SHOPS)
 def test_without_a_breaker_the_product_page_piles_up_and_hammers_inventory(results, shop):
-    naive, box = run(results, shop, "naive"), run(results, shop, "breakerbox")
+    naive, box = run(results, shop, "naive"), run(results, shop, "breakerpanel")
     assert naive["product"]["p50"] >= 3 * box["product"]["p50"]
     assert naive["product"]["p95"] > box["product"]["p95"]
     assert naive["inventory_calls"] > box["inventory_calls"]
 
 
-@pytest.mark.parametrize("mode", ["breakerbox", "bulkhead"])
+@pytest.mark.parametrize("mode", ["breakerpanel", "bulkhead"])
 @pytest.mark.parametrize("shop", ALL_SHOPS)
 def test_once_open_the_product_page_degrades_fast_never_to_an_error(results, shop, mode):
     data = run(results, shop, mode)
@@ -99,7 +99,7 @@ def test_once_open_the_product_page_degrades_fast_never_to_an_error(results, sho
     assert window["p50"] <= data["product_healthy"]["p50"] + half_timeout
 
 
-@pytest.mark.parametrize("mode", ["breakerbox", "bulkhead"])
+@pytest.mark.parametrize("mode", ["breakerpanel", "bulkhead"])
 @pytest.mark.parametrize("shop", ALL_SHOPS)
 def test_transitions_open_during_the_hang_and_close_after_it(results, shop, mode):
     data = run(results, shop, mode)
@@ -132,7 +132,7 @@ def test_with_a_bulkhead_the_unrelated_page_is_fast_before_the_first_trip(result
 
 def test_an_event_loop_keeps_the_unrelated_page_fast_in_every_configuration(results):
     half_timeout = results["plan"]["inventory_timeout"] * 1000 / 2
-    for mode in ("naive", "breakerbox", "bulkhead"):
+    for mode in ("naive", "breakerpanel", "bulkhead"):
         data = run(results, "fastapi", mode)
         assert data["about"]["p95"] <= data["about_healthy"]["p95"] + half_timeout, mode
 
@@ -147,7 +147,7 @@ def test_the_report_lists_the_claims_and_the_chart_is_a_png(scenario):
     # Under uvicorn nothing runs out of workers: only those two claims do not hold there.
     assert failed <= {
         ("fastapi", "naive_about_piles_up"),
-        ("fastapi", "breakerbox_about_far_below_naive"),
+        ("fastapi", "breakerpanel_about_far_below_naive"),
     }
     png = (out / "scenario.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")

@@ -60,7 +60,7 @@ def make_run(mode: str, *, about_during_hang: float, product_during_hang: float,
 
 
 def test_summarize_measures_pages_windows_and_saturation():
-    run = make_run("breakerbox", about_during_hang=0.5, product_during_hang=1.0, trip=3.0)
+    run = make_run("breakerpanel", about_during_hang=0.5, product_during_hang=1.0, trip=3.0)
     run.transitions.append(transition(3.5, "open", pid=2))  # a second process trips later
     data = summary.summarize(run)
     assert data["about"]["requests"] == 100
@@ -96,8 +96,8 @@ def test_saturation_does_not_apply_without_a_worker_count():
 def summaries(**changes):
     runs = {
         "naive": make_run("naive", about_during_hang=3.0, product_during_hang=3.0),
-        "breakerbox": make_run(
-            "breakerbox", about_during_hang=0.8, product_during_hang=1.0, trip=3.0
+        "breakerpanel": make_run(
+            "breakerpanel", about_during_hang=0.8, product_during_hang=1.0, trip=3.0
         ),
         "bulkhead": make_run(
             "bulkhead", about_during_hang=0.004, product_during_hang=1.0, trip=4.0
@@ -129,17 +129,19 @@ def test_claims_fail_when_the_numbers_do_not_bear_them_out():
         )
     )
     assert found["naive_about_piles_up"] is False
-    assert found["breakerbox_about_far_below_naive"] is False
+    assert found["breakerpanel_about_far_below_naive"] is False
     assert found["bulkhead_about_fast_before_trip"] is False
     assert found["naive_product_piles_up"] is True
 
 
 def test_no_transition_after_the_recovery_fails_the_transitions_claim():
-    never_closed = make_run("breakerbox", about_during_hang=0.8, product_during_hang=1.0, trip=3.0)
+    never_closed = make_run(
+        "breakerpanel", about_during_hang=0.8, product_during_hang=1.0, trip=3.0
+    )
     never_closed.transitions = [transition(3.0, "open")]
     assert (
-        held(summary.claims("flask", summaries(breakerbox=never_closed), 1.0))[
-            "breakerbox_transitions"
+        held(summary.claims("flask", summaries(breakerpanel=never_closed), 1.0))[
+            "breakerpanel_transitions"
         ]
         is False
     )
@@ -149,8 +151,8 @@ def test_the_table_shows_every_configuration_and_transition():
     runs = summaries()
     text = tables.shop_table("Flask", "gunicorn, 2 workers x 2 threads", QUICK, runs)
     header = text.splitlines()[2]
-    assert header.split() == ["naive", "breakerbox", "bulkhead"]
+    assert header.split() == ["naive", "breakerpanel", "bulkhead"]
     assert "p50 / p95 / p99 ms" in text
-    assert "breakerbox  process 1: 3.0 open, 9.0 closed" in text
-    assert "naive       none" in text
+    assert "breakerpanel  process 1: 3.0 open, 9.0 closed" in text
+    assert "naive         none" in text
     assert "[yes] flask" in tables.claims_table(summary.claims("flask", runs, 1.0))

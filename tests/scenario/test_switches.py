@@ -48,7 +48,11 @@ def test_every_switch_is_read():
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("SHOP_MODE", "fast", "SHOP_MODE: expected one of breakerbox, bulkhead, naive, got 'fast'"),
+        (
+            "SHOP_MODE",
+            "fast",
+            "SHOP_MODE: expected one of breakerpanel, bulkhead, naive, got 'fast'",
+        ),
         (
             "SHOP_NAIVE_TIMEOUT",
             "30x",
@@ -99,7 +103,7 @@ def test_bulkhead_mode_caps_inventory_only():
     assert switches.apply(SHOP, explicit)["dependencies"]["inventory"]["max_concurrent"] == 7
 
 
-def test_overrides_are_validated_by_breakerbox():
+def test_overrides_are_validated_by_breakerpanel():
     applied = switches.apply(
         SHOP, switches.from_environ({"SHOP_INVENTORY_BREAKER": '{"timout": "1s"}'})
     )

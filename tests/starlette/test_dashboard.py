@@ -105,7 +105,7 @@ def test_staff_see_the_page_with_the_mounted_urls(client: TestClient):
     assert '"status_url": "/ops/breakers/status"' in page
     assert 'action="/ops/breakers/action"' in page
     cookie = response.headers["set-cookie"]
-    assert f"breakerbox_csrf={token_from(page)}" in cookie
+    assert f"breakerpanel_csrf={token_from(page)}" in cookie
     assert "HttpOnly" in cookie
     assert "SameSite=strict" in cookie
     assert "Path=/ops/breakers" in cookie
@@ -116,7 +116,7 @@ def test_staff_get_the_json_status(client: TestClient, registry: Registry):
     response = staff(client).get("/ops/breakers/status")
     assert response.headers["cache-control"] == "no-store"
     document = response.json()
-    assert document["schema"] == "breakerbox.status/1"
+    assert document["schema"] == "breakerpanel.status/1"
     states = {entry["name"]: entry["state"] for entry in document["breakers"]}
     assert states == {"inventory": "forced_open", "recommendations": "closed"}
 
@@ -194,7 +194,7 @@ def test_a_post_without_the_right_token_is_refused(
 
 def test_a_post_without_the_cookie_is_refused(client: TestClient, registry: Registry):
     token = token_from(staff(client).get("/ops/breakers/").text)
-    client.cookies.delete("breakerbox_csrf", path="/ops/breakers")
+    client.cookies.delete("breakerpanel_csrf", path="/ops/breakers")
     response = post(client, {"name": "inventory", "action": "open", "csrf_token": token})
     assert response.status_code == 403
     assert "the CSRF cookie is missing" in response.text

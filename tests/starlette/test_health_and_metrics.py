@@ -53,7 +53,7 @@ def metrics_listeners(registry) -> list[object]:
 
 
 def calls(series: dict, name: str, outcome: str) -> float:
-    return series[("breakerbox_calls_total", (("dependency", name), ("outcome", outcome)))]
+    return series[("breakerpanel_calls_total", (("dependency", name), ("outcome", outcome)))]
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_health_follows_the_policy_per_state(registry: Registry, clock, backend:
         response = client.get("/ops/health")
         assert (response.status_code, response.json()) == (
             200,
-            {"schema": "breakerbox.health/1", "status": "ok", "open": [], "required_open": []},
+            {"schema": "breakerpanel.health/1", "status": "ok", "open": [], "required_open": []},
         )
         assert response.headers["cache-control"] == "no-store"
         assert client.get("/ops/status").status_code == 403  # the status keeps its hook
@@ -133,7 +133,7 @@ def test_metrics_need_the_hook_and_count_calls(registry: Registry, backend: str)
     assert response.headers["cache-control"] == "no-store"
     series = samples(response.text)
     assert [calls(series, "payments", o) for o in ("success", "failure")] == [1, 1]
-    assert series[("breakerbox_state", (("dependency", "payments"), ("state", "closed")))] == 1
+    assert series[("breakerpanel_state", (("dependency", "payments"), ("state", "closed")))] == 1
 
 
 def test_without_metrics_there_is_no_endpoint_and_nothing_listens(registry: Registry):
@@ -150,7 +150,7 @@ def test_metrics_endpoint_on_a_route_of_its_own(registry: Registry):
     with TestClient(app) as client:
         series = samples(client.get("/metrics").text)
     transition = (("dependency", "payments"), ("from_state", "closed"), ("to_state", "forced_open"))
-    assert series[("breakerbox_transitions_total", transition)] == 1
+    assert series[("breakerpanel_transitions_total", transition)] == 1
 
 
 def test_metrics_installed_twice_name_the_fix(registry: Registry, clock):
@@ -190,5 +190,5 @@ def test_the_shop_serves_health_and_metrics_after_real_calls(upstreams, clock):
     series = samples(response.text)
     assert [calls(series, "inventory", o) for o in ("success", "failure", "rejected")] == [1, 3, 1]
     assert calls(series, "recommendations", "failure") == 0
-    assert series[("breakerbox_state", (("dependency", "inventory"), ("state", "open")))] == 1
+    assert series[("breakerpanel_state", (("dependency", "inventory"), ("state", "open")))] == 1
     assert inventory.stats()["requests"] == {"200": 1, "503": 3}  # the rejection sent nothing

@@ -269,7 +269,7 @@ def test_last_good_page_is_served_while_open(
     stale = client.get("/products/1")
     assert stale.status_code == 200
     assert stale.text == first.text
-    assert stale.headers["x-breakerbox"] == "stale"
+    assert stale.headers["x-breakerpanel"] == "stale"
     assert stale.headers["age"] == "5"
     assert stale.headers["content-length"] == str(len(first.content))
     assert shop.calls["product"] == 1
@@ -331,7 +331,7 @@ def test_a_rejected_call_inside_the_view_serves_the_kept_page(
     finally:
         probe.__exit__(None, None, None)
     assert response.status_code == 200
-    assert response.headers["x-breakerbox"] == "stale"
+    assert response.headers["x-breakerpanel"] == "stale"
     assert response.text == kept.text
     assert shop.calls["product"] == 2  # the view ran, and its rejection was answered
 

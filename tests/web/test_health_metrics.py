@@ -86,7 +86,7 @@ def test_metrics_series_parse_and_count(clock):
     }
 
     def calls(outcome: str) -> float:
-        return samples[("breakerbox_calls_total", (("dependency", "inv"), ("outcome", outcome)))]
+        return samples[("breakerpanel_calls_total", (("dependency", "inv"), ("outcome", outcome)))]
 
     assert [calls(o) for o in ("success", "slow", "ignored", "failure", "rejected")] == [
         1,
@@ -98,17 +98,17 @@ def test_metrics_series_parse_and_count(clock):
     state = {
         labels[1][1]: value
         for (name, labels), value in samples.items()
-        if name == "breakerbox_state"
+        if name == "breakerpanel_state"
     }
     assert state["open"] == 1
     assert sum(state.values()) == 1
     key = (
-        "breakerbox_transitions_total",
+        "breakerpanel_transitions_total",
         (("dependency", "inv"), ("from_state", "closed"), ("to_state", "open")),
     )
     assert samples[key] == 1
-    assert samples[("breakerbox_call_duration_seconds_count", (("dependency", "inv"),))] == 4
-    assert samples[("breakerbox_in_flight", (("dependency", "inv"),))] == 0
+    assert samples[("breakerpanel_call_duration_seconds_count", (("dependency", "inv"),))] == 4
+    assert samples[("breakerpanel_in_flight", (("dependency", "inv"),))] == 0
 
 
 def test_missing_prometheus_client_names_the_extra(monkeypatch, clock):
@@ -124,5 +124,5 @@ def test_missing_prometheus_client_names_the_extra(monkeypatch, clock):
         return real(name, *args)
 
     monkeypatch.setattr(metrics.importlib, "import_module", fake)
-    with pytest.raises(ConfigurationError, match=r'pip install "breakerbox\[prometheus\]"'):
+    with pytest.raises(ConfigurationError, match=r'pip install "breakerpanel\[prometheus\]"'):
         metrics.install_metrics(Registry.from_settings({}, clock=clock))

@@ -42,7 +42,7 @@ def test_status_document_validates_in_every_state(clock):
         "disabled",
         "metrics_only",
     }
-    broken = dict(document, schema="breakerbox.status/2")
+    broken = dict(document, schema="breakerpanel.status/2")
     with pytest.raises(jsonschema.ValidationError):
         validator.validate(broken)
 

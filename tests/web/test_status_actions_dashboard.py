@@ -29,7 +29,7 @@ def test_status_document_is_json_and_versioned(registry):
     registry["recs"].force_open()
     doc = status_document(registry, wall_clock=1_800_000_000.0)
     assert json.loads(json.dumps(doc)) == doc
-    assert doc["schema"] == SCHEMA == "breakerbox.status/1"
+    assert doc["schema"] == SCHEMA == "breakerpanel.status/1"
     assert doc["generated_at"] == "2027-01-15T08:00:00Z"
     assert doc["storage"] == {"scheme": "memory", "shared": False}
     inventory, recs = doc["breakers"]

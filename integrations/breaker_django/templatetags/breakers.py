@@ -141,7 +141,7 @@ class BreakerNode(Node):  # type: ignore[misc]  # Django is untyped
             return
         self.warned = True  # once per compiled block, not once per request
         logger.warning(
-            "breakerbox: {%% breaker %%} vary_on=%s does not resolve in %s; "
+            "breakerpanel: {%% breaker %%} vary_on=%s does not resolve in %s; "
             "the block is rendered but never stored or served from the cache",
             expression.token,
             getattr(getattr(self, "origin", None), "name", "a template"),

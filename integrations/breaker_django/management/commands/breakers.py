@@ -3,7 +3,7 @@
 ::
 
     manage.py breakers                       # NAME  STATE  FAILURES  FAILURE RATE  RETRY IN
-    manage.py breakers --json                # the status document (breakerbox.status/1)
+    manage.py breakers --json                # the status document (breakerpanel.status/1)
     manage.py breakers open inventory        # also: close, reset, disable, metrics-only
 
 With ``memory://`` storage each server process keeps its own state, which a
