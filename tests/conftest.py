@@ -1,10 +1,68 @@
-"""Fixtures shared by every test folder."""
+"""Fixtures and hooks shared by every test folder.
+
+Missing extras: test modules import their optional packages with
+``pytest.importorskip``. On a developer's machine without an extra, those tests
+are skipped with the reason; when the ``CI`` environment variable is set, the
+same skip is turned into a failure, so a CI run never passes by leaving a whole
+suite out (as unreachable Redis and a missing Chromium already fail there).
+"""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Generator
 
 import pytest
 
 from breaker_core.clock import FakeClock
+
+# pytest.importorskip's message, the one way our tests say "an extra is missing".
+_MISSING_EXTRA = "could not import"
+
+
+def _in_ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+def _skip_message(longrepr: object) -> str:
+    # A skip's longrepr is (path, line, "Skipped: <reason>").
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+def _fail_missing_extra(report: pytest.CollectReport | pytest.TestReport) -> None:
+    if not (_in_ci() and report.skipped):
+        return
+    message = _skip_message(report.longrepr)
+    if _MISSING_EXTRA not in message:
+        return
+    report.outcome = "failed"
+    report.longrepr = (
+        f"{message.removeprefix('Skipped: ')}\n"
+        "CI is set, so a missing extra fails instead of skipping: install the project "
+        'with its test extras (pip install -e ".[all,dev]", as make test does).'
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """Under CI, a module skipped for a missing extra fails its collection."""
+    report = yield
+    _fail_missing_extra(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under CI, a test skipped for a missing extra fails."""
+    report = yield
+    _fail_missing_extra(report)
+    return report
 
 
 @pytest.fixture
