@@ -125,7 +125,10 @@ class Attempt:
                 pass  # exited in another context than it was entered in: nothing to undo
             self._token = None
         if exc is not None:
-            machine._finish_error(self._ticket, self._start, exc)
+            try:
+                machine._finish_error(self._ticket, self._start, exc)
+            except BaseException:  # a listener's: logged, the block's own wins
+                pass
         elif self._failed:
             machine._finish_failed(self._ticket, self._start)
         else:

@@ -31,10 +31,26 @@ from breaker_core.machine import (
 )
 from breaker_core.state import State
 
-__all__ = ["CircuitBreaker"]
+__all__ = ["CircuitBreaker", "is_async_callable"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def is_async_callable(fn: object) -> bool:
+    """True if calling ``fn`` returns a coroutine to await.
+
+    An ``async def`` function or method, a :func:`functools.partial` of one,
+    or an object whose class defines ``async def __call__``.
+    """
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    if inspect.iscoroutinefunction(fn):
+        return True
+    if inspect.isfunction(fn) or inspect.ismethod(fn) or isinstance(fn, type):
+        return False
+    call = getattr(type(fn), "__call__", None)  # noqa: B004 - the method itself is wanted
+    return inspect.iscoroutinefunction(call)
 
 
 class CircuitBreaker(Machine):
@@ -238,7 +254,10 @@ class CircuitBreaker(Machine):
                 try:
                     result = fn(*args, **kwargs)
                 except BaseException as exc:
-                    self._finish_error(phase.gen, None, exc)
+                    try:
+                        self._finish_error(phase.gen, None, exc)
+                    except BaseException:  # a listener's: logged, the call's own wins
+                        pass
                     raise
                 self._count_success(phase, self._clock())
                 return result
@@ -255,7 +274,10 @@ class CircuitBreaker(Machine):
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
-            self._finish_error(ticket, start, exc)
+            try:
+                self._finish_error(ticket, start, exc)
+            except BaseException:  # a listener's: logged, the call's own wins
+                pass
             raise
         self._finish(ticket, start, result)
         return result
@@ -285,7 +307,10 @@ class CircuitBreaker(Machine):
                 try:
                     result = await fn(*args, **kwargs)
                 except BaseException as exc:
-                    self._finish_error(phase.gen, None, exc)
+                    try:
+                        self._finish_error(phase.gen, None, exc)
+                    except BaseException:  # a listener's: logged, the call's own wins
+                        pass
                     raise
                 self._count_success(phase, self._clock())
                 return result
@@ -304,7 +329,10 @@ class CircuitBreaker(Machine):
         try:
             result = await fn(*args, **kwargs)
         except BaseException as exc:
-            self._finish_error(ticket, start, exc)
+            try:
+                self._finish_error(ticket, start, exc)
+            except BaseException:  # a listener's: logged, the call's own wins
+                pass
             raise
         self._finish(ticket, start, result)
         return result
@@ -318,8 +346,12 @@ class CircuitBreaker(Machine):
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
 
     def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
-        """Decorate a sync or async function so every call goes through the breaker."""
-        if inspect.iscoroutinefunction(fn):
+        """Decorate a sync or async function so every call goes through the breaker.
+
+        An object with ``async def __call__`` is async too: its call is judged
+        when the coroutine finishes, not when it is created.
+        """
+        if is_async_callable(fn):
 
             @functools.wraps(fn)
             async def async_guarded(*args: P.args, **kwargs: P.kwargs) -> Any:

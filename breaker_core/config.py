@@ -14,6 +14,7 @@ from typing import Any
 
 from breaker_core import validation as v
 from breaker_core.errors import ConfigurationError
+from breaker_core.matching import ExceptionSpec
 
 __all__ = ["BREAKER_FIELDS", "DEPENDENCY_ONLY_FIELDS", "BreakerConfig"]
 
@@ -42,10 +43,10 @@ class BreakerConfig:
     minimum_calls: int = 10
     """Calls needed in the window before ``failure_rate`` is judged."""
     # What counts as a failure.
-    record: tuple[type[Exception], ...] = (Exception,)
-    """Exceptions that count as failures; others count as successes."""
-    ignore: tuple[type[Exception], ...] = ()
-    """Exceptions that count as neither success nor failure."""
+    record: tuple[ExceptionSpec, ...] = (Exception,)
+    """Exceptions that count as failures (classes or predicates); others count as successes."""
+    ignore: tuple[ExceptionSpec, ...] = ()
+    """Exceptions that count as neither success nor failure (classes or predicates)."""
     slow_call_duration: float | None = None
     """A call slower than this many seconds is a failure; None: off."""
     result_is_failure: Callable[[Any], object] | None = None
@@ -150,18 +151,18 @@ _PARSERS: dict[str, v.Parser] = {
     "window": v.positive_duration,
     "failure_rate": v.optional(v.fraction),
     "minimum_calls": v.positive_int,
-    "record": v.exception_classes,
-    "ignore": v.exception_classes,
+    "record": v.exception_matchers,
+    "ignore": v.exception_matchers,
     "slow_call_duration": v.optional(v.positive_duration),
     "result_is_failure": v.optional(v.predicate),
     "reset_timeout": v.positive_duration,
     "backoff": v.at_least_one,
     "max_reset_timeout": v.optional(v.positive_duration),
     "jitter": v.unit_interval,
-    "half_open_max_calls": v.positive_int,
-    "success_threshold": v.positive_int,
+    "half_open_max_calls": v.count_up_to(10_000),
+    "success_threshold": v.count_up_to(10_000),
     "probe_timeout": v.positive_duration,
-    "max_concurrent": v.optional(v.positive_int),
+    "max_concurrent": v.optional(v.count_up_to(100_000)),
     "max_wait": v.non_negative_duration,
     "url": v.optional(v.url),
     "timeout": v.optional(v.positive_duration),

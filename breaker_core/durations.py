@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 
@@ -14,8 +15,9 @@ _PATTERN = re.compile(r"\s*((?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(ms|s|m|
 def parse_duration(value: object) -> float:
     """Return ``value`` as float seconds.
 
-    Accepts an int or float (seconds) or a string of a number and a unit:
-    ``"250ms"``, ``"10s"``, ``"1.5s"``, ``"5m"``, ``"1h"`` (``"1e-3s"`` too).
+    Accepts an int or float (seconds), a :class:`datetime.timedelta`, or a
+    string of a number and a unit: ``"250ms"``, ``"10s"``, ``"1.5s"``,
+    ``"5m"``, ``"1h"`` (``"1e-3s"`` too).
 
     Raises:
         ValueError: the value is not a finite, non-negative duration in one of
@@ -23,7 +25,9 @@ def parse_duration(value: object) -> float:
     """
     if isinstance(value, bool):
         raise ValueError("a duration cannot be a bool")
-    if isinstance(value, int | float):
+    if isinstance(value, datetime.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float):
         try:
             seconds = float(value)
         except OverflowError:

@@ -47,7 +47,16 @@ Listener = Callable[[Event], object]
 
 
 def dispatch(listeners: Iterable[Listener], event: Event) -> None:
-    """Call every listener with ``event``; a listener that raises is logged and skipped."""
+    """Call every listener with ``event``; a listener that raises is logged and skipped.
+
+    An ``Exception`` from a listener is logged and forgotten. A ``BaseException``
+    that is not one (``KeyboardInterrupt``, ``SystemExit``, a cancellation) is
+    logged too, every later listener is still told, and it is raised again
+    once all of them have been: the breaker has then finished its
+    bookkeeping, and the call forms make sure it never replaces the
+    exception (or rejection) of the call itself.
+    """
+    stop: BaseException | None = None
     for listener in listeners:
         try:
             listener(event)
@@ -58,3 +67,20 @@ def dispatch(listeners: Iterable[Listener], event: Event) -> None:
                 event.kind,
                 event.name,
             )
+        except BaseException as exc:
+            logger.error(
+                "breaker listener %r raised %s on %s event of %r; raised again after "
+                "every listener was told",
+                listener,
+                type(exc).__name__,
+                event.kind,
+                event.name,
+                exc_info=True,
+            )
+            if stop is None:
+                stop = exc
+    if stop is not None:
+        try:
+            raise stop
+        finally:
+            del stop  # no reference cycle through this frame

@@ -17,9 +17,9 @@ import hashlib
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, cast
 
-from breaker_core.breaker import CircuitBreaker
+from breaker_core.breaker import CircuitBreaker, is_async_callable
 from breaker_core.cache import Cache
 from breaker_core.clock import Clock
 from breaker_core.errors import CircuitOpenError, ConfigurationError, FailedResultError
@@ -32,6 +32,8 @@ MISSING: Any = object()
 """Marks an argument that was not given (``fallback=None`` is a valid fallback)."""
 
 KeyFunction = Callable[..., object]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class _Degrader:
@@ -53,7 +55,9 @@ class _Degrader:
         self.fallback = fallback
         self.stale_for = stale_for
         self.key = key
-        self.prefix = f"breakerpanel:guard:{breaker.name}:{fn.__module__}.{fn.__qualname__}:"
+        name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+        module = getattr(fn, "__module__", None) or type(fn).__module__
+        self.prefix = f"breakerpanel:guard:{breaker.name}:{module}.{name}:"
 
     def cache_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
         if not self.stale_for:
@@ -78,6 +82,11 @@ class _Degrader:
             self.cache.set(cache_key, result, self.stale_for)
         return result
 
+    async def settle_async(self, cache_key: str | None, result: object) -> object:
+        """:meth:`settle` of a result judged a failure, for an async function."""
+        answer = await self.answer_async(cache_key, FailedResultError(self.breaker.name, result))
+        return result if answer is MISSING else answer
+
     def answer(self, cache_key: str | None, error: Exception) -> object:
         """Return the stale result or the fallback, or MISSING if neither applies."""
         if cache_key is not None:
@@ -93,6 +102,16 @@ class _Degrader:
                 # Keep the original error visible as the cause.
                 raise fallback_error from error
         return self.fallback
+
+    async def answer_async(self, cache_key: str | None, error: Exception) -> object:
+        """:meth:`answer` for an async function: an async fallback is awaited."""
+        answer = self.answer(cache_key, error)
+        if inspect.isawaitable(answer):
+            try:
+                return await answer
+            except Exception as fallback_error:
+                raise fallback_error from error
+        return answer
 
     def degrades(self, error: Exception) -> bool:
         """Whether ``error`` is answered by the stale result or fallback."""
@@ -116,20 +135,32 @@ def make_guard(
     fallback: object = MISSING,
     stale_for: float | None = None,
     key: KeyFunction | None = None,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Return a decorator guarding a sync or async function; see :meth:`Registry.guard`."""
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Return a decorator guarding a sync or async function; see :meth:`Registry.guard`.
+
+    The decorated function keeps its signature for type checkers (``P``, ``R``).
+    """
     effective_stale = breaker.config.stale_for if stale_for is None else stale_for
 
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        what = getattr(fn, "__qualname__", None) or type(fn).__qualname__
         if effective_stale and key is None and _takes_arguments(fn):
             raise ConfigurationError(
-                f"guard({breaker.name!r}) on {fn.__qualname__}: a function that takes arguments "
+                f"guard({breaker.name!r}) on {what}: a function that takes arguments "
                 "needs key=... when stale_for is set, so results for different arguments "
                 "(or users) are never mixed; or pass stale_for=0"
             )
+        is_async = is_async_callable(fn)
+        if not is_async and callable(fallback) and is_async_callable(fallback):
+            raise ConfigurationError(
+                f"guard({breaker.name!r}, fallback=...) on {what}: expected a plain "
+                f"function or a value as the fallback of a sync function, got the async "
+                f"callable {fallback!r} (its coroutine could never be awaited)"
+            )
         degrader = _Degrader(breaker, fn, cache, clock, fallback, effective_stale, key)
 
-        if inspect.iscoroutinefunction(fn):
+        if is_async:
+            afn = cast(Callable[..., Any], fn)
 
             @functools.wraps(fn)
             async def guarded_async(*args: Any, **kwargs: Any) -> Any:
@@ -137,23 +168,25 @@ def make_guard(
                 try:
                     # An attempt, so a guarded client inside fn counts once, here.
                     async with breaker.attempt() as attempt:
-                        result = await fn(*args, **kwargs)
+                        result = await afn(*args, **kwargs)
                         if degrader.judge(result):
                             attempt.fail()
                     failed = attempt.failed  # also when an inner guarded call failed
                 except Exception as error:
                     if not degrader.degrades(error):
                         raise
-                    answer = degrader.answer(cache_key, error)
+                    answer = await degrader.answer_async(cache_key, error)
                     if answer is MISSING:
                         raise
                     return answer
+                if failed:
+                    return await degrader.settle_async(cache_key, result)
                 return degrader.settle(cache_key, result, failed)
 
-            return guarded_async
+            return cast(Callable[P, R], guarded_async)
 
         @functools.wraps(fn)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
             cache_key = degrader.cache_key(args, kwargs)
             try:
                 with breaker.attempt() as attempt:
@@ -167,8 +200,8 @@ def make_guard(
                 answer = degrader.answer(cache_key, error)
                 if answer is MISSING:
                     raise
-                return answer
-            return degrader.settle(cache_key, result, failed)
+                return cast(R, answer)
+            return cast(R, degrader.settle(cache_key, result, failed))
 
         return guarded
 

@@ -29,6 +29,7 @@ from breaker_core.clock import Clock
 from breaker_core.config import BreakerConfig
 from breaker_core.errors import BulkheadFullError, CircuitOpenError
 from breaker_core.events import Event, Listener, dispatch
+from breaker_core.matching import compile_matcher
 from breaker_core.state import State
 from breaker_core.window import SlidingWindow
 
@@ -136,8 +137,8 @@ class Machine:
         # Copied out of the config for the hot path.
         self._slow = config.slow_call_duration
         self._result_is_failure = config.result_is_failure
-        self._record = config.record
-        self._ignore = config.ignore
+        self._record = compile_matcher(config.record, "record")
+        self._ignore = compile_matcher(config.ignore, "ignore")
         self._listening: tuple[Listener, ...] = ()
         self._timed = False  # measure call durations (slow calls or listeners)
         self._plain = False  # a closed success needs nothing but a window count
@@ -157,8 +158,9 @@ class Machine:
         """Return True if ``exc`` counts as a failure under ``record``/``ignore``."""
         return (
             isinstance(exc, Exception)
-            and not (self._ignore and isinstance(exc, self._ignore))
-            and isinstance(exc, self._record)
+            and not (self._ignore is not None and self._ignore(exc))
+            and self._record is not None
+            and self._record(exc)
         )
 
     # -- admission ---------------------------------------------------------------
@@ -248,7 +250,12 @@ class Machine:
                     rejection = (config.reset_timeout, "forced_open")
                 # DISABLED: ticket stays None, nothing is recorded
         if change is not None:
-            self._announce(change)
+            try:
+                self._announce(change)
+            except BaseException:
+                if rejection is None:
+                    self._give_back(ticket)  # a listener stopped the call: free its slot
+                raise
         if rejection is not None:
             self._reject(rejection[0], rejection[1], now)
         return ticket
@@ -261,7 +268,10 @@ class Machine:
         else:
             error = CircuitOpenError(self.name, retry_after, reason)
         if self._listening:
-            self._tell_rejected(error, reason, now)
+            try:
+                self._tell_rejected(error, reason, now)
+            except BaseException:  # logged by dispatch; the rejection stands
+                pass
         try:
             raise error
         finally:
@@ -355,9 +365,9 @@ class Machine:
         duration = None if start is None else now - start
         if not isinstance(exc, Exception):
             outcome = _ABANDONED
-        elif self._ignore and isinstance(exc, self._ignore):
+        elif self._ignore is not None and self._ignore(exc):
             outcome = _IGNORED
-        elif isinstance(exc, self._record):
+        elif self._record is not None and self._record(exc):
             outcome = _FAILURE
         elif self._slow is not None and duration is not None and duration >= self._slow:
             outcome = _SLOW
@@ -393,9 +403,16 @@ class Machine:
                         if self._config.failure_rate is not None and state is _CLOSED and local:
                             change = self._maybe_trip(now)
                     else:
-                        window.add_failure(now, slow=outcome == _SLOW)
+                        # A slow call is a slow call whatever it raised (as Resilience4j).
+                        slow = outcome == _SLOW or (
+                            outcome == _FAILURE
+                            and duration is not None
+                            and self._slow is not None
+                            and duration >= self._slow
+                        )
+                        window.add_failure(now, slow=slow)
                         if link is not None:
-                            link.count(now, 2 if outcome == _SLOW else 1)
+                            link.count(now, 2 if slow else 1)
                             link.storage.wake()  # a failure may trip: flush it soon
                         if state is _CLOSED and local:
                             change = self._maybe_trip(now)
@@ -403,21 +420,24 @@ class Machine:
                 change = self._probe_finished(ticket, outcome, now, phase)
         finally:
             self._release()
-        if outcome != _ABANDONED and self._listening:
-            dispatch(
-                self._listening,
-                Event(
-                    _OUTCOME_KINDS[outcome],
-                    self.name,
-                    new_state=state,
-                    exception=exc,
-                    duration=duration,
-                    reason=_FAILURE_REASONS.get(outcome),
-                    time=now,
-                ),
-            )
-        if change is not None:
-            self._announce(change)
+        try:
+            if outcome != _ABANDONED and self._listening:
+                dispatch(
+                    self._listening,
+                    Event(
+                        _OUTCOME_KINDS[outcome],
+                        self.name,
+                        new_state=state,
+                        exception=exc,
+                        duration=duration,
+                        reason=_FAILURE_REASONS.get(outcome),
+                        time=now,
+                    ),
+                )
+        finally:
+            # A listener's BaseException never hides the transition it caused.
+            if change is not None:
+                self._announce(change)
 
     # -- transitions (called with the lock held, except _manual and _announce) ---
 
@@ -529,6 +549,16 @@ class Machine:
                 return
         with self._lock:
             self._failed_probes = 0
+            old = self._phase
+            if old.state is new_state:
+                # Not a change (force_open() twice, reset() while closed): a clean
+                # slate, and a new epoch so calls admitted before it do not count,
+                # but nothing is announced, logged or remembered.
+                self._phase = _Phase(new_state, old.gen + 1, old.open_until)
+                self._probes.clear()
+                self._probe_successes = 0
+                self._window.reset()
+                return
             change = self._transition(
                 new_state, now, "manual", math.inf if new_state is _FORCED_OPEN else 0.0
             )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import importlib
 import time
 from collections.abc import Callable, Iterator, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from breaker_core.breaker import CircuitBreaker
 from breaker_core.cache import Cache, MemoryCache
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     import requests
 
 __all__ = ["Registry"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _HTTP_DRIVERS = ("httpx", "httpcore", "requests", "urllib3", "anyio", "h11", "idna", "certifi")
 
@@ -233,10 +237,13 @@ class Registry:
         name: str,
         *,
         fallback: object = MISSING,
-        stale_for: float | str | None = None,
+        stale_for: float | str | datetime.timedelta | None = None,
         key: Callable[..., object] | None = None,
-    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]:
         """Decorate a sync or async function to run under breaker ``name``.
+
+        The decorated function keeps its signature (a ``ParamSpec``): type
+        checkers see its real arguments and result.
 
         ``fallback`` (a value, or a callable taking the exception) answers
         calls that are rejected or fail. ``stale_for`` (seconds or ``"5m"``;

@@ -16,11 +16,14 @@ from collections.abc import Callable, Iterable, Mapping
 
 from breaker_core.durations import parse_duration
 from breaker_core.imports import import_string
+from breaker_core.matching import ExceptionSpec
 
 __all__ = [
     "Invalid",
+    "count_up_to",
     "describe",
     "exception_classes",
+    "exception_matchers",
     "failure_statuses",
     "fraction",
     "key_path",
@@ -123,11 +126,30 @@ def boolean(value: object) -> bool:
     return value
 
 
-def positive_int(value: object) -> int:
-    """An int of at least 1 (bools refused)."""
+MAX_COUNT = 1_000_000_000
+"""The largest count a setting takes unless it says otherwise (thresholds, minimum calls)."""
+MIN_DURATION = 0.001
+"""The shortest positive duration a setting takes (1ms): below it is surely a unit mistake."""
+MAX_DURATION = 30 * 24 * 3600.0
+"""The longest duration a setting takes (30 days, 720h): clocks, sockets and waits all hold it."""
+
+
+def positive_int(value: object, maximum: int = MAX_COUNT) -> int:
+    """An int from 1 to ``maximum`` (bools refused)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise Invalid("a positive integer like 5")
+    if value > maximum:
+        raise Invalid("a positive integer like 5", f"at most {maximum}")
     return value
+
+
+def count_up_to(maximum: int) -> Parser:
+    """A :func:`positive_int` parser with its own ``maximum``."""
+
+    def parse(value: object) -> int:
+        return positive_int(value, maximum)
+
+    return parse
 
 
 def _number(value: object, allowed: str, accept: Callable[[float], bool]) -> float:
@@ -154,37 +176,63 @@ def unit_interval(value: object) -> float:
 
 
 def at_least_one(value: object) -> float:
-    """A finite number of at least 1, as for ``backoff``."""
-    return _number(value, "a number of at least 1, like 2", lambda n: n >= 1)
+    """A number from 1 to 100, as for ``backoff``."""
+    return _number(value, "a number from 1 to 100, like 2", lambda n: 1 <= n <= 100)
+
+
+_DURATION_RANGE = "from 1ms to 720h"
 
 
 def positive_duration(value: object) -> float:
-    """A duration greater than zero: seconds or a string like ``"10s"``."""
+    """A duration from 1ms to 30 days: seconds, a ``timedelta`` or a string like ``"10s"``."""
+    allowed = 'a positive duration like "10s"'
     try:
         seconds = parse_duration(value)
     except ValueError:
-        raise Invalid('a positive duration like "10s"') from None
+        raise Invalid(allowed) from None
     if seconds <= 0:
-        raise Invalid('a positive duration like "10s"')
+        raise Invalid(allowed)
+    if not MIN_DURATION <= seconds <= MAX_DURATION:
+        raise Invalid(allowed, _DURATION_RANGE)
     return seconds
 
 
 def non_negative_duration(value: object) -> float:
-    """A duration of zero or more: seconds or a string like ``"250ms"``."""
+    """0, or a duration from 1ms to 30 days: seconds, a ``timedelta`` or ``"250ms"``."""
+    allowed = 'a duration like "250ms" (0 to turn it off)'
     try:
-        return parse_duration(value)
+        seconds = parse_duration(value)
     except ValueError:
-        raise Invalid('a duration like "250ms" (0 to turn it off)') from None
+        raise Invalid(allowed) from None
+    if seconds and not MIN_DURATION <= seconds <= MAX_DURATION:
+        raise Invalid(allowed, f"0, or {_DURATION_RANGE}")
+    return seconds
 
 
 def exception_classes(value: object) -> tuple[type[Exception], ...]:
     """One exception class or dotted path, or a list of them; returned as a tuple."""
+    matchers = exception_matchers(value, predicates=False)
+    return tuple(item for item in matchers if isinstance(item, type))
+
+
+def exception_matchers(value: object, *, predicates: bool = True) -> tuple[ExceptionSpec, ...]:
+    """Exception classes and predicates on an exception, or dotted paths to them.
+
+    One item or a list; returned as a tuple. A class must be an ``Exception``
+    subclass; anything else callable is a predicate (``predicates=False``
+    refuses them).
+    """
     allowed = (
         'an exception class, a dotted path to one like "myapp.errors.UpstreamError", '
         "or a list of them"
     )
+    if predicates:
+        allowed = (
+            "an exception class or a callable taking the exception, a dotted path to "
+            'either like "myapp.errors.UpstreamError", or a list of them'
+        )
     items: Iterable[object] = value if isinstance(value, list | tuple) else (value,)
-    classes: list[type[Exception]] = []
+    found: list[ExceptionSpec] = []
     for item in items:
         resolved = item
         if isinstance(item, str):
@@ -192,16 +240,21 @@ def exception_classes(value: object) -> tuple[type[Exception], ...]:
                 resolved = import_string(item)
             except ImportError as exc:
                 raise Invalid(allowed, str(exc)) from None
-        if not (isinstance(resolved, type) and issubclass(resolved, Exception)):
-            detail = ""
-            if isinstance(resolved, type) and issubclass(resolved, BaseException):
-                detail = (
-                    f"{resolved.__name__} is a BaseException but not an Exception; "
-                    "those are never counted"
-                )
-            raise Invalid(allowed, detail)
-        classes.append(resolved)
-    return tuple(classes)
+        if isinstance(resolved, type):
+            if not issubclass(resolved, Exception):
+                detail = ""
+                if issubclass(resolved, BaseException):
+                    detail = (
+                        f"{resolved.__name__} is a BaseException but not an Exception; "
+                        "those are never counted"
+                    )
+                raise Invalid(allowed, detail)
+            found.append(resolved)
+        elif predicates and callable(resolved):
+            found.append(resolved)
+        else:
+            raise Invalid(allowed)
+    return tuple(found)
 
 
 def predicate(value: object) -> Callable[[object], object]:

@@ -190,7 +190,8 @@ POSITIVE_DURATION = 'a positive duration like "10s"'
 DURATION_OR_ZERO = 'a duration like "250ms" (0 to turn it off)'
 FRACTION = "a number greater than 0 and at most 1, like 0.5"
 EXCEPTIONS = (
-    'an exception class, a dotted path to one like "myapp.errors.UpstreamError", or a list of them'
+    "an exception class or a callable taking the exception, a dotted path to either "
+    'like "myapp.errors.UpstreamError", or a list of them'
 )
 PREDICATE = 'a callable or a dotted path to one like "myapp.checks.is_error"'
 URL = 'an http(s) URL like "http://inventory.internal:8000"'
@@ -226,7 +227,7 @@ INVALID = [
     ("record", "builtins.NoSuchError", EXCEPTIONS, '"builtins.NoSuchError"', "NoSuchError"),
     ("record", "no_such_module_xyz.Error", EXCEPTIONS, '"no_such_module_xyz.Error"', "xyz"),
     ("record", "ValueError", EXCEPTIONS, '"ValueError"', "dotted path"),
-    ("record", "builtins.len", EXCEPTIONS, '"builtins.len"', None),
+    ("record", "math.pi", EXCEPTIONS, '"math.pi"', None),  # neither class nor callable
     ("record", 42, EXCEPTIONS, "42", None),
     ("record", ["builtins.ValueError", 42], EXCEPTIONS, '["builtins.ValueError", 42]', None),
     (
@@ -245,10 +246,10 @@ INVALID = [
     ("result_is_failure", "is_error", PREDICATE + OR_NONE, '"is_error"', "dotted path"),
     ("reset_timeout", "10x", POSITIVE_DURATION, '"10x"', None),
     ("reset_timeout", 0, POSITIVE_DURATION, "0", None),
-    ("backoff", 0.5, "a number of at least 1, like 2", "0.5", None),
-    ("backoff", True, "a number of at least 1, like 2", "True", None),
-    ("backoff", math.inf, "a number of at least 1, like 2", "inf", None),
-    ("backoff", "2", "a number of at least 1, like 2", '"2"', None),
+    ("backoff", 0.5, "a number from 1 to 100, like 2", "0.5", None),
+    ("backoff", True, "a number from 1 to 100, like 2", "True", None),
+    ("backoff", math.inf, "a number from 1 to 100, like 2", "inf", None),
+    ("backoff", "2", "a number from 1 to 100, like 2", '"2"', None),
     ("max_reset_timeout", "1x", POSITIVE_DURATION + OR_NONE, '"1x"', None),
     ("max_reset_timeout", 0, POSITIVE_DURATION + OR_NONE, "0", None),
     ("jitter", -0.1, "a number from 0 to 1, like 0.1", "-0.1", None),

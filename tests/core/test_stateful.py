@@ -235,12 +235,12 @@ class Model:
             return None
         if isinstance(exc, self.cfg["ignore"]):
             return "ignored"
-        if isinstance(exc, self.cfg["record"]):
-            return "failure"
         slow = self.cfg["slow_call_duration"]
-        if slow is not None and elapsed >= slow:
-            return "slow"
-        return "success"
+        is_slow = slow is not None and elapsed >= slow
+        if isinstance(exc, self.cfg["record"]):
+            # A slow recorded failure is one failure that is also a slow call.
+            return "slow" if is_slow else "failure"
+        return "slow" if is_slow else "success"
 
     def finish(self, call: Call, exc: BaseException | None, now: float) -> None:
         """Record ``call`` finishing at ``now`` with ``exc`` (None: it returned)."""
