@@ -126,7 +126,7 @@ def boolean(value: object) -> bool:
     return value
 
 
-MAX_COUNT = 1_000_000_000
+MAX_COUNT = 1_000_000_000_000_000
 """The largest count a setting takes unless it says otherwise (thresholds, minimum calls)."""
 MIN_DURATION = 0.001
 """The shortest positive duration a setting takes (1ms): below it is surely a unit mistake."""

@@ -29,8 +29,8 @@ ATTACKS = [
     ("max_concurrent", 2**63, "at most 100000"),
     ("half_open_max_calls", 10**9, "at most 10000"),
     ("success_threshold", 10**6, "at most 10000"),
-    ("failure_threshold", 2**63, "at most 1000000000"),
-    ("minimum_calls", 10**12, "at most 1000000000"),
+    ("failure_threshold", 2**63, "at most 1000000000000000"),
+    ("minimum_calls", 10**16, "at most 1000000000000000"),
     ("backoff", 1e6, None),
 ]
 
