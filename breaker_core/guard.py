@@ -23,6 +23,7 @@ from breaker_core.breaker import CircuitBreaker, is_async_callable
 from breaker_core.cache import Cache
 from breaker_core.clock import Clock
 from breaker_core.errors import CircuitOpenError, ConfigurationError, FailedResultError
+from breaker_core.keys import encode_key, function_identity
 
 __all__ = ["MISSING", "make_guard"]
 
@@ -56,16 +57,17 @@ class _Degrader:
         self.stale_for = stale_for
         self.key = key
         name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
-        module = getattr(fn, "__module__", None) or type(fn).__module__
-        self.prefix = f"breakerpanel:guard:{breaker.name}:{module}.{name}:"
+        # Keyed on the function's identity, never only its name (see function_identity).
+        self.prefix = f"breakerpanel:guard:{breaker.name}:{function_identity(fn)}:"
+        self.where = f"guard({breaker.name!r}) on {name}: key=..."
 
     def cache_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
         if not self.stale_for:
             return None
         if self.key is None:
             return self.prefix
-        value = self.key(*args, **kwargs)
-        return self.prefix + hashlib.sha256(repr(value).encode()).hexdigest()
+        text = encode_key(self.key(*args, **kwargs), self.where)  # plain values only
+        return self.prefix + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
     def judge(self, result: object) -> bool:
         """True when ``result_is_failure`` says the result is a failure."""
@@ -91,7 +93,7 @@ class _Degrader:
         """Return the stale result or the fallback, or MISSING if neither applies."""
         if cache_key is not None:
             entry = self.cache.get(cache_key)
-            if entry is not None and self.clock() - entry.stored_at <= self.stale_for:
+            if entry is not None and entry.age <= self.stale_for:
                 return entry.value
         if self.fallback is MISSING:
             return MISSING

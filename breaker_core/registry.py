@@ -19,6 +19,7 @@ from breaker_core.events import Listener
 from breaker_core.guard import MISSING, make_guard
 from breaker_core.settings import parse_settings
 from breaker_core.storage import CacheFactory, Storage
+from breaker_core.web.pagesettings import PageSettings
 
 if TYPE_CHECKING:
     import httpx
@@ -68,6 +69,8 @@ class Registry:
         self._storage = storage if storage is not None else Storage("memory://", shared=False)
         self._breakers: dict[str, CircuitBreaker] = {}
         self._listeners: list[Listener] = []
+        self.pages = PageSettings()
+        """``BREAKERS["pages"]``: what decides whether a page may be kept."""
 
     @classmethod
     def from_settings(
@@ -96,6 +99,7 @@ class Registry:
             default_cache=default_cache,
         )
         registry = cls(clock=parsed.clock, cache=parsed.cache, storage=parsed.storage)
+        registry.pages = parsed.pages
         for name, config in parsed.dependencies.items():
             breaker = CircuitBreaker(name, config, clock=registry._clock)
             registry.add(breaker)

@@ -19,10 +19,11 @@ from breaker_core.clock import Clock
 from breaker_core.config import DEPENDENCY_ONLY_FIELDS, BreakerConfig
 from breaker_core.errors import ConfigurationError
 from breaker_core.storage import CacheFactory, Storage, cache_from_url, storage_from_url
+from breaker_core.web.pagesettings import PageSettings, parse_pages
 
 __all__ = ["SETTINGS_KEYS", "ParsedSettings", "parse_settings", "settings_problems"]
 
-SETTINGS_KEYS = ("storage", "cache", "defaults", "dependencies")
+SETTINGS_KEYS = ("storage", "cache", "defaults", "dependencies", "pages")
 """The top-level keys of ``BREAKERS``."""
 
 DEFAULT_STORAGE = "memory://"
@@ -41,6 +42,8 @@ class ParsedSettings:
     dependencies: dict[str, BreakerConfig]
     clock: Clock | None
     """The clock given, or wall time when none was and the storage is shared."""
+    pages: PageSettings = dataclasses.field(default_factory=PageSettings)
+    """``BREAKERS["pages"]``: what decides whether a page may be kept."""
 
 
 def parse_settings(
@@ -115,6 +118,7 @@ def _parse(
         problems.append(exc.message(v.key_path(path, "cache"), raw_cache))
 
     defaults = _parse_defaults(settings.get("defaults"), v.key_path(path, "defaults"), problems)
+    pages = parse_pages(settings.get("pages"), v.key_path(path, "pages"), problems)
 
     dependencies: dict[str, BreakerConfig] = {}
     deps_path = v.key_path(path, "dependencies")
@@ -156,6 +160,7 @@ def _parse(
         defaults=defaults or BreakerConfig(),
         dependencies=dependencies,
         clock=clock,
+        pages=pages,
     )
 
 

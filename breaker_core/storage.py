@@ -14,7 +14,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from breaker_core.cache import Cache, MemoryCache
+from breaker_core.cache import DEFAULT_MAX_BYTES, Cache, MemoryCache
 from breaker_core.clock import Clock
 from breaker_core.shared.connect import SCHEMES as REDIS_SCHEMES
 from breaker_core.validation import Invalid
@@ -104,26 +104,38 @@ CacheFactory = Callable[[str, urllib.parse.SplitResult, Clock | None], Cache]
 """Opens a cache from its URL: ``factory(url, parts, clock)``."""
 
 
+_MEMORY_CACHE = '"memory://" or "memory://?max_entries=1000&max_bytes=64MB"'
+_UNITS = {"": 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+
+
+def _positive(raw: str, option: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise Invalid(_MEMORY_CACHE, f"{option} must be a positive integer")
+    return int(raw)
+
+
+def _byte_size(raw: str) -> int:
+    number = raw.rstrip("BKMGbkmg")
+    unit = raw[len(number) :].upper()
+    if unit not in _UNITS or not (number.isascii() and number.isdigit()) or int(number) < 1:
+        raise Invalid(
+            _MEMORY_CACHE, "max_bytes must be a positive number of bytes, like 65536 or 64MB"
+        )
+    return int(number) * _UNITS[unit]
+
+
 def _memory_cache(url: str, parts: urllib.parse.SplitResult, clock: Clock | None) -> Cache:
     if parts.netloc or parts.path:
-        raise Invalid('"memory://" or "memory://?max_entries=1000"')
+        raise Invalid(_MEMORY_CACHE)
     query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
-    unknown = set(query) - {"max_entries"}
+    unknown = set(query) - {"max_entries", "max_bytes"}
     if unknown:
-        raise Invalid(
-            '"memory://" or "memory://?max_entries=1000"',
-            f"unknown option {sorted(unknown)[0]!r}",
-        )
+        raise Invalid(_MEMORY_CACHE, f"unknown option {sorted(unknown)[0]!r}")
     max_entries = 1000
     if "max_entries" in query:
-        raw = query["max_entries"][-1]
-        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-            raise Invalid(
-                '"memory://" or "memory://?max_entries=1000"',
-                "max_entries must be a positive integer",
-            )
-        max_entries = int(raw)
-    return MemoryCache(max_entries, clock=clock)
+        max_entries = _positive(query["max_entries"][-1], "max_entries")
+    max_bytes = _byte_size(query["max_bytes"][-1]) if "max_bytes" in query else DEFAULT_MAX_BYTES
+    return MemoryCache(max_entries, max_bytes=max_bytes, clock=clock)
 
 
 def _redis_cache(url: str, parts: urllib.parse.SplitResult, clock: Clock | None) -> Cache:

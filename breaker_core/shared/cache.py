@@ -79,7 +79,8 @@ class RedisCache:
         if raw is None:
             return None
         stored_at, value = pickle.loads(raw)
-        return CachedValue(value, stored_at)
+        # The age on this cache's own clock (the one that wrote stored_at): never negative.
+        return CachedValue(value, self._clock() - stored_at)
 
     def set(self, key: str, value: object, ttl: float) -> None:
         """Store ``value`` for ``ttl`` seconds (dropped silently if Redis is away)."""

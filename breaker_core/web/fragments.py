@@ -18,38 +18,17 @@ personalised fragment is never served to another user.
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import hashlib
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
 from breaker_core.errors import CircuitOpenError
+from breaker_core.keys import encode_values
 from breaker_core.registry import Registry
 
 __all__ = ["fragment_key", "render_fragment", "render_fragment_async"]
 
 logger = logging.getLogger("breaker_core")
-
-
-_PLAIN = (
-    str,
-    int,
-    float,
-    bool,
-    type(None),
-    uuid.UUID,
-    datetime.date,
-    datetime.time,
-    decimal.Decimal,
-)
-
-
-def _plain(value: object) -> bool:
-    if isinstance(value, tuple | list):
-        return all(_plain(item) for item in value)
-    return isinstance(value, _PLAIN)
 
 
 def fragment_key(
@@ -58,19 +37,15 @@ def fragment_key(
     """The cache key of one block of one template for one set of ``vary_on`` values.
 
     Raises:
-        TypeError: a ``vary_on`` value is not a plain value (str, int, float, bool,
-            None, UUID, date, time, Decimal, or a tuple/list of them). An object's
-            ``repr()`` may name its memory address, which another user's object can
-            reuse later: vary on ``user.pk``, not on ``user``.
+        PlainValueError: a ``vary_on`` value is not a plain value (the one rule of
+            :mod:`breaker_core.keys`, shared with ``registry.guard(key=...)``). An
+            object's ``repr()`` may name its memory address, which another user's
+            object can reuse later: vary on ``user.pk``, not on ``user``.
     """
-    for value in vary_on:
-        if not _plain(value):
-            raise TypeError(
-                f"vary_on values must be plain values like user.pk or a language code, "
-                f"got a {type(value).__name__}: vary on its id instead"
-            )
-    parts = [dependency, template, str(block), *(f"{type(v).__name__}:{v!r}" for v in vary_on)]
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+    values = encode_values(vary_on, "vary_on")
+    parts = [dependency, template, str(block), values]
+    text = "".join(f"{len(part)}:{part}" for part in parts)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
     return f"breakerpanel:fragment:{dependency}:{digest}"
 
 
@@ -93,7 +68,7 @@ class _Block:
         entry = self.registry.cache.get(self.key)
         if entry is None or not isinstance(entry.value, str):
             return None
-        if self.registry.clock() - entry.stored_at > self.stale_for:
+        if entry.age > self.stale_for:
             return None
         return entry.value
 

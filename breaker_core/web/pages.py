@@ -1,35 +1,51 @@
-"""Page guards: the request/response flow every integration's middleware follows.
+"""Page guards: the one request/response flow every integration's middleware follows.
 
-Frameworks translate their request and response into plain values and call:
+A framework translates its request and response into plain values; the
+sequence is the same in Django, Flask and Starlette::
 
-1. :meth:`PageGuard.before` with the request: an :class:`Answer` when a
-   dependency the page needs (its ``routes``) is open, else None;
-2. the view, when ``before`` returned None;
-3. :meth:`PageGuard.answer_for` when a :class:`~breaker_core.CircuitOpenError`
-   escaped the view: the same kind of answer, never a 500;
-4. :meth:`PageGuard.after` with a good response, which keeps it as the page's
-   last good copy when it is shareable and a guarding dependency has
-   ``stale_for`` (:meth:`PageGuard.keeps` says whether to collect the body).
+    visit = guard.visit(method, path, make_request)   # match once; None: not guarded
+    if visit is not None:
+        answer = visit.answer()         # a dependency is open: the kept copy or a 503
+        if answer is not None:
+            return translate(answer)
+    try:
+        response = run_the_view()
+    except CircuitOpenError as error:   # escaped the view: same answer, never a 500
+        return translate(guard.answer_for(error, visit or make_request))
+    if visit is not None and visit.collect:   # a fresh copy is wanted: read the body
+        visit.keep(status, headers, body)
+    return response
 
-An answer is the last good shareable copy of the page when the open
-dependency's ``stale_for`` allows, else a 503 with ``Retry-After``, as HTML or
-JSON by the ``Accept`` header.
+``make_request`` builds the :class:`~breaker_core.web.shareable.PageRequest`;
+it is called only when a kept copy is looked up or stored, so a request whose
+path no dependency guards costs one match of its path and nothing more.
+
+A good response is kept at most once per :data:`REFRESH` seconds per page
+variant and process: while a fresh copy is kept, later requests neither read
+their body again nor write to the cache.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from breaker_core.errors import CircuitOpenError
 from breaker_core.registry import Registry
-from breaker_core.web import stale
+from breaker_core.web import shareable, stale
+from breaker_core.web.pagesettings import PageSettings
 from breaker_core.web.routes import RouteTable
+from breaker_core.web.shareable import PageRequest
 from breaker_core.web.unavailable import unavailable
 
-__all__ = ["Answer", "Headers", "PageGuard"]
+__all__ = ["REFRESH", "Answer", "PageGuard", "PageVisit", "RequestMaker"]
 
-Headers = Iterable[tuple[str, str]] | Callable[[], Iterable[tuple[str, str]]]
-"""Request headers, or a function returning them (read only when a kept page is looked up)."""
+REFRESH = 1.0
+"""Seconds a kept copy is left as it is before a later good response replaces it."""
+
+_MEMO_LIMIT = 10_000
+
+RequestMaker = Callable[[], PageRequest]
+"""Builds the request's :class:`~breaker_core.web.shareable.PageRequest` when needed."""
 
 
 class Answer:
@@ -47,102 +63,166 @@ class Answer:
         """True when this is a kept copy of the page, False for a 503."""
 
 
-class PageGuard:
-    """Route guards and stale pages for one registry."""
+class PageVisit:
+    """One request to a path some dependency guards: answer it, or keep its response."""
 
-    def __init__(self, registry: Registry) -> None:
+    __slots__ = ("_make", "_request", "error", "guard", "keepers", "names")
+
+    def __init__(
+        self, guard: PageGuard, method: str, names: list[str], make_request: RequestMaker
+    ) -> None:
+        self.guard = guard
+        self.names = names
+        self._make = make_request
+        self._request: PageRequest | None = None
+        self.error = guard.rejection(names)
+        """The error of an open dependency the page needs, else None."""
+        keepers: list[str] = []
+        if method == "GET" and self.error is None:
+            keepers = [name for name in names if guard.registry[name].config.stale_for > 0]
+            if keepers:
+                keepers = guard.wanted(keepers, self.request)
+        self.keepers = keepers
+
+    @property
+    def request(self) -> PageRequest:
+        """The request, built on first use."""
+        if self._request is None:
+            self._request = self._make()
+        return self._request
+
+    @property
+    def collect(self) -> bool:
+        """True when the response should be kept if it may be: read its body."""
+        return bool(self.keepers)
+
+    def answer(self) -> Answer | None:
+        """The kept copy or the 503 when a dependency the page needs is open, else None."""
+        if self.error is None:
+            return None
+        return self.guard.answer_for(self.error, self.request)
+
+    def keep(self, status: int, headers: list[tuple[str, str]], body: bytes | None) -> bool:
+        """Keep the response as the page's last good copy if the rule allows; True if kept.
+
+        ``body`` is None for a streamed response (never kept).
+        """
+        if not self.keepers:
+            return False
+        return self.guard.keep(self.keepers, self.request, status, headers, body)
+
+
+class PageGuard:
+    """Route guards and kept pages for one registry.
+
+    ``shared_cookies`` and ``key_cookies`` are the framework's own additions
+    to ``BREAKERS["pages"]`` (Django's CSRF and language cookies).
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        shared_cookies: tuple[str, ...] = (),
+        key_cookies: tuple[str, ...] = (),
+    ) -> None:
         self.registry = registry
         self.routes = RouteTable(registry)
+        base: PageSettings = getattr(registry, "pages", None) or PageSettings()
+        self.settings = base.extended(shared_cookies=shared_cookies, key_cookies=key_cookies)
+        # Process-local memo: variant key -> clock reading of the last store, and
+        # primary key -> the Vary names of the last kept response.
+        self._stored: dict[str, float] = {}
+        self._varies: dict[str, tuple[str, ...]] = {}
 
-    def before(
-        self,
-        method: str,
-        path: str,
-        query: str,
-        accept: str | None,
-        *,
-        headers: Headers = (),
-    ) -> Answer | None:
-        """The answer for a request whose page needs an open dependency, else None.
-
-        ``headers`` are the request's headers (or a function returning them, so
-        they are only read when needed): a kept page is only served to a request
-        that sends the same ``Accept``, ``Accept-Encoding`` and
-        ``Accept-Language`` as the one it was kept from.
-        """
+    def visit(self, method: str, path: str, make_request: RequestMaker) -> PageVisit | None:
+        """Match ``path`` once: None when no dependency guards it (the common case)."""
         if not self.routes:
             return None
-        error = self.routes.rejection_for(path)
-        if error is None:
+        names = self.routes.dependencies_for(path)
+        if not names:
             return None
-        return self.answer_for(error, method, path, query, accept, headers=headers)
+        return PageVisit(self, method, names, make_request)
+
+    def rejection(self, names: list[str]) -> CircuitOpenError | None:
+        """The error of the first open dependency among ``names``, else None."""
+        return self.routes.rejection_for("", names)
 
     def answer_for(
-        self,
-        error: CircuitOpenError,
-        method: str,
-        path: str,
-        query: str,
-        accept: str | None,
-        *,
-        headers: Headers = (),
+        self, error: CircuitOpenError, request: PageRequest | PageVisit | RequestMaker
     ) -> Answer:
         """The kept copy of the page if fresh enough, else the 503 for ``error``."""
-        if method in ("GET", "HEAD") and error.name in self.registry:
-            stale_for = self.registry[error.name].config.stale_for
+        if isinstance(request, PageVisit):
+            request = request.request
+        elif not isinstance(request, PageRequest):
+            request = request()
+        if request.method in ("GET", "HEAD") and request.authority is not None:
+            breaker = self.registry.get(error.name)
+            stale_for = breaker.config.stale_for if breaker is not None else 0.0
             if stale_for > 0:
-                request_headers = headers() if callable(headers) else headers
-                key = stale.page_key(error.name, path, query, request_headers)
-                loaded = stale.load(self.registry.cache, key, stale_for, self.registry.clock)
-                if loaded is not None:
-                    page, age = loaded
-                    kept = [*page.headers, ("Age", str(age)), ("X-Breakerpanel", "stale")]
-                    if method == "HEAD":  # the headers a GET would get, without the body
-                        kept.append(("Content-Length", str(len(page.body))))
-                        return Answer(page.status, kept, b"", stale=True)
-                    return Answer(page.status, kept, page.body, stale=True)
-        answer = unavailable(error, accept)
+                found = self._load(error.name, request, stale_for)
+                if found is not None:
+                    return found
+        answer = unavailable(error, request.headers.get("accept"))
         return Answer(answer.status, answer.headers, answer.body, stale=False)
 
-    def keeps(self, method: str, path: str, names: list[str] | None = None) -> list[str]:
-        """The dependencies that would keep this page (empty: don't collect the body).
+    def _load(self, name: str, request: PageRequest, stale_for: float) -> Answer | None:
+        primary = shareable.primary_key(name, request)
+        loaded = stale.load(
+            self.registry.cache,
+            primary,
+            lambda names: shareable.variant(request, names, self.settings),
+            stale_for,
+        )
+        if loaded is None:
+            return None
+        page, age = loaded
+        headers = [*page.headers, ("Age", str(age)), ("X-Breakerpanel", "stale")]
+        if request.method == "HEAD":  # the headers a GET would get, without the body
+            headers.append(("Content-Length", str(len(page.body))))
+            return Answer(page.status, headers, b"", stale=True)
+        return Answer(page.status, headers, page.body, stale=True)
 
-        ``names``: the path's dependencies when the caller has them already.
-        """
-        if method != "GET" or not self.routes:
-            return []
-        return [
-            name
-            for name in (self.routes.dependencies_for(path) if names is None else names)
-            if self.registry[name].config.stale_for > 0
-        ]
+    def wanted(self, keepers: list[str], request: PageRequest) -> list[str]:
+        """The dependencies among ``keepers`` with no copy of this page kept recently."""
+        now = self.registry.clock()
+        wanted = []
+        for name in keepers:
+            primary = shareable.primary_key(name, request)
+            names = self._varies.get(primary)
+            if names is not None:
+                key = stale.variant_key(primary, shareable.variant(request, names, self.settings))
+                stored = self._stored.get(key)
+                refresh = min(REFRESH, self.registry[name].config.stale_for / 4)
+                if stored is not None and 0 <= now - stored < refresh:
+                    continue
+            wanted.append(name)
+        return wanted
 
-    def after(
+    def keep(
         self,
-        method: str,
-        path: str,
-        query: str,
-        request_headers: Iterable[tuple[str, str]],
+        keepers: list[str],
+        request: PageRequest,
         status: int,
-        response_headers: Iterable[tuple[str, str]],
+        headers: list[tuple[str, str]],
         body: bytes | None,
-        *,
-        kept_by: list[str] | None = None,
     ) -> bool:
-        """Keep the response as the page's last good copy if allowed; True if kept.
-
-        ``body`` is None for a streamed response (never kept). ``kept_by``: what
-        :meth:`keeps` returned for this request, when the caller asked it already.
-        """
-        names = self.keeps(method, path) if kept_by is None else kept_by
-        if not names or body is None:
+        """Keep the response under each of ``keepers`` if the rule allows; True if kept."""
+        length = None if body is None else len(body)
+        if body is None or shareable.refusal(request, status, headers, length, self.settings):
             return False
-        request_headers = list(request_headers)
-        response_headers = list(response_headers)
-        if not stale.is_shareable(method, request_headers, status, response_headers, len(body)):
-            return False
-        for name in names:
+        names = shareable.vary_names(headers)
+        variant = shareable.variant(request, names, self.settings)
+        now = self.registry.clock()
+        if len(self._stored) > _MEMO_LIMIT:
+            self._stored.clear()
+            self._varies.clear()
+        for name in keepers:
             stale_for = self.registry[name].config.stale_for
-            key = stale.page_key(name, path, query, request_headers)
-            stale.store(self.registry.cache, key, status, response_headers, body, stale_for)
+            primary = shareable.primary_key(name, request)
+            stale.store(
+                self.registry.cache, primary, names, variant, status, headers, body, stale_for
+            )
+            self._varies[primary] = names
+            self._stored[stale.variant_key(primary, variant)] = now
         return True

@@ -5,6 +5,14 @@ characters, slashes included; a pattern ending in ``/*`` also matches the bare
 prefix (``"/checkout/*"`` matches ``/checkout``, ``/checkout/`` and
 ``/checkout/pay/confirm``). Matching is on the request path only, never the
 query string.
+
+Matching takes time linear in the path's length, whatever the patterns: a
+pattern is its literal pieces between the stars, and a path matches when it
+starts with the first piece, ends with the last, and holds the others in order
+between them. Taking each middle piece at its leftmost place is always right
+(a star can absorb anything), so each piece is searched once with
+``str.find``; nothing backtracks, and a visitor's long URL costs a few scans
+of it, not an exponential search.
 """
 
 from __future__ import annotations
@@ -16,19 +24,49 @@ from breaker_core.errors import CircuitOpenError
 from breaker_core.registry import Registry
 from breaker_core.state import State
 
-__all__ = ["RouteTable", "compile_route", "rejection"]
+__all__ = ["Glob", "RouteTable", "compile_route", "rejection"]
 
 
-def compile_route(pattern: str) -> re.Pattern[str]:
-    """Compile one ``routes`` pattern to a regular expression matching whole paths."""
-    if pattern.endswith("/*"):
-        prefix = pattern[:-2]
-        return re.compile(_glob(prefix) + r"(?:/.*)?\Z", re.DOTALL)
-    return re.compile(_glob(pattern) + r"\Z", re.DOTALL)
+class Glob:
+    """One ``routes`` pattern, matched against whole paths in linear time."""
+
+    __slots__ = ("bare", "pattern", "pieces")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        # "/checkout/*" also matches "/checkout": the bare prefix, star-free or not.
+        self.bare: Glob | None = Glob(pattern[:-2]) if pattern.endswith("/*") else None
+        self.pieces = pattern.split("*")
+
+    @property
+    def prefix(self) -> str:
+        """The literal text every matching path starts with."""
+        return self.pieces[0] if self.bare is None else self.bare.prefix
+
+    def match(self, path: str) -> bool:
+        """True when the whole ``path`` matches the pattern."""
+        if self.bare is not None and self.bare.match(path):
+            return True
+        pieces = self.pieces
+        if len(pieces) == 1:
+            return path == pieces[0]
+        first, last = pieces[0], pieces[-1]
+        if len(path) < len(first) + len(last):
+            return False
+        if not path.startswith(first) or not path.endswith(last):
+            return False
+        position, end = len(first), len(path) - len(last)
+        for piece in pieces[1:-1]:
+            found = path.find(piece, position, end)
+            if found < 0:
+                return False
+            position = found + len(piece)
+        return True
 
 
-def _glob(pattern: str) -> str:
-    return ".*".join(re.escape(part) for part in pattern.split("*"))
+def compile_route(pattern: str) -> Glob:
+    """Compile one ``routes`` pattern to a matcher of whole paths (``.match(path)``)."""
+    return Glob(pattern)
 
 
 class RouteTable:
@@ -36,17 +74,16 @@ class RouteTable:
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        self._routes: list[tuple[re.Pattern[str], str]] = [
-            (compile_route(pattern), breaker.name)
+        self._routes: list[tuple[Glob, str]] = [
+            (Glob(pattern), breaker.name)
             for breaker in registry.breakers()
             for pattern in breaker.config.routes
         ]
-        # One alternation of every pattern: most paths need no dependency, and a
-        # single match call says so without a Python loop over the patterns.
+        # Most paths need no dependency: one match of an alternation of the
+        # patterns' literal prefixes (no star in it, so no backtracking) says so.
+        prefixes = sorted({glob.prefix for glob, _ in self._routes}, key=len, reverse=True)
         self._any = (
-            re.compile("|".join(f"(?:{regex.pattern})" for regex, _ in self._routes), re.DOTALL)
-            if self._routes
-            else None
+            re.compile("|".join(re.escape(prefix) for prefix in prefixes)) if self._routes else None
         )
 
     def __bool__(self) -> bool:
@@ -61,8 +98,8 @@ class RouteTable:
         if self._any is None or self._any.match(path) is None:
             return []
         names: list[str] = []
-        for regex, name in self._routes:
-            if name not in names and regex.match(path):
+        for glob, name in self._routes:
+            if name not in names and glob.match(path):
                 names.append(name)
         return names
 

@@ -1,129 +1,102 @@
-"""Last good pages: which responses may be kept and served while a dependency is open.
+"""Last good pages in the registry's cache: how a kept copy is written and found.
 
-A response is kept only when it is **shareable**: the answer to a GET (or
-HEAD) without an ``Authorization`` header, status 200, no ``Set-Cookie``, no
-``Cache-Control`` of ``private``, ``no-store`` or ``no-cache``, a ``Vary`` on
-nothing but ``Accept``, ``Accept-Encoding`` and ``Accept-Language``, a body of
-at most ``MAX_BODY`` bytes. Such a response is the same for every visitor who
-sends those three headers alike, so serving it to them is safe; anything
-personal is never stored. The key is a digest of the dependency, the request
-path and query, and those three request headers (so a gzipped or French copy
-only goes to a client that asked for one); served copies carry ``Age``.
+Which responses may be kept and under which key is decided in
+:mod:`breaker_core.web.shareable`. A page is kept as two entries:
+
+- under its primary key (scheme, authority, method, path and query), the
+  names of the request headers its response varies on;
+- under the primary key plus a digest of the request's values of those headers
+  (and of the key cookies), the response itself, with that variant text, which
+  is compared again on reading: a copy is only served to a request with the
+  same values.
+
+Served copies carry ``Age`` (from the cache's own measure) and
+``X-Breakerpanel: stale``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 
 from breaker_core.cache import Cache
-from breaker_core.clock import Clock
+from breaker_core.web.pagesettings import DEFAULT_MAX_BODY
 
-__all__ = [
-    "MAX_BODY",
-    "VARIANT_HEADERS",
-    "StoredResponse",
-    "is_shareable",
-    "load",
-    "page_key",
-    "store",
-]
+__all__ = ["MAX_BODY", "StoredResponse", "Variants", "load", "store", "variant_key"]
 
-MAX_BODY = 1_000_000
-"""Largest body (bytes) kept for stale serving."""
+MAX_BODY = DEFAULT_MAX_BODY
+"""Default largest body (bytes) kept (``BREAKERS["pages"]["max_body"]``)."""
 
 _DROPPED = frozenset(
     {"set-cookie", "date", "age", "connection", "keep-alive", "transfer-encoding", "content-length"}
 )
 
 
+class Variants:
+    """What the primary key holds: the request headers the page varies on."""
+
+    __slots__ = ("names",)
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+
+
 class StoredResponse:
-    """A kept response: ``status``, ``headers`` (pairs) and ``body``."""
+    """A kept response: ``status``, ``headers`` (pairs), ``body`` and its ``variant`` text."""
 
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "headers", "status", "variant")
 
-    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    def __init__(
+        self, status: int, headers: list[tuple[str, str]], body: bytes, variant: str = ""
+    ) -> None:
         self.status = status
         self.headers = headers
         self.body = body
+        self.variant = variant
+
+    def __sizeof__(self) -> int:
+        headers = sum(len(k) + len(v) + 100 for k, v in self.headers)
+        return object.__sizeof__(self) + sys.getsizeof(self.body) + len(self.variant) + headers
 
 
-def _values(headers: Iterable[tuple[str, str]], name: str) -> list[str]:
-    return [value for key, value in headers if key.lower() == name]
-
-
-def is_shareable(
-    method: str,
-    request_headers: Iterable[tuple[str, str]],
-    status: int,
-    response_headers: Iterable[tuple[str, str]],
-    body_length: int | None,
-) -> bool:
-    """True if this response may be kept and served to any visitor later."""
-    if method not in ("GET", "HEAD") or status != 200:
-        return False
-    if body_length is None or body_length > MAX_BODY:
-        return False
-    if _values(request_headers, "authorization"):
-        return False
-    response_headers = list(response_headers)
-    if _values(response_headers, "set-cookie"):
-        return False
-    directives = {
-        part.strip().split("=")[0].lower()
-        for value in _values(response_headers, "cache-control")
-        for part in value.split(",")
-    }
-    if directives & {"private", "no-store", "no-cache"}:
-        return False
-    varies = {
-        part.strip().lower()
-        for value in _values(response_headers, "vary")
-        for part in value.split(",")
-        if part.strip()
-    }
-    return varies <= set(VARIANT_HEADERS)
-
-
-VARIANT_HEADERS = ("accept", "accept-encoding", "accept-language")
-"""Request headers every page key includes, so a response may vary on them."""
-
-
-def page_key(
-    dependency: str, path: str, query: str, request_headers: Iterable[tuple[str, str]] = ()
-) -> str:
-    """The cache key of the page at ``path?query`` guarded by ``dependency``.
-
-    The values of :data:`VARIANT_HEADERS` in ``request_headers`` are part of it.
-    """
-    headers = list(request_headers)
-    variant = "\x1f".join(",".join(_values(headers, name)) for name in VARIANT_HEADERS)
-    text = f"{path}?{query}\x1e{variant}"
-    digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
-    return f"breakerpanel:page:{dependency}:{digest}"
+def variant_key(primary: str, variant: str) -> str:
+    """The key of one variant of the page kept under ``primary``."""
+    digest = hashlib.sha256(variant.encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{primary}:{digest}"
 
 
 def store(
     cache: Cache,
-    key: str,
+    primary: str,
+    names: tuple[str, ...],
+    variant: str,
     status: int,
     headers: Iterable[tuple[str, str]],
     body: bytes,
     stale_for: float,
 ) -> None:
-    """Keep a shareable response for ``stale_for`` seconds (hop-by-hop headers dropped)."""
+    """Keep a page for ``stale_for`` seconds (hop-by-hop headers and cookies dropped)."""
     kept = [(k, v) for k, v in headers if k.lower() not in _DROPPED]
-    cache.set(key, StoredResponse(status, kept, body), stale_for)
+    cache.set(variant_key(primary, variant), StoredResponse(status, kept, body, variant), stale_for)
+    cache.set(primary, Variants(names), stale_for)
 
 
 def load(
-    cache: Cache, key: str, stale_for: float, clock: Clock
+    cache: Cache, primary: str, variant_of: Callable[[tuple[str, ...]], str], stale_for: float
 ) -> tuple[StoredResponse, int] | None:
-    """The kept response and its age in whole seconds, if one at most ``stale_for`` old exists."""
-    entry = cache.get(key)
+    """The kept copy for this request and its age in whole seconds, if one is fresh enough.
+
+    ``variant_of`` is called with the varied header names and returns the
+    request's variant text.
+    """
+    index = cache.get(primary)
+    if index is None or not isinstance(index.value, Variants):
+        return None
+    variant = variant_of(index.value.names)
+    entry = cache.get(variant_key(primary, variant))
     if entry is None or not isinstance(entry.value, StoredResponse):
         return None
-    age = clock() - entry.stored_at
-    if age > stale_for:
+    if entry.value.variant != variant or entry.age > stale_for:
         return None
-    return entry.value, int(age)
+    return entry.value, int(entry.age)

@@ -35,9 +35,10 @@ class DjangoCache:
 
     Entries are stored as ``(stored_at, wall_time, origin, value)``: the
     registry clock's reading and the wall clock's, and a token naming this
-    process. Readers in the same process get the exact clock reading back (so a
-    test clock works); readers in another process or host, whose monotonic
-    clock differs, get an age measured on the wall clock instead.
+    process. :meth:`get` returns the entry's age: measured on the registry's
+    clock in the process that stored it (so a test clock works), on the wall
+    clock in another process or host (whose monotonic clock differs); never
+    negative.
 
     A cache backend that fails (Redis down) is logged and treated as a miss:
     no request fails because the cache is unreachable.
@@ -68,9 +69,9 @@ class DjangoCache:
         if not (isinstance(entry, tuple) and len(entry) == 4):
             return None
         stored_at, wall_time, origin, value = entry
-        if origin != self._origin:
-            stored_at = self._clock() - max(0.0, time.time() - wall_time)
-        return CachedValue(value, stored_at)
+        if origin == self._origin:
+            return CachedValue(value, self._clock() - stored_at)
+        return CachedValue(value, time.time() - wall_time)
 
     def set(self, key: str, value: object, ttl: float) -> None:
         """Store ``value`` for ``ttl`` seconds (rounded up to whole seconds for the backend)."""

@@ -22,16 +22,20 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings  # type: ignore[import-untyped]
+from django.core.exceptions import DisallowedHost  # type: ignore[import-untyped]
 from django.http import HttpRequest, HttpResponse, HttpResponseBase  # type: ignore[import-untyped]
 
-from breaker_core import CircuitOpenError, Registry
-from breaker_core.web.pages import Answer, PageGuard
+from breaker_core import CircuitOpenError
+from breaker_core.web.pages import Answer, PageGuard, PageVisit
+from breaker_core.web.shareable import PageRequest
 from breaker_django import conf
 from breaker_django.placement import placement
 
-__all__ = ["BreakerMiddleware"]
+__all__ = ["BreakerMiddleware", "page_guard", "page_request"]
 
 _ANSWERED = "_breakerpanel_answer"  # marks responses we made, so they are never kept
+_VISIT = "_breakerpanel_visit"
 
 
 def _response(answer: Answer) -> HttpResponse:
@@ -47,6 +51,40 @@ def _headers(response: HttpResponseBase) -> list[tuple[str, str]]:
     pairs = [(str(name), str(value)) for name, value in response.items()]
     pairs.extend(("Set-Cookie", morsel.OutputString()) for morsel in response.cookies.values())
     return pairs
+
+
+def page_request(request: HttpRequest) -> PageRequest:
+    """Django's request as the page rules see it.
+
+    The authority is ``request.get_host()``: validated against
+    ``ALLOWED_HOSTS`` and ``USE_X_FORWARDED_HOST`` as Django does; a host
+    Django refuses keeps and serves nothing. The path is the full path
+    (``SCRIPT_NAME`` included), the query the raw query string.
+    """
+    try:
+        authority: str | None = request.get_host()
+    except DisallowedHost:
+        authority = None
+    return PageRequest(
+        request.method or "GET",
+        request.scheme or "http",
+        authority,
+        request.path,
+        request.META.get("QUERY_STRING", ""),
+        lambda: request.headers.items(),
+    )
+
+
+def page_guard(registry: Any) -> PageGuard:
+    """A page guard with Django's own cookies added to ``BREAKERS["pages"]``.
+
+    The CSRF cookie never personalises a page (a page that uses the token
+    renews the cookie, so it has ``Set-Cookie`` and is never kept); with
+    ``CSRF_USE_SESSIONS`` the token is in the session and no cookie is added.
+    The language cookie picks the page's language: its value is part of the key.
+    """
+    shared = () if getattr(settings, "CSRF_USE_SESSIONS", False) else (settings.CSRF_COOKIE_NAME,)
+    return PageGuard(registry, shared_cookies=shared, key_cookies=(settings.LANGUAGE_COOKIE_NAME,))
 
 
 class BreakerMiddleware:
@@ -77,29 +115,31 @@ class BreakerMiddleware:
         registry = conf.get_registry()
         guard = self._guard
         if guard is None or guard.registry is not registry:
-            guard = self._guard = PageGuard(registry)
+            guard = self._guard = page_guard(registry)
         return guard
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self.__acall__(request)
         guard = self.guard()
-        answer = self._before(guard, request)
-        if answer is not None:
-            return answer
+        visit = self._before(guard, request)
+        if isinstance(visit, HttpResponse):
+            return visit
         response = self.get_response(request)
-        self._after(guard, request, response)
+        if visit is not None:
+            self._after(visit, response)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         """The async twin of ``__call__``, run in the event loop."""
         guard = self.guard()
-        answer = self._before(guard, request)
-        if answer is not None:
-            return answer
+        visit = self._before(guard, request)
+        if isinstance(visit, HttpResponse):
+            return visit
         awaitable: Awaitable[HttpResponseBase] = self.get_response(request)
         response = await awaitable
-        self._after(guard, request, response)
+        if visit is not None:
+            self._after(visit, response)
         return response
 
     def process_exception(
@@ -112,43 +152,25 @@ class BreakerMiddleware:
         """
         if not isinstance(exception, CircuitOpenError):
             return None
-        answer = self.guard().answer_for(
-            exception,
-            request.method or "GET",
-            request.path_info,
-            request.META.get("QUERY_STRING", ""),
-            request.META.get("HTTP_ACCEPT"),
-            headers=lambda: list(request.headers.items()),
-        )
-        return _response(answer)
+        visit = getattr(request, _VISIT, None)
+        made = visit if visit is not None else (lambda: page_request(request))
+        return _response(self.guard().answer_for(exception, made))
 
-    def _before(self, guard: PageGuard, request: HttpRequest) -> HttpResponse | None:
-        registry: Registry = guard.registry
-        request.breakers = registry
-        answer = guard.before(
-            request.method or "GET",
-            request.path_info,
-            request.META.get("QUERY_STRING", ""),
-            request.META.get("HTTP_ACCEPT"),
-            headers=lambda: list(request.headers.items()),
+    def _before(self, guard: PageGuard, request: HttpRequest) -> HttpResponse | PageVisit | None:
+        request.breakers = guard.registry
+        visit = guard.visit(
+            request.method or "GET", request.path_info, lambda: page_request(request)
         )
-        return None if answer is None else _response(answer)
+        if visit is None:
+            return None
+        answer = visit.answer()
+        if answer is not None:
+            return _response(answer)
+        setattr(request, _VISIT, visit)
+        return visit
 
-    def _after(self, guard: PageGuard, request: HttpRequest, response: HttpResponseBase) -> None:
-        if not self.keeps_pages or getattr(response, _ANSWERED, False):
-            return
-        method = request.method or "GET"
-        kept_by = guard.keeps(method, request.path_info)
-        if not kept_by:
+    def _after(self, visit: PageVisit, response: HttpResponseBase) -> None:
+        if not visit.collect or not self.keeps_pages or getattr(response, _ANSWERED, False):
             return
         body = None if response.streaming else bytes(response.content)
-        guard.after(
-            method,
-            request.path_info,
-            request.META.get("QUERY_STRING", ""),
-            list(request.headers.items()),
-            response.status_code,
-            _headers(response),
-            body,
-            kept_by=kept_by,
-        )
+        visit.keep(response.status_code, _headers(response), body)

@@ -20,7 +20,7 @@ from typing import Any
 from django.urls import Resolver404, URLResolver, get_resolver, resolve  # type: ignore[import-untyped]
 from django.urls.resolvers import RegexPattern, RoutePattern  # type: ignore[import-untyped]
 
-from breaker_core.web.routes import compile_route
+from breaker_core.web.routes import Glob, compile_route
 
 __all__ = ["unmatched_routes"]
 
@@ -96,7 +96,7 @@ def _shapes(patterns: Any, prefix: list[Piece], fragments: list[str]) -> Iterato
             yield pieces
 
 
-def _shape_matches(pieces: list[Piece], route: re.Pattern[str], literal_start: str) -> bool:
+def _shape_matches(pieces: list[Piece], route: Glob, literal_start: str) -> bool:
     if any(isinstance(piece, _Unknown) for piece in pieces):
         start = "/"
         for piece in pieces:

@@ -21,17 +21,41 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from flask.signals import request_finished
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import SecurityError
 
 from breaker_core import CircuitOpenError, Registry
-from breaker_core.web.pages import PageGuard
+from breaker_core.web.pages import PageGuard, PageVisit
+from breaker_core.web.shareable import PageRequest
 from breaker_flask.errors import BreakerUnavailable
 
-__all__ = ["STATE_KEY", "AppState", "app_state"]
+__all__ = ["STATE_KEY", "AppState", "app_state", "page_request"]
 
 STATE_KEY = "breaker_flask"
 """``app.extensions`` key of the extension's private state (the registry is under "breakers")."""
 
 _ANSWERED = "_breakerpanel_answered"  # flag on flask.g: this response is ours, never keep it
+_VISIT = "_breakerpanel_visit"  # the request's PageVisit on flask.g
+
+
+def page_request() -> PageRequest:
+    """The current Flask request as the page rules see it.
+
+    The authority is ``request.host`` (checked against ``TRUSTED_HOSTS`` when
+    the app sets it); the path is ``script_root + path``; the query string is
+    the raw bytes, each byte one character.
+    """
+    try:
+        host: str | None = request.host
+    except SecurityError:  # not in TRUSTED_HOSTS: nothing is kept or served for it
+        host = None
+    return PageRequest(
+        request.method,
+        request.scheme,
+        host,
+        request.script_root + request.path,
+        request.query_string.decode("latin-1"),
+        request.headers.items(),
+    )
 
 
 class AppState:
@@ -45,56 +69,36 @@ class AppState:
 
     def before_request(self) -> ResponseReturnValue | None:
         """Answer a request whose page needs an open dependency (``routes``)."""
-        routes = self.pages.routes
-        if not routes:
+        visit = self.pages.visit(request.method, request.path, page_request)
+        if visit is None:
             return None
-        error = routes.rejection_for(request.path)
-        if error is None:
-            return None
-        return self.answer(error)
+        if visit.error is not None:
+            return self.answer(visit.error, visit)
+        setattr(g, _VISIT, visit)
+        return None
 
-    def answer(self, error: CircuitOpenError) -> Response:
+    def answer(self, error: CircuitOpenError, visit: PageVisit | None = None) -> Response:
         """The last good copy of this page if ``stale_for`` allows, else the 503.
 
         The 503 goes through Flask's HTTP error handling, so an app's
         ``errorhandler(503)`` renders it.
         """
-        answer = self.pages.answer_for(
-            error,
-            request.method,
-            request.path,
-            _query(),
-            request.headers.get("Accept"),
-            headers=list(request.headers.items()),
-        )
+        setattr(g, _ANSWERED, True)
+        made = visit or g.get(_VISIT) or page_request
+        answer = self.pages.answer_for(error, made)
         if answer.stale:
-            setattr(g, _ANSWERED, True)
             return Response(answer.body, status=answer.status, headers=answer.headers)
         handled = current_app.handle_http_exception(BreakerUnavailable(error))
         return current_app.make_response(handled)
 
     def keep(self, response: Response) -> None:
         """Keep ``response`` as its page's last good copy when allowed."""
-        if g.get(_ANSWERED) or response.is_streamed or response.direct_passthrough:
+        visit: PageVisit | None = g.get(_VISIT)
+        if visit is None or not visit.collect or g.get(_ANSWERED):
             return
-        kept_by = self.pages.keeps(request.method, request.path)
-        if not kept_by:
-            return
-        self.pages.after(
-            request.method,
-            request.path,
-            _query(),
-            request.headers.items(),
-            response.status_code,
-            response.headers.items(),
-            response.get_data(),
-            kept_by=kept_by,
-        )
-
-
-def _query() -> str:
-    # latin-1 maps every byte to one character: the key is the raw query string.
-    return request.query_string.decode("latin-1")
+        streamed = response.is_streamed or response.direct_passthrough
+        body = None if streamed else response.get_data()
+        visit.keep(response.status_code, list(response.headers.items()), body)
 
 
 def app_state(app: Flask) -> AppState | None:

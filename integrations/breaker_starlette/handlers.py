@@ -13,7 +13,8 @@ from starlette.websockets import WebSocket
 
 from breaker_core import CircuitOpenError, ConfigurationError, Registry
 from breaker_core.web.pages import PageGuard
-from breaker_starlette.responses import answer_response
+from breaker_starlette.middleware import page_guard
+from breaker_starlette.responses import answer_response, page_request
 
 __all__ = ["breakers_of", "circuit_open_handler", "install_exception_handlers"]
 
@@ -23,7 +24,7 @@ _GUARDS: weakref.WeakKeyDictionary[Registry, PageGuard] = weakref.WeakKeyDiction
 def _page_guard(registry: Registry) -> PageGuard:
     guard = _GUARDS.get(registry)
     if guard is None:
-        guard = _GUARDS[registry] = PageGuard(registry)
+        guard = _GUARDS[registry] = page_guard(registry)
     return guard
 
 
@@ -82,17 +83,8 @@ async def circuit_open_handler(request: HTTPConnection, exc: Exception) -> Respo
         # No registry: no kept pages either, only the 503. An empty registry
         # gives exactly that (answer_for looks pages up by dependency name).
         registry = _EMPTY
-    method = request.scope["method"]
-    query = request.scope.get("query_string", b"").decode("latin-1")
-    answer = _page_guard(registry).answer_for(
-        exc,
-        method,
-        request.scope["path"],
-        query,
-        request.headers.get("accept"),
-        headers=list(request.headers.items()),
-    )
-    return answer_response(answer, method)
+    answer = _page_guard(registry).answer_for(exc, page_request(request.scope))
+    return answer_response(answer, request.scope["method"])
 
 
 _EMPTY = Registry()

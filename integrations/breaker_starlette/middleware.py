@@ -10,19 +10,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from breaker_core import CircuitOpenError, ConfigurationError, Registry
 from breaker_core.clock import Clock
 from breaker_core.web.pages import PageGuard
-from breaker_core.web.stale import MAX_BODY
-from breaker_starlette.responses import send_answer
+from breaker_starlette.responses import page_request, send_answer
 
-__all__ = ["BreakerMiddleware"]
+__all__ = ["BreakerMiddleware", "page_guard"]
 
 logger = logging.getLogger("breaker_starlette")
 
+CSRF_COOKIE = "breakerpanel_csrf"
+"""The dashboard's CSRF cookie (``breaker_starlette.csrf.COOKIE``): it never personalises a page."""
 
-def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
-    for key, value in headers:
-        if key == name:
-            return value.decode("latin-1")
-    return None
+
+def page_guard(registry: Registry) -> PageGuard:
+    """A page guard with Starlette's additions to ``BREAKERS["pages"]`` (the dashboard cookie)."""
+    return PageGuard(registry, shared_cookies=(CSRF_COOKIE,))
 
 
 def build_registry(
@@ -59,10 +59,11 @@ def build_registry(
 class _Responder:
     """Watches one response on its way out: whether it started, and its body if kept."""
 
-    __slots__ = ("body", "chunks", "headers", "send", "size", "started", "status")
+    __slots__ = ("body", "chunks", "headers", "limit", "send", "size", "started", "status")
 
-    def __init__(self, send: Send, collect: bool) -> None:
+    def __init__(self, send: Send, collect: bool, limit: int) -> None:
         self.send = send
+        self.limit = limit
         self.started = False
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
@@ -84,7 +85,7 @@ class _Responder:
             if kind == "http.response.body":
                 chunk = message.get("body", b"")
                 self.size += len(chunk)
-                if self.size > MAX_BODY:
+                if self.size > self.limit:
                     self.chunks = None  # too big to keep: stop holding it in memory
                 else:
                     self.chunks.append(chunk)
@@ -124,7 +125,7 @@ class BreakerMiddleware:
     ) -> None:
         self.app = app
         self.registry = build_registry(registry, settings, clock, "BreakerMiddleware")
-        self.guard = PageGuard(self.registry)
+        self.guard = page_guard(self.registry)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -137,26 +138,14 @@ class BreakerMiddleware:
             state["breakers"] = self.registry
         guard = self.guard
         method: str = scope["method"]
-        path: str = scope["path"]
-        kept_by: list[str] = []
-        # Most paths need no dependency: one regex decides, before any header is read.
-        names = guard.routes.dependencies_for(path) if guard.routes else None
-        if names:
-            error = guard.routes.rejection_for(path, names)
-            if error is not None:
-                query = scope.get("query_string", b"").decode("latin-1")
-                answer = guard.answer_for(
-                    error,
-                    method,
-                    path,
-                    query,
-                    _header(scope["headers"], b"accept"),
-                    headers=lambda: _pairs(scope),
-                )
+        visit = guard.visit(method, scope["path"], lambda: page_request(scope))
+        if visit is not None:
+            answer = visit.answer()
+            if answer is not None:
                 await send_answer(send, answer, method)
                 return
-            kept_by = guard.keeps(method, path, names)
-        responder = _Responder(send, bool(kept_by))
+        collect = visit is not None and visit.collect
+        responder = _Responder(send, collect, guard.settings.max_body)
         try:
             await self.app(scope, receive, responder)
         except CircuitOpenError as error:
@@ -165,62 +154,13 @@ class BreakerMiddleware:
                     "%s %s: %s after the response started; closing the connection "
                     "(a 503 can no longer be sent)",
                     method,
-                    path,
+                    scope["path"],
                     error,
                 )
                 raise
-            query = scope.get("query_string", b"").decode("latin-1")
-            answer = guard.answer_for(
-                error,
-                method,
-                path,
-                query,
-                _header(scope["headers"], b"accept"),
-                headers=lambda: _pairs(scope),
-            )
-            await send_answer(send, answer, method)
+            made = visit if visit is not None else (lambda: page_request(scope))
+            await send_answer(send, guard.answer_for(error, made), method)
             return
-        if responder.body is not None:
-            self._keep(scope, method, path, responder, kept_by)
-
-    def _keep(
-        self, scope: Scope, method: str, path: str, responder: _Responder, kept_by: list[str]
-    ) -> None:
-        request_headers = _pairs(scope)
-        response_headers = [
-            (k.decode("latin-1"), v.decode("latin-1")) for k, v in responder.headers
-        ]
-        if _has(request_headers, "cookie") and not _is_public(response_headers):
-            # Starlette does not add "Vary: Cookie" when a page reads the session,
-            # so a page requested with cookies may be personal: keep it only when
-            # the app marks it "Cache-Control: public".
-            return
-        query = scope.get("query_string", b"").decode("latin-1")
-        self.guard.after(
-            method,
-            path,
-            query,
-            request_headers,
-            responder.status,
-            response_headers,
-            responder.body,
-            kept_by=kept_by,
-        )
-
-
-def _has(headers: list[tuple[str, str]], name: str) -> bool:
-    return any(key.lower() == name for key, _ in headers)
-
-
-def _is_public(headers: list[tuple[str, str]]) -> bool:
-    return any(
-        part.strip().lower() == "public"
-        for key, value in headers
-        if key.lower() == "cache-control"
-        for part in value.split(",")
-    )
-
-
-def _pairs(scope: Scope) -> list[tuple[str, str]]:
-    """The request's headers as text pairs."""
-    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        if visit is not None and collect:
+            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in responder.headers]
+            visit.keep(responder.status, headers, responder.body)

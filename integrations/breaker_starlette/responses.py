@@ -1,13 +1,45 @@
-"""Turning a :class:`~breaker_core.web.pages.Answer` into ASGI messages or a Starlette response."""
+"""ASGI requests as the page rules see them, and answers as ASGI messages or responses."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
-from starlette.types import Send
+from starlette.types import Scope, Send
 
 from breaker_core.web.pages import Answer
+from breaker_core.web.shareable import PageRequest
 
-__all__ = ["answer_headers", "answer_response", "send_answer"]
+__all__ = ["answer_headers", "answer_response", "page_request", "send_answer"]
+
+
+def page_request(scope: Scope) -> PageRequest:
+    """An ASGI HTTP request as the page rules see it.
+
+    The authority is the ``Host`` header (put ``TrustedHostMiddleware`` in
+    front to refuse hosts you do not serve), else the server address; the path
+    is ``root_path`` + ``path``; the query string is the raw bytes, each byte one
+    character.
+    """
+    headers = scope["headers"]
+    authority = None
+    for name, value in headers:
+        if name == b"host":
+            authority = value.decode("latin-1")
+            break
+    if authority is None:
+        server = scope.get("server")
+        authority = f"{server[0]}:{server[1]}" if server else ""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and not path.startswith(root):
+        path = root + path
+    return PageRequest(
+        scope["method"],
+        scope.get("scheme", "http"),
+        authority,
+        path,
+        scope.get("query_string", b"").decode("latin-1"),
+        lambda: [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers],
+    )
 
 
 def answer_headers(answer: Answer, method: str) -> list[tuple[bytes, bytes]]:

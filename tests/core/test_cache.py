@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from breaker_core.cache import MemoryCache
 
 
@@ -12,8 +14,10 @@ def test_get_set_and_expiry(clock):
     cache.set("a", 1, ttl=5)
     entry = cache.get("a")
     assert entry is not None
-    assert (entry.value, entry.stored_at) == (1, clock.now)
-    clock.advance(5)
+    assert (entry.value, entry.age) == (1, 0.0)
+    clock.advance(4.5)
+    assert cache.get("a").age == 4.5
+    clock.advance(0.5)
     assert cache.get("a") is None
     assert len(cache) == 0  # dropped when met
 
@@ -62,3 +66,35 @@ def test_delete_and_clear(clock):
     assert cache.get("a") is None
     cache.clear()
     assert len(cache) == 0
+
+
+def test_bytes_are_bounded_as_well_as_entries(clock):
+    cache = MemoryCache(100, max_bytes=10_000, clock=clock)
+    for n in range(10):
+        cache.set(f"page{n}", b"x" * 3000, ttl=60)
+    assert 0 < cache.bytes <= 10_000
+    assert len(cache) == 3  # the three most recent pages fit; the rest were evicted
+    assert [cache.get(f"page{n}") is not None for n in (6, 7, 8, 9)] == [False, True, True, True]
+    cache.set("huge", b"x" * 20_000, ttl=60)  # larger than the whole bound: not kept
+    assert cache.get("huge") is None
+    assert len(cache) == 3
+    cache.delete("page9")
+    cache.clear()
+    assert cache.bytes == 0
+
+
+def test_age_is_never_negative_even_when_a_clock_steps_back():
+    now = [100.0]
+    cache = MemoryCache(10, clock=lambda: now[0])
+    cache.set("a", 1, ttl=60)
+    now[0] = 90.0  # a misbehaving clock
+    assert cache.get("a").age == 0.0
+
+
+def test_max_bytes_is_a_cache_url_option():
+    from breaker_core import ConfigurationError, Registry
+
+    registry = Registry.from_settings({"cache": "memory://?max_entries=50&max_bytes=2MB"})
+    assert (registry.cache.max_entries, registry.cache.max_bytes) == (50, 2 * 1024 * 1024)
+    with pytest.raises(ConfigurationError, match=r'BREAKERS\["cache"\].*max_bytes'):
+        Registry.from_settings({"cache": "memory://?max_bytes=lots"})

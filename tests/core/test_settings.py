@@ -637,6 +637,17 @@ def breakers_settings(draw):
         "cache": st.sampled_from(["memory://", "memory://?max_entries=5"]),
         "defaults": st.one_of(st.none(), breaker_options(DEFAULTS_FIELDS)),
         "dependencies": dependencies(),
+        "pages": st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "shared_cookies": st.lists(st.sampled_from(["_ga", "_ga_*", "x y", ""])),
+                    "credential_headers": st.lists(st.sampled_from(["X-Api-Key", "b@d"])),
+                    "max_body": st.sampled_from([1, 1_000_000, 0, -1, "1MB"]),
+                },
+            ),
+        ),
     }
     keys = draw(st.lists(st.sampled_from(SETTINGS_KEYS), unique=True))
     mapping = {key: rarely(draw, JUNK, level[key]) for key in keys}

@@ -24,7 +24,9 @@ def cache(redis_url, prefix, clock):
 def test_get_set_delete_and_ttl(cache, redis_url, prefix, clock):
     cache.set("a", {"value": [1, 2]}, ttl=2.5)
     entry = cache.get("a")
-    assert (entry.value, entry.stored_at) == ({"value": [1, 2]}, clock.now)
+    assert (entry.value, entry.age) == ({"value": [1, 2]}, 0.0)
+    clock.advance(1.5)
+    assert cache.get("a").age == 1.5
     client = redis.Redis.from_url(redis_url)
     ttl_ms = client.pttl(f"{{{prefix}:cache}}:a")
     client.close()
@@ -80,4 +82,15 @@ def test_unreachable_redis_cache_is_a_miss_and_never_raises(prefix, clock):
     registry.cache.set("a", 1, ttl=10)
     assert registry.cache.get("a") is None
     assert time.perf_counter() - began < 1.0
+    registry.close()
+
+
+def test_age_is_never_negative_with_memory_storage_and_the_default_clock(redis_url, prefix):
+    # Memory storage: the registry's clock is monotonic, the Redis cache's wall time.
+    # The cache measures ages itself, so the two clocks never meet.
+    registry = Registry.from_settings({"cache": f"{redis_url}?prefix={prefix}"})
+    registry.cache.set("a", "v", ttl=60)
+    entry = registry.cache.get("a")
+    assert entry is not None
+    assert 0.0 <= entry.age < 5.0
     registry.close()

@@ -110,6 +110,12 @@ def test_retry_after_is_whole_seconds_rounded_up(seconds, header):
     assert retry_after_header(seconds) == header
 
 
+def _request(method, path, query="", headers=(), host="shop.example"):
+    from breaker_core.web.shareable import PageRequest
+
+    return lambda: PageRequest(method, "https", host, path, query, list(headers))
+
+
 def test_page_guard_flow_keeps_and_serves_the_last_good_page(clock):
     from breaker_core.web.pages import PageGuard
 
@@ -123,25 +129,55 @@ def test_page_guard_flow_keeps_and_serves_the_last_good_page(clock):
         clock=clock,
     )
     guard = PageGuard(registry)
-    assert guard.before("GET", "/product/1", "", None) is None
-    assert guard.keeps("GET", "/product/1") == ["inventory"]
-    assert guard.keeps("POST", "/product/1") == []
-    assert guard.keeps("GET", "/checkout") == []  # payments keeps nothing (no stale_for)
+    assert guard.visit("GET", "/about", _request("GET", "/about")) is None  # not guarded
+    visit = guard.visit("GET", "/product/1", _request("GET", "/product/1"))
+    assert visit.answer() is None
+    assert visit.collect
+    assert not guard.visit("POST", "/product/1", _request("POST", "/product/1")).collect
+    assert not guard.visit("GET", "/checkout", _request("GET", "/checkout")).collect
     headers = [("Content-Type", "text/html")]
-    assert guard.after("GET", "/product/1", "", [], 200, headers, b"good page")
-    assert not guard.after("GET", "/product/2", "", [], 200, [("Set-Cookie", "s=1")], b"mine")
+    assert visit.keep(200, headers, b"good page")
+    # A fresh copy is kept: the next request neither reads its body nor stores it.
+    assert not guard.visit("GET", "/product/1", _request("GET", "/product/1")).collect
+    mine = guard.visit("GET", "/product/2", _request("GET", "/product/2"))
+    assert not mine.keep(200, [("Set-Cookie", "s=1")], b"mine")
     registry["inventory"].force_open()
     clock.advance(5)
-    kept = guard.before("GET", "/product/1", "", "text/html")
+    kept = guard.visit("GET", "/product/1", _request("GET", "/product/1")).answer()
     assert kept is not None
     assert (kept.status, kept.body, kept.stale) == (200, b"good page", True)
     assert ("Age", "5") in kept.headers
-    fresh = guard.before("GET", "/product/2", "", "application/json")
+    other_host = _request("GET", "/product/1", host="other.example")
+    assert guard.visit("GET", "/product/1", other_host).answer().status == 503
+    json_client = _request("GET", "/product/2", headers=[("Accept", "application/json")])
+    fresh = guard.visit("GET", "/product/2", json_client).answer()
     assert (fresh.status, fresh.stale) == (503, False)
     assert ("Content-Type", "application/json") in fresh.headers
-    post = guard.before("POST", "/product/1", "", None)
+    post = guard.visit("POST", "/product/1", _request("POST", "/product/1")).answer()
     assert post.status == 503
     clock.advance(60)
-    assert guard.before("GET", "/product/1", "", None).status == 503  # too old now
-    escaped = guard.answer_for(CircuitOpenError("payments", 3.0), "GET", "/about", "", None)
+    assert guard.visit("GET", "/product/1", _request("GET", "/product/1")).answer().status == 503
+    escaped = guard.answer_for(CircuitOpenError("payments", 3.0), _request("GET", "/about"))
     assert (escaped.status, dict(escaped.headers)["Retry-After"]) == (503, "3")
+
+
+def test_a_good_page_is_stored_again_only_after_the_refresh_interval(clock):
+    from breaker_core.web.pages import REFRESH, PageGuard
+
+    registry = Registry.from_settings(
+        {"dependencies": {"inventory": {"routes": ["/p/*"], "stale_for": "1m"}}}, clock=clock
+    )
+    guard = PageGuard(registry)
+    writes = []
+    real_set = registry.cache.set
+    registry.cache.set = lambda key, value, ttl: (writes.append(key), real_set(key, value, ttl))
+    for _ in range(50):
+        visit = guard.visit("GET", "/p/1", _request("GET", "/p/1"))
+        if visit.collect:
+            visit.keep(200, [("Content-Type", "text/html")], b"page")
+    assert len(writes) == 2  # once: the page and its Vary index
+    clock.advance(REFRESH)
+    visit = guard.visit("GET", "/p/1", _request("GET", "/p/1"))
+    assert visit.collect
+    visit.keep(200, [("Content-Type", "text/html")], b"newer page")
+    assert len(writes) == 4

@@ -1,63 +1,11 @@
-"""Stale pages (which responses are shareable) and template fragments."""
+"""Template fragments under a breaker, and their keys."""
 
 from __future__ import annotations
 
 import pytest
 
 from breaker_core import Registry
-from breaker_core.web import stale
 from breaker_core.web.fragments import fragment_key, render_fragment, render_fragment_async
-
-OK_HEADERS = [("Content-Type", "text/html")]
-
-
-@pytest.mark.parametrize(
-    ("method", "request_headers", "status", "response_headers", "length", "shareable"),
-    [
-        ("GET", [], 200, OK_HEADERS, 10, True),
-        ("HEAD", [], 200, OK_HEADERS, 0, True),
-        ("POST", [], 200, OK_HEADERS, 10, False),
-        ("GET", [], 201, OK_HEADERS, 10, False),
-        ("GET", [], 200, [("Set-Cookie", "a=b")], 10, False),
-        ("GET", [], 200, [("cache-control", "max-age=60, private")], 10, False),
-        ("GET", [], 200, [("Cache-Control", "no-store")], 10, False),
-        ("GET", [], 200, [("Cache-Control", "no-cache")], 10, False),
-        ("GET", [], 200, [("Cache-Control", "public, max-age=60")], 10, True),
-        ("GET", [], 200, [("Vary", "Accept-Encoding, Cookie")], 10, False),
-        ("GET", [], 200, [("Vary", "*")], 10, False),
-        ("GET", [], 200, [("Vary", "Accept-Encoding")], 10, True),
-        ("GET", [("Authorization", "Bearer x")], 200, OK_HEADERS, 10, False),
-        ("GET", [], 200, OK_HEADERS, None, False),  # streaming: unknown length
-        ("GET", [], 200, OK_HEADERS, stale.MAX_BODY + 1, False),
-    ],
-)
-def test_only_shareable_responses_are_kept(
-    method, request_headers, status, response_headers, length, shareable
-):
-    assert (
-        stale.is_shareable(method, request_headers, status, response_headers, length) is shareable
-    )
-
-
-def test_store_and_load_a_page(clock):
-    registry = Registry.from_settings({"dependencies": {"inv": {}}}, clock=clock)
-    key = stale.page_key("inv", "/product/1", "a=1")
-    assert key != stale.page_key("inv", "/product/1", "a=2")
-    assert key != stale.page_key("other", "/product/1", "a=1")
-    stale.store(
-        registry.cache, key, 200, [("Content-Type", "text/html"), ("Date", "x")], b"page", 60
-    )
-    clock.advance(12.5)
-    loaded = stale.load(registry.cache, key, 60, clock)
-    assert loaded is not None
-    page, age = loaded
-    assert (page.status, page.headers, page.body, age) == (
-        200,
-        [("Content-Type", "text/html")],
-        b"page",
-        12,
-    )
-    assert stale.load(registry.cache, key, 10, clock) is None  # too old for a stricter reader
 
 
 @pytest.fixture
@@ -149,31 +97,6 @@ async def test_async_fragments(registry):
     assert await render_fragment_async(registry, "recs", key="k", body=broken) == "async body"
 
 
-@pytest.mark.parametrize(
-    ("vary", "shareable"),
-    [
-        ("Accept-Encoding", True),
-        ("Accept, Accept-Language", True),
-        ("User-Agent", False),
-        ("Accept-Encoding, X-Tenant", False),
-    ],
-)
-def test_vary_is_allowed_only_on_headers_the_key_covers(vary, shareable):
-    headers = [("Vary", vary)]
-    assert stale.is_shareable("GET", [], 200, headers, 10) is shareable
-
-
-def test_a_kept_page_only_goes_to_clients_sending_the_same_variant_headers():
-    gzip = [("Accept-Encoding", "gzip")]
-    plain = [("Accept-Encoding", "identity")]
-    french = [("Accept-Encoding", "gzip"), ("Accept-Language", "fr")]
-    keys = {stale.page_key("inv", "/p", "", h) for h in (gzip, plain, french)}
-    assert len(keys) == 3
-    assert stale.page_key("inv", "/p", "", gzip) == stale.page_key(
-        "inv", "/p", "", [("accept-encoding", "gzip"), ("Cookie", "ignored")]
-    )
-
-
 def test_a_block_whose_inner_call_failed_without_raising_is_not_kept(registry):
     key = fragment_key("recs", "t.html", 9, [1])
     breaker = registry["recs"]
@@ -198,7 +121,7 @@ def test_shared_storage_and_its_cache_share_one_clock():
     try:
         before = shared.clock()
         shared.cache.set("k", "v", 60)
-        assert shared.cache.get("k").stored_at >= before  # both on wall time
-        assert before > 1_000_000_000  # not a monotonic clock's small numbers
+        assert 0.0 <= shared.cache.get("k").age < 5.0  # measured by the cache itself
+        assert before > 1_000_000_000  # shared storage: the registry runs on wall time
     finally:
         shared.close()
