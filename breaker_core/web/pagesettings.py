@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from breaker_core import validation as v
 
@@ -118,7 +118,7 @@ def parse_pages(raw: object, path: str, problems: list[str]) -> PageSettings:
         if key not in PAGES_KEYS:
             problems.append(v.unknown_key_problem(path, key, PAGES_KEYS))
     found: dict[str, object] = {}
-    checks = {
+    checks: dict[str, Callable[[object], object]] = {
         "shared_cookies": lambda value: _names(
             value, _COOKIE, 'a list of cookie names, a trailing "*" for a prefix, like ["_ga*"]'
         ),
