@@ -32,10 +32,12 @@ class Glob:
 
     __slots__ = ("bare", "pattern", "pieces")
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, *, bare: bool = True) -> None:
         self.pattern = pattern
-        # "/checkout/*" also matches "/checkout": the bare prefix, star-free or not.
-        self.bare: Glob | None = Glob(pattern[:-2]) if pattern.endswith("/*") else None
+        # "/checkout/*" also matches "/checkout": the bare prefix (itself matched as written).
+        self.bare: Glob | None = (
+            Glob(pattern[:-2], bare=False) if bare and pattern.endswith("/*") else None
+        )
         self.pieces = pattern.split("*")
 
     @property
