@@ -142,6 +142,8 @@ class CircuitBreaker(Machine):
         ``since_change`` (seconds since the last transition), ``retry_after``,
         ``failed_probes`` (in a row), ``probes_in_flight``, ``in_flight`` and
         ``max_concurrent`` (the bulkhead; ``in_flight`` is None without one),
+        ``concurrency_limit`` (calls that may be in flight now: the cap, or the
+        adaptive limit's current value with ``max_concurrent="auto"``),
         ``shared`` (None with memory storage, else ``{"healthy": bool,
         "synced_ago": seconds}``: with healthy shared storage the counts are
         the shared window's, as of the last sync) and ``transitions`` (the
@@ -192,6 +194,7 @@ class CircuitBreaker(Machine):
                     for at, old, new, reason in reversed(self._recent)
                 ],
                 "max_concurrent": self._config.max_concurrent,
+                "concurrency_limit": self._bulkhead.current_limit if self._bulkhead else None,
             }
 
     def __repr__(self) -> str:

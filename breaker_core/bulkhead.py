@@ -55,7 +55,7 @@ def _resolve(future: asyncio.Future[None]) -> None:
 class Bulkhead:
     """At most ``limit`` holders at once; callers may wait ``max_wait`` seconds for a slot."""
 
-    __slots__ = ("_lock", "_max_wait", "limit", "tokens", "waiters")
+    __slots__ = ("_lock", "_max_wait", "limit", "rejected", "tokens", "waiters")
 
     def __init__(self, limit: int, max_wait: float = 0.0) -> None:
         self.limit = limit
@@ -64,8 +64,10 @@ class Bulkhead:
         """One entry per free slot (the breaker's fast path pops and appends directly)."""
         self.waiters: collections.deque[_Waiter] = collections.deque()
         """Callers waiting for a slot, oldest first."""
+        self.rejected = 0
+        """Calls refused so far (after waiting, if they waited)."""
         self._max_wait = max_wait
-        self._lock = threading.Lock()  # guards the waiters only
+        self._lock = threading.Lock()  # guards the waiters and the rejection count
 
     @property
     def in_flight(self) -> int:
@@ -73,9 +75,18 @@ class Bulkhead:
         return self.limit - len(self.tokens)
 
     @property
+    def current_limit(self) -> int:
+        """Calls that may be in flight right now (the fixed cap)."""
+        return self.limit
+
+    @property
     def retry_after(self) -> float:
         """Seconds a rejected caller is told to wait."""
         return BULKHEAD_RETRY_AFTER
+
+    def has_free(self) -> bool:
+        """Whether a slot looks free (a hint for passing a wake-up on)."""
+        return bool(self.tokens)
 
     def try_acquire(self) -> bool:
         """Take a free slot without waiting; False if there is none."""
@@ -85,11 +96,21 @@ class Bulkhead:
             return False
         return True
 
-    def release(self) -> None:
-        """Give a slot back and wake the oldest waiter, if any."""
+    def release(self, latency: float | None = None, failed: bool = False) -> None:
+        """Give a slot back and wake the oldest waiter, if any.
+
+        ``latency`` (seconds the call took, if measured) and ``failed`` (the
+        call raised) are for limits that learn from them
+        (:mod:`breaker_core.adaptive`); a fixed cap ignores them.
+        """
         self.tokens.append(None)
         if self.waiters:
             self.wake_one()
+
+    def _refused(self) -> bool:
+        with self._lock:
+            self.rejected += 1
+        return False
 
     def wake_one(self) -> None:
         """Wake the oldest waiter (it then tries to take a token)."""
@@ -104,7 +125,7 @@ class Bulkhead:
         if self.try_acquire():
             return True
         if self._max_wait <= 0:
-            return False
+            return self._refused()
         deadline = time.monotonic() + self._max_wait
         event = threading.Event()
         waiter = _Waiter(event)
@@ -119,7 +140,7 @@ class Bulkhead:
                     return True
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    return False
+                    return self._refused()
                 event.wait(remaining)
                 if self._rewind(waiter):
                     event.clear()
@@ -131,7 +152,7 @@ class Bulkhead:
         if self.try_acquire():
             return True
         if self._max_wait <= 0:
-            return False
+            return self._refused()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._max_wait
         waiter = _Waiter()
@@ -146,7 +167,7 @@ class Bulkhead:
                     return True
                 remaining = deadline - loop.time()
                 if remaining <= 0:
-                    return False
+                    return self._refused()
                 await asyncio.wait((waiter.future,), timeout=remaining)
                 if waiter.future.done():
                     waiter.future = loop.create_future()
@@ -176,5 +197,5 @@ class Bulkhead:
                 self.waiters.remove(waiter)
             except ValueError:
                 pass  # already taken off the queue by a wake-up
-        if not acquired and self.tokens and self.waiters:
+        if not acquired and self.has_free() and self.waiters:
             self.wake_one()  # a token we were woken for is free: pass the wake-up on

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from breaker_core import validation as v
 from breaker_core.errors import ConfigurationError
@@ -67,8 +67,9 @@ class BreakerConfig:
     probe_timeout: float = 60.0
     """Seconds after which a probe that never reported back gives its slot back."""
     # Bulkhead.
-    max_concurrent: int | None = None
-    """Calls allowed in flight at once in this process; None: no cap."""
+    max_concurrent: int | Literal["auto"] | None = None
+    """Calls allowed in flight at once in this process; ``"auto"``: an adaptive limit
+    that follows the dependency's latency (:mod:`breaker_core.adaptive`); None: no cap."""
     max_wait: float = 0.0
     """Seconds a call may wait for a bulkhead slot before it is rejected."""
     # Used by the integrations.
@@ -162,7 +163,7 @@ _PARSERS: dict[str, v.Parser] = {
     "half_open_max_calls": v.count_up_to(10_000),
     "success_threshold": v.count_up_to(10_000),
     "probe_timeout": v.positive_duration,
-    "max_concurrent": v.optional(v.count_up_to(100_000)),
+    "max_concurrent": v.optional(v.concurrency_limit),
     "max_wait": v.non_negative_duration,
     "url": v.optional(v.url),
     "timeout": v.optional(v.positive_duration),

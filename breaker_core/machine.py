@@ -24,7 +24,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, NoReturn
 
-from breaker_core.bulkhead import Bulkhead
+from breaker_core.adaptive import AdaptiveBulkhead, build_bulkhead
 from breaker_core.clock import Clock
 from breaker_core.config import BreakerConfig
 from breaker_core.errors import BulkheadFullError, CircuitOpenError
@@ -123,12 +123,12 @@ class Machine:
         self._own_listeners: list[Listener] = []
         # The registry's listeners, shared by reference so later additions apply.
         self._shared_listeners: list[Listener] = listeners if listeners is not None else []
-        self._bulkhead = (
-            Bulkhead(config.max_concurrent, config.max_wait)
-            if config.max_concurrent is not None
-            else None
+        self._bulkhead = build_bulkhead(config.max_concurrent, config.max_wait, self._clock)
+        # An adaptive limit times every call: no lock-free token fast path then.
+        self._adaptive = isinstance(self._bulkhead, AdaptiveBulkhead)
+        self._tokens = (
+            self._bulkhead.tokens if self._bulkhead is not None and not self._adaptive else None
         )
-        self._tokens = self._bulkhead.tokens if self._bulkhead is not None else None
         # Attempts holding this breaker in any thread or task: while 0, calls need
         # not look up their context's holder (a cheap test on the hot path).
         self._holding = 0
@@ -147,7 +147,7 @@ class Machine:
     def _listeners_changed(self) -> None:
         """Recompute the listener tuple and the hot-path flags (the registry calls it too)."""
         self._listening = (*self._own_listeners, *self._shared_listeners)
-        self._timed = self._slow is not None or bool(self._listening)
+        self._timed = self._slow is not None or bool(self._listening) or self._adaptive
         self._plain = not (
             self._timed
             or self._result_is_failure is not None
@@ -326,12 +326,12 @@ class Machine:
 
     def _finish(self, ticket: Ticket, start: float | None, result: object) -> None:
         """Count a call that returned (or a ``with`` block that ended without error)."""
-        if self._bulkhead is not None and ticket is not None:
-            self._bulkhead.release()
         if ticket is None:
             return
         now = self._clock()
         duration = None if start is None else now - start
+        if self._bulkhead is not None:
+            self._bulkhead.release(duration)
         outcome = _SUCCESS
         if self._slow is not None and duration is not None and duration >= self._slow:
             outcome = _SLOW
@@ -348,21 +348,23 @@ class Machine:
 
     def _finish_failed(self, ticket: Ticket, start: float | None) -> None:
         """Count a block the caller judged a failure (``Attempt.fail``)."""
-        if self._bulkhead is not None and ticket is not None:
-            self._bulkhead.release()
-        if ticket is None:
-            return
-        now = self._clock()
-        self._settle(ticket, _RESULT, now, None if start is None else now - start, None)
-
-    def _finish_error(self, ticket: Ticket, start: float | None, exc: BaseException) -> None:
-        """Count a call that raised ``exc``."""
-        if self._bulkhead is not None and ticket is not None:
-            self._bulkhead.release()
         if ticket is None:
             return
         now = self._clock()
         duration = None if start is None else now - start
+        if self._bulkhead is not None:
+            self._bulkhead.release(duration, True)
+        self._settle(ticket, _RESULT, now, duration, None)
+
+    def _finish_error(self, ticket: Ticket, start: float | None, exc: BaseException) -> None:
+        """Count a call that raised ``exc``."""
+        if ticket is None:
+            return
+        now = self._clock()
+        duration = None if start is None else now - start
+        if self._bulkhead is not None:
+            # A cancelled call's duration says nothing about the dependency.
+            self._bulkhead.release(duration if isinstance(exc, Exception) else None, True)
         if not isinstance(exc, Exception):
             outcome = _ABANDONED
         elif self._ignore is not None and self._ignore(exc):

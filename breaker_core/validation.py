@@ -13,6 +13,7 @@ import json
 import math
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
+from typing import Literal
 
 from breaker_core.durations import parse_duration
 from breaker_core.imports import import_string
@@ -20,6 +21,7 @@ from breaker_core.matching import ExceptionSpec
 
 __all__ = [
     "Invalid",
+    "concurrency_limit",
     "count_up_to",
     "describe",
     "exception_classes",
@@ -150,6 +152,20 @@ def count_up_to(maximum: int) -> Parser:
         return positive_int(value, maximum)
 
     return parse
+
+
+MAX_CONCURRENT = 100_000
+"""The largest fixed ``max_concurrent`` (one slot object each)."""
+
+
+def concurrency_limit(value: object) -> int | Literal["auto"]:
+    """A positive int up to :data:`MAX_CONCURRENT` (a fixed cap) or ``"auto"`` (adaptive)."""
+    if value == "auto":
+        return "auto"
+    try:
+        return positive_int(value, MAX_CONCURRENT)
+    except Invalid as exc:
+        raise Invalid('a positive integer like 4 or "auto"', exc.detail) from None
 
 
 def _number(value: object, allowed: str, accept: Callable[[float], bool]) -> float:

@@ -66,7 +66,13 @@ STATUS_SCHEMA_DOCUMENT: dict[str, Any] = {
                     "failed_probes": _COUNT,
                     "probes_in_flight": _COUNT,
                     "in_flight": {"type": ["integer", "null"], "minimum": 0},
-                    "max_concurrent": {"type": ["integer", "null"], "minimum": 1},
+                    "concurrency_limit": {"type": ["integer", "null"], "minimum": 1},
+                    "max_concurrent": {
+                        "oneOf": [
+                            {"type": ["integer", "null"], "minimum": 1},
+                            {"const": "auto"},
+                        ]
+                    },
                     "shared": {
                         "type": ["object", "null"],
                         "required": ["healthy", "synced_ago"],

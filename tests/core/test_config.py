@@ -149,6 +149,7 @@ NORMALISED = [
     ("success_threshold", 2, 2),
     ("probe_timeout", "1h", 3600.0),
     ("max_concurrent", 8, 8),
+    ("max_concurrent", "auto", "auto"),
     ("max_wait", "250ms", 0.25),
     ("max_wait", 0, 0.0),
     ("url", "http://inventory.internal:8000", "http://inventory.internal:8000"),
@@ -186,6 +187,7 @@ def test_equal_settings_written_differently_give_equal_configs():
 # -- invalid values ------------------------------------------------------------------------
 
 POSITIVE_INT = "a positive integer like 5"
+CONCURRENCY = 'a positive integer like 4 or "auto"'
 POSITIVE_DURATION = 'a positive duration like "10s"'
 DURATION_OR_ZERO = 'a duration like "250ms" (0 to turn it off)'
 FRACTION = "a number greater than 0 and at most 1, like 0.5"
@@ -262,9 +264,10 @@ INVALID = [
     ("success_threshold", "1", POSITIVE_INT, '"1"', None),
     ("probe_timeout", "1 minute", POSITIVE_DURATION, '"1 minute"', None),
     ("probe_timeout", 0, POSITIVE_DURATION, "0", None),
-    ("max_concurrent", 0, POSITIVE_INT + OR_NONE, "0", None),
-    ("max_concurrent", -5, POSITIVE_INT + OR_NONE, "-5", None),
-    ("max_concurrent", True, POSITIVE_INT + OR_NONE, "True", None),
+    ("max_concurrent", 0, CONCURRENCY + OR_NONE, "0", None),
+    ("max_concurrent", -5, CONCURRENCY + OR_NONE, "-5", None),
+    ("max_concurrent", True, CONCURRENCY + OR_NONE, "True", None),
+    ("max_concurrent", "Auto", CONCURRENCY + OR_NONE, '"Auto"', None),
     ("max_wait", -1, DURATION_OR_ZERO, "-1", None),
     ("max_wait", "soon", DURATION_OR_ZERO, '"soon"', None),
     ("max_wait", None, DURATION_OR_ZERO, "None", None),

@@ -1,0 +1,193 @@
+"""``max_concurrent = "auto"``: a concurrency limit that follows measured latency.
+
+Two rules, both judged against the dependency's own usual latency:
+
+- **The limit** moves like a gradient limiter (after Netflix's
+  concurrency-limits): a call that finishes within ``overdue_after`` (below) lets
+  the limit grow by one, but only when the limit was in use (at least half of
+  it in flight), so an idle dependency does not collect slots it never needed;
+  a call that took longer than ``overdue_after`` cuts the limit in proportion,
+  ``limit * overdue_after / latency``. It stays within ``[floor, ceiling]``.
+- **Overdue calls**: a call in flight for ``t`` seconds will take at least
+  ``t``, so the limiter does not wait for slow calls to finish before it
+  reacts. While no call has finished (and none started on an idle dependency)
+  for longer than ``overdue_after``, the oldest call in flight is at least that
+  late: the dependency is treated as stalled and at most ``floor`` calls may be
+  in flight. That is what keeps a hanging dependency from taking every worker
+  before the first timeout is even seen.
+
+``overdue_after`` is the usual latency plus four times its mean deviation (the
+smoothed estimate TCP uses for its retransmission timeout, RFC 6298), times
+:data:`TOLERANCE`, and never below :data:`MIN_OVERDUE`. Latency samples fold into
+it with weights 1/8 and 1/4, each at most :data:`TOLERANCE` times the current
+estimate, so a slow spell raises the estimate slowly while a lasting change of
+latency is still learned; calls that raised (timeouts, errors) cut the limit
+when late but teach nothing about the usual latency.
+
+A call refused by the limit is rejected as by a full bulkhead
+(:class:`~breaker_core.BulkheadFullError`); ``max_wait`` applies the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from breaker_core.bulkhead import Bulkhead
+from breaker_core.clock import Clock
+
+__all__ = [
+    "CEILING",
+    "FLOOR",
+    "INITIAL",
+    "MIN_OVERDUE",
+    "TOLERANCE",
+    "AdaptiveBulkhead",
+    "AdaptiveLimit",
+    "build_bulkhead",
+]
+
+FLOOR = 1
+"""The limit never falls below this many calls in flight."""
+CEILING = 200
+"""The limit never grows above this many calls in flight."""
+INITIAL = 10
+"""The limit a dependency starts with."""
+TOLERANCE = 2.0
+"""How many times its usual latency (plus deviation) a call may take before it counts as late."""
+MIN_OVERDUE = 0.05
+"""``overdue_after`` is never shorter than this (seconds): scheduling noise is not a stall."""
+
+
+class AdaptiveLimit:
+    """The bookkeeping of an adaptive limit (not thread-safe: the caller holds a lock).
+
+    ``clock`` gives "now" for the stall rule; latencies come from the caller.
+    """
+
+    __slots__ = (
+        "_deviation",
+        "_latency",
+        "_quiet_since",
+        "in_flight",
+        "limit",
+    )
+
+    def __init__(self) -> None:
+        self.limit = float(INITIAL)
+        """The current limit (a float; ``int(limit)`` calls may be in flight)."""
+        self.in_flight = 0
+        """Calls admitted and not finished."""
+        self._latency: float | None = None  # smoothed latency; None before the first sample
+        self._deviation = 0.0  # smoothed mean deviation of the latency
+        # When a call last finished, or the first call of a busy spell started.
+        self._quiet_since = 0.0
+
+    @property
+    def overdue_after(self) -> float:
+        """Seconds without progress after which calls in flight count as late."""
+        if self._latency is None:
+            return MIN_OVERDUE
+        return max(MIN_OVERDUE, TOLERANCE * (self._latency + 4.0 * self._deviation))
+
+    def stalled(self, now: float) -> bool:
+        """True while calls are in flight and none finished within ``overdue_after``."""
+        return self.in_flight > 0 and now - self._quiet_since > self.overdue_after
+
+    def allowed(self, now: float) -> int:
+        """How many calls may be in flight right now."""
+        return FLOOR if self.stalled(now) else int(self.limit)
+
+    def try_admit(self, now: float) -> bool:
+        """Admit one call if the limit allows it."""
+        if self.in_flight >= self.allowed(now):
+            return False
+        if self.in_flight == 0:
+            self._quiet_since = now  # a busy spell starts: its first call is the oldest
+        self.in_flight += 1
+        return True
+
+    def finish(self, latency: float | None, now: float, *, failed: bool = False) -> None:
+        """A call admitted earlier finished after ``latency`` seconds (None: not measured).
+
+        A ``failed`` call (it raised) can cut the limit but never teaches the
+        usual latency.
+        """
+        busy = self.in_flight
+        self.in_flight = busy - 1 if busy > 0 else 0
+        self._quiet_since = now
+        if latency is None or latency < 0:
+            return
+        threshold = self.overdue_after
+        if latency > threshold:
+            self.limit = max(float(FLOOR), self.limit * threshold / latency)
+        elif not failed and busy >= self.limit / 2.0:
+            self.limit = min(float(CEILING), self.limit + 1.0)
+        if failed:
+            return  # a timeout or an error says how long failing takes, not what is usual
+        if self._latency is None:
+            self._latency = latency
+            self._deviation = latency / 2.0
+            return
+        # Learned slowly: a slow spell must not become the norm at once.
+        latency = min(latency, TOLERANCE * self._latency)
+        error = latency - self._latency
+        self._latency += error / 8.0
+        self._deviation += (abs(error) - self._deviation) / 4.0
+
+
+class AdaptiveBulkhead(Bulkhead):
+    """A :class:`Bulkhead` whose cap is an :class:`AdaptiveLimit` (``max_concurrent="auto"``).
+
+    Admission and release take a short lock for the limit's bookkeeping (no
+    I/O, never held across the guarded call). ``tokens`` is unused: the
+    breaker's lock-free fast path is off for an adaptive limit, whose calls
+    are timed.
+    """
+
+    __slots__ = ("_clock", "_limit_lock", "adaptive")
+
+    def __init__(self, clock: Clock, max_wait: float = 0.0) -> None:
+        super().__init__(0, max_wait)
+        self._clock = clock
+        self._limit_lock = threading.Lock()
+        self.adaptive = AdaptiveLimit()
+        """The limit's state (``limit``, ``in_flight``, ``overdue_after``)."""
+
+    @property
+    def in_flight(self) -> int:
+        """Slots held right now."""
+        return self.adaptive.in_flight
+
+    @property
+    def current_limit(self) -> int:
+        """Calls that may be in flight right now (``floor`` while the dependency is stalled)."""
+        with self._limit_lock:
+            return self.adaptive.allowed(self._clock())
+
+    def has_free(self) -> bool:
+        """Whether a slot looks free (a hint for passing a wake-up on)."""
+        adaptive = self.adaptive
+        return adaptive.in_flight < int(adaptive.limit)
+
+    def try_acquire(self) -> bool:
+        """Take a slot if the adaptive limit allows it; False (and counted) otherwise."""
+        with self._limit_lock:
+            return self.adaptive.try_admit(self._clock())
+
+    def release(self, latency: float | None = None, failed: bool = False) -> None:
+        """Give a slot back, learning from the call's ``latency``; wake the oldest waiter."""
+        with self._limit_lock:
+            self.adaptive.finish(latency, self._clock(), failed=failed)
+        if self.waiters:
+            self.wake_one()
+
+
+def build_bulkhead(
+    max_concurrent: int | str | None, max_wait: float, clock: Clock
+) -> Bulkhead | None:
+    """The bulkhead a breaker's ``max_concurrent`` asks for: none, a fixed cap or ``"auto"``."""
+    if max_concurrent is None:
+        return None
+    if max_concurrent == "auto":
+        return AdaptiveBulkhead(clock, max_wait)
+    return Bulkhead(int(max_concurrent), max_wait)

@@ -1,0 +1,325 @@
+"""``max_concurrent = "auto"``: the adaptive limit, moved by an injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from breaker_core import (
+    BulkheadFullError,
+    CircuitBreaker,
+    CircuitOpenError,
+    ConfigurationError,
+    Registry,
+)
+from breaker_core.adaptive import (
+    CEILING,
+    FLOOR,
+    INITIAL,
+    MIN_OVERDUE,
+    AdaptiveBulkhead,
+    AdaptiveLimit,
+)
+from breaker_core.clock import FakeClock
+
+FAST = 0.005  # a healthy call (seconds)
+SLOW = 1.0  # a call that waited for its timeout
+
+
+def auto(clock: FakeClock, **options: object) -> CircuitBreaker:
+    return CircuitBreaker("inventory", max_concurrent="auto", clock=clock, **options)
+
+
+def limiter(breaker: CircuitBreaker) -> AdaptiveBulkhead:
+    bulkhead = breaker._bulkhead
+    assert isinstance(bulkhead, AdaptiveBulkhead)
+    return bulkhead
+
+
+def limit_of(breaker: CircuitBreaker) -> int:
+    value = breaker.snapshot()["concurrency_limit"]
+    assert isinstance(value, int)
+    return value
+
+
+def timed_call(breaker: CircuitBreaker, clock: FakeClock, seconds: float) -> None:
+    def work() -> None:
+        clock.advance(seconds)
+
+    breaker.call(work)
+
+
+def timed_out_call(breaker: CircuitBreaker, clock: FakeClock, seconds: float) -> None:
+    def work() -> None:
+        clock.advance(seconds)
+        raise TimeoutError("inventory timed out")
+
+    with pytest.raises(TimeoutError):
+        breaker.call(work)
+
+
+def concurrent_round(breaker: CircuitBreaker, clock: FakeClock, calls: int, seconds: float) -> int:
+    """Enter ``calls`` attempts at once, let ``seconds`` pass, finish them; return the admitted."""
+    held = []
+    for _ in range(calls):
+        attempt = breaker.attempt(detached=True)
+        try:
+            attempt.__enter__()
+        except BulkheadFullError:
+            continue
+        held.append(attempt)
+    clock.advance(seconds)
+    for attempt in held:
+        attempt.__exit__(None, None, None)
+    return len(held)
+
+
+def test_auto_is_accepted_in_settings_and_builds_an_adaptive_limit(clock):
+    registry = Registry.from_settings(
+        {"dependencies": {"inventory": {"max_concurrent": "auto"}}}, clock=clock
+    )
+    breaker = registry["inventory"]
+    assert breaker.config.max_concurrent == "auto"
+    assert isinstance(breaker._bulkhead, AdaptiveBulkhead)
+    snapshot = breaker.snapshot()
+    assert snapshot["max_concurrent"] == "auto"
+    assert snapshot["concurrency_limit"] == INITIAL
+    assert snapshot["in_flight"] == 0
+
+
+def test_a_misspelt_auto_names_the_setting_and_what_is_allowed():
+    with pytest.raises(ConfigurationError) as caught:
+        Registry.from_settings({"dependencies": {"inventory": {"max_concurrent": "automatic"}}})
+    message = str(caught.value)
+    assert 'BREAKERS["dependencies"]["inventory"]["max_concurrent"]' in message
+    assert '"auto"' in message
+    assert '"automatic"' in message
+
+
+def test_the_limit_falls_when_latency_rises_and_never_below_its_floor(clock):
+    breaker = auto(clock, failure_threshold=10_000)  # the breaker itself stays out of it
+    for _ in range(30):
+        timed_call(breaker, clock, FAST)
+    before = limit_of(breaker)
+    assert before == INITIAL  # one call at a time never uses the limit: it neither grows nor falls
+    timed_call(breaker, clock, 0.2)
+    after_one = limit_of(breaker)
+    assert FLOOR < after_one < before  # cut in proportion to how late the call was
+    for _ in range(100):
+        timed_out_call(breaker, clock, SLOW)  # timeouts: never learned as the norm
+        assert limit_of(breaker) >= FLOOR
+    assert limit_of(breaker) == FLOOR
+    timed_call(breaker, clock, FAST)  # at the floor a call still gets in
+    assert limiter(breaker).rejected == 0
+
+
+def test_a_lasting_change_of_latency_is_learned_slowly(clock):
+    breaker = auto(clock)
+    for _ in range(30):
+        timed_call(breaker, clock, FAST)
+    slow_limits = []
+    for _ in range(60):
+        timed_call(breaker, clock, SLOW)  # answered, but 200 times slower than usual
+        slow_limits.append(limit_of(breaker))
+    assert slow_limits[:10] == [FLOOR] * 10  # the first slow answers cut it to the floor
+    assert slow_limits[-1] > FLOOR  # 1 s became the usual latency: it grows again
+    assert limiter(breaker).adaptive.overdue_after > SLOW
+
+
+def test_the_limit_recovers_when_latency_falls(clock):
+    breaker = auto(clock)
+    for _ in range(20):
+        timed_call(breaker, clock, FAST)
+    for _ in range(5):
+        timed_call(breaker, clock, SLOW)
+    assert limit_of(breaker) == FLOOR
+    # Healthy again, under load: every round uses the whole limit, and it grows back.
+    seen = []
+    for _ in range(40):
+        concurrent_round(breaker, clock, 30, FAST)
+        seen.append(limit_of(breaker))
+    assert seen == sorted(seen)  # never falls while latency stays healthy
+    assert seen[-1] >= 30  # grew past what it started with, to what the load needs
+    assert seen[-1] <= CEILING
+
+
+def test_the_limit_grows_only_when_it_is_used(clock):
+    breaker = auto(clock)
+    for _ in range(200):
+        concurrent_round(breaker, clock, 2, FAST)  # 2 in flight of a limit of 10
+    assert limit_of(breaker) == INITIAL
+
+
+def test_the_limit_never_exceeds_its_ceiling(clock):
+    breaker = auto(clock)
+    timed_call(breaker, clock, FAST)
+    for _ in range(300):
+        concurrent_round(breaker, clock, CEILING + 50, FAST)
+    assert limit_of(breaker) == CEILING
+
+
+def test_a_stalled_dependency_gets_only_the_floor_and_rejections_are_counted(clock):
+    breaker = auto(clock)
+    events = []
+    breaker.add_listener(events.append)
+    for _ in range(20):
+        timed_call(breaker, clock, FAST)
+    stuck = breaker.attempt(detached=True)
+    stuck.__enter__()  # a call that hangs
+    second = breaker.attempt(detached=True)
+    second.__enter__()  # still within the usual latency: admitted
+    second.__exit__(None, None, None)
+    clock.advance(MIN_OVERDUE * 2)  # nothing finished since: the call in flight is late
+    assert limit_of(breaker) == FLOOR
+    for _ in range(7):
+        with pytest.raises(BulkheadFullError) as caught:
+            breaker.call(lambda: None)
+        assert isinstance(caught.value, CircuitOpenError)
+        assert caught.value.retry_after == limiter(breaker).retry_after
+    assert limiter(breaker).rejected == 7
+    rejected = [e for e in events if e.kind == "rejected"]
+    assert [e.reason for e in rejected] == ["bulkhead_full"] * 7
+    clock.advance(SLOW)
+    stuck.__exit__(TimeoutError, TimeoutError("inventory timed out"), None)
+    assert breaker.snapshot()["in_flight"] == 0
+    assert limit_of(breaker) == FLOOR  # the late sample cut the limit to the floor
+    timed_call(breaker, clock, FAST)  # not stalled any more: the floor admits a call
+
+
+def test_a_full_adaptive_limit_is_answered_like_a_full_bulkhead(clock):
+    registry = Registry.from_settings(
+        {"dependencies": {"inventory": {"max_concurrent": "auto"}}}, clock=clock
+    )
+    calls = []
+
+    @registry.guard("inventory", fallback=lambda exc: f"fallback: {type(exc).__name__}")
+    def stock() -> str:
+        calls.append(1)
+        return "42"
+
+    breaker = registry["inventory"]
+    stuck = breaker.attempt(detached=True)
+    stuck.__enter__()
+    clock.advance(1.0)
+    assert stock() == "fallback: BulkheadFullError"
+    assert calls == []  # the guarded function did not run
+    stuck.__exit__(None, None, None)
+    assert stock() == "42"
+
+
+def test_max_wait_lets_a_caller_wait_for_a_slot(clock):
+    breaker = auto(clock, max_wait=5.0)
+    stuck = breaker.attempt(detached=True)
+    stuck.__enter__()
+    clock.advance(1.0)
+    got: list[str] = []
+    waiter = threading.Thread(target=lambda: got.append(breaker.call(lambda: "in")))
+    waiter.start()
+    for _ in range(5000):
+        if limiter(breaker).waiters:
+            break
+        threading.Event().wait(0.001)
+    assert limiter(breaker).waiters, "the caller should be waiting for a slot"
+    stuck.__exit__(None, None, None)
+    waiter.join(5.0)
+    assert got == ["in"]
+    assert limiter(breaker).rejected == 0
+
+
+def one_thread_trial(clock: FakeClock) -> None:
+    breaker = auto(clock)
+    release = threading.Event()
+    barrier = threading.Barrier(32)
+    inside: list[int] = []
+    rejected: list[int] = []
+    lock = threading.Lock()
+
+    def hang() -> None:
+        with lock:
+            inside.append(1)
+        release.wait(10)
+
+    def caller() -> None:
+        barrier.wait()
+        try:
+            breaker.call(hang)
+        except BulkheadFullError:
+            with lock:
+                rejected.append(1)
+
+    threads = [threading.Thread(target=caller) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for _ in range(10_000):
+        with lock:
+            if len(inside) + len(rejected) == 32:
+                break
+        threading.Event().wait(0.001)
+    assert len(inside) == INITIAL  # the clock did not move: no stall, the limit applies
+    assert len(rejected) == 32 - INITIAL
+    assert limiter(breaker).rejected == 32 - INITIAL
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert breaker.snapshot()["in_flight"] == 0
+
+
+def test_32_threads_never_more_than_the_limit_inside(clock):
+    for _ in range(20):
+        one_thread_trial(clock)
+
+
+async def test_tasks_share_the_limit_and_cancellation_gives_the_slot_back(clock):
+    breaker = auto(clock)
+    gate = asyncio.Event()
+    inside = 0
+
+    async def hang() -> None:
+        nonlocal inside
+        inside += 1
+        await gate.wait()
+
+    tasks = [asyncio.create_task(breaker.call_async(hang)) for _ in range(25)]
+    await asyncio.sleep(0.01)
+    assert inside == INITIAL
+    rejected = [t for t in tasks if t.done() and isinstance(t.exception(), BulkheadFullError)]
+    assert len(rejected) == 25 - INITIAL
+    limit_before = limiter(breaker).adaptive.limit
+    clock.advance(SLOW)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert breaker.snapshot()["in_flight"] == 0
+    assert limiter(breaker).adaptive.limit == limit_before  # a cancelled call is no sample
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("admit"), st.floats(0, 2)),
+            st.tuples(st.just("finish"), st.floats(0, 5)),
+        ),
+        max_size=200,
+    )
+)
+def test_any_history_keeps_the_limit_in_bounds_and_admits_within_it(steps):
+    limit = AdaptiveLimit()
+    now = 0.0
+    for op, seconds in steps:
+        now += seconds
+        if op == "admit":
+            allowed = limit.allowed(now)
+            before = limit.in_flight
+            admitted = limit.try_admit(now)
+            assert admitted == (before < allowed)
+            assert limit.in_flight <= max(allowed, before)
+        elif limit.in_flight:
+            limit.finish(seconds, now)
+        assert FLOOR <= limit.limit <= CEILING
+        assert limit.overdue_after >= MIN_OVERDUE
+        assert limit.in_flight >= 0
