@@ -39,6 +39,7 @@ __all__ = [
     "CEILING",
     "FLOOR",
     "INITIAL",
+    "LEARNING",
     "MIN_OVERDUE",
     "TOLERANCE",
     "AdaptiveBulkhead",
@@ -56,6 +57,9 @@ TOLERANCE = 2.0
 """How many times its usual latency (plus deviation) a call may take before it counts as late."""
 MIN_OVERDUE = 0.05
 """``overdue_after`` is never shorter than this (seconds): scheduling noise is not a stall."""
+LEARNING = 10
+"""Calls measured before the stall rule applies: a cold start (imports, new connections)
+is slow, and nothing is known yet of the dependency's usual latency."""
 
 
 class AdaptiveLimit:
@@ -68,6 +72,7 @@ class AdaptiveLimit:
         "_deviation",
         "_latency",
         "_quiet_since",
+        "_samples",
         "in_flight",
         "limit",
     )
@@ -79,6 +84,7 @@ class AdaptiveLimit:
         """Calls admitted and not finished."""
         self._latency: float | None = None  # smoothed latency; None before the first sample
         self._deviation = 0.0  # smoothed mean deviation of the latency
+        self._samples = 0  # latencies learned so far (up to LEARNING)
         # When a call last finished, or the first call of a busy spell started.
         self._quiet_since = 0.0
 
@@ -90,8 +96,15 @@ class AdaptiveLimit:
         return max(MIN_OVERDUE, TOLERANCE * (self._latency + 4.0 * self._deviation))
 
     def stalled(self, now: float) -> bool:
-        """True while calls are in flight and none finished within ``overdue_after``."""
-        return self.in_flight > 0 and now - self._quiet_since > self.overdue_after
+        """True while calls are in flight and none finished within ``overdue_after``.
+
+        Never before :data:`LEARNING` latencies were measured.
+        """
+        return (
+            self.in_flight > 0
+            and self._samples >= LEARNING
+            and now - self._quiet_since > self.overdue_after
+        )
 
     def allowed(self, now: float) -> int:
         """How many calls may be in flight right now."""
@@ -124,6 +137,8 @@ class AdaptiveLimit:
             self.limit = min(float(CEILING), self.limit + 1.0)
         if failed:
             return  # a timeout or an error says how long failing takes, not what is usual
+        if self._samples < LEARNING:
+            self._samples += 1
         if self._latency is None:
             self._latency = latency
             self._deviation = latency / 2.0

@@ -20,6 +20,7 @@ from breaker_core.adaptive import (
     CEILING,
     FLOOR,
     INITIAL,
+    LEARNING,
     MIN_OVERDUE,
     AdaptiveBulkhead,
     AdaptiveLimit,
@@ -190,6 +191,26 @@ def test_a_stalled_dependency_gets_only_the_floor_and_rejections_are_counted(clo
     timed_call(breaker, clock, FAST)  # not stalled any more: the floor admits a call
 
 
+def test_a_cold_start_is_not_a_stall(clock):
+    breaker = auto(clock)
+    cold = breaker.attempt(detached=True)
+    cold.__enter__()  # the first call of a new process: slow, and nothing is known yet
+    for _ in range(LEARNING - 1):
+        clock.advance(0.2)  # the cold call is long past any overdue_after
+        timed_call(breaker, clock, FAST)  # admitted beside it: no stall rule while learning
+    assert limiter(breaker).rejected == 0
+    cold.__exit__(None, None, None)  # the LEARNING-th latency: the stall rule applies from now
+    stuck = breaker.attempt(detached=True)
+    stuck.__enter__()
+    adaptive = limiter(breaker).adaptive
+    assert not adaptive.stalled(clock())
+    clock.advance(adaptive.overdue_after + 0.001)
+    assert adaptive.stalled(clock())
+    with pytest.raises(BulkheadFullError):
+        breaker.call(lambda: None)
+    stuck.__exit__(None, None, None)
+
+
 def test_a_full_adaptive_limit_is_answered_like_a_full_bulkhead(clock):
     registry = Registry.from_settings(
         {"dependencies": {"inventory": {"max_concurrent": "auto"}}}, clock=clock
@@ -202,6 +223,8 @@ def test_a_full_adaptive_limit_is_answered_like_a_full_bulkhead(clock):
         return "42"
 
     breaker = registry["inventory"]
+    for _ in range(LEARNING):
+        timed_call(breaker, clock, FAST)
     stuck = breaker.attempt(detached=True)
     stuck.__enter__()
     clock.advance(1.0)
@@ -213,6 +236,8 @@ def test_a_full_adaptive_limit_is_answered_like_a_full_bulkhead(clock):
 
 def test_max_wait_lets_a_caller_wait_for_a_slot(clock):
     breaker = auto(clock, max_wait=5.0)
+    for _ in range(LEARNING):
+        timed_call(breaker, clock, FAST)
     stuck = breaker.attempt(detached=True)
     stuck.__enter__()
     clock.advance(1.0)
