@@ -99,6 +99,29 @@ def _timing_tables(results: dict[str, Any]) -> list[str]:
 
     lines += [
         "",
+        f"{OURS} vs the floor (a wrapper that only checks a state, calls and catches; "
+        "same run, same loops)",
+    ]
+    rows = []
+    for case in CASES:
+        data = cases[case]
+        comparison = data["comparison"]
+        floor_ratio = comparison.get("floor_ratio")
+        peer = comparison["fastest_peer_ns"]
+        floor_ns = comparison.get("floor_ns")
+        rows.append(
+            [
+                data["title"],
+                _cell(data["results"].get(OURS), "median_ns"),
+                _ns(floor_ns),
+                "-" if floor_ratio is None else f"{floor_ratio:.2f}",
+                "-" if not (peer and floor_ns) else f"{peer / floor_ns:.2f}",
+            ]
+        )
+    lines += _table(["case", OURS, "floor ns", "ours/floor", "fastest peer/floor"], rows)
+
+    lines += [
+        "",
         "overhead over the bare call (ns/call - bare ns/call; "
         "last column: ours / fastest peer's overhead)",
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import logging
 import os
 import platform
@@ -26,6 +27,7 @@ from benchmarks.adapters import (
     fail,
     succeed,
 )
+from benchmarks.floor import FLOOR, floor_async_loop, floor_loop
 from benchmarks.http_cost import HTTP_FULL, HTTP_QUICK, time_http
 from benchmarks.probes import (
     HOLD,
@@ -76,11 +78,12 @@ CASES: dict[str, str] = {
 """Case keys (JSON) and their titles (tables), in table order."""
 
 TARGETS: dict[str, float] = {
-    "closed_success": 0.35,
-    "open_rejection": 0.6,
-    "async_closed_success": 0.5,
+    "closed_success": 0.8,
+    "closed_failure": 0.8,
+    "open_rejection": 0.5,
+    "async_closed_success": 0.8,
 }
-"""Upper bounds on ``breaker_core ns/call / fastest peer ns/call``."""
+"""Upper bounds on ``breaker_core ns/call / fastest peer ns/call`` (issue 19)."""
 
 BULKHEAD_CAP = 1000
 """``max_concurrent`` of the bulkhead-cost case: far above the one call in flight, never reached."""
@@ -180,8 +183,10 @@ def _garbage_json(garbage: tuple[float, float] | None) -> dict[str, float | None
     }
 
 
-def _compare(case: str, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Ours against the fastest peer that ran this case."""
+def _compare(
+    case: str, results: dict[str, dict[str, Any]], floor_entry: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Ours against the fastest peer that ran this case, and against the floor."""
     peers = {
         name: entry["median_ns"]
         for name, entry in results.items()
@@ -196,6 +201,11 @@ def _compare(case: str, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "target": TARGETS.get(case),
         "target_met": None,
     }
+    floor = floor_entry.get("median_ns") if floor_entry else None
+    comparison["floor_ns"] = floor
+    comparison["floor_ratio"] = (
+        round(ours["median_ns"] / floor, 3) if floor and ours.get("supported") else None
+    )
     if not peers or not ours.get("supported"):
         return comparison
     fastest = min(peers, key=peers.__getitem__)
@@ -223,7 +233,10 @@ def _time_cases(
         calls = plan.calls[case]
         warmup = plan.warmup_calls(case)
         if case.startswith("async_"):
-            aprepare: dict[str, Callable[[], Awaitable[AsyncLoop]]] = {BASELINE: _async_baseline}
+            aprepare: dict[str, Callable[[], Awaitable[AsyncLoop]]] = {
+                BASELINE: _async_baseline,
+                FLOOR: floor_async_loop,
+            }
             for adapter in adapters:
                 try:
                     asyncio.run(getattr(adapter, case)())
@@ -233,7 +246,10 @@ def _time_cases(
                     aprepare[adapter.name] = getattr(adapter, case)
             measured = measure_async(aprepare, calls, warmup, plan.repeats)
         else:
-            prepare: dict[str, Callable[[], SyncLoop]] = {BASELINE: _sync_baseline(case)}
+            prepare: dict[str, Callable[[], SyncLoop]] = {
+                BASELINE: _sync_baseline(case),
+                FLOOR: functools.partial(floor_loop, case),
+            }
             for adapter in adapters:
                 try:
                     prepare[adapter.name] = _sync_case(adapter, case)
@@ -244,6 +260,7 @@ def _time_cases(
                 name: garbage_per_call(make(), GARBAGE_CALLS) for name, make in prepare.items()
             }
         baseline = measured.pop(BASELINE)
+        floor = _measurement_json(measured.pop(FLOOR), baseline.median_ns, garbage.get(FLOOR))
         results: dict[str, dict[str, Any]] = {}
         for adapter in adapters:
             if adapter.name in measured:
@@ -266,8 +283,9 @@ def _time_cases(
                 "samples_ns": [round(sample, 2) for sample in baseline.samples_ns],
                 **_garbage_json(garbage.get(BASELINE)),
             },
+            "floor": floor,
             "results": results,
-            "comparison": _compare(case, results),
+            "comparison": _compare(case, results, floor),
         }
     return cases
 

@@ -210,11 +210,13 @@ def test_quick_run_writes_the_documented_json(
     assert set(results["libraries"]) == set(LIBRARIES)
     assert all(info["available"] for info in results["libraries"].values())
     assert results["methodology"]["http_requests_per_round"] == dict.fromkeys(HTTP_CLIENTS, 5)
-    assert set(results["methodology"]["targets"]) == {
-        "closed_success",
-        "open_rejection",
-        "async_closed_success",
+    assert results["methodology"]["targets"] == {
+        "closed_success": 0.8,
+        "closed_failure": 0.8,
+        "open_rejection": 0.5,
+        "async_closed_success": 0.8,
     }
+    assert "breaker_core vs the floor" in printed
 
     assert list(results["cases"]) == list(CASES)
     for case, data in results["cases"].items():
@@ -241,6 +243,14 @@ def test_quick_run_writes_the_documented_json(
             ours["median_ns"] / comparison["fastest_peer_ns"], rel=1e-2
         )
         assert (comparison["target_met"] is None) == (case not in results["methodology"]["targets"])
+        # The floor (check a state, call, catch) ran in the same rounds as everyone else.
+        floor = data["floor"]
+        assert floor["supported"] is True
+        assert len(floor["samples_ns"]) == results["methodology"]["rounds"]
+        assert comparison["floor_ns"] == floor["median_ns"] > 0
+        assert comparison["floor_ratio"] == pytest.approx(
+            ours["median_ns"] / floor["median_ns"], rel=1e-2
+        )
     # pybreaker's async API needs tornado: reported as unsupported, not faked.
     assert results["cases"]["async_closed_success"]["results"]["pybreaker"]["supported"] is False
 
