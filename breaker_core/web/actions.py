@@ -7,6 +7,7 @@ actions and refuses the same way.
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
 
 from breaker_core.errors import BreakerError
@@ -16,6 +17,7 @@ __all__ = [
     "ACTIONS",
     "ActionError",
     "apply_action",
+    "audit",
     "format_table",
     "prepare_listing",
     "table_rows",
@@ -41,6 +43,24 @@ NOT_SHARED = (
     "Use the dashboard of the running app (it changes the process that serves it), "
     "or configure shared storage."
 )
+
+
+AUDIT_LOGGER = logging.getLogger("breakerpanel.audit")
+"""Where every dashboard's state changes are logged, one line each."""
+
+
+def audit(outcome: str, *, user: object, client: str | None) -> None:
+    """Log one line for a state change made from a dashboard (every framework alike).
+
+    ``outcome`` is what :func:`apply_action` returned; ``user`` who asked (or None
+    when the framework does not know); ``client`` the address the request came
+    from. Names are written with ``repr`` of the text, so a user name cannot forge
+    another log line.
+    """
+    who = "unknown user" if user is None else repr(str(user))
+    AUDIT_LOGGER.warning(
+        "breakerpanel dashboard: %s (by %s from %s)", outcome, who, client or "unknown client"
+    )
 
 
 class ActionError(BreakerError):

@@ -152,7 +152,7 @@ def create_app(
         page = await render_template(
             templates, request, "checkout.html", context, status_code=status_code
         )
-        csrf.set_cookie(page, token, path="/", secure=request.url.scheme == "https")
+        csrf.set_cookie(page, token, secure=request.url.scheme == "https")
         return page
 
     @app.get("/", response_class=HTMLResponse)

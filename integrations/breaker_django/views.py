@@ -35,8 +35,8 @@ from django.views.decorators.http import (  # type: ignore[import-untyped]
     require_safe,
 )
 
-from breaker_core.web.actions import ActionError, apply_action
-from breaker_core.web.dashboard import render_dashboard
+from breaker_core.web.actions import ActionError, apply_action, audit
+from breaker_core.web.dashboard import SECURITY_HEADERS, render_dashboard
 from breaker_core.web.health import health as health_of
 from breaker_core.web.status import status_document
 from breaker_core.web.unavailable import prefers_json
@@ -83,13 +83,16 @@ def _url(request: HttpRequest, name: str) -> str:
 
 
 def _framed(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
-    """Refuse to be framed by any page (the dashboard has state-changing buttons)."""
+    """The dashboards' one set of security headers (:data:`SECURITY_HEADERS`), own CSP included.
+
+    A 403 raised as ``PermissionDenied`` is rendered by Django's handler, outside.
+    """
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest) -> HttpResponse:
         response = view(request)
-        response["X-Frame-Options"] = "DENY"
-        response["Content-Security-Policy"] = "frame-ancestors 'none'"
+        for name, value in SECURITY_HEADERS.items():
+            response[name] = value
         return response
 
     return wrapped
@@ -150,7 +153,10 @@ def _action(request: HttpRequest) -> HttpResponse:
         if wants_json:
             return JsonResponse({"error": "bad_request", "detail": str(exc)}, status=400)
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-    logger.warning("breakerpanel: %s by %s from the dashboard", outcome, _user(request))
+    user = _user(request)
+    audit(
+        outcome, user=user.get_username() if user else None, client=request.META.get("REMOTE_ADDR")
+    )
     if wants_json:
         return JsonResponse({"ok": True, "message": outcome})
     return HttpResponseRedirect(_url(request, "dashboard"), status=303)
@@ -199,5 +205,5 @@ health: Callable[[HttpRequest], HttpResponse] = _public(never_cache(require_safe
 Route it anywhere as well: ``path("healthz", breaker_django.views.health)``.
 """
 
-metrics: Callable[[HttpRequest], HttpResponse] = never_cache(require_GET(_metrics))
+metrics: Callable[[HttpRequest], HttpResponse] = _framed(never_cache(require_GET(_metrics)))
 """GET, staff only: the Prometheus text (see :func:`_metrics`)."""

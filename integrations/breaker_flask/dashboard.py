@@ -26,13 +26,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
-from flask import Blueprint, Flask, Response, jsonify, redirect, request, url_for
+from flask import Blueprint, Flask, Response, g, jsonify, redirect, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, Forbidden
 
-from breaker_core.web.actions import ActionError, apply_action
-from breaker_core.web.dashboard import render_dashboard
+from breaker_core.web.actions import ActionError, apply_action, audit
+from breaker_core.web.dashboard import SECURITY_HEADERS, render_dashboard
 from breaker_core.web.status import status_document
 from breaker_core.web.unavailable import prefers_json
 from breaker_flask.csrf import FIELD, check_csrf, csrf_token
@@ -46,13 +46,6 @@ __all__ = ["Check", "dashboard_blueprint"]
 
 Check = Callable[[], bool]
 """An authorisation hook: called inside the request, True to allow."""
-
-_PRIVATE_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-}
 
 
 def dashboard_blueprint(
@@ -122,14 +115,12 @@ def dashboard_blueprint(
             csrf=(FIELD, csrf_token()) if changer else None,
             interval=interval,
         )
-        return Response(html, mimetype="text/html", headers=_PRIVATE_HEADERS)
+        return Response(html, mimetype="text/html")
 
     @blueprint.get("/status")
     def status() -> ResponseReturnValue:
         require_view()
-        response = jsonify(status_document(current_registry()))
-        response.headers.update(_PRIVATE_HEADERS)
-        return response
+        return jsonify(status_document(current_registry()))
 
     @blueprint.get("/metrics", endpoint="metrics")
     def serve_metrics() -> ResponseReturnValue:
@@ -154,8 +145,21 @@ def dashboard_blueprint(
             )
         except ActionError as error:
             raise BadRequest(str(error)) from None
+        audit(message, user=_flask_user(), client=request.remote_addr)
         if prefers_json(request.headers.get("Accept")):
             return jsonify({"ok": True, "message": message})
         return redirect(url_for(".page"), code=303)
 
+    @blueprint.after_request
+    def secure(response: Response) -> Response:
+        # Every answer of the blueprint, refusals included: one set of headers.
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
     return blueprint
+
+
+def _flask_user() -> object:
+    """Who asked, as far as Flask knows: ``g.user``, else ``REMOTE_USER``, else None."""
+    user = g.get("user")
+    return user if user is not None else request.remote_user

@@ -1,7 +1,8 @@
 """CSRF protection for the dashboard's POSTs: a double-submit token and an origin check.
 
 The dashboard page sets a random token in a cookie (``HttpOnly``,
-``SameSite=Strict``, scoped to the dashboard's path) and puts the same token
+``SameSite=Strict``, ``Path=/``: no attribute is ever built from the request,
+whose path may hold anything a visitor typed) and puts the same token
 in each form. A POST is accepted only when the form field equals the cookie
 and, when the browser says where the request comes from (``Sec-Fetch-Site``,
 ``Origin``), it comes from this site.
@@ -39,9 +40,9 @@ def token_of(request: Request) -> str | None:
     return value if value is not None and _TOKEN.fullmatch(value) else None
 
 
-def set_cookie(response: Response, token: str, *, path: str, secure: bool) -> None:
-    """Set the token cookie on ``response``."""
-    response.set_cookie(COOKIE, token, path=path, secure=secure, httponly=True, samesite="strict")
+def set_cookie(response: Response, token: str, *, secure: bool) -> None:
+    """Set the token cookie on ``response``: constant attributes, only ``Secure`` on HTTPS."""
+    response.set_cookie(COOKIE, token, path="/", secure=secure, httponly=True, samesite="strict")
 
 
 def check(request: Request, submitted: object, trusted_origins: Collection[str]) -> str | None:

@@ -20,8 +20,8 @@ from starlette.responses import (
 from starlette.routing import Route, Router
 
 from breaker_core import ConfigurationError, Registry
-from breaker_core.web.actions import ActionError, apply_action
-from breaker_core.web.dashboard import render_dashboard
+from breaker_core.web.actions import ActionError, apply_action, audit
+from breaker_core.web.dashboard import SECURITY_HEADERS, render_dashboard
 from breaker_core.web.status import status_document
 from breaker_core.web.unavailable import prefers_json
 from breaker_starlette import csrf
@@ -42,13 +42,7 @@ logger = logging.getLogger("breaker_starlette")
 Authorize = Callable[[Request], bool | Awaitable[bool]]
 """``authorize(request)``: True to let the request see (and use) the dashboard."""
 
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-}
+_HEADERS = SECURITY_HEADERS
 
 
 class _Dashboard:
@@ -95,7 +89,7 @@ class _Dashboard:
             interval=self.interval,
         )
         response = HTMLResponse(html, headers=_HEADERS)
-        csrf.set_cookie(response, token, path=base or "/", secure=request.url.scheme == "https")
+        csrf.set_cookie(response, token, secure=request.url.scheme == "https")
         return response
 
     async def status(self, request: Request) -> Response:
@@ -130,8 +124,12 @@ class _Dashboard:
             message = apply_action(self.registry, action, name, out_of_process=False)
         except ActionError as exc:
             return _text(f"Bad request: {exc}", 400)
-        client = request.client.host if request.client else "unknown client"
-        logger.warning("dashboard: %s (requested from %s)", message, client)
+        user = request.scope.get("user")
+        audit(
+            message,
+            user=getattr(user, "display_name", user) if user is not None else None,
+            client=request.client.host if request.client else None,
+        )
         if prefers_json(request.headers.get("accept")):
             return JSONResponse({"ok": True, "message": message}, headers=_HEADERS)
         base = request.scope.get("root_path", "")

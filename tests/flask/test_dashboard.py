@@ -53,11 +53,11 @@ def test_view_only_dashboard(app, registry):
     assert page.status_code == 200
     assert 'data-name="payments"' in page.text
     assert "<form" not in page.text  # no buttons for viewers who may not change state
-    assert page.headers["Cache-Control"] == "no-store"
+    assert "no-store" in page.headers["Cache-Control"]
     assert page.headers["X-Frame-Options"] == "DENY"
     status = staff.get("/breakers/status")
     assert status.json["schema"] == "breakerpanel.status/1"
-    assert status.headers["Cache-Control"] == "no-store"
+    assert "no-store" in status.headers["Cache-Control"]
     post = staff.post("/breakers/action", data={"name": "payments", "action": "open"})
     assert post.status_code == 403
     assert "read-only" in post.text

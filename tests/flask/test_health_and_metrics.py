@@ -78,7 +78,7 @@ def test_health_follows_the_policy_per_state(clock):
         200,
         {"schema": "breakerpanel.health/1", "status": "ok", "open": [], "required_open": []},
     )
-    assert response.headers["Cache-Control"] == "no-store"
+    assert "no-store" in response.headers["Cache-Control"]
     assert client.get("/breakers/status").status_code == 403  # the status keeps its hook
 
     registry["recommendations"].force_open()
@@ -142,7 +142,7 @@ def test_metrics_need_the_view_hook_and_count_calls(clock):
     response = staff.get("/breakers/metrics")
     assert response.status_code == 200
     assert response.content_type.startswith("text/plain")
-    assert response.headers["Cache-Control"] == "no-store"
+    assert "no-store" in response.headers["Cache-Control"]
     series = samples(response.text)
     assert calls(series, "payments", "success") == 1
     assert calls(series, "payments", "failure") == 1

@@ -97,7 +97,7 @@ def test_staff_see_the_page_with_the_mounted_urls(client: TestClient):
     response = staff(client).get("/ops/breakers/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert response.headers["cache-control"] == "no-store"
+    assert "no-store" in response.headers["cache-control"]
     assert response.headers["x-frame-options"] == "DENY"
     page = response.text
     assert 'data-name="inventory"' in page
@@ -108,13 +108,13 @@ def test_staff_see_the_page_with_the_mounted_urls(client: TestClient):
     assert f"breakerpanel_csrf={token_from(page)}" in cookie
     assert "HttpOnly" in cookie
     assert "SameSite=strict" in cookie
-    assert "Path=/ops/breakers" in cookie
+    assert "Path=/;" in cookie  # constant: never built from the request's path
 
 
 def test_staff_get_the_json_status(client: TestClient, registry: Registry):
     registry["inventory"].force_open()
     response = staff(client).get("/ops/breakers/status")
-    assert response.headers["cache-control"] == "no-store"
+    assert "no-store" in response.headers["cache-control"]
     document = response.json()
     assert document["schema"] == "breakerpanel.status/1"
     states = {entry["name"]: entry["state"] for entry in document["breakers"]}
@@ -194,7 +194,7 @@ def test_a_post_without_the_right_token_is_refused(
 
 def test_a_post_without_the_cookie_is_refused(client: TestClient, registry: Registry):
     token = token_from(staff(client).get("/ops/breakers/").text)
-    client.cookies.delete("breakerpanel_csrf", path="/ops/breakers")
+    client.cookies.delete("breakerpanel_csrf", path="/")
     response = post(client, {"name": "inventory", "action": "open", "csrf_token": token})
     assert response.status_code == 403
     assert "the CSRF cookie is missing" in response.text
@@ -275,3 +275,26 @@ def test_bad_arguments_name_the_fix(registry: Registry):
         dashboard_app(SETTINGS, authorize=is_staff)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match=r"interval=\.\.\.\): expected a positive number"):
         dashboard_app(registry, authorize=is_staff, interval=0)
+
+
+def test_a_hostile_mount_path_never_reaches_the_cookie_attributes(registry: Registry, backend: str):
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from breaker_starlette import dashboard_app
+
+    app = Starlette(
+        routes=[
+            Mount(
+                "/t/{tenant}/breakers",
+                app=dashboard_app(registry, authorize=lambda request: True),
+            )
+        ]
+    )
+    with TestClient(app, backend=backend) as client:
+        response = client.get("/t/x;%20Domain=evil.example;%20SameSite=None/breakers/")
+    assert response.status_code == 200
+    cookie = response.headers["set-cookie"]
+    assert "evil" not in cookie
+    assert "Domain" not in cookie
+    assert cookie.endswith("HttpOnly; Path=/; SameSite=strict")
