@@ -163,11 +163,7 @@ class CircuitBreaker(Machine):
                     retry_after = phase.open_until - now
             elif state is _FORCED_OPEN:
                 retry_after = self._config.reset_timeout
-            link = self._link
-            shared = None
-            if link is not None:
-                synced = None if link.synced_at is None else max(0.0, now - link.synced_at)
-                shared = {"healthy": not link.degraded, "synced_ago": synced}
+            shared = self._coord.status(now)
             return {
                 "name": self.name,
                 "state": state.value,
@@ -205,12 +201,12 @@ class CircuitBreaker(Machine):
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(event)`` for every :class:`Event` of this breaker."""
         self._own_listeners.append(listener)
-        self._listeners_changed()
+        self.listeners_changed()
 
     def remove_listener(self, listener: Listener) -> None:
         """Stop calling ``listener``. Raises ValueError if it was not added."""
         self._own_listeners.remove(listener)
-        self._listeners_changed()
+        self.listeners_changed()
 
     # -- manual states -------------------------------------------------------------
 

@@ -22,24 +22,25 @@ import math
 import random
 import threading
 import time
-from typing import TYPE_CHECKING, NoReturn
+import uuid
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
 
 from breaker_core.adaptive import AdaptiveBulkhead, build_bulkhead
 from breaker_core.clock import Clock
 from breaker_core.config import BreakerConfig
+from breaker_core.coordination import MEMORY, Coordination, SharedView, Unavailable
 from breaker_core.errors import BulkheadFullError, CircuitOpenError
 from breaker_core.events import Event, Listener, dispatch
 from breaker_core.matching import compile_matcher
 from breaker_core.state import State
 from breaker_core.window import SlidingWindow
 
-if TYPE_CHECKING:
-    from breaker_core.shared.link import Link
-    from breaker_core.shared.remote import RemoteState
-
 __all__ = ["NO_RESULT", "Machine", "Ticket"]
 
 logger = logging.getLogger("breaker_core")
+
+T = TypeVar("T")
 
 _CLOSED = State.CLOSED
 _OPEN = State.OPEN
@@ -132,8 +133,11 @@ class Machine:
         # Attempts holding this breaker in any thread or task: while 0, calls need
         # not look up their context's holder (a cheap test on the hot path).
         self._holding = 0
-        # Set by a shared storage (Registry.from_settings): state lives in Redis then.
-        self._link: Link | None = None
+        # The store that shares this breaker's state (see coordination.py); memory by default.
+        self._coord: Coordination = MEMORY
+        self._shared = False  # hot path: counts go to a shared store too
+        # Until then, a half-open breaker rejects locally: every shared probe slot was taken.
+        self._busy_until = 0.0
         # Copied out of the config for the hot path.
         self._slow = config.slow_call_duration
         self._result_is_failure = config.result_is_failure
@@ -142,10 +146,93 @@ class Machine:
         self._listening: tuple[Listener, ...] = ()
         self._timed = False  # measure call durations (slow calls or listeners)
         self._plain = False  # a closed success needs nothing but a window count
-        self._listeners_changed()
+        self.listeners_changed()
 
-    def _listeners_changed(self) -> None:
-        """Recompute the listener tuple and the hot-path flags (the registry calls it too)."""
+    # -- the store API (registry and stores call these; nothing else touches _names) --
+
+    @property
+    def config(self) -> BreakerConfig:
+        """The breaker's settings."""
+        return self._config
+
+    @property
+    def in_flight(self) -> int | None:
+        """Calls holding a bulkhead slot right now; None without ``max_concurrent``."""
+        return self._bulkhead.in_flight if self._bulkhead is not None else None
+
+    def now(self) -> float:
+        """A reading of the breaker's clock."""
+        return self._clock()
+
+    def coordinate(self, coordination: Coordination) -> None:
+        """Decide through ``coordination`` from now on (the registry passes its storage's)."""
+        self._coord = coordination
+        self._shared = coordination.shared
+        self._busy_until = 0.0
+
+    def share_listeners(self, listeners: list[Listener]) -> None:
+        """Also tell ``listeners`` (a registry's list, shared by reference) of every event."""
+        self._shared_listeners = listeners
+        self.listeners_changed()
+
+    def drain(self, take: Callable[[], T]) -> tuple[int, T]:
+        """Run ``take()`` under the breaker's lock; return the phase generation and its result.
+
+        A shared store swaps out the counts it has not sent yet this way: no
+        outcome of the generation can be counted in between.
+        """
+        self._acquire()
+        try:
+            return self._phase.gen, take()
+        finally:
+            self._release()
+
+    def adopt(self, view: SharedView) -> None:
+        """Make the shared state this breaker's (events on a change of state)."""
+        change: Event | None = None
+        with self._lock:
+            phase = self._phase
+            if view.gen != phase.gen or view.state is not phase.state:
+                self._phase = _Phase(view.state, view.gen, view.open_until)
+                self._window.reset()
+                self._probes = {p for p in self._probes if p.gen == view.gen}
+                self._coord.restart_window()
+                self._busy_until = 0.0
+                self._opened_at = view.opened_at
+                if view.changed_at is not None:
+                    self._changed_at = view.changed_at
+                if view.state is not phase.state:
+                    change = Event(
+                        "state_change",
+                        self.name,
+                        old_state=phase.state,
+                        new_state=view.state,
+                        reason=view.reason or "shared",
+                        time=self._clock(),
+                    )
+            self._failed_probes = view.failed
+            if view.probes < self._config.half_open_max_calls:
+                self._busy_until = 0.0  # a slot is free somewhere: ask again
+        if change is not None:
+            self._announce(change)
+
+    def degraded(self) -> None:
+        """The shared store stopped answering: decide alone, starting with a trip check now.
+
+        The local window counted every outcome all along, so failures made while
+        the outage was being noticed still trip the breaker.
+        """
+        change: Event | None = None
+        now = self._clock()
+        with self._lock:
+            if self._phase.state is _CLOSED:
+                self._window.advance(now)
+                change = self._maybe_trip(now)
+        if change is not None:
+            self._announce(change)
+
+    def listeners_changed(self) -> None:
+        """Recompute the listener tuple and the hot-path flags (after listeners change)."""
         self._listening = (*self._own_listeners, *self._shared_listeners)
         self._timed = self._slow is not None or bool(self._listening) or self._adaptive
         self._plain = not (
@@ -175,9 +262,8 @@ class Machine:
         return ticket
 
     async def _admit_async(self) -> Ticket:
-        link = self._link
-        if link is not None and not link.degraded and self._may_ask_redis(link):
-            # A shared probe slot costs one Redis round trip: never on the event loop.
+        if self._coord.deciding and self._may_ask_store():
+            # A shared probe slot costs one round trip: never on the event loop.
             ticket = await asyncio.to_thread(self._admit_breaker)
         else:
             ticket = self._admit_breaker()
@@ -187,11 +273,11 @@ class Machine:
             self._reject(bulkhead.retry_after, "bulkhead_full")
         return ticket
 
-    def _may_ask_redis(self, link: Link) -> bool:
+    def _may_ask_store(self) -> bool:
         """Whether admission would ask shared storage for a probe slot (else it is local)."""
         phase = self._phase
         if phase.state is _HALF_OPEN:
-            return self._clock() >= link.busy_until
+            return self._clock() >= self._busy_until
         return phase.state is _OPEN and self._clock() >= phase.open_until
 
     def _admit_breaker(self) -> Ticket:
@@ -213,11 +299,8 @@ class Machine:
 
     def _admit_probe(self, now: float) -> Ticket:
         """Decide, under the lock, on a call that found the breaker OPEN or HALF_OPEN."""
-        link = self._link
-        if link is not None and not link.degraded:
-            from breaker_core.shared import hooks
-
-            handled, shared_ticket = hooks.admit_probe(self, link, now)
+        if self._coord.deciding:
+            handled, shared_ticket = self._admit_shared_probe(now)
             if handled:
                 return shared_ticket
         config = self._config
@@ -260,6 +343,37 @@ class Machine:
             self._reject(rejection[0], rejection[1], now)
         return ticket
 
+    def _admit_shared_probe(self, now: float) -> tuple[bool, Ticket]:
+        """Take a probe slot from the shared store, or reject.
+
+        Returns ``(True, ticket)`` when the store decided, ``(False, None)``
+        when it did not answer (the breaker then decides locally).
+        """
+        if now < self._busy_until:
+            self._reject(self._busy_until - now, "half_open_full", now)
+        key = uuid.uuid4().hex
+        try:
+            view = self._coord.take_probe_slot(now, key)
+        except Unavailable:
+            return False, None
+        self.adopt(view)
+        verdict = view.verdict
+        if verdict == "probe":
+            ticket = _Probe(view.gen, now + self._config.probe_timeout, key)
+            with self._lock:
+                self._probes.add(ticket)
+            return True, ticket
+        if verdict == "reject":
+            retry = float(view.extra)
+            if view.state is _HALF_OPEN:
+                # Every slot is taken somewhere: answer locally for a moment.
+                self._busy_until = now + retry
+                self._reject(retry, "half_open_full", now)
+            self._reject(retry, "forced_open" if view.state is _FORCED_OPEN else "open", now)
+        if view.state is _DISABLED:
+            return True, None
+        return True, view.gen
+
     def _reject(self, retry_after: float, reason: str, now: float | None = None) -> NoReturn:
         """Raise the rejection error, telling listeners first."""
         error: CircuitOpenError
@@ -295,8 +409,9 @@ class Machine:
         if isinstance(ticket, _Probe):
             with self._lock:
                 self._probes.discard(ticket)
-            if ticket.key is not None and self._link is not None:
-                self._link.probe_done(ticket.key, ticket.gen, "none", self._clock())
+                self._busy_until = 0.0
+            if ticket.key is not None:
+                self._coord.report_probe(ticket.key, ticket.gen, "none", self._clock())
 
     # -- outcomes ----------------------------------------------------------------
 
@@ -319,8 +434,8 @@ class Machine:
                     window.successes += 1
                 else:
                     window.add_success(now)
-                if self._link is not None:
-                    self._link.count(now, 0)
+                if self._shared:
+                    self._coord.count_outcome(now, 0)
         finally:
             self._release()
 
@@ -394,13 +509,14 @@ class Machine:
             if type(ticket) is int:
                 if ticket == phase.gen and outcome < _IGNORED:
                     window = self._window
-                    link = self._link
-                    # With shared storage the server decides trips (unless Redis is away).
-                    local = link is None or link.degraded
+                    coord = self._coord
+                    # With shared storage the store decides trips (unless it is away);
+                    # the local window counts every outcome all along.
+                    local = not coord.deciding
                     if outcome == _SUCCESS:
                         window.add_success(now)
-                        if link is not None:
-                            link.count(now, 0)
+                        if self._shared:
+                            coord.count_outcome(now, 0)
                         # A success can only trip by bringing the window to minimum_calls.
                         if self._config.failure_rate is not None and state is _CLOSED and local:
                             change = self._maybe_trip(now)
@@ -413,9 +529,8 @@ class Machine:
                             and duration >= self._slow
                         )
                         window.add_failure(now, slow=slow)
-                        if link is not None:
-                            link.count(now, 2 if slow else 1)
-                            link.storage.wake()  # a failure may trip: flush it soon
+                        if self._shared:
+                            coord.count_outcome(now, 2 if slow else 1)
                         if state is _CLOSED and local:
                             change = self._maybe_trip(now)
             elif isinstance(ticket, _Probe):
@@ -466,12 +581,13 @@ class Machine:
         """Apply a probe's outcome. A probe reclaimed by probe_timeout no longer counts."""
         live = probe in self._probes
         self._probes.discard(probe)
-        if probe.key is not None and self._link is not None:
-            # A shared probe: the server decides; the worker sends it at once.
+        if probe.key is not None:
+            # A shared probe: the store decides; the verdict is sent at once.
             verdict = (
                 "success" if outcome == _SUCCESS else "failure" if outcome < _IGNORED else "none"
             )
-            self._link.probe_done(probe.key, probe.gen, verdict, now)
+            self._coord.report_probe(probe.key, probe.gen, verdict, now)
+            self._busy_until = 0.0  # this process's slot is free again
             return None
         if not live or now >= probe.deadline or probe.gen != phase.gen:
             return None
@@ -484,24 +600,18 @@ class Machine:
             return self._transition(_OPEN, now, "probe_failed", now + self._open_wait())
         return None
 
-    def _jitter_factor(self) -> float:
+    def jitter_factor(self) -> float:
         """A random factor in [1 - jitter, 1 + jitter] (exactly 1 without jitter)."""
         jitter = self._config.jitter
         return 1.0 + jitter * (2.0 * random.random() - 1.0) if jitter else 1.0
 
-    def _trip_wait(self) -> float:
-        """The open wait after tripping from CLOSED (no failed probes yet)."""
+    def trip_wait(self) -> float:
+        """The open wait after tripping from CLOSED (no failed probes yet), jittered."""
         config = self._config
         wait = config.reset_timeout
         if config.max_reset_timeout is not None:
             wait = min(wait, config.max_reset_timeout)
-        return wait * self._jitter_factor()
-
-    def _adopt(self, remote: RemoteState) -> None:
-        """Take the state shared storage reported (called by the sync worker)."""
-        from breaker_core.shared import hooks
-
-        hooks.adopt(self, remote)
+        return wait * self.jitter_factor()
 
     def _open_wait(self) -> float:
         """The wait before the next probe: backoff per failed probe, capped, jittered."""
@@ -514,7 +624,7 @@ class Machine:
                 wait = math.inf
         if config.max_reset_timeout is not None:
             wait = min(wait, config.max_reset_timeout)
-        return wait * self._jitter_factor()
+        return wait * self.jitter_factor()
 
     def _transition(
         self, new_state: State, now: float, reason: str, open_until: float = 0.0
@@ -543,11 +653,13 @@ class Machine:
 
     def _manual(self, new_state: State) -> None:
         now = self._clock()
-        link = self._link
-        if link is not None and not link.degraded:
-            from breaker_core.shared import hooks
-
-            if hooks.manual(self, link, new_state, now):
+        if self._coord.deciding:
+            try:
+                view = self._coord.force_state(new_state, now)
+            except Unavailable:
+                pass  # the store is away: set it here, as memory storage does
+            else:
+                self.adopt(view)
                 return
         with self._lock:
             self._failed_probes = 0
@@ -572,15 +684,11 @@ class Machine:
         With healthy shared storage: the shared window as last reported, plus
         this process's counts not yet flushed.
         """
-        link = self._link
-        if link is not None and not link.degraded and link.remote is not None:
-            remote = link.remote
-            successes, failures, slow = remote.successes, remote.failures, remote.slow
-            for pending_s, pending_f, pending_x in link.pending.values():
-                successes += pending_s
-                failures += pending_f
-                slow += pending_x
-            return successes, failures, slow
+        coord = self._coord
+        if coord.deciding:
+            shared = coord.shared_view()
+            if shared is not None:
+                return shared
         window = self._window
         window.advance(now)
         return window.successes, window.failures, window.slow

@@ -107,8 +107,9 @@ class BreakerMetrics:
         if event.duration is not None:
             self.duration.labels(name).observe(event.duration)
         breaker = self.registry.get(name)
-        if breaker is not None and breaker._bulkhead is not None:
-            self.in_flight.labels(name).set(breaker._bulkhead.in_flight)
+        in_flight = breaker.in_flight if breaker is not None else None
+        if in_flight is not None:
+            self.in_flight.labels(name).set(in_flight)
 
 
 def install_metrics(registry: Registry, collector_registry: Any = None) -> BreakerMetrics:

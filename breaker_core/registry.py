@@ -115,9 +115,8 @@ class Registry:
         """
         if breaker.name in self._breakers:
             raise ConfigurationError(f"Registry: a breaker named {breaker.name!r} already exists")
-        breaker._shared_listeners = self._listeners
-        breaker._listeners_changed()
-        breaker._link = self._storage.attach(breaker)
+        breaker.share_listeners(self._listeners)
+        breaker.coordinate(self._storage.attach(breaker))
         self._breakers[breaker.name] = breaker
         return breaker
 
@@ -199,13 +198,13 @@ class Registry:
         """Call ``listener(event)`` for every event of every breaker, present and future."""
         self._listeners.append(listener)
         for breaker in self._breakers.values():
-            breaker._listeners_changed()
+            breaker.listeners_changed()
 
     def remove_listener(self, listener: Listener) -> None:
         """Stop calling ``listener``. Raises ValueError if it was not added."""
         self._listeners.remove(listener)
         for breaker in self._breakers.values():
-            breaker._listeners_changed()
+            breaker.listeners_changed()
 
     # -- outbound HTTP clients ---------------------------------------------------------
 

@@ -2,29 +2,27 @@
 
 ``"memory://"`` keeps state inside each process (the default, nothing to
 install). ``"redis://"``, ``"rediss://"`` and ``"unix://"`` share it through
-Redis (:mod:`breaker_core.shared`; needs the redis extra). Schemes are looked
+Redis (:mod:`breaker_core.redis`, loaded lazily; needs the redis extra). Schemes are looked
 up in plain dicts; an unknown scheme or a missing driver is a
 :class:`~breaker_core.ConfigurationError` that says what to write or install.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import urllib.parse
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import Any
 
 from breaker_core.cache import DEFAULT_MAX_BYTES, Cache, MemoryCache
 from breaker_core.clock import Clock
-from breaker_core.shared.connect import SCHEMES as REDIS_SCHEMES
+from breaker_core.coordination import MEMORY, Coordinated, Coordination
 from breaker_core.validation import Invalid
-
-if TYPE_CHECKING:
-    from breaker_core.machine import Machine
-    from breaker_core.shared.link import Link
 
 __all__ = [
     "CACHE_SCHEMES",
+    "REDIS_SCHEMES",
     "STORAGE_SCHEMES",
     "CacheFactory",
     "Storage",
@@ -32,8 +30,16 @@ __all__ = [
     "storage_from_url",
 ]
 
-# The schemes only (no redis import): the driver loads when a storage connects.
-_REDIS_SCHEMES = REDIS_SCHEMES
+REDIS_SCHEMES = (
+    "redis",
+    "rediss",
+    "unix",
+    "redis+sentinel",
+    "rediss+sentinel",
+    "redis+cluster",
+    "rediss+cluster",
+)
+"""Every URL scheme that names Redis (the driver loads when a storage connects)."""
 
 
 class Storage:
@@ -55,9 +61,9 @@ class Storage:
         """Bring every breaker up to date with the storage now; False if unreachable."""
         return True
 
-    def attach(self, machine: Machine) -> Link | None:
-        """Connect a breaker to this storage (nothing to do for memory)."""
-        return None
+    def attach(self, machine: Coordinated) -> Coordination:
+        """The port ``machine`` decides through (memory: the machine's own state)."""
+        return MEMORY
 
     def close(self) -> None:
         """Release connections and background threads (nothing for memory)."""
@@ -81,12 +87,25 @@ def _memory_storage(url: str, parts: urllib.parse.SplitResult) -> Storage:
     return Storage(url=url, shared=False)
 
 
-def _redis_storage(url: str, parts: urllib.parse.SplitResult) -> Storage:
-    _require_redis_driver("storage")
-    from breaker_core.shared.storage import RedisStorage
+_REDIS = {
+    "storage": "breaker_core.redis.storage:RedisStorage",
+    "cache": "breaker_core.redis.cache:RedisCache",
+}
+# Named, not imported: the engine never depends on the Redis package, which loads
+# (with redis-py) only when a Redis URL is opened.
 
+
+def _redis_class(kind: str) -> Any:
+    _require_redis_driver(kind)
+    module, _, name = _REDIS[kind].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _redis_storage(url: str, parts: urllib.parse.SplitResult) -> Storage:
+    storage_class = _redis_class("storage")
     try:
-        return RedisStorage(url)
+        storage: Storage = storage_class(url)
+        return storage
     except ValueError as exc:
         raise Invalid(
             'a Redis URL like "redis://127.0.0.1:6379/0?prefix=myapp&timeout=100ms&refresh=250ms"',
@@ -96,7 +115,7 @@ def _redis_storage(url: str, parts: urllib.parse.SplitResult) -> Storage:
 
 STORAGE_SCHEMES: dict[str, Callable[[str, urllib.parse.SplitResult], Storage]] = {
     "memory": _memory_storage,
-    **dict.fromkeys(_REDIS_SCHEMES, _redis_storage),
+    **dict.fromkeys(REDIS_SCHEMES, _redis_storage),
 }
 """Storage URL schemes and the functions that open them."""
 
@@ -139,11 +158,10 @@ def _memory_cache(url: str, parts: urllib.parse.SplitResult, clock: Clock | None
 
 
 def _redis_cache(url: str, parts: urllib.parse.SplitResult, clock: Clock | None) -> Cache:
-    _require_redis_driver("cache")
-    from breaker_core.shared.cache import RedisCache
-
+    cache_class = _redis_class("cache")
     try:
-        return RedisCache(url, clock=clock)
+        cache: Cache = cache_class(url, clock=clock)
+        return cache
     except ValueError as exc:
         raise Invalid(
             'a Redis URL like "redis://127.0.0.1:6379/0?prefix=myapp&max_entries=10000"',
@@ -153,7 +171,7 @@ def _redis_cache(url: str, parts: urllib.parse.SplitResult, clock: Clock | None)
 
 CACHE_SCHEMES: dict[str, CacheFactory] = {
     "memory": _memory_cache,
-    **dict.fromkeys(_REDIS_SCHEMES, _redis_cache),
+    **dict.fromkeys(REDIS_SCHEMES, _redis_cache),
 }
 """Cache URL schemes of the engine; integrations add their own (Django adds ``django``)."""
 

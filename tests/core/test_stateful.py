@@ -10,6 +10,13 @@ admission or rejection, and the two are compared after every step.
 timeouts, calls finishing in a later state. ``SequentialCalls`` uses
 ``breaker.call`` only, the common path, including the fast path of a plain
 CLOSED breaker (threshold only, no rate, no slow calls, no listeners).
+
+Both machines run against every store in ``STORES``: memory, and Redis (a
+real server, ``REDIS_URL``), where the Lua scripts decide. With Redis the
+breaker's state is settled (one worker cycle, ``storage.sync_now()``) before
+each comparison: the model describes the shared state once the process has
+flushed its counts and read the answer. To add a rule (a trip policy, say),
+add it to ``Model`` and ``_BreakerMachine``: every store runs it.
 """
 
 from __future__ import annotations
@@ -18,10 +25,13 @@ import asyncio
 import contextvars
 import itertools
 import math
+import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -34,7 +44,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from breaker_core import CircuitBreaker, CircuitOpenError, State
+from breaker_core import CircuitBreaker, CircuitOpenError, Registry, State
+from breaker_core.storage import storage_from_url
 
 TOLERANCE = 1e-9
 BUCKETS = 10
@@ -267,6 +278,85 @@ class Model:
             self._open(now)
 
 
+# -- the stores -----------------------------------------------------------------
+
+
+class MemoryStore:
+    """A breaker on its own (memory storage)."""
+
+    name = "memory"
+
+    def build(self, cfg: dict[str, Any], clock: Callable[[], float], listener: bool) -> Any:
+        return CircuitBreaker(
+            "t", clock=clock, listeners=[lambda event: None] if listener else None, **cfg
+        )
+
+    def settle(self) -> None:
+        """Nothing to wait for: the breaker is the store."""
+
+    def close(self) -> None:
+        pass
+
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_or_skip() -> Any:
+    """redis-py and a reachable server, or skip (fail under CI) with the reason."""
+    message = None
+    try:
+        import redis
+    except ImportError:
+        message = "redis-py is not installed"
+    else:
+        try:
+            client = redis.Redis.from_url(REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+            client.ping()
+            return client
+        except redis.RedisError as exc:
+            message = f"Redis at {REDIS_URL} is unreachable ({exc}); set REDIS_URL"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+class RedisStore:
+    """A breaker of a registry whose storage is a real Redis; the scripts decide."""
+
+    name = "redis"
+
+    def __init__(self) -> None:
+        self.client = _redis_or_skip()
+        self.prefix = "bbstate" + uuid.uuid4().hex[:10]
+        self.registry: Registry | None = None
+
+    def build(self, cfg: dict[str, Any], clock: Callable[[], float], listener: bool) -> Any:
+        sep = "&" if "?" in REDIS_URL else "?"
+        storage = storage_from_url(f"{REDIS_URL}{sep}prefix={self.prefix}&refresh=0")
+        self.registry = Registry(clock=clock, storage=storage)
+        breaker = CircuitBreaker(
+            "t", clock=clock, listeners=[lambda event: None] if listener else None, **cfg
+        )
+        return self.registry.add(breaker)
+
+    def settle(self) -> None:
+        """One worker cycle: flush counts and probe verdicts, read the shared state."""
+        assert self.registry is not None
+        assert self.registry.storage.sync_now(), "Redis did not answer"
+
+    def close(self) -> None:
+        if self.registry is not None:
+            self.registry.close()
+        keys = list(self.client.scan_iter(match=f"*{self.prefix}*", count=1000))
+        if keys:
+            self.client.delete(*keys)
+        self.client.close()
+
+
+STORES: dict[str, Callable[[], Any]] = {"memory": MemoryStore, "redis": RedisStore}
+"""Every store the machines run against (one test class per store and machine)."""
+
+
 # -- the machines ---------------------------------------------------------------
 
 
@@ -282,24 +372,24 @@ class InFlight:
 
 
 class _BreakerMachine(RuleBasedStateMachine):
-    """Rules shared by both machines; subclasses build the breaker."""
+    """Rules shared by both machines; subclasses build the breaker, ``STORE`` holds it."""
 
+    STORE: Callable[[], Any] = MemoryStore
     breaker: CircuitBreaker
     model: Model
 
     def __init__(self) -> None:
         super().__init__()
         self.now = [0.0]
+        self.store = self.STORE()
+
+    def teardown(self) -> None:
+        self.store.close()
 
     def _build(self, cfg: dict[str, Any], start: float, listener: bool) -> None:
         self.now[0] = start
         self.model = Model(cfg)
-        self.breaker = CircuitBreaker(
-            "t",
-            clock=lambda: self.now[0],
-            listeners=[lambda event: None] if listener else None,
-            **cfg,
-        )
+        self.breaker = self.store.build(cfg, lambda: self.now[0], listener)
 
     def _duration(self, value: float | str) -> float:
         if value == "slow":
@@ -393,6 +483,7 @@ class _BreakerMachine(RuleBasedStateMachine):
 
     @invariant()
     def agrees_with_model(self) -> None:
+        self.store.settle()
         now = self.now[0]
         assert self.breaker.state is self.model.state(now)
         assert self.breaker.is_open is self.model.is_open(now)
@@ -454,11 +545,18 @@ class SequentialCalls(_BreakerMachine):
         self._build(cfg, start, listener=False)
 
 
-OverlappingCalls.TestCase.settings = settings(
-    max_examples=600, stateful_step_count=100, deadline=None
-)
-SequentialCalls.TestCase.settings = settings(
-    max_examples=600, stateful_step_count=50, deadline=None
-)
-TestOverlappingCalls = OverlappingCalls.TestCase
-TestSequentialCalls = SequentialCalls.TestCase
+# Redis costs a few round trips per step: fewer examples, the same rules.
+EXAMPLES = {"memory": 600, "redis": 120}
+
+
+def _test_case(machine: type[_BreakerMachine], store: str, steps: int) -> Any:
+    cls = type(f"{machine.__name__}On{store.title()}", (machine,), {"STORE": STORES[store]})
+    case = cls.TestCase
+    case.settings = settings(max_examples=EXAMPLES[store], stateful_step_count=steps, deadline=None)
+    return case
+
+
+TestOverlappingCalls = _test_case(OverlappingCalls, "memory", 100)
+TestSequentialCalls = _test_case(SequentialCalls, "memory", 50)
+TestOverlappingCallsOnRedis = _test_case(OverlappingCalls, "redis", 100)
+TestSequentialCallsOnRedis = _test_case(SequentialCalls, "redis", 50)

@@ -1,34 +1,15 @@
-"""The state of one breaker as Redis last reported it."""
+"""Turning a script's reply into the port's :class:`~breaker_core.coordination.SharedView`."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 
-from breaker_core.shared.scripts import STATE_FIELDS
+from breaker_core.coordination import SharedView
+from breaker_core.redis.scripts import STATE_FIELDS
 from breaker_core.state import State
 
-__all__ = ["RemoteState", "parse_reply"]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class RemoteState:
-    """One script reply: the verdict, the shared state and window totals."""
-
-    verdict: str
-    state: State
-    gen: int
-    open_until: float
-    failed: int
-    opened_at: float | None
-    changed_at: float | None
-    reason: str
-    successes: int
-    failures: int
-    slow: int
-    probes: int
-    extra: str
+__all__ = ["parse_reply"]
 
 
 def _text(value: object) -> str:
@@ -39,12 +20,12 @@ def _float_or_none(text: str) -> float | None:
     return float(text) if text else None
 
 
-def parse_reply(reply: Sequence[object]) -> RemoteState:
-    """Turn a script's reply list into a :class:`RemoteState`."""
+def parse_reply(reply: Sequence[object]) -> SharedView:
+    """Turn a script's reply list into a :class:`SharedView`."""
     values = [_text(v) for v in reply]
     fields = dict(zip(STATE_FIELDS, values[1:], strict=False))
     open_until = float(fields["open_until"])
-    return RemoteState(
+    return SharedView(
         verdict=values[0],
         state=State(fields["state"]),
         gen=int(fields["gen"]),

@@ -18,18 +18,7 @@ from typing import Any
 
 from breaker_core.errors import ConfigurationError
 
-__all__ = ["SCHEMES", "connect"]
-
-SCHEMES = (
-    "redis",
-    "rediss",
-    "unix",
-    "redis+sentinel",
-    "rediss+sentinel",
-    "redis+cluster",
-    "rediss+cluster",
-)
-"""Every URL scheme that names Redis."""
+__all__ = ["connect"]
 
 
 def _module(name: str) -> Any:

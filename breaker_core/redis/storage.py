@@ -19,17 +19,15 @@ import logging
 import threading
 import urllib.parse
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from breaker_core.coordination import Coordinated, Unavailable
 from breaker_core.durations import parse_duration
-from breaker_core.errors import ConfigurationError, StorageError
-from breaker_core.shared.connect import connect
-from breaker_core.shared.link import Link
-from breaker_core.shared.scripts import PROBE_DONE, SYNC
+from breaker_core.errors import ConfigurationError
+from breaker_core.redis.connect import connect
+from breaker_core.redis.coordination import RedisCoordination
+from breaker_core.redis.scripts import PROBE_DONE, SYNC
 from breaker_core.storage import Storage
-
-if TYPE_CHECKING:
-    from breaker_core.machine import Machine
 
 __all__ = ["RedisStorage", "StorageUnavailable"]
 
@@ -38,8 +36,8 @@ logger = logging.getLogger("breaker_core")
 _OPTIONS = {"prefix", "timeout", "refresh"}
 
 
-class StorageUnavailable(StorageError):
-    """Redis did not answer in time; the breaker goes on on its own."""
+StorageUnavailable = Unavailable
+"""Redis did not answer in time; the breaker goes on on its own."""
 
 
 class _Sequential:
@@ -97,7 +95,7 @@ class RedisStorage(Storage):
         self._client: Any = None
         self._cluster = False
         self._scripts: dict[str, Any] = {}
-        self._links: weakref.WeakSet[Link] = weakref.WeakSet()
+        self._links: weakref.WeakSet[RedisCoordination] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -137,9 +135,9 @@ class RedisStorage(Storage):
 
     # -- breakers ------------------------------------------------------------------
 
-    def attach(self, machine: Machine) -> Link:
-        """Link a breaker to this storage and start the worker (no I/O here)."""
-        link = Link(self, machine)
+    def attach(self, machine: Coordinated) -> RedisCoordination:
+        """Coordinate a breaker through this storage and start the worker (no I/O here)."""
+        link = RedisCoordination(self, machine)
         self._links.add(link)
         if self.refresh > 0 and self._thread is None:
             with self._lock:
@@ -181,25 +179,20 @@ class RedisStorage(Storage):
             return True
         if self.degraded and not self._reconnect(links):
             return False
-        batch: list[tuple[Link, int, float]] = []
+        batch: list[tuple[RedisCoordination, int, float]] = []
         try:
             client = self._redis()
             # A cluster runs each breaker's scripts on its own node: no shared pipeline.
             pipe = _Sequential(client) if self._cluster else client.pipeline(transaction=False)
             for link in links:
                 machine = link.machine
-                now = machine._clock()
+                now = machine.now()
                 for item in link.take_done():
                     self._script(PROBE_DONE)(
                         keys=list(link.keys), args=link.probe_done_args(item), client=pipe
                     )
                     batch.append((link, -1, now))
-                machine._acquire()
-                try:
-                    gen = machine._phase.gen
-                    flat = link.take_pending()
-                finally:
-                    machine._release()
+                gen, flat = machine.drain(link.take_pending)
                 self._script(SYNC)(
                     keys=list(link.keys), args=link.sync_args(gen, flat, now), client=pipe
                 )
@@ -214,7 +207,7 @@ class RedisStorage(Storage):
             link.received(reply, now)
         return True
 
-    def _reconnect(self, links: list[Link]) -> bool:
+    def _reconnect(self, links: list[RedisCoordination]) -> bool:
         try:
             self._redis().ping()
         except ConfigurationError:
@@ -223,12 +216,7 @@ class RedisStorage(Storage):
             return False
         for link in links:
             link.take_done()  # probes of the outage expire on the server by themselves
-            machine = link.machine
-            machine._acquire()
-            try:
-                link.take_pending()  # counted locally while apart; the shared window moved on
-            finally:
-                machine._release()
+            link.machine.drain(link.take_pending)  # the shared window moved on meanwhile
         self.degraded = False
         logger.warning(
             "breakerpanel: Redis at %s answers again; rejoining shared state", self._safe_url()
@@ -236,14 +224,17 @@ class RedisStorage(Storage):
         return True
 
     def _degrade(self, exc: BaseException) -> None:
-        if not self.degraded:
-            self.degraded = True
-            logger.error(
-                "breakerpanel: Redis at %s is unreachable (%s); each process keeps its own "
-                "breakers until it answers again",
-                self._safe_url(),
-                exc,
-            )
+        if self.degraded:
+            return
+        self.degraded = True
+        logger.error(
+            "breakerpanel: Redis at %s is unreachable (%s); each process keeps its own "
+            "breakers until it answers again",
+            self._safe_url(),
+            exc,
+        )
+        for link in list(self._links):
+            link.machine.degraded()  # failures counted meanwhile may trip it now
 
     def _safe_url(self) -> str:
         parts = urllib.parse.urlsplit(self.url)

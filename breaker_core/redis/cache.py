@@ -18,8 +18,8 @@ from typing import Any
 
 from breaker_core.cache import CachedValue
 from breaker_core.clock import Clock
-from breaker_core.shared.connect import connect
-from breaker_core.shared.storage import duration_param
+from breaker_core.redis.connect import connect
+from breaker_core.redis.storage import duration_param
 
 __all__ = ["RedisCache"]
 

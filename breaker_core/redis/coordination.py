@@ -1,0 +1,208 @@
+"""``RedisCoordination``: the Redis implementation of the machine's port, for one breaker.
+
+The breaker calls :meth:`~RedisCoordination.count_outcome` under its own lock
+for every counted outcome (no I/O: the counts wait for the next flush),
+:meth:`~RedisCoordination.take_probe_slot` when it needs a half-open probe
+slot (one round trip, the only one on a request's path),
+:meth:`~RedisCoordination.report_probe` when a probe finishes (queued for the
+worker) and :meth:`~RedisCoordination.force_state` for manual changes.
+
+Memory stays bounded whatever an outage lasts: nothing is queued while Redis
+is away (the breaker's own window counts meanwhile, and the shared window has
+moved on when Redis is back), and at most one window of buckets is pending.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+from breaker_core.coordination import Coordinated, SharedView, Verdict
+from breaker_core.errors import StorageError
+from breaker_core.redis.scripts import ACQUIRE, SET_STATE
+from breaker_core.redis.view import parse_reply
+from breaker_core.state import State
+from breaker_core.window import BUCKETS
+
+__all__ = ["MAX_DONE", "RedisCoordination", "Server"]
+
+MAX_DONE = 1000
+"""At most this many probe verdicts wait for the worker (older ones are dropped)."""
+
+
+class Server(Protocol):
+    """What a breaker's coordination needs of the storage (its connection and worker)."""
+
+    prefix: str
+    degraded: bool
+
+    def run(self, lua: str, keys: tuple[str, ...], args: list[object]) -> Any:
+        """Run one script now; raises Unavailable when Redis does not answer."""
+        ...
+
+    def wake(self) -> None:
+        """Run the worker's next sync now."""
+        ...
+
+
+class RedisCoordination:
+    """One breaker's side of :class:`~breaker_core.redis.storage.RedisStorage`."""
+
+    shared = True
+
+    def __init__(self, storage: Server, machine: Coordinated) -> None:
+        self.storage = storage
+        self.machine = machine
+        self.config = machine.config
+        tag = f"{{{storage.prefix}:{machine.name}}}"
+        self.keys = (f"{tag}:s", f"{tag}:w", f"{tag}:p")
+        self.width = self.config.window / BUCKETS
+        # bucket -> [successes, failures, slow]; guarded by the machine's lock
+        self.pending: dict[int, list[int]] = {}
+        self._done: list[tuple[str, int, str, float]] = []
+        self._done_lock = threading.Lock()
+        self.remote: SharedView | None = None
+        """The last state Redis reported (None before the first answer)."""
+        self.synced_at: float | None = None
+        """The clock reading of the last successful exchange with Redis."""
+
+    @property
+    def deciding(self) -> bool:
+        """True while Redis answers; False while the breaker runs on its own."""
+        return not self.storage.degraded
+
+    # -- the port ----------------------------------------------------------------------
+
+    def count_outcome(self, now: float, kind: int) -> None:
+        """Note one outcome (0 success, 1 failure, 2 slow failure); the machine's lock is held."""
+        if self.storage.degraded:
+            return  # the breaker's own window counts it; Redis will have moved on
+        bucket = int(now // self.width)
+        pending = self.pending
+        entry = pending.get(bucket)
+        if entry is None:
+            if len(pending) >= BUCKETS:
+                del pending[min(pending)]  # out of the window anyway: bounded memory
+            entry = pending[bucket] = [0, 0, 0]
+        entry[kind] += 1
+        if kind:
+            if kind == 2:
+                entry[1] += 1
+            self.storage.wake()  # a failure may trip: flush it soon
+
+    def take_probe_slot(self, now: float, probe_id: str) -> SharedView:
+        """Ask Redis for a probe slot (or the current verdict); one round trip.
+
+        Raises:
+            Unavailable: Redis did not answer in time (the storage is now degraded).
+        """
+        config = self.config
+        args = [
+            now,
+            config.probe_timeout,
+            config.half_open_max_calls,
+            probe_id,
+            config.reset_timeout,
+            int(now // self.width),
+            BUCKETS,
+        ]
+        return self._remember(parse_reply(self.storage.run(ACQUIRE, self.keys, args)), now)
+
+    def report_probe(self, probe_id: str, gen: int, verdict: Verdict, now: float) -> None:
+        """Queue a finished probe's verdict for the worker (which runs soon, woken now)."""
+        with self._done_lock:
+            if len(self._done) >= MAX_DONE:
+                del self._done[0]  # its slot expires on the server by itself
+            self._done.append((probe_id, gen, verdict, now))
+        self.storage.wake()
+
+    def force_state(self, state: State, now: float) -> SharedView:
+        """Set ``state`` for every process (manual transitions); one round trip.
+
+        Raises:
+            Unavailable: Redis did not answer in time.
+        """
+        args: list[object] = [state.value, now, int(now // self.width), BUCKETS]
+        return self._remember(parse_reply(self.storage.run(SET_STATE, self.keys, args)), now)
+
+    def shared_view(self) -> tuple[int, int, int] | None:
+        """The shared window as last reported plus this process's unsent counts (lock held)."""
+        remote = self.remote
+        if remote is None:
+            return None
+        successes, failures, slow = remote.successes, remote.failures, remote.slow
+        for pending_s, pending_f, pending_x in self.pending.values():
+            successes += pending_s
+            failures += pending_f
+            slow += pending_x
+        return successes, failures, slow
+
+    def restart_window(self) -> None:
+        """The shared state changed generation: unsent counts belong to the old one."""
+        self.pending = {}
+
+    def status(self, now: float) -> dict[str, object] | None:
+        """Whether Redis answers, and how long ago it last did."""
+        synced = None if self.synced_at is None else max(0.0, now - self.synced_at)
+        return {"healthy": not self.storage.degraded, "synced_ago": synced}
+
+    # -- called by the worker ------------------------------------------------------------
+
+    def take_pending(self) -> list[int]:
+        """Swap out the pending counts as a flat list; the machine's lock is held."""
+        flat: list[int] = []
+        for bucket, (successes, failures, slow) in self.pending.items():
+            flat += (bucket, successes, failures, slow)
+        self.pending = {}
+        return flat
+
+    def take_done(self) -> list[tuple[str, int, str, float]]:
+        """Swap out the queued probe verdicts."""
+        with self._done_lock:
+            done, self._done = self._done, []
+        return done
+
+    def probe_done_args(self, item: tuple[str, int, str, float]) -> list[object]:
+        """Arguments of the PROBE_DONE script for one queued verdict."""
+        probe_id, gen, verdict, now = item
+        config = self.config
+        return [
+            probe_id,
+            gen,
+            verdict,
+            now,
+            config.success_threshold,
+            config.reset_timeout,
+            config.backoff,
+            -1 if config.max_reset_timeout is None else config.max_reset_timeout,
+            self.machine.jitter_factor(),
+            int(now // self.width),
+            BUCKETS,
+        ]
+
+    def sync_args(self, gen: int, flat: list[int], now: float) -> list[object]:
+        """Arguments of the SYNC script: pending counts plus the trip rules."""
+        config = self.config
+        return [
+            gen,
+            now,
+            int(now // self.width),
+            BUCKETS,
+            -1 if config.failure_threshold is None else config.failure_threshold,
+            -1 if config.failure_rate is None else config.failure_rate,
+            config.minimum_calls,
+            self.machine.trip_wait(),
+            len(flat) // 4,
+            *flat,
+        ]
+
+    def _remember(self, remote: SharedView, now: float) -> SharedView:
+        self.remote = remote
+        self.synced_at = now
+        return remote
+
+    def received(self, reply: object, now: float) -> None:
+        """Adopt a reply of the worker's batch."""
+        if not isinstance(reply, list | tuple):
+            raise StorageError(f"unexpected reply from Redis for {self.machine.name!r}: {reply!r}")
+        self.machine.adopt(self._remember(parse_reply(reply), now))
