@@ -196,6 +196,12 @@ class RedisCoordination:
             *flat,
         ]
 
+    def forked(self) -> None:
+        """In a forked child: the parent flushes its own counts; start empty."""
+        self.pending = {}
+        self._done = []
+        self._done_lock = threading.Lock()
+
     def _remember(self, remote: SharedView, now: float) -> SharedView:
         self.remote = remote
         self.synced_at = now

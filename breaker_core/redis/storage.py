@@ -15,7 +15,9 @@ Every other query parameter is passed to redis-py's ``from_url``.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import threading
 import urllib.parse
 import weakref
@@ -69,8 +71,51 @@ def duration_param(text: str) -> float:
         return parse_duration(text)
 
 
+_STORAGES: weakref.WeakSet[RedisStorage] = weakref.WeakSet()
+_held: list[RedisStorage] = []
+
+
+def _before_fork() -> None:
+    # No sync is half done when the process forks (the worker holds the machines'
+    # locks for a moment while it swaps out their counts).
+    _held[:] = list(_STORAGES)
+    for storage in _held:
+        storage._sync_lock.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    for storage in _held:
+        storage._sync_lock.release()
+    _held.clear()
+
+
+def _after_fork_in_child() -> None:
+    _held.clear()
+    for storage in list(_STORAGES):
+        storage._forked()
+
+
+def _close_all() -> None:
+    for storage in list(_STORAGES):
+        storage.close()
+
+
+os.register_at_fork(
+    before=_before_fork,
+    after_in_parent=_after_fork_in_parent,
+    after_in_child=_after_fork_in_child,
+)
+atexit.register(_close_all)
+
+
 class RedisStorage(Storage):
-    """Shared state in Redis. Connects lazily; nothing touches Redis before the first use."""
+    """Shared state in Redis.
+
+    Each breaker loads the shared state when it is attached (one round trip,
+    at most ``timeout``; a storage that did not answer starts degraded and
+    asks no more until its worker reconnects). A forked child starts its own
+    worker on its own connection; the interpreter's exit flushes the counts.
+    """
 
     def __init__(self, url: str) -> None:
         parts = urllib.parse.urlsplit(url)
@@ -97,10 +142,13 @@ class RedisStorage(Storage):
         self._scripts: dict[str, Any] = {}
         self._links: weakref.WeakSet[RedisCoordination] = weakref.WeakSet()
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()  # one sync at a time, and none across a fork
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._closed = False
         self.degraded = False  # True while Redis is unreachable (breakers run on their own)
+        _STORAGES.add(self)
 
     # -- connection ----------------------------------------------------------------
 
@@ -136,30 +184,77 @@ class RedisStorage(Storage):
     # -- breakers ------------------------------------------------------------------
 
     def attach(self, machine: Coordinated) -> RedisCoordination:
-        """Coordinate a breaker through this storage and start the worker (no I/O here)."""
+        """Coordinate a breaker through this storage: load its shared state, start the worker.
+
+        The load is one round trip, bounded by ``timeout``; if Redis does not
+        answer, the storage is degraded from the start (the breaker decides on
+        its own) rather than assuming the shared breaker is closed.
+        """
         link = RedisCoordination(self, machine)
         self._links.add(link)
-        if self.refresh > 0 and self._thread is None:
+        self._load(link)
+        self._start_worker()
+        return link
+
+    def _load(self, link: RedisCoordination) -> None:
+        if self.degraded:
+            return  # the worker reconnects and loads every breaker then
+        now = link.machine.now()
+        gen, flat = link.machine.drain(link.take_pending)
+        try:
+            reply = self.run(SYNC, link.keys, link.sync_args(gen, flat, now))
+        except Unavailable:
+            return  # degraded now (logged once); the machine decides alone
+        link.received(reply, now)
+
+    def _start_worker(self) -> None:
+        if self.refresh > 0 and self._thread is None and not self._closed:
             with self._lock:
                 if self._thread is None:
                     self._thread = threading.Thread(
                         target=self._work, name="breakerpanel-redis", daemon=True
                     )
                     self._thread.start()
-        return link
+
+    def _forked(self) -> None:
+        """In a forked child: own locks, connection and worker; nothing of the parent's."""
+        self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = None
+        self._client = None  # the parent's sockets stay the parent's
+        self._scripts = {}
+        for link in list(self._links):
+            link.forked()
+        if self._links and not self._closed:
+            self._start_worker()
 
     def wake(self) -> None:
         """Run the next sync now rather than at the next refresh tick."""
         self._wake.set()
 
     def close(self) -> None:
-        """Stop the worker and close the connections."""
+        """Stop the worker, flush what was counted (one round trip) and close the connection.
+
+        Called for every storage when the interpreter exits, too.
+        """
+        if self._closed:
+            return
+        self._closed = True
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(5)
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5)
+        if not self.degraded and self._client is not None:
+            try:
+                self.sync_now()
+            except Exception:  # closing never fails
+                logger.debug("breakerpanel: the last flush to Redis failed", exc_info=True)
         if self._client is not None:
             self._client.close()
+            self._client = None
 
     # -- the worker ------------------------------------------------------------------
 
@@ -174,6 +269,10 @@ class RedisStorage(Storage):
 
     def sync_now(self) -> bool:
         """Flush counts and probe outcomes, refresh every breaker; True if Redis answered."""
+        with self._sync_lock:
+            return self._sync()
+
+    def _sync(self) -> bool:
         links = list(self._links)
         if not links:
             return True

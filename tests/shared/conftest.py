@@ -95,6 +95,8 @@ class RedisServer:
                 "",
                 "--appendonly",
                 "no",
+                "--enable-debug-command",
+                "local",  # DEBUG SLEEP hangs it
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
