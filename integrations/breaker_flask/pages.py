@@ -87,7 +87,11 @@ class AppState:
         made = visit or g.get(_VISIT) or page_request
         answer = self.pages.answer_for(error, made)
         if answer.stale:
-            return Response(answer.body, status=answer.status, headers=answer.headers)
+            response = Response(answer.body, status=answer.status, headers=answer.headers)
+            length = dict(answer.headers).get("Content-Length")
+            if length is not None:  # HEAD: the GET's length, not the empty body's
+                response.headers["Content-Length"] = length
+            return response
         handled = current_app.handle_http_exception(BreakerUnavailable(error))
         return current_app.make_response(handled)
 
