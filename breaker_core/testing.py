@@ -1,31 +1,24 @@
-"""A pytest plugin for testing apps that use breakerpanel (registered as ``breakerpanel``).
+"""Helpers for testing apps that use breakerpanel, with pytest or ``unittest``.
 
-Fixtures:
+- :class:`FakeClock`: a fake monotonic clock to pass as ``clock=``
+  (``Registry.from_settings(..., clock=FakeClock())``, ``Breakers(app, clock=...)``);
+  ``clock.advance(10)`` moves time without sleeping.
+- :class:`BreakerStates`: forces dependencies open, closed or disabled and puts them back
+  with :meth:`BreakerStates.restore`.
 
-- ``breaker_clock``: a :class:`FakeClock` to pass as ``clock=`` (``Registry.from_settings(...,
-  clock=breaker_clock)``, ``Breakers(app, clock=...)``); ``breaker_clock.advance(10)`` moves
-  time without sleeping.
-- ``breaker_states``: force dependencies open, closed or disabled for one test and put them
-  back afterwards::
-
-      def test_product_page_without_inventory(client, breaker_states):
-          breaker_states.open(breakers, "inventory")
-          assert client.get("/checkout/").status_code == 503
-
-Only loaded by pytest; the engine never imports it.
+This module imports neither pytest nor any framework: a ``unittest`` suite uses it as it
+is. The pytest fixtures built on it (``breaker_clock``, ``breaker_states``) live in
+:mod:`breaker_core.pytest_plugin`, which pytest loads through the ``breakerpanel`` entry
+point. The engine never imports either module.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-
-import pytest
 
 from breaker_core.breaker import CircuitBreaker
 from breaker_core.clock import FakeClock
 from breaker_core.registry import Registry
 
-__all__ = ["BreakerStates", "FakeClock", "breaker_clock", "breaker_states"]
+__all__ = ["BreakerStates", "FakeClock"]
 
 
 class BreakerStates:
@@ -67,17 +60,3 @@ class BreakerStates:
         for breaker in reversed(self._touched):
             breaker.reset()
         self._touched.clear()
-
-
-@pytest.fixture
-def breaker_clock() -> FakeClock:
-    """A fake monotonic clock for ``clock=`` arguments."""
-    return FakeClock()
-
-
-@pytest.fixture
-def breaker_states() -> Iterator[BreakerStates]:
-    """Force breakers open/closed/disabled in a test; they are reset afterwards."""
-    states = BreakerStates()
-    yield states
-    states.restore()

@@ -34,7 +34,7 @@ filterwarnings =
 """
 PYTEST_ARGS = (
     *("-q", "-p", "no:cacheprovider", "--import-mode=importlib", "--assert=plain"),
-    *("-p", "breaker_core.testing"),
+    *("-p", "breaker_core.pytest_plugin"),
 )
 """Options of the pytest runs of test blocks, made with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1``.
 

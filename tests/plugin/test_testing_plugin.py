@@ -56,3 +56,56 @@ def test_the_plugin_is_registered_by_its_entry_point(pytester):
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+UNITTEST_SUITE = """
+import sys
+import unittest
+
+sys.modules["pytest"] = None  # as on a machine without pytest: importing it fails
+
+from breaker_core import CircuitOpenError, Registry, State
+from breaker_core.testing import BreakerStates, FakeClock
+
+BREAKERS = {"dependencies": {"inventory": {"failure_threshold": 2, "reset_timeout": 10}}}
+
+
+class InventoryTests(unittest.TestCase):
+    def setUp(self):
+        self.clock = FakeClock()
+        self.registry = Registry.from_settings(BREAKERS, clock=self.clock)
+        self.states = BreakerStates()
+        self.addCleanup(self.states.restore)
+
+    def test_forced_open_rejects(self):
+        self.states.open(self.registry, "inventory")
+        with self.assertRaises(CircuitOpenError):
+            self.registry["inventory"].call(int)
+
+    def test_time_moves_without_sleeping(self):
+        for _ in range(2):
+            with self.assertRaises(ZeroDivisionError):
+                self.registry["inventory"].call(lambda: 1 / 0)
+        self.clock.advance(10)
+        self.assertIs(self.registry["inventory"].state, State.HALF_OPEN)
+
+
+if __name__ == "__main__":
+    assert "pytest" not in [m for m, v in sys.modules.items() if v is not None]
+    unittest.main()
+"""
+
+
+def test_the_unittest_helpers_work_without_pytest(tmp_path):
+    """``breaker_core.testing`` imports no pytest: a unittest suite runs where it is missing."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "test_inventory_unittest.py"
+    script.write_text(UNITTEST_SUITE)
+    done = subprocess.run(
+        [sys.executable, str(script), "-v"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Ran 2 tests" in done.stderr
+    assert "OK" in done.stderr

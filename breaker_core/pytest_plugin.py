@@ -1,0 +1,40 @@
+"""The pytest plugin for apps that use breakerpanel (entry point ``breakerpanel``).
+
+Installing breakerpanel registers it; ``pytest -p no:breakerpanel`` turns it off.
+Fixtures:
+
+- ``breaker_clock``: a :class:`~breaker_core.testing.FakeClock` to pass as ``clock=``;
+  ``breaker_clock.advance(10)`` moves time without sleeping.
+- ``breaker_states``: force dependencies open, closed or disabled for one test; every
+  breaker touched is reset afterwards::
+
+      def test_product_page_without_inventory(client, breaker_states):
+          breaker_states.open(breakers, "inventory")
+          assert client.get("/checkout/").status_code == 503
+
+The objects behind them are in :mod:`breaker_core.testing`, which does not need pytest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from breaker_core.testing import BreakerStates, FakeClock
+
+__all__ = ["breaker_clock", "breaker_states"]
+
+
+@pytest.fixture
+def breaker_clock() -> FakeClock:
+    """A fake monotonic clock for ``clock=`` arguments."""
+    return FakeClock()
+
+
+@pytest.fixture
+def breaker_states() -> Iterator[BreakerStates]:
+    """Force breakers open/closed/disabled in a test; they are reset afterwards."""
+    states = BreakerStates()
+    yield states
+    states.restore()
