@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import importlib
+import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from types import ModuleType
@@ -29,6 +30,8 @@ __all__ = ["Registry"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+_logger = logging.getLogger("breaker_core")
 
 _HTTP_DRIVERS = ("httpx", "httpcore", "requests", "urllib3", "anyio", "h11", "idna", "certifi")
 
@@ -98,6 +101,8 @@ class Registry:
             cache_schemes=cache_schemes,
             default_cache=default_cache,
         )
+        for warning in parsed.warnings:
+            _logger.warning("%s", warning)
         registry = cls(clock=parsed.clock, cache=parsed.cache, storage=parsed.storage)
         registry.pages = parsed.pages
         for name, config in parsed.dependencies.items():

@@ -21,13 +21,24 @@ from breaker_core.errors import ConfigurationError
 from breaker_core.storage import CacheFactory, Storage, cache_from_url, storage_from_url
 from breaker_core.web.pagesettings import PageSettings, parse_pages
 
-__all__ = ["SETTINGS_KEYS", "ParsedSettings", "parse_settings", "settings_problems"]
+__all__ = [
+    "DEFAULT_URL_TIMEOUT",
+    "SETTINGS_KEYS",
+    "ParsedSettings",
+    "dependency_warnings",
+    "parse_settings",
+    "settings_problems",
+]
 
 SETTINGS_KEYS = ("storage", "cache", "defaults", "dependencies", "pages")
 """The top-level keys of ``BREAKERS``."""
 
 DEFAULT_STORAGE = "memory://"
 DEFAULT_CACHE = "memory://"
+
+DEFAULT_URL_TIMEOUT = 5.0
+"""The ``timeout`` (seconds) of a dependency with a ``url`` when neither it nor ``defaults``
+sets one: an outbound client never waits without bound on a hung dependency."""
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
@@ -44,6 +55,8 @@ class ParsedSettings:
     """The clock given, or wall time when none was and the storage is shared."""
     pages: PageSettings = dataclasses.field(default_factory=PageSettings)
     """``BREAKERS["pages"]``: what decides whether a page may be kept."""
+    warnings: tuple[str, ...] = ()
+    """Settings that are valid but probably not what was meant (see :func:`dependency_warnings`)."""
 
 
 def parse_settings(
@@ -117,8 +130,10 @@ def _parse(
     except v.Invalid as exc:
         problems.append(exc.message(v.key_path(path, "cache"), raw_cache))
 
-    defaults = _parse_defaults(settings.get("defaults"), v.key_path(path, "defaults"), problems)
+    raw_defaults = settings.get("defaults")
+    defaults = _parse_defaults(raw_defaults, v.key_path(path, "defaults"), problems)
     pages = parse_pages(settings.get("pages"), v.key_path(path, "pages"), problems)
+    default_timeout = isinstance(raw_defaults, Mapping) and "timeout" in raw_defaults
 
     dependencies: dict[str, BreakerConfig] = {}
     deps_path = v.key_path(path, "dependencies")
@@ -146,11 +161,13 @@ def _parse(
             problems.append(v.Invalid("a mapping (dict) of settings").message(dep_path, options))
             continue
         try:
-            dependencies[name] = BreakerConfig.from_mapping(
-                options, path=dep_path, defaults=defaults
-            )
+            config = BreakerConfig.from_mapping(options, path=dep_path, defaults=defaults)
         except ConfigurationError as exc:
             problems.extend(exc.problems)
+            continue
+        if config.url is not None and "timeout" not in options and not default_timeout:
+            config = dataclasses.replace(config, timeout=DEFAULT_URL_TIMEOUT)
+        dependencies[name] = config
 
     if problems or storage is None or cache is None:
         return None
@@ -161,7 +178,31 @@ def _parse(
         dependencies=dependencies,
         clock=clock,
         pages=pages,
+        warnings=tuple(dependency_warnings(dependencies, path=path)),
     )
+
+
+def dependency_warnings(
+    dependencies: Mapping[str, BreakerConfig], *, path: str = "BREAKERS"
+) -> list[str]:
+    """Valid settings that are probably mistakes, one message per problem, with its path.
+
+    - ``slow_call_duration`` not below ``timeout``: the client gives up at the timeout, so
+      no call can ever be counted slow (and the slow-call rule never protects anything).
+    """
+    found: list[str] = []
+    for name, config in dependencies.items():
+        slow, timeout = config.slow_call_duration, config.timeout
+        if slow is not None and timeout is not None and slow >= timeout:
+            where = v.key_path(
+                v.key_path(v.key_path(path, "dependencies"), name), "slow_call_duration"
+            )
+            found.append(
+                f"{where}: {slow:g}s is not below the dependency's timeout ({timeout:g}s), so "
+                "no call can be counted slow (the client gives up first); set it below the "
+                "timeout, or raise the timeout"
+            )
+    return found
 
 
 def _parse_defaults(raw: object, path: str, problems: list[str]) -> BreakerConfig | None:
