@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django.apps import AppConfig  # type: ignore[import-untyped]
 
-from breaker_core import ConfigurationError
-
 __all__ = ["BreakerAppConfig"]
 
 
@@ -18,16 +16,17 @@ class BreakerAppConfig(AppConfig):  # type: ignore[misc]  # Django is untyped
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
-        """Build the registry once; invalid settings are left to the system checks.
+        """Check ``settings.BREAKERS`` and build the registry: invalid settings stop Django.
 
-        An invalid ``BREAKERS`` does not stop Django from starting, so that
-        ``manage.py check`` (and ``runserver``) can list every problem as
-        ``breaker.E0xx``; using the registry raises the same problems as a
-        :class:`~breaker_core.ConfigurationError`.
+        Runs in every server (``runserver``, gunicorn, uvicorn, management commands), so
+        a typo never becomes a 500 on every page: Django refuses to start with
+        :class:`~breaker_django.checks.InvalidBreakerSettings`, listing every problem
+        with its system check id (``breaker.E0xx``), the same list ``manage.py check``
+        shows. Checks listed in ``SILENCED_SYSTEM_CHECKS`` do not stop it.
         """
-        from breaker_django import checks, conf  # noqa: F401  (importing registers the checks)
+        from breaker_django import checks, conf
 
-        try:
-            conf.get_registry()
-        except ConfigurationError:
-            pass
+        errors = checks.startup_errors()
+        if errors:
+            raise checks.InvalidBreakerSettings(errors)
+        conf.get_registry()

@@ -9,7 +9,14 @@
 ``W002``       a middleware that personalises responses is above ``BreakerMiddleware``
 ``W003``       a ``routes`` pattern that no URL of ``ROOT_URLCONF`` can match
 ``W004``       ``GZipMiddleware`` is below ``BreakerMiddleware``
+``W005``       a ``slow_call_duration`` not below its dependency's ``timeout``
+``W006``       (``--deploy``) per-process ``memory://`` storage under a multi-process server
+``W007``       (``--deploy``) a dependency with a ``url`` and ``"timeout": None``
 =============  =================================================================
+
+The errors (``E0xx``) also stop Django from starting: :func:`startup_errors` runs in
+``AppConfig.ready()``, in every server (``runserver``, gunicorn, uvicorn, ``manage.py``
+commands), and raises :class:`InvalidBreakerSettings` listing all of them.
 """
 
 from __future__ import annotations
@@ -19,19 +26,28 @@ from typing import Any
 
 from django.conf import settings  # type: ignore[import-untyped]
 from django.core.checks import CheckMessage, Error, Tags, Warning, register  # type: ignore[import-untyped]
+from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 
 from breaker_core import ConfigurationError, Registry
-from breaker_core.settings import settings_problems
+from breaker_core.settings import dependency_warnings, settings_problems
 from breaker_core.validation import key_path
 from breaker_django import conf
 from breaker_django.cache import cache_alias
 from breaker_django.placement import MIDDLEWARE_PATH, placement
 from breaker_django.urlcheck import unmatched_routes
 
-__all__ = ["check_middleware", "check_routes", "check_settings"]
+__all__ = [
+    "InvalidBreakerSettings",
+    "check_deploy",
+    "check_middleware",
+    "check_routes",
+    "check_settings",
+    "check_warnings",
+    "startup_errors",
+]
 
 _DEPENDENCIES = 'BREAKERS["dependencies"]'
-_DOCS = "See docs/django.md (settings: docs/settings.md)."
+_DOCS = "See the Django and Settings pages of the breakerpanel documentation."
 
 
 def _registry() -> Registry | None:
@@ -150,6 +166,99 @@ def check_routes(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     ]
 
 
+def check_warnings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``breaker.W005``: valid settings that defeat themselves."""
+    registry = _registry()
+    if registry is None:
+        return []
+    configs = {breaker.name: breaker.config for breaker in registry.breakers()}
+    return [
+        Warning(message, hint="Settings page: timeout, slow_call_duration.", id="breaker.W005")
+        for message in dependency_warnings(configs)
+    ]
+
+
+# Servers that run several worker processes, each with its own memory:// breakers.
+_MULTI_PROCESS_SERVERS = ("gunicorn", "uwsgi", "mod_wsgi")
+
+
+def _multi_process_server() -> str | None:
+    """The name of a multi-process server this project is set up for, when one can tell."""
+    import importlib.util
+    import sys
+
+    for name in _MULTI_PROCESS_SERVERS:
+        if name in sys.modules:
+            return name
+    for name in ("gunicorn", "uwsgi"):
+        if importlib.util.find_spec(name) is not None:
+            return name
+    return None
+
+
+def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``breaker.W006`` and ``W007`` (``manage.py check --deploy``)."""
+    registry = _registry()
+    if registry is None:
+        return []
+    messages: list[CheckMessage] = []
+    server = _multi_process_server()
+    if server is not None and not registry.storage.shared and list(registry.breakers()):
+        messages.append(
+            Warning(
+                f'BREAKERS["storage"] is per-process memory ("memory://") and {server} is '
+                "installed: each worker process keeps its own breakers, so a dependency "
+                "needs failure_threshold failures in every worker before all of them stop "
+                "calling it, and the dashboard shows and changes one worker only",
+                hint='Share state across workers: BREAKERS["storage"] = "redis://host:6379/0" '
+                "(the redis extra), or run one worker process.",
+                id="breaker.W006",
+            )
+        )
+    for breaker in registry.breakers():
+        if breaker.config.url is not None and breaker.config.timeout is None:
+            where = key_path(key_path(_DEPENDENCIES, breaker.name), "timeout")
+            messages.append(
+                Warning(
+                    f"{where} is None: outbound clients of {breaker.name} wait without bound "
+                    "on a dependency that hangs, and every waiting request holds a worker",
+                    hint='Remove "timeout": None (the default is 5 s) or set a duration.',
+                    id="breaker.W007",
+                )
+            )
+    return messages
+
+
+class InvalidBreakerSettings(ConfigurationError, ImproperlyConfigured):  # type: ignore[misc]
+    """``settings.BREAKERS`` is invalid: raised by ``AppConfig.ready()``, so Django does not start.
+
+    Both a :class:`~breaker_core.ConfigurationError` (``problems`` lists each check's id,
+    message and hint) and Django's ``ImproperlyConfigured``.
+    """
+
+    def __init__(self, errors: list[CheckMessage]) -> None:
+        problems = [
+            f"{e.id}: {e.msg}" + (f"\n    HINT: {e.hint}" if e.hint else "") for e in errors
+        ]
+        super().__init__(problems)
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        self.args = (
+            f"breakerpanel: settings.BREAKERS has {count}; Django cannot start until "
+            "it is fixed (manage.py check reports the same):\n" + "\n".join(problems),
+        )
+
+
+def startup_errors() -> list[CheckMessage]:
+    """The errors of :func:`check_settings` and :func:`check_middleware`, minus silenced ones."""
+    silenced = set(getattr(settings, "SILENCED_SYSTEM_CHECKS", ()) or ())
+    errors = check_settings()
+    if not errors:
+        errors = check_middleware()
+    return [m for m in errors if m.is_serious() and m.id not in silenced]
+
+
 register(check_settings)
 register(check_middleware)
+register(check_warnings)
 register(check_routes, Tags.urls)
+register(check_deploy, deploy=True)

@@ -14,7 +14,8 @@ from tests.django.settings import BREAKERS, MIDDLEWARE
 
 MW = "breaker_django.middleware.BreakerMiddleware"
 SETTINGS_HINT = (
-    "Fix this entry of settings.BREAKERS. See docs/django.md (settings: docs/settings.md)."
+    "Fix this entry of settings.BREAKERS. "
+    "See the Django and Settings pages of the breakerpanel documentation."
 )
 ADD_HINT = f'Add "{MW}" to MIDDLEWARE, right below SecurityMiddleware.'
 
