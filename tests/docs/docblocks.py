@@ -23,7 +23,9 @@ How a block runs:
 - Code runs with the page as its file name and its lines at their place in the page, so
   a traceback points at the line of the page.
 - Hosts ending in ``.internal`` (``http://inventory.internal:8000``) resolve to a real
-  local ``example_apps.upstream`` server, started on first use.
+  local server (``tests/docs/outage.py``), started on first use, that answers as
+  ``example_apps.upstream`` does; a page's check may make it fail or hang
+  (:func:`current_upstream`, ``outage.sweep``).
 - Whenever the namespace holds ``BREAKERS`` after a block, it must be valid settings.
 """
 
@@ -277,6 +279,14 @@ def execute(code: str, block: Block, offset: int, ns: dict[str, Any]) -> None:
         exec(compiled, ns)
 
 
+_ACTIVE: list[Any] = []
+
+
+def current_upstream() -> Any:
+    """The :class:`tests.docs.outage.DocsUpstream` ``*.internal`` hosts resolve to (started)."""
+    return _ACTIVE[-1]()
+
+
 @contextlib.contextmanager
 def internal_hosts() -> Iterator[None]:
     """Send connections to ``*.internal`` hosts (any port) to a local flaky upstream.
@@ -288,7 +298,7 @@ def internal_hosts() -> Iterator[None]:
     """
     import anyio
 
-    from example_apps.upstream import Upstream
+    from tests.docs.outage import DocsUpstream
 
     real_getaddrinfo, real_connect_tcp = socket.getaddrinfo, anyio.connect_tcp
     upstream: list[Any] = []
@@ -297,10 +307,13 @@ def internal_hosts() -> Iterator[None]:
         name = host.decode() if isinstance(host, bytes) else host
         return isinstance(name, str) and name.endswith(".internal")
 
-    def upstream_port() -> int:
+    def started() -> Any:
         if not upstream:
-            upstream.append(Upstream().start())
-        return int(upstream[0].port)
+            upstream.append(DocsUpstream().start())
+        return upstream[0]
+
+    def upstream_port() -> int:
+        return int(started().port)
 
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
         if internal(host):
@@ -316,9 +329,11 @@ def internal_hosts() -> Iterator[None]:
     socket.getaddrinfo = getaddrinfo
     anyio.connect_tcp = connect_tcp
     os.environ["NO_PROXY"] = os.environ["no_proxy"] = "*"
+    _ACTIVE.append(started)
     try:
         yield
     finally:
+        _ACTIVE.remove(started)
         socket.getaddrinfo, anyio.connect_tcp = real_getaddrinfo, real_connect_tcp
         for key, value in saved.items():
             if value is None:

@@ -321,7 +321,10 @@ class FlaskEnv(Env):
 
     def after_block(self, ns: dict[str, Any], stack: ExitStack) -> None:
         if "app" not in ns and callable(ns.get("create_app")):
+            from jinja2 import ChoiceLoader, DictLoader
+
             ns["app"] = app = ns["create_app"]()
+            app.jinja_loader = ChoiceLoader([DictLoader(FLASK_TEMPLATES), app.jinja_env.loader])
             stack.enter_context(app.app_context())
 
 
@@ -440,6 +443,80 @@ def stock_printed(printed: str) -> None:
     assert printed.splitlines()[0] == "{'sku': 'SKU-1', 'stock': 48}"
 
 
+# -- the examples, during an outage ------------------------------------------------------------
+
+SWEEP_BOUND = 5.0
+"""Seconds within which every page of an example must answer, the dependency hanging included
+(the examples' timeouts are 1 s and 2 s; a breaker's rejection is immediate)."""
+
+
+def _survives(send: Callable[[str, str], int], pages: list[str], registry: Any) -> None:
+    from tests.docs.docblocks import current_upstream
+    from tests.docs.outage import reset_all, sweep
+
+    problems = sweep(current_upstream(), send, pages, reset=reset_all(registry), bound=SWEEP_BOUND)
+    assert not problems, "the example fails during an outage:\n" + "\n".join(problems)
+
+
+def flask_survives(app: Any, pages: list[str]) -> None:
+    """Flask's test client, with exceptions answered as in production (a 500)."""
+    client = app.test_client()
+    with app.app_context():
+        registry = app.extensions["breakers"]
+    _survives(lambda method, path: client.open(path, method=method).status_code, pages, registry)
+
+
+def asgi_survives(app: Any, registry: Any, pages: list[str]) -> None:
+    """Starlette's test client, lifespan run, server errors answered as a 500."""
+    from starlette.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        _survives(lambda method, path: client.request(method, path).status_code, pages, registry)
+
+
+def django_survives(pages: list[str]) -> None:
+    """Django's test client; an exception a view raises counts as a 500."""
+    from django.test import Client
+
+    from breaker_django import breakers
+
+    client = Client(raise_request_exception=False)
+    _survives(lambda method, path: client.generic(method, path).status_code, pages, breakers)
+
+
+def quickstart_django_check(ns: dict[str, Any], printed: str) -> None:
+    stock_printed(printed)
+    django_survives(["GET /", "GET /product/SKU-1/", "GET /checkout/"])
+
+
+def quickstart_flask_check(ns: dict[str, Any], printed: str) -> None:
+    stock_printed(printed)
+    flask_survives(ns["app"], ["GET /", "GET /product/SKU-1", "POST /checkout/"])
+
+
+def quickstart_asgi_check(ns: dict[str, Any], printed: str) -> None:
+    stock_printed(printed)
+    asgi_survives(ns["app"], ns["registry"], ["GET /products/SKU-1", "POST /checkout"])
+
+
+FLASK_TEMPLATES = {
+    "product.html": "{{ sku }}: {{ 'stock unknown' if stock is none else stock ~ ' in stock' }}",
+    "paused.html": "Checkout is paused for a moment.",
+    "gift_cards.html": "Gift cards",
+    "gift_cards_paused.html": "Gift cards are paused for a moment.",
+}
+"""The templates flask.md's views render (a page shows views, not every template)."""
+
+
+def flask_check(ns: dict[str, Any], printed: str) -> None:
+    flask_survives(ns["app"], ["GET /product/SKU-1", "POST /orders/reserve", "GET /gift-cards"])
+
+
+def starlette_check(ns: dict[str, Any], printed: str) -> None:
+    pages = ["GET /products/SKU-1", "GET /checkout", "GET /breakers/", "POST /api/reserve/SKU-1"]
+    asgi_survives(ns["app"], ns["registry"], pages)
+
+
 def quickstart_check(ns: dict[str, Any], printed: str) -> None:
     lines = printed.splitlines()
     assert lines[:2] == ["48", "{'sku': 'SKU-1', 'stock': 48}"]
@@ -462,16 +539,16 @@ PAGE_ENVS: dict[str, Env | dict[str, Env]] = {
     "operations.md": OperationsEnv(shop_names, check=operations_check),
     "upstream.md": UpstreamEnv(upstream_names),
     "django.md": DjangoEnv(),
-    "flask.md": FlaskEnv(flask_names),
+    "flask.md": FlaskEnv(flask_names, check=flask_check),
     # A block rebinds ``app`` to show the middleware around any ASGI app; the blocks
     # after it go on decorating the FastAPI app.
-    "starlette.md": Env(starlette_names, keep=("app",)),
+    "starlette.md": Env(starlette_names, keep=("app",), check=starlette_check),
     "migrating.md": Env(migrating_names, optional=PEERS, check=migrating_check),
     "when-not.md": Env(when_not_names, check=when_not_check),
     "quickstart.md": {
-        "Django": DjangoEnv(check=lambda ns, printed: stock_printed(printed)),
-        "Flask": Env(check=lambda ns, printed: stock_printed(printed)),
-        "FastAPI and Starlette": Env(check=lambda ns, printed: stock_printed(printed)),
+        "Django": DjangoEnv(check=quickstart_django_check),
+        "Flask": Env(check=quickstart_flask_check),
+        "FastAPI and Starlette": Env(check=quickstart_asgi_check),
         "Plain Python": Env(shop_names, check=quickstart_check),
     },
     "testing.md": {
