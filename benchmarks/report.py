@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.otel_cost import otel_table
 from benchmarks.report_web import redis_table, web_notes, web_tables, web_verdicts
 from benchmarks.suite import BASELINE, CASES, OURS
 
@@ -427,6 +428,7 @@ def render(results: dict[str, Any]) -> str:
         _http_table(results),
         *web_tables(results, _table),
         redis_table(results, _table),
+        otel_table(results, _table),
         _probe_table(results),
         _verdicts(results),
         _notes(results),

@@ -29,6 +29,7 @@ from benchmarks.adapters import (
 )
 from benchmarks.floor import FLOOR, floor_async_loop, floor_loop
 from benchmarks.http_cost import HTTP_FULL, HTTP_QUICK, time_http
+from benchmarks.otel_cost import OTEL_FULL, OTEL_QUICK, time_otel
 from benchmarks.probes import (
     HOLD,
     MAX_WAIT,
@@ -415,6 +416,7 @@ def run(
         http = time_http(http_plan, say, http_server)
         web = {name: time_framework(name, quick, say) for name in FRAMEWORKS}
         redis = time_redis(REDIS_QUICK if quick else REDIS_FULL, say)
+        opentelemetry = time_otel(OTEL_QUICK if quick else OTEL_FULL, say)
         probes = _count_probes(adapters, say)
     finished = datetime.datetime.now().astimezone()
     return {
@@ -455,6 +457,10 @@ def run(
             "redis/memory (target: at most 2x); then 4 processes calling through one shared "
             "breaker for a fixed time per round, against 4 with memory storage, the two "
             "groups taking turns; every key of the prefix deleted afterwards",
+            "opentelemetry": "closed calls of one breaker without listener, with a no-op "
+            "listener, instrumented with the API's no-op meter, with an SDK MeterProvider read "
+            "in memory, and the same without the duration histogram; no span recording; timed "
+            "like the cases; target: the SDK side at most +10% over the plain breaker",
             "fresh_breaker_per_round": True,
             "targets": dict(TARGETS),
         },
@@ -464,5 +470,6 @@ def run(
         "http": http,
         **web,
         "redis": redis,
+        "opentelemetry": opentelemetry,
         "probes": probes,
     }

@@ -203,6 +203,7 @@ def test_quick_run_writes_the_documented_json(
     assert "bulkhead cost on a closed call" in printed
     assert "breaker transport cost on a real request" in printed
     assert "breaker transport cost (httpx.AsyncClient): target" in printed
+    assert "OpenTelemetry cost on a closed call" in printed
 
     results = json.loads(output.read_text(encoding="utf-8"))
     assert results["schema"] == 1
@@ -217,6 +218,17 @@ def test_quick_run_writes_the_documented_json(
         "async_closed_success": 0.8,
     }
     assert "breaker_core vs the floor" in printed
+
+    otel = results["opentelemetry"]
+    assert otel["available"] is True
+    assert list(otel["sides"]) == [
+        "plain",
+        "listener",
+        "otel_api",
+        "otel_sdk",
+        "otel_sdk_no_durations",
+    ]
+    assert all(side["median_ns"] > 0 for side in otel["sides"].values())
 
     assert list(results["cases"]) == list(CASES)
     for case, data in results["cases"].items():

@@ -17,6 +17,7 @@ PACKAGES = (
     "breaker_starlette",
     "breaker_jinja",
     "breaker_http",
+    "breaker_opentelemetry",
 )
 
 

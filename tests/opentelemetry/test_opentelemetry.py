@@ -1,0 +1,299 @@
+"""OpenTelemetry metrics and span events, read back through the SDK's in-memory exporters."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+pytest.importorskip("opentelemetry.sdk")
+httpx = pytest.importorskip("httpx")
+
+from breaker_core import CircuitOpenError, ConfigurationError, Registry  # noqa: E402
+from breaker_core.clock import FakeClock  # noqa: E402
+from breaker_opentelemetry import instrument, names, uninstrument  # noqa: E402
+from example_apps.upstream import Upstream  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[Upstream]:
+    with Upstream() as up:
+        yield up
+
+
+def make_registry(clock: FakeClock, url: str = "http://127.0.0.1:9") -> Registry:
+    return Registry.from_settings(
+        {
+            "defaults": {"failure_threshold": 2, "window": "10s", "reset_timeout": "10s"},
+            "dependencies": {
+                "inventory": {"url": f"{url}/inventory", "slow_call_duration": "500ms"},
+                "recommendations": {"stale_for": "5m", "ignore": ["builtins.KeyError"]},
+            },
+        },
+        clock=clock,
+    )
+
+
+def boom() -> None:
+    raise RuntimeError("down")
+
+
+def test_calls_by_outcome_rejections_and_durations(otel, clock: FakeClock) -> None:
+    registry = make_registry(clock)
+    instrument(registry, meter_provider=otel.meter_provider)
+    inventory = registry["inventory"]
+
+    def slow() -> str:
+        clock.advance(0.7)
+        return "late"
+
+    def quick() -> str:
+        clock.advance(0.02)
+        return "ok"
+
+    for _ in range(3):
+        inventory.call(quick)
+    inventory.call(slow)
+    with pytest.raises(KeyError):
+        registry["recommendations"].call(lambda: {}["x"])
+    with pytest.raises(RuntimeError):
+        inventory.call(boom)  # second failure in the window: trips
+    for _ in range(4):
+        with pytest.raises(CircuitOpenError):
+            inventory.call(quick)
+
+    calls = names.CALLS
+    assert otel.value(calls, dependency="inventory", outcome="success").value == 3
+    assert otel.value(calls, dependency="inventory", outcome="slow").value == 1
+    assert otel.value(calls, dependency="inventory", outcome="failure").value == 1
+    assert otel.value(calls, dependency="recommendations", outcome="ignored").value == 1
+    assert otel.value(names.REJECTIONS, dependency="inventory", reason="open").value == 4
+    assert otel.value(calls, dependency="inventory", outcome="rejected") is None
+
+    durations = otel.value(names.CALL_DURATION, dependency="inventory", outcome="success")
+    assert durations.count == 3
+    assert durations.sum == pytest.approx(0.06)
+    assert otel.value(names.CALL_DURATION, dependency="inventory", outcome="slow").sum == (
+        pytest.approx(0.7)
+    )
+    metric = otel.metric(names.CALL_DURATION)
+    assert metric.unit == "s"
+    assert otel.metric(calls).unit == "{call}"
+    changes = otel.value(names.TRANSITIONS, dependency="inventory", state="open")
+    assert changes.value == 1
+    assert changes.attributes[names.STATE_OLD] == "closed"
+
+
+def test_state_gauge_follows_the_breakers(otel, clock: FakeClock) -> None:
+    registry = make_registry(clock)
+    instrument(registry, meter_provider=otel.meter_provider)
+
+    def states() -> dict[tuple[str, str], int]:
+        return {
+            (p.attributes[names.DEPENDENCY], p.attributes[names.STATE]): p.value
+            for p in otel.points(names.STATE_GAUGE)
+        }
+
+    first = states()
+    assert first[("inventory", "closed")] == 1
+    assert first[("inventory", "open")] == 0
+    assert sum(v for (dep, _), v in first.items() if dep == "inventory") == 1
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            registry["inventory"].call(boom)
+    registry["recommendations"].force_open()
+    now = states()
+    assert now[("inventory", "open")] == 1
+    assert now[("inventory", "closed")] == 0
+    assert now[("recommendations", "forced_open")] == 1
+    clock.advance(10)
+    assert states()[("inventory", "half_open")] == 1
+
+
+def events_of(span) -> list[dict[str, object]]:
+    return [dict(e.attributes) for e in span.events if e.name == names.CALL_EVENT]
+
+
+def test_span_tells_stale_because_open_from_dependency_failed(
+    otel, clock: FakeClock, upstream: Upstream
+) -> None:
+    """The page's span: first the upstream fails (503), then the open breaker serves stale."""
+    upstream.set_mode("healthy")
+    registry = make_registry(clock, upstream.url)
+    instrument(registry, meter_provider=otel.meter_provider)
+    client = registry.client("inventory")
+
+    @registry.guard("inventory", stale_for="5m")
+    def stock() -> object:
+        response = client.get("/SKU-1")
+        response.raise_for_status()
+        return response.json()
+
+    with otel.tracer.start_as_current_span("page healthy"):
+        good = stock()
+    upstream.set_mode("errors", status=503)
+    with otel.tracer.start_as_current_span("page failing"):
+        assert stock() == good  # failed, served stale
+        assert stock() == good  # second failure trips
+    with otel.tracer.start_as_current_span("page open"):
+        assert stock() == good  # rejected, served stale
+    client.close()
+    upstream.set_mode("healthy")
+
+    spans = {s.name: s for s in otel.spans.get_finished_spans()}
+    healthy = events_of(spans["page healthy"])
+    assert [e[names.OUTCOME] for e in healthy] == ["success"]
+    assert healthy[0][names.SHORT_CIRCUITED] is False
+    assert healthy[0][names.DEPENDENCY] == "inventory"
+    assert healthy[0][names.STATE] == "closed"
+
+    failing = events_of(spans["page failing"])
+    assert [e[names.OUTCOME] for e in failing] == ["failure", "failure"]
+    assert all(e[names.SHORT_CIRCUITED] is False for e in failing)
+    assert all(str(e[names.ERROR_TYPE]).startswith("httpx.") for e in failing)
+    trips = [e for e in spans["page failing"].events if e.name == names.STATE_CHANGE_EVENT]
+    assert [dict(e.attributes)[names.STATE] for e in trips] == ["open"]
+
+    opened = events_of(spans["page open"])
+    assert len(opened) == 1
+    assert opened[0][names.OUTCOME] == "rejected"
+    assert opened[0][names.SHORT_CIRCUITED] is True
+    assert opened[0][names.STATE] == "open"
+    assert opened[0][names.REASON] == "open"
+    assert opened[0][names.RETRY_AFTER] == pytest.approx(10.0)
+    assert upstream.stats()["requests"].get("503") == 2  # the open breaker asked nobody
+
+
+def test_no_recording_span_means_no_events_but_metrics(otel, clock: FakeClock) -> None:
+    from opentelemetry import trace
+
+    registry = make_registry(clock)
+    instrument(registry, meter_provider=otel.meter_provider)
+    sampled_out = trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)
+    with trace.use_span(sampled_out):
+        registry["inventory"].call(lambda: None)
+    assert otel.spans.get_finished_spans() == ()
+    assert otel.value(names.CALLS, dependency="inventory", outcome="success").value == 1
+
+
+def test_uninstrument_gives_the_fast_path_back(otel, clock: FakeClock) -> None:
+    registry = make_registry(clock)
+    inventory = registry["recommendations"]
+    plain = inventory._plain
+    telemetry = instrument(registry, meter_provider=otel.meter_provider)
+    assert not inventory._plain
+    telemetry.attach(registry)  # a second attach adds no second listener
+    inventory.call(lambda: None)
+    uninstrument(telemetry)
+    assert inventory._plain == plain
+    inventory.call(lambda: None)
+    assert otel.value(names.CALLS, dependency="recommendations", outcome="success").value == 1
+
+
+def test_bad_registry_and_missing_api_are_configuration_errors(monkeypatch) -> None:
+    with pytest.raises(ConfigurationError, match=r"expected a breaker_core.Registry, got dict"):
+        instrument({})  # type: ignore[arg-type]
+    monkeypatch.delitem(sys.modules, "breaker_opentelemetry.telemetry", raising=False)
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)
+    with pytest.raises(ConfigurationError, match=r'pip install "breakerpanel\[opentelemetry\]"'):
+        instrument(Registry())
+
+
+def test_many_threads_count_every_call(otel, clock: FakeClock) -> None:
+    import threading
+
+    registry = Registry.from_settings(
+        {"dependencies": {"db": {"failure_threshold": 10**9}}}, clock=clock
+    )
+    instrument(registry, meter_provider=otel.meter_provider)
+    db = registry["db"]
+    threads, per_thread = 8, 500
+
+    def work(i: int) -> None:
+        for n in range(per_thread):
+            if (i + n) % 5 == 0:
+                try:
+                    db.call(boom)
+                except RuntimeError:
+                    pass
+            else:
+                db.call(lambda: None)
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    total = threads * per_thread
+    failures = sum(1 for i in range(threads) for n in range(per_thread) if (i + n) % 5 == 0)
+    assert otel.value(names.CALLS, dependency="db", outcome="failure").value == failures
+    assert otel.value(names.CALLS, dependency="db", outcome="success").value == total - failures
+
+
+def test_flask_one_line(otel, clock: FakeClock) -> None:
+    flask = pytest.importorskip("flask")
+    from breaker_flask import Breakers
+    from breaker_opentelemetry.flask import instrument_app
+
+    app = flask.Flask("otel_shop")
+    app.config["BREAKERS"] = {"dependencies": {"inventory": {"failure_threshold": 1}}}
+    Breakers(app, clock=clock)
+    telemetry = instrument_app(app, meter_provider=otel.meter_provider)
+    assert instrument_app(app) is telemetry
+
+    @app.get("/stock")
+    def stock() -> str:
+        try:
+            return app.extensions["breakers"]["inventory"].call(boom)
+        except RuntimeError:
+            return "degraded"
+        except CircuitOpenError:
+            return "hidden"
+
+    with app.test_client() as client, otel.tracer.start_as_current_span("request"):
+        assert client.get("/stock").text == "degraded"
+        assert client.get("/stock").text == "hidden"
+    assert otel.value(names.CALLS, dependency="inventory", outcome="failure").value == 1
+    assert otel.value(names.REJECTIONS, dependency="inventory").value == 1
+    (span,) = otel.spans.get_finished_spans()
+    assert [e[names.SHORT_CIRCUITED] for e in events_of(span)] == [False, True]
+    with pytest.raises(ConfigurationError, match="Breakers"):
+        instrument_app(flask.Flask("bare"))
+
+
+async def test_starlette_one_line(otel, clock: FakeClock) -> None:
+    pytest.importorskip("starlette")
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from breaker_starlette import BreakerMiddleware
+
+    registry = Registry.from_settings(
+        {"dependencies": {"inventory": {"failure_threshold": 1}}}, clock=clock
+    )
+    instrument(registry, meter_provider=otel.meter_provider)
+
+    async def fail() -> None:
+        raise RuntimeError("down")
+
+    async def page(request: Request) -> PlainTextResponse:
+        with otel.tracer.start_as_current_span("page"):
+            try:
+                await request.state.breakers["inventory"].call_async(fail)
+            except RuntimeError:
+                return PlainTextResponse("degraded")
+            except CircuitOpenError:
+                return PlainTextResponse("hidden")
+        return PlainTextResponse("ok")
+
+    app = Starlette(routes=[Route("/", page)])
+    app.add_middleware(BreakerMiddleware, registry=registry)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://shop") as client:
+        assert (await client.get("/")).text == "degraded"
+        assert (await client.get("/")).text == "hidden"
+    outcomes = [events_of(s)[0][names.OUTCOME] for s in otel.spans.get_finished_spans()]
+    assert outcomes == ["failure", "rejected"]
