@@ -18,6 +18,7 @@ from breaker_core.durations import parse_duration
 from breaker_core.errors import ConfigurationError
 from breaker_core.events import Listener
 from breaker_core.guard import MISSING, make_guard
+from breaker_core.retry import RetryBudget
 from breaker_core.settings import parse_settings
 from breaker_core.storage import CacheFactory, Storage
 from breaker_core.web.pagesettings import PageSettings
@@ -74,6 +75,7 @@ class Registry:
         self._listeners: list[Listener] = []
         self.pages = PageSettings()
         """``BREAKERS["pages"]``: what decides whether a page may be kept."""
+        self._budgets: dict[str, RetryBudget] = {}
 
     @classmethod
     def from_settings(
@@ -210,6 +212,51 @@ class Registry:
         self._listeners.remove(listener)
         for breaker in self._breakers.values():
             breaker.listeners_changed()
+
+    # -- retries -----------------------------------------------------------------------
+
+    def retry_budget(
+        self,
+        name: str,
+        *,
+        ratio: float | None = None,
+        min_per_second: float | None = None,
+        window: float | str | None = None,
+    ) -> RetryBudget:
+        """The retry budget of dependency ``name``, made on first use (see docs/retries.md).
+
+        Every caller retrying calls to ``name`` shares it: retries may be at
+        most ``ratio`` (default 0.2) of the calls of the last ``window``
+        (default 10 s), plus ``min_per_second`` (default 10) retries per
+        second. Options given on first use stay; later calls may repeat them.
+
+        Raises:
+            KeyError: no dependency is named ``name``.
+            ConfigurationError: an option is invalid, or differs from the
+                options the budget was made with.
+        """
+        self[name]  # KeyError naming the declared dependencies
+        given = {"ratio": ratio, "min_per_second": min_per_second, "window": window}
+        asked = {key: value for key, value in given.items() if value is not None}
+        budget = self._budgets.get(name)
+        if budget is None:
+            budget = RetryBudget(
+                clock=self._clock,
+                name=f"retry_budget({name!r})",
+                **asked,  # type: ignore[arg-type]
+            )
+            self._budgets[name] = budget
+            return budget
+        if asked:
+            probe = RetryBudget(name=f"retry_budget({name!r})", **asked)  # type: ignore[arg-type]
+            wanted = {key: probe.options[key] for key in asked}
+            kept = {key: budget.options[key] for key in asked}
+            if wanted != kept:
+                raise ConfigurationError(
+                    f"retry_budget({name!r}): the budget was made with {budget.options}; "
+                    f"got {wanted}: give the options once, where the budget is first used"
+                )
+        return budget
 
     # -- outbound HTTP clients ---------------------------------------------------------
 

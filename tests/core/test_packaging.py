@@ -18,6 +18,7 @@ PACKAGES = (
     "breaker_jinja",
     "breaker_http",
     "breaker_opentelemetry",
+    "breaker_retry",
 )
 
 
