@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 from collections.abc import Callable, Iterable
 
@@ -43,7 +44,9 @@ class Event:
 
 
 Listener = Callable[[Event], object]
-"""A callable taking an :class:`Event`. Its return value is ignored."""
+"""A callable taking an :class:`Event`. A returned awaitable (an ``async def`` listener's
+coroutine) is scheduled, never awaited on the call's path (:mod:`breaker_core.scheduling`);
+any other return value is ignored."""
 
 
 def dispatch(listeners: Iterable[Listener], event: Event) -> None:
@@ -55,11 +58,18 @@ def dispatch(listeners: Iterable[Listener], event: Event) -> None:
     once all of them have been: the breaker has then finished its
     bookkeeping, and the call forms make sure it never replaces the
     exception (or rejection) of the call itself.
+
+    An ``async def`` listener's coroutine is scheduled to run later (on the
+    caller's event loop, or on a background loop for sync callers).
     """
     stop: BaseException | None = None
     for listener in listeners:
         try:
-            listener(event)
+            result = listener(event)
+            if result is not None and inspect.isawaitable(result):
+                from breaker_core.scheduling import schedule
+
+                schedule(result, f"{listener!r} on {event.kind} event of {event.name!r}")
         except Exception:
             logger.exception(
                 "breaker listener %r raised on %s event of %r; ignored",

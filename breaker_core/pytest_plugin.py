@@ -12,6 +12,13 @@ Fixtures:
           breaker_states.open(breakers, "inventory")
           assert client.get("/checkout/").status_code == 503
 
+- ``breaker_events``: record the events of registries or breakers for one test::
+
+      def test_checkout_trips_inventory(client, breaker_events):
+          events = breaker_events.watch(breakers)
+          ...
+          assert events.kinds("inventory") == ["failure", "failure", "state_change"]
+
 The objects behind them are in :mod:`breaker_core.testing`, which does not need pytest.
 """
 
@@ -21,9 +28,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from breaker_core.testing import BreakerStates, FakeClock
+from breaker_core.testing import BreakerEvents, BreakerStates, FakeClock
 
-__all__ = ["breaker_clock", "breaker_states"]
+__all__ = ["breaker_clock", "breaker_events", "breaker_states"]
 
 
 @pytest.fixture
@@ -38,3 +45,11 @@ def breaker_states() -> Iterator[BreakerStates]:
     states = BreakerStates()
     yield states
     states.restore()
+
+
+@pytest.fixture
+def breaker_events() -> Iterator[BreakerEvents]:
+    """Record breaker events in a test: ``breaker_events.watch(registry)``; unhooked after."""
+    events = BreakerEvents()
+    yield events
+    events.stop()

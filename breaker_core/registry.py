@@ -18,7 +18,6 @@ from breaker_core.durations import parse_duration
 from breaker_core.errors import ConfigurationError
 from breaker_core.events import Listener
 from breaker_core.guard import MISSING, make_guard
-from breaker_core.retry import RetryBudget
 from breaker_core.settings import parse_settings
 from breaker_core.storage import CacheFactory, Storage
 from breaker_core.web.pagesettings import PageSettings
@@ -26,6 +25,8 @@ from breaker_core.web.pagesettings import PageSettings
 if TYPE_CHECKING:
     import httpx
     import requests
+
+    from breaker_core.retry import RetryBudget
 
 __all__ = ["Registry"]
 
@@ -76,6 +77,10 @@ class Registry:
         self.pages = PageSettings()
         """``BREAKERS["pages"]``: what decides whether a page may be kept."""
         self._budgets: dict[str, RetryBudget] = {}
+        # What reconfigure() compares new settings with (from_settings fills it in).
+        self._source: dict[str, Any] = {"cache": None, "path": "BREAKERS"}
+        self.generation = 0
+        """Bumped by every :meth:`reconfigure`: tables built from the settings rebuild then."""
 
     @classmethod
     def from_settings(
@@ -107,6 +112,12 @@ class Registry:
             _logger.warning("%s", warning)
         registry = cls(clock=parsed.clock, cache=parsed.cache, storage=parsed.storage)
         registry.pages = parsed.pages
+        registry._source = {
+            "cache": (settings or {}).get("cache", default_cache),
+            "path": path,
+            "cache_schemes": cache_schemes,
+            "default_cache": default_cache,
+        }
         for name, config in parsed.dependencies.items():
             breaker = CircuitBreaker(name, config, clock=registry._clock)
             registry.add(breaker)
@@ -126,6 +137,25 @@ class Registry:
         breaker.coordinate(self._storage.attach(breaker))
         self._breakers[breaker.name] = breaker
         return breaker
+
+    def reconfigure(self, settings: Mapping[str, object] | None) -> None:
+        """Apply new ``BREAKERS`` settings to this live registry.
+
+        Validated exactly like :meth:`from_settings` (same messages, same
+        paths); when anything is wrong nothing changes. Dependencies that
+        remain keep their breaker, state and window counts and take their new
+        settings from the next call; new dependencies get a fresh breaker; removed
+        ones leave the registry (code still holding one keeps a working,
+        detached breaker). ``storage`` and ``cache``, and a dependency's
+        ``max_concurrent`` and ``max_wait``, cannot change while running: a
+        change to them is reported as a problem.
+
+        Raises:
+            ConfigurationError: every problem, each with its path.
+        """
+        from breaker_core.reconfigure import reconfigure_registry
+
+        reconfigure_registry(self, settings)
 
     def __getitem__(self, name: str) -> CircuitBreaker:
         try:
@@ -235,28 +265,9 @@ class Registry:
             ConfigurationError: an option is invalid, or differs from the
                 options the budget was made with.
         """
-        self[name]  # KeyError naming the declared dependencies
-        given = {"ratio": ratio, "min_per_second": min_per_second, "window": window}
-        asked = {key: value for key, value in given.items() if value is not None}
-        budget = self._budgets.get(name)
-        if budget is None:
-            budget = RetryBudget(
-                clock=self._clock,
-                name=f"retry_budget({name!r})",
-                **asked,  # type: ignore[arg-type]
-            )
-            self._budgets[name] = budget
-            return budget
-        if asked:
-            probe = RetryBudget(name=f"retry_budget({name!r})", **asked)  # type: ignore[arg-type]
-            wanted = {key: probe.options[key] for key in asked}
-            kept = {key: budget.options[key] for key in asked}
-            if wanted != kept:
-                raise ConfigurationError(
-                    f"retry_budget({name!r}): the budget was made with {budget.options}; "
-                    f"got {wanted}: give the options once, where the budget is first used"
-                )
-        return budget
+        from breaker_core.retry import budget_for
+
+        return budget_for(self, name, ratio=ratio, min_per_second=min_per_second, window=window)
 
     # -- outbound HTTP clients ---------------------------------------------------------
 

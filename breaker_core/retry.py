@@ -17,14 +17,17 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from breaker_core.clock import Clock
 from breaker_core.durations import parse_duration
 from breaker_core.errors import CircuitOpenError, ConfigurationError
 from breaker_core.window import SlidingWindow
 
-__all__ = ["RetryBudget", "is_retryable", "retry_after_of"]
+if TYPE_CHECKING:
+    from breaker_core.registry import Registry
+
+__all__ = ["RetryBudget", "budget_for", "is_retryable", "retry_after_of"]
 
 
 class RetryBudget:
@@ -174,3 +177,36 @@ def retry_after_of(exc: BaseException) -> float | None:
     except Exception:
         return None
     return _seconds(header)
+
+
+def budget_for(
+    registry: Registry,
+    name: str,
+    *,
+    ratio: float | None = None,
+    min_per_second: float | None = None,
+    window: float | str | None = None,
+) -> RetryBudget:
+    """:meth:`breaker_core.Registry.retry_budget`: the dependency's budget, made on first use."""
+    registry[name]  # KeyError naming the declared dependencies
+    given = {"ratio": ratio, "min_per_second": min_per_second, "window": window}
+    asked = {key: value for key, value in given.items() if value is not None}
+    budget = registry._budgets.get(name)
+    if budget is None:
+        budget = RetryBudget(
+            clock=registry._clock,
+            name=f"retry_budget({name!r})",
+            **asked,  # type: ignore[arg-type]
+        )
+        registry._budgets[name] = budget
+        return budget
+    if asked:
+        probe = RetryBudget(name=f"retry_budget({name!r})", **asked)  # type: ignore[arg-type]
+        wanted = {key: probe.options[key] for key in asked}
+        kept = {key: budget.options[key] for key in asked}
+        if wanted != kept:
+            raise ConfigurationError(
+                f"retry_budget({name!r}): the budget was made with {budget.options}; "
+                f"got {wanted}: give the options once, where the budget is first used"
+            )
+    return budget

@@ -76,6 +76,11 @@ class RouteTable:
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+        self._compile()
+
+    def _compile(self) -> None:
+        registry = self.registry
+        self._generation = registry.generation  # rebuilt after registry.reconfigure()
         self._routes: list[tuple[Glob, str]] = [
             (Glob(pattern), breaker.name)
             for breaker in registry.breakers()
@@ -89,6 +94,8 @@ class RouteTable:
         )
 
     def __bool__(self) -> bool:
+        if self.registry.generation != self._generation:
+            self._compile()
         return bool(self._routes)
 
     def patterns(self) -> list[tuple[str, str]]:
@@ -97,6 +104,8 @@ class RouteTable:
 
     def dependencies_for(self, path: str) -> list[str]:
         """The dependencies whose routes match ``path``, in settings order, without repeats."""
+        if self.registry.generation != self._generation:
+            self._compile()
         if self._any is None or self._any.match(path) is None:
             return []
         names: list[str] = []

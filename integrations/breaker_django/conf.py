@@ -3,8 +3,12 @@
 ``settings.BREAKERS`` (the mapping of ``docs/settings.md``; the cache defaults
 to ``"django://default"``) and ``settings.BREAKERS_CLOCK`` (optional: a
 callable or a dotted path to one, returning monotonic seconds; tests set a
-fake clock) are read when the registry is built: at ``ready()``, and again
-after ``override_settings`` (or any ``setting_changed``) touches either.
+fake clock) are read when the registry is built: at ``ready()``. A
+``setting_changed`` of ``BREAKERS`` (``override_settings``, a settings
+reloader) is applied to the live registry with ``Registry.reconfigure`` (state
+and counts of the remaining dependencies kept); when the new settings are
+invalid or change ``storage``/``cache``, and on a change of ``BREAKERS_CLOCK``,
+the registry is rebuilt as at start-up.
 """
 
 from __future__ import annotations
@@ -147,7 +151,17 @@ def reload() -> None:
 
 
 def _on_setting_changed(*, setting: str, **kwargs: object) -> None:
-    if setting in (SETTING, CLOCK_SETTING):
+    if setting == SETTING:
+        registry = _registry
+        if registry is not None:
+            try:
+                # New thresholds, timeouts and dependencies, on the live breakers.
+                registry.reconfigure(user_settings())
+                return
+            except ConfigurationError:
+                pass  # invalid, or storage/cache changed: rebuilt (and judged) as at start-up
+        reload()
+    elif setting == CLOCK_SETTING:
         reload()
 
 

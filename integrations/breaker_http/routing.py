@@ -31,6 +31,12 @@ class Router:
     """Finds the dependency an outbound URL belongs to."""
 
     def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._compile()
+
+    def _compile(self) -> None:
+        registry = self._registry
+        self._generation = registry.generation  # rebuilt after registry.reconfigure()
         routes: list[_Route] = []
         for breaker in registry.breakers():
             url = breaker.config.url
@@ -51,6 +57,8 @@ class Router:
 
     def match(self, scheme: str, host: str, port: int | None, path: str) -> str | None:
         """Return the name of the dependency serving this URL, or None."""
+        if self._registry.generation != self._generation:
+            self._compile()
         host = host.lower()
         port = port or _DEFAULT_PORTS.get(scheme)
         for route in self._routes:

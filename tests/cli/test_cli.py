@@ -393,3 +393,20 @@ def test_with_redis_down_commands_refuse_instead_of_pretending(redis_project):
     assert listing.returncode == 1
     assert listing.stdout == ""
     assert "Traceback" not in done.stderr + listing.stderr
+
+
+def test_check_and_a_live_reconfigure_judge_settings_alike(importable: Path):
+    """``check`` reads the settings the way ``registry.reconfigure`` applies them."""
+    from breaker_core import ConfigurationError, Registry
+    from breaker_core.cli import load_settings
+
+    status, _, err = in_process("check", "--settings", "bad.toml")
+    assert status == 2
+    printed = [line.strip() for line in err.splitlines()[1:]]
+    bad, label = load_settings("bad.toml")
+    good, _ = load_settings("breakers.toml")
+    registry = Registry.from_settings(good, path=label)
+    with pytest.raises(ConfigurationError) as live:
+        registry.reconfigure(bad)
+    assert list(live.value.problems) == printed
+    registry.reconfigure(good)  # what check accepts, reconfigure applies

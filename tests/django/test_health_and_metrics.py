@@ -192,6 +192,7 @@ def test_metrics_count_real_calls(breakers_settings, collector, upstream):
 def test_metrics_follow_a_rebuilt_registry(breakers_settings, collector, settings, upstream):
     enable_metrics(collector)
     first = conf.get_registry()
+    settings.BREAKERS_CLOCK = None  # a new clock: the registry is rebuilt
     settings.BREAKERS = {"dependencies": {"inventory": {"url": f"{upstream.url}/inventory"}}}
     rebuilt = conf.get_registry()
     assert rebuilt is not first

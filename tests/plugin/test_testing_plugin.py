@@ -109,3 +109,43 @@ def test_the_unittest_helpers_work_without_pytest(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Ran 2 tests" in done.stderr
     assert "OK" in done.stderr
+
+
+def test_breaker_events_records_and_unhooks(breaker_events, breaker_clock):
+    registry = Registry.from_settings(
+        {"dependencies": {"inv": {"failure_threshold": 2}, "recs": {}}}, clock=breaker_clock
+    )
+    events = breaker_events.watch(registry)
+    assert events is breaker_events
+    registry["recs"].call(int)
+    for _ in range(2):
+        with pytest.raises(ZeroDivisionError):
+            registry["inv"].call(lambda: 1 / 0)
+    with pytest.raises(CircuitOpenError):
+        registry["inv"].call(int)
+    assert events.kinds("inv") == ["failure", "failure", "state_change", "rejected"]
+    assert events.kinds() == ["success", "failure", "failure", "state_change", "rejected"]
+    assert events.states("inv") == [State.OPEN]
+    assert [e.reason for e in events.of("inv", "failure")] == ["exception", "exception"]
+    events.clear()
+    assert events.events == []
+    events.stop()
+    assert registry["recs"]._plain  # the fast path is back
+    registry["recs"].call(int)
+    assert events.events == []
+
+
+def test_breaker_events_is_offered_to_plugin_users(pytester):
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(
+        """
+        from breaker_core import Registry
+
+        def test_it(breaker_events):
+            registry = Registry.from_settings({"dependencies": {"inv": {}}})
+            breaker_events.watch(registry["inv"])
+            registry["inv"].call(int)
+            assert breaker_events.kinds() == ["success"]
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)

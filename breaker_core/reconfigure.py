@@ -1,0 +1,136 @@
+"""Applying new settings to a live breaker without losing its state or its counts.
+
+Used by :meth:`breaker_core.Registry.reconfigure`. A breaker keeps its state
+(an open breaker stays open until the wait it started with ends; the next
+wait uses the new ``reset_timeout``), its window counts (moved into a window
+of the new length when ``window`` changes: they then age out on the new
+window's schedule), its probes and its listeners. Thresholds, rates,
+``record``/``ignore``, slow-call and probe settings, ``url``, ``timeout``,
+``routes``, ``stale_for`` and the rest apply from the next call on.
+
+``max_concurrent`` and ``max_wait`` cannot change on a live breaker: calls in
+flight hold slots of the bulkhead they entered. Changing them is reported as
+a problem (remove the dependency and add it back, or restart).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from breaker_core.breaker import CircuitBreaker
+from breaker_core.config import BreakerConfig
+from breaker_core.errors import ConfigurationError
+from breaker_core.settings import parse_settings
+from breaker_core.window import SlidingWindow
+
+if TYPE_CHECKING:
+    from breaker_core.registry import Registry
+
+__all__ = ["FIXED_FIELDS", "apply_config", "fixed_field_problems", "reconfigure_registry"]
+
+FIXED_FIELDS = ("max_concurrent", "max_wait")
+"""Settings a live breaker keeps until it is removed or the process restarts."""
+
+
+def fixed_field_problems(old: BreakerConfig, new: BreakerConfig, path: str) -> list[str]:
+    """A problem for each field of :data:`FIXED_FIELDS` that ``new`` changes."""
+    problems = []
+    for field in FIXED_FIELDS:
+        before, after = getattr(old, field), getattr(new, field)
+        if before != after:
+            problems.append(
+                f'{path}["{field}"]: cannot change while the app runs (it is {before!r}, got '
+                f"{after!r}): calls in flight hold slots of the current bulkhead; remove the "
+                "dependency and add it back, or restart"
+            )
+    return problems
+
+
+def _moved(window: SlidingWindow, length: float, now: float) -> SlidingWindow:
+    """A window of ``length`` seconds holding ``window``'s counts, as of ``now``."""
+    window.advance(now)
+    moved = SlidingWindow(length)
+    slot = moved.advance(now)
+    moved.bucket_successes[slot] = moved.successes = window.successes
+    moved.bucket_failures[slot] = moved.failures = window.failures
+    moved.bucket_slow[slot] = moved.slow = window.slow
+    return moved
+
+
+def apply_config(breaker: CircuitBreaker, config: BreakerConfig) -> None:
+    """Give ``breaker`` the settings ``config`` (see the module's docstring).
+
+    The caller has checked :func:`fixed_field_problems`.
+    """
+    with breaker._lock:
+        old = breaker._config
+        if config.window != old.window:
+            breaker._window = _moved(breaker._window, config.window, breaker._clock())
+            link = breaker._link
+            if link is not None:
+                link.width = config.window / 10
+        breaker._config = config
+        breaker._slow = config.slow_call_duration
+        breaker._result_is_failure = config.result_is_failure
+        breaker._record = config.record
+        breaker._ignore = config.ignore
+    breaker._listeners_changed()
+
+
+def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | None) -> None:
+    """:meth:`breaker_core.Registry.reconfigure`: validate everything, then apply."""
+    source = registry._source
+    path: str = source["path"]
+    parsed = parse_settings(
+        settings,
+        path=path,
+        clock=registry._clock,
+        cache_schemes=source.get("cache_schemes"),
+        default_cache=source.get("default_cache", "memory://"),
+    )
+    problems: list[str] = []
+    try:
+        if parsed.storage != registry._storage:
+            problems.append(
+                f'{path}["storage"]: cannot change while the app runs (it is '
+                f"{registry._storage.url!r}, got {parsed.storage.url!r}); restart to move "
+                "breaker state"
+            )
+        raw_cache = (settings or {}).get("cache", source.get("default_cache", "memory://"))
+        if source["cache"] is not None and raw_cache != source["cache"]:
+            problems.append(
+                f'{path}["cache"]: cannot change while the app runs (it is '
+                f"{source['cache']!r}, got {raw_cache!r}); restart to use another cache"
+            )
+        for name, config in parsed.dependencies.items():
+            breaker = registry._breakers.get(name)
+            if breaker is not None:
+                dep_path = f'{path}["dependencies"]["{name}"]'
+                problems.extend(fixed_field_problems(breaker.config, config, dep_path))
+    finally:
+        parsed.storage.close()
+        close_cache = getattr(parsed.cache, "close", None)
+        if callable(close_cache):
+            close_cache()
+    if problems:
+        raise ConfigurationError(problems)
+    kept: dict[str, CircuitBreaker] = {}
+    for name, config in parsed.dependencies.items():
+        breaker = registry._breakers.get(name)
+        if breaker is None:
+            breaker = CircuitBreaker(name, config, clock=registry._clock)
+            breaker._shared_listeners = registry._listeners
+            breaker._listeners_changed()
+            breaker._link = registry._storage.attach(breaker)
+        else:
+            apply_config(breaker, config)
+        kept[name] = breaker
+    removed = [b for name, b in registry._breakers.items() if name not in kept]
+    registry._breakers = kept
+    for name in [n for n in registry._budgets if n not in kept]:
+        del registry._budgets[name]
+    for breaker in removed:
+        breaker._shared_listeners = []
+        breaker._listeners_changed()
+    registry.generation += 1
