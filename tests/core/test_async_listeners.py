@@ -40,8 +40,7 @@ def test_sync_call_in_a_thread_without_loop_runs_it_in_the_background(clock) -> 
     seen: list[tuple[str, str]] = []
 
     async def listener(event: Event) -> None:
-        while not gate.is_set():
-            await asyncio.sleep(0.001)
+        await asyncio.to_thread(gate.wait, 10)
         seen.append((event.kind, threading.current_thread().name))
 
     breaker.add_listener(listener)
