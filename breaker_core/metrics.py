@@ -17,11 +17,26 @@ They are registered in ``prometheus_client``'s default registry unless another
 ``CollectorRegistry`` is given, so an app that already exposes metrics shows
 them with its own. :func:`render_latest` returns the text exposition for the
 integrations' ready-made endpoints.
+
+Prefork servers (gunicorn, uWSGI): with ``PROMETHEUS_MULTIPROC_DIR`` set,
+every worker writes its series there and :func:`render_latest` answers for all
+live workers, whichever one serves the scrape. Counters and the histogram add
+up every worker's calls, those of workers that have exited included.
+``breakerpanel_state`` is a ``livemax`` gauge: 1 for a state while at least one
+live worker's breaker is in it (with memory storage each worker has its own
+breaker; with Redis storage they agree); ``breakerpanel_in_flight`` is
+``livesum``: calls in flight across live workers. A worker that died is never
+reported: :func:`render_latest` drops the gauge files of processes that no
+longer exist before it reads them (and :func:`child_exit` is a gunicorn hook
+doing the same as soon as a worker exits).
 """
 
 from __future__ import annotations
 
+import glob
 import importlib
+import os
+import re
 from typing import Any
 
 from breaker_core.errors import ConfigurationError
@@ -29,7 +44,7 @@ from breaker_core.events import Event
 from breaker_core.registry import Registry
 from breaker_core.state import State
 
-__all__ = ["BreakerMetrics", "install_metrics", "render_latest"]
+__all__ = ["BreakerMetrics", "child_exit", "install_metrics", "multiprocess_dir", "render_latest"]
 
 _OUTCOMES = ("success", "failure", "slow", "ignored", "rejected")
 
@@ -61,6 +76,7 @@ class BreakerMetrics:
             "1 for the breaker's current state, 0 for the others.",
             ["dependency", "state"],
             registry=target,
+            multiprocess_mode="livemax",  # 1 while a live worker is in the state
         )
         self.transitions = prometheus.Counter(
             "breakerpanel_transitions",
@@ -79,6 +95,7 @@ class BreakerMetrics:
             "Calls in flight (bulkhead).",
             ["dependency"],
             registry=target,
+            multiprocess_mode="livesum",  # across live workers
         )
         self.registry = registry
         for breaker in registry.breakers():
@@ -121,12 +138,65 @@ def install_metrics(registry: Registry, collector_registry: Any = None) -> Break
     return BreakerMetrics(registry, collector_registry)
 
 
+def multiprocess_dir() -> str | None:
+    """``PROMETHEUS_MULTIPROC_DIR`` when set (prometheus_client's multi-process mode), else None."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+_LIVE_FILE = re.compile(r"gauge_live\w+_(\d+)\.db$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def _drop_dead_workers(path: str) -> None:
+    multiprocess = importlib.import_module("prometheus_client.multiprocess")
+    dead = set()
+    for name in glob.glob(os.path.join(path, "gauge_live*_*.db")):
+        found = _LIVE_FILE.search(name)
+        if found is not None and not _alive(int(found.group(1))):
+            dead.add(int(found.group(1)))
+    for pid in dead:
+        multiprocess.mark_process_dead(pid, path)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A gunicorn ``child_exit`` hook: forget an exited worker's live gauges at once.
+
+    In ``gunicorn.conf.py``: ``from breaker_core.metrics import child_exit``.
+    """
+    path = multiprocess_dir()
+    if path is not None:
+        importlib.import_module("prometheus_client.multiprocess").mark_process_dead(
+            worker.pid, path
+        )
+
+
 def render_latest(collector_registry: Any = None) -> tuple[bytes, str]:
     """The text exposition of ``collector_registry`` (default: the global one) and its type.
+
+    With ``PROMETHEUS_MULTIPROC_DIR`` set, the series of every live worker
+    (and the counts of exited ones), read from that folder, whatever registry
+    is given: in that mode each worker's own registry holds only its share.
 
     Raises:
         ConfigurationError: prometheus_client is not installed.
     """
     prometheus = _prometheus()
-    target = collector_registry if collector_registry is not None else prometheus.REGISTRY
+    path = multiprocess_dir()
+    if path is not None:
+        _drop_dead_workers(path)
+        target = prometheus.CollectorRegistry()
+        importlib.import_module("prometheus_client.multiprocess").MultiProcessCollector(
+            target, path
+        )
+    else:
+        target = collector_registry if collector_registry is not None else prometheus.REGISTRY
     return prometheus.generate_latest(target), prometheus.CONTENT_TYPE_LATEST
