@@ -68,6 +68,11 @@ TOOLBAR = {
 
 @pytest.fixture
 def toolbar(health_settings):
+    from django.core.checks.registry import registry
+
+    # debug_toolbar registers system checks when its app loads: they must not outlive
+    # this test (they look the app up, which is uninstalled again afterwards).
+    checks = (set(registry.registered_checks), set(registry.deployment_checks))
     # Settings first: installing apps (below) runs their ready() at once.
     with (
         override_settings(
@@ -91,7 +96,10 @@ def toolbar(health_settings):
             ]
         ),
     ):
-        yield
+        try:
+            yield
+        finally:
+            registry.registered_checks, registry.deployment_checks = checks
 
 
 def panel_html(client: Client, page: str) -> str:
