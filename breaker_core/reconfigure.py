@@ -8,6 +8,7 @@ window's schedule), its probes and its listeners. Thresholds, rates,
 ``record``/``ignore``, slow-call and probe settings, ``url``, ``timeout``,
 ``routes``, ``stale_for`` and the rest apply from the next call on.
 
+``storage``, ``cache`` and ``pages`` cannot change while running either.
 ``max_concurrent`` and ``max_wait`` cannot change on a live breaker: calls in
 flight hold slots of the bulkhead they entered. Changing them is reported as
 a problem (remove the dependency and add it back, or restart).
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 from breaker_core.breaker import CircuitBreaker
 from breaker_core.config import BreakerConfig
 from breaker_core.errors import ConfigurationError
+from breaker_core.matching import compile_matcher
 from breaker_core.settings import parse_settings
 from breaker_core.window import SlidingWindow
 
@@ -73,8 +75,8 @@ def apply_config(breaker: CircuitBreaker, config: BreakerConfig) -> None:
         breaker._config = config
         breaker._slow = config.slow_call_duration
         breaker._result_is_failure = config.result_is_failure
-        breaker._record = config.record
-        breaker._ignore = config.ignore
+        breaker._record = compile_matcher(config.record, "record")
+        breaker._ignore = compile_matcher(config.ignore, "ignore")
     breaker._listeners_changed()
 
 
@@ -102,6 +104,11 @@ def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | No
             problems.append(
                 f'{path}["cache"]: cannot change while the app runs (it is '
                 f"{source['cache']!r}, got {raw_cache!r}); restart to use another cache"
+            )
+        if parsed.pages != registry.pages:
+            problems.append(
+                f'{path}["pages"]: cannot change while the app runs (the route guards of '
+                "running middleware read it once); restart to apply it"
             )
         for name, config in parsed.dependencies.items():
             breaker = registry._breakers.get(name)

@@ -132,6 +132,8 @@ def test_storage_and_cache_cannot_change(clock: FakeClock) -> None:
         registry.reconfigure({**BASE, "storage": "redis://127.0.0.1:6379/6"})
     with pytest.raises(ConfigurationError, match=r'BREAKERS\["cache"\]: cannot change'):
         registry.reconfigure({**BASE, "cache": "memory://?max_entries=5"})
+    with pytest.raises(ConfigurationError, match=r'BREAKERS\["pages"\]: cannot change'):
+        registry.reconfigure({**BASE, "pages": {"max_body": 10}})
     registry.reconfigure({**BASE, "storage": "memory://", "cache": "memory://"})
 
 
@@ -199,3 +201,16 @@ def test_calls_from_many_threads_while_settings_change(clock: FakeClock) -> None
         t.join()
     assert counted.count("success") == sum(made)
     assert registry["inventory"] is inventory
+
+
+def test_record_and_ignore_apply_from_the_next_call(clock: FakeClock) -> None:
+    registry = Registry.from_settings(BASE, clock=clock)
+    fail(registry, "inventory", 1)
+    registry.reconfigure(
+        with_deps(
+            inventory={**BASE["dependencies"]["inventory"], "ignore": ["builtins.RuntimeError"]}
+        )
+    )
+    fail(registry, "inventory", 10)  # ignored now: neither success nor failure
+    assert registry["inventory"].snapshot()["failures"] == 1
+    assert registry["inventory"].state is State.CLOSED
