@@ -69,15 +69,15 @@ def apply_config(breaker: CircuitBreaker, config: BreakerConfig) -> None:
         old = breaker._config
         if config.window != old.window:
             breaker._window = _moved(breaker._window, config.window, breaker._clock())
-            link = breaker._link
-            if link is not None:
-                link.width = config.window / 10
         breaker._config = config
+        coordination = breaker._coord
+        if hasattr(coordination, "config"):
+            coordination.config = config  # a shared store's copy (thresholds sent to Redis)
         breaker._slow = config.slow_call_duration
         breaker._result_is_failure = config.result_is_failure
         breaker._record = compile_matcher(config.record, "record")
         breaker._ignore = compile_matcher(config.ignore, "ignore")
-    breaker._listeners_changed()
+    breaker.listeners_changed()
 
 
 def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | None) -> None:
@@ -115,6 +115,11 @@ def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | No
             if breaker is not None:
                 dep_path = f'{path}["dependencies"]["{name}"]'
                 problems.extend(fixed_field_problems(breaker.config, config, dep_path))
+                if registry._storage.shared and breaker.config.window != config.window:
+                    problems.append(
+                        f'{dep_path}["window"]: cannot change while the app runs with shared '
+                        "storage (every process counts into the same buckets); restart them all"
+                    )
     finally:
         parsed.storage.close()
         close_cache = getattr(parsed.cache, "close", None)
@@ -127,9 +132,8 @@ def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | No
         breaker = registry._breakers.get(name)
         if breaker is None:
             breaker = CircuitBreaker(name, config, clock=registry._clock)
-            breaker._shared_listeners = registry._listeners
-            breaker._listeners_changed()
-            breaker._link = registry._storage.attach(breaker)
+            breaker.share_listeners(registry._listeners)
+            breaker.coordinate(registry._storage.attach(breaker))
         else:
             apply_config(breaker, config)
         kept[name] = breaker
@@ -138,6 +142,5 @@ def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | No
     for name in [n for n in registry._budgets if n not in kept]:
         del registry._budgets[name]
     for breaker in removed:
-        breaker._shared_listeners = []
-        breaker._listeners_changed()
+        breaker.share_listeners([])
     registry.generation += 1
