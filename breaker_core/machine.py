@@ -170,6 +170,25 @@ class Machine:
         self._shared = coordination.shared
         self._busy_until = 0.0
 
+    def apply_config(self, config: BreakerConfig) -> None:
+        """Take new settings (``Registry.reconfigure``), keeping state, counts and probes.
+
+        A new ``window`` length takes the counts along (they age out on the new
+        window's schedule); an open breaker finishes the wait it started. The
+        caller has refused changes to ``max_concurrent`` and ``max_wait``.
+        """
+        with self._lock:
+            if config.window != self._config.window:
+                self._window = self._window.resized(config.window, self._clock())
+            self._config = config
+            if hasattr(self._coord, "config"):
+                self._coord.config = config  # a shared store's copy of the thresholds
+            self._slow = config.slow_call_duration
+            self._result_is_failure = config.result_is_failure
+            self._record = compile_matcher(config.record, "record")
+            self._ignore = compile_matcher(config.ignore, "ignore")
+        self.listeners_changed()
+
     def share_listeners(self, listeners: list[Listener]) -> None:
         """Also tell ``listeners`` (a registry's list, shared by reference) of every event."""
         self._shared_listeners = listeners

@@ -22,14 +22,12 @@ from typing import TYPE_CHECKING
 from breaker_core.breaker import CircuitBreaker
 from breaker_core.config import BreakerConfig
 from breaker_core.errors import ConfigurationError
-from breaker_core.matching import compile_matcher
 from breaker_core.settings import parse_settings
-from breaker_core.window import SlidingWindow
 
 if TYPE_CHECKING:
     from breaker_core.registry import Registry
 
-__all__ = ["FIXED_FIELDS", "apply_config", "fixed_field_problems", "reconfigure_registry"]
+__all__ = ["FIXED_FIELDS", "fixed_field_problems", "reconfigure_registry"]
 
 FIXED_FIELDS = ("max_concurrent", "max_wait")
 """Settings a live breaker keeps until it is removed or the process restarts."""
@@ -49,37 +47,6 @@ def fixed_field_problems(old: BreakerConfig, new: BreakerConfig, path: str) -> l
     return problems
 
 
-def _moved(window: SlidingWindow, length: float, now: float) -> SlidingWindow:
-    """A window of ``length`` seconds holding ``window``'s counts, as of ``now``."""
-    window.advance(now)
-    moved = SlidingWindow(length)
-    slot = moved.advance(now)
-    moved.bucket_successes[slot] = moved.successes = window.successes
-    moved.bucket_failures[slot] = moved.failures = window.failures
-    moved.bucket_slow[slot] = moved.slow = window.slow
-    return moved
-
-
-def apply_config(breaker: CircuitBreaker, config: BreakerConfig) -> None:
-    """Give ``breaker`` the settings ``config`` (see the module's docstring).
-
-    The caller has checked :func:`fixed_field_problems`.
-    """
-    with breaker._lock:
-        old = breaker._config
-        if config.window != old.window:
-            breaker._window = _moved(breaker._window, config.window, breaker._clock())
-        breaker._config = config
-        coordination = breaker._coord
-        if hasattr(coordination, "config"):
-            coordination.config = config  # a shared store's copy (thresholds sent to Redis)
-        breaker._slow = config.slow_call_duration
-        breaker._result_is_failure = config.result_is_failure
-        breaker._record = compile_matcher(config.record, "record")
-        breaker._ignore = compile_matcher(config.ignore, "ignore")
-    breaker.listeners_changed()
-
-
 def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | None) -> None:
     """:meth:`breaker_core.Registry.reconfigure`: validate everything, then apply."""
     source = registry._source
@@ -87,16 +54,16 @@ def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | No
     parsed = parse_settings(
         settings,
         path=path,
-        clock=registry._clock,
+        clock=registry.clock,
         cache_schemes=source.get("cache_schemes"),
         default_cache=source.get("default_cache", "memory://"),
     )
     problems: list[str] = []
     try:
-        if parsed.storage != registry._storage:
+        if parsed.storage != registry.storage:
             problems.append(
                 f'{path}["storage"]: cannot change while the app runs (it is '
-                f"{registry._storage.url!r}, got {parsed.storage.url!r}); restart to move "
+                f"{registry.storage.url!r}, got {parsed.storage.url!r}); restart to move "
                 "breaker state"
             )
         raw_cache = (settings or {}).get("cache", source.get("default_cache", "memory://"))
@@ -115,7 +82,7 @@ def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | No
             if breaker is not None:
                 dep_path = f'{path}["dependencies"]["{name}"]'
                 problems.extend(fixed_field_problems(breaker.config, config, dep_path))
-                if registry._storage.shared and breaker.config.window != config.window:
+                if registry.storage.shared and breaker.config.window != config.window:
                     problems.append(
                         f'{dep_path}["window"]: cannot change while the app runs with shared '
                         "storage (every process counts into the same buckets); restart them all"
@@ -131,11 +98,11 @@ def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | No
     for name, config in parsed.dependencies.items():
         breaker = registry._breakers.get(name)
         if breaker is None:
-            breaker = CircuitBreaker(name, config, clock=registry._clock)
+            breaker = CircuitBreaker(name, config, clock=registry.clock)
             breaker.share_listeners(registry._listeners)
-            breaker.coordinate(registry._storage.attach(breaker))
+            breaker.coordinate(registry.storage.attach(breaker))
         else:
-            apply_config(breaker, config)
+            breaker.apply_config(config)
         kept[name] = breaker
     removed = [b for name, b in registry._breakers.items() if name not in kept]
     registry._breakers = kept

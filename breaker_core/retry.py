@@ -194,7 +194,7 @@ def budget_for(
     budget = registry._budgets.get(name)
     if budget is None:
         budget = RetryBudget(
-            clock=registry._clock,
+            clock=registry.clock,
             name=f"retry_budget({name!r})",
             **asked,  # type: ignore[arg-type]
         )

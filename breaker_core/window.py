@@ -89,6 +89,16 @@ class SlidingWindow:
             self.bucket_slow[slot] += 1
             self.slow += 1
 
+    def resized(self, length: float, now: float) -> SlidingWindow:
+        """A window of ``length`` seconds holding this one's counts, all as of ``now``."""
+        self.advance(now)
+        moved = SlidingWindow(length)
+        slot = moved.advance(now)
+        moved.bucket_successes[slot] = moved.successes = self.successes
+        moved.bucket_failures[slot] = moved.failures = self.failures
+        moved.bucket_slow[slot] = moved.slow = self.slow
+        return moved
+
     def reset(self) -> None:
         """Forget every outcome."""
         self._clear_all()

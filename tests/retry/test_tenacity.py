@@ -78,6 +78,14 @@ def test_an_open_breaker_ends_the_loop(make_registry, upstream) -> None:
 def test_budget_caps_retries_across_calls(make_registry, upstream) -> None:
     upstream.set_mode("errors", status=503)
     registry, counted = make_registry()
+    unbudgeted, plain_client = fetcher(registry, attempts=5)
+    for n in range(40):
+        with pytest.raises(httpx.HTTPStatusError):
+            unbudgeted(f"SKU-{n}")
+    plain_client.close()
+    assert upstream.stats()["requests_total"] == 200  # five attempts for every call
+    upstream.reset_stats()
+    counted.kinds.clear()
     budget = registry.retry_budget("inventory", ratio=0.25, min_per_second=0)
     stock, client = fetcher(registry, attempts=5, budget=budget)
     for n in range(40):
