@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import logging
 import math
 import random
@@ -195,7 +196,8 @@ class Machine:
             if view.gen != phase.gen or view.state is not phase.state:
                 self._phase = _Phase(view.state, view.gen, view.open_until)
                 self._window.reset()
-                self._probes = {p for p in self._probes if p.gen == view.gen}
+                if view.state is not _OPEN and view.state is not _HALF_OPEN:
+                    self._probes = set()
                 self._coord.restart_window()
                 self._busy_until = 0.0
                 self._opened_at = view.opened_at
@@ -256,22 +258,51 @@ class Machine:
         """Admit a call or raise CircuitOpenError; take a bulkhead slot if capped (sync)."""
         ticket = self._admit_breaker()
         bulkhead = self._bulkhead
-        if bulkhead is not None and ticket is not None and not bulkhead.acquire():
-            self._give_back(ticket)
-            self._reject(bulkhead.retry_after, "bulkhead_full")
+        if bulkhead is not None and ticket is not None:
+            try:
+                acquired = bulkhead.acquire()
+            except BaseException:
+                self._give_back(ticket)  # interrupted while waiting: no slot leaks
+                raise
+            if not acquired:
+                self._give_back(ticket)
+                self._reject(bulkhead.retry_after, "bulkhead_full")
         return ticket
 
     async def _admit_async(self) -> Ticket:
+        """Like :meth:`_admit`; a task cancelled at any await gives back what it took."""
         if self._coord.deciding and self._may_ask_store():
             # A shared probe slot costs one round trip: never on the event loop.
-            ticket = await asyncio.to_thread(self._admit_breaker)
+            ticket = await self._admit_in_thread()
         else:
             ticket = self._admit_breaker()
         bulkhead = self._bulkhead
-        if bulkhead is not None and ticket is not None and not await bulkhead.acquire_async():
-            self._give_back(ticket)
-            self._reject(bulkhead.retry_after, "bulkhead_full")
+        if bulkhead is not None and ticket is not None:
+            try:
+                acquired = await bulkhead.acquire_async()
+            except BaseException:
+                self._give_back(ticket)  # cancelled while waiting for a slot
+                raise
+            if not acquired:
+                self._give_back(ticket)
+                self._reject(bulkhead.retry_after, "bulkhead_full")
         return ticket
+
+    async def _admit_in_thread(self) -> Ticket:
+        """Admission in a worker thread; if the task is cancelled, the thread's slot goes back."""
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        future = loop.run_in_executor(None, context.run, self._admit_breaker)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # The round trip goes on in its thread: whatever it takes is given back.
+            future.add_done_callback(self._give_back_late)
+            raise
+
+    def _give_back_late(self, future: asyncio.Future[Ticket]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self._give_back(future.result())
 
     def _may_ask_store(self) -> bool:
         """Whether admission would ask shared storage for a probe slot (else it is local)."""
@@ -632,7 +663,10 @@ class Machine:
         old = self._phase
         self._phase = _Phase(new_state, old.gen + 1, open_until)
         self._changed_at = now
-        self._probes.clear()
+        if new_state is not _OPEN and new_state is not _HALF_OPEN:
+            # Re-opening keeps the probes still running: they hold their slots until
+            # they finish or time out, so half_open_max_calls bounds every probe in flight.
+            self._probes.clear()
         self._probe_successes = 0
         if new_state is _OPEN or new_state is _FORCED_OPEN:
             self._opened_at = now
