@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 import pickle
 import time
-import urllib.parse
 from typing import Any
 
 from breaker_core.cache import CachedValue
 from breaker_core.clock import Clock
 from breaker_core.redis.connect import connect
 from breaker_core.redis.storage import duration_param
+from breaker_core.redis.urls import CACHE_OPTIONS, STORAGE_OPTIONS, split_options
 
 __all__ = ["RedisCache"]
 
@@ -43,11 +43,7 @@ class RedisCache:
     """A cache backend in Redis with per-entry TTL and an entry-count bound."""
 
     def __init__(self, url: str, *, clock: Clock | None = None) -> None:
-        parts = urllib.parse.urlsplit(url)
-        query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
-        own = {"prefix", "max_entries", "timeout"}
-        options = {key: values[-1] for key, values in query.items() if key in own}
-        rest = [(k, v) for k, values in query.items() if k not in own for v in values]
+        options, driver_url = split_options(url, CACHE_OPTIONS, STORAGE_OPTIONS, "storage")
         # One hash tag for every entry and the index: a cluster keeps them in one slot.
         self.prefix = "{" + options.get("prefix", "breakerpanel") + ":cache}:"
         raw_max = options.get("max_entries", "10000")
@@ -57,9 +53,7 @@ class RedisCache:
         self.timeout = duration_param(options.get("timeout", "100ms"))
         self._index = self.prefix + "index"
         self._clock: Clock = clock if clock is not None else time.time
-        self._driver_url = urllib.parse.urlunsplit(
-            parts._replace(query=urllib.parse.urlencode(rest))
-        )
+        self._driver_url = driver_url
         self._client: Any = None
         self._set: Any = None
 
