@@ -28,6 +28,8 @@ from breaker_core.machine import (
     _METRICS_ONLY,
     _OPEN,
     Machine,
+    Ticket,
+    _Phase,
 )
 from breaker_core.state import State
 
@@ -226,6 +228,26 @@ class CircuitBreaker(Machine):
         """Return to CLOSED with an empty window and no failed probes."""
         self._manual(_CLOSED)
 
+    def _stretch_open_wait(self, ticket: Ticket, seconds: float) -> None:
+        """Lengthen the open wait a failed call caused to ``seconds`` (``honor_retry_after``).
+
+        Only if the breaker opened right after this call was admitted (one
+        transition since, to OPEN); never beyond ``max_reset_timeout``, never
+        shorter than the wait the breaker chose. With healthy shared storage
+        the server keeps the wait: nothing changes.
+        """
+        if ticket is None or (self._link is not None and not self._link.degraded):
+            return
+        admitted_gen = ticket if isinstance(ticket, int) else ticket.gen
+        cap = self._config.max_reset_timeout
+        with self._lock:
+            phase = self._phase
+            if phase.state is not _OPEN or phase.gen != admitted_gen + 1 or cap is None:
+                return
+            until = self._changed_at + min(seconds, cap)
+            if until > phase.open_until:
+                self._phase = _Phase(_OPEN, phase.gen, until)
+
     # -- guarded calls ---------------------------------------------------------------
 
     def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -263,7 +285,10 @@ class CircuitBreaker(Machine):
             if phase.state is _OPEN:
                 now = self._clock()
                 if now < phase.open_until:
-                    raise CircuitOpenError(self.name, phase.open_until - now, "open")
+                    cause = self._trip_cause
+                    raise CircuitOpenError(
+                        self.name, phase.open_until - now, "open", cause
+                    ) from cause
         return self._call(fn, args, kwargs)
 
     def _call(self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
@@ -316,7 +341,10 @@ class CircuitBreaker(Machine):
             if phase.state is _OPEN:
                 now = self._clock()
                 if now < phase.open_until:
-                    raise CircuitOpenError(self.name, phase.open_until - now, "open")
+                    cause = self._trip_cause
+                    raise CircuitOpenError(
+                        self.name, phase.open_until - now, "open", cause
+                    ) from cause
         return await self._call_async(fn, args, kwargs)
 
     async def _call_async(

@@ -66,6 +66,9 @@ class BreakerConfig:
     """Successful probes needed to close again."""
     probe_timeout: float = 60.0
     """Seconds after which a probe that never reported back gives its slot back."""
+    honor_retry_after: bool = False
+    """Let a failure that says how long to wait (an HTTP 429/503 ``Retry-After``) lengthen
+    the open wait it causes, up to ``max_reset_timeout`` (which it then requires)."""
     # Bulkhead.
     max_concurrent: int | Literal["auto"] | None = None
     """Calls allowed in flight at once in this process; ``"auto"``: an adaptive limit
@@ -163,6 +166,7 @@ _PARSERS: dict[str, v.Parser] = {
     "half_open_max_calls": v.count_up_to(10_000),
     "success_threshold": v.count_up_to(10_000),
     "probe_timeout": v.positive_duration,
+    "honor_retry_after": v.boolean,
     "max_concurrent": v.optional(v.concurrency_limit),
     "max_wait": v.non_negative_duration,
     "url": v.optional(v.url),
@@ -194,6 +198,11 @@ def _cross_field_problems(config: BreakerConfig) -> list[str]:
         problems.append(
             f"{_path_of(config, 'max_reset_timeout')}: expected at least reset_timeout "
             f"({config.reset_timeout:g}s), got {config.max_reset_timeout:g}s"
+        )
+    if config.honor_retry_after and config.max_reset_timeout is None:
+        problems.append(
+            f'{_path_of(config, "max_reset_timeout")}: expected a duration like "5m" '
+            "when honor_retry_after is true, got None (the dependency could ask for any wait)"
         )
     if config.backoff > 1 and config.max_reset_timeout is None:
         problems.append(

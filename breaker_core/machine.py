@@ -118,6 +118,10 @@ class Machine:
         self._failed_probes = 0
         self._opened_at: float | None = None
         self._changed_at = self._clock()
+        # The failure being settled (under the lock), and the one that last tripped
+        # the breaker: CircuitOpenError carries it while OPEN/HALF_OPEN.
+        self._failing: BaseException | None = None
+        self._trip_cause: BaseException | None = None
         # The last transitions (clock reading, from, to, reason), newest last.
         self._recent: collections.deque[tuple[float, State, State, str]] = collections.deque(
             maxlen=RECENT_TRANSITIONS
@@ -410,8 +414,12 @@ class Machine:
         error: CircuitOpenError
         if reason == "bulkhead_full":
             error = BulkheadFullError(self.name, retry_after)
-        else:
+        elif reason == "forced_open":
             error = CircuitOpenError(self.name, retry_after, reason)
+        else:
+            cause = self._trip_cause
+            error = CircuitOpenError(self.name, retry_after, reason, cause)
+            error.__cause__ = cause
         if self._listening:
             try:
                 self._tell_rejected(error, reason, now)
@@ -537,6 +545,8 @@ class Machine:
         try:
             phase = self._phase
             state = phase.state
+            if _SUCCESS < outcome < _IGNORED:
+                self._failing = exc  # the cause, should this failure trip the breaker
             if type(ticket) is int:
                 if ticket == phase.gen and outcome < _IGNORED:
                     window = self._window
@@ -567,6 +577,7 @@ class Machine:
             elif isinstance(ticket, _Probe):
                 change = self._probe_finished(ticket, outcome, now, phase)
         finally:
+            self._failing = None
             self._release()
         try:
             if outcome != _ABANDONED and self._listening:
@@ -672,6 +683,10 @@ class Machine:
             self._opened_at = now
         elif new_state is not _HALF_OPEN:
             self._opened_at = None
+        if new_state is _OPEN:
+            self._trip_cause = self._failing
+        elif new_state is not _HALF_OPEN:
+            self._trip_cause = None
         if new_state is _CLOSED:
             self._failed_probes = 0
         if new_state is _CLOSED or reason == "manual":
@@ -681,6 +696,7 @@ class Machine:
             self.name,
             old_state=old.state,
             new_state=new_state,
+            exception=self._trip_cause if new_state is _OPEN else None,
             reason=reason,
             time=now,
         )
@@ -739,9 +755,10 @@ class Machine:
                 successes, failures, _ = self._counts(change.time)
             calls = successes + failures
             rate = failures / calls if calls else 0.0
+            cause = "" if change.exception is None else f", cause={change.exception!r}"
             logger.log(
                 level,
-                "breaker %s: %s -> %s (reason=%s, failures=%d, calls=%d, failure_rate=%.2f)",
+                "breaker %s: %s -> %s (reason=%s, failures=%d, calls=%d, failure_rate=%.2f%s)",
                 self.name,
                 change.old_state,
                 change.new_state,
@@ -749,6 +766,7 @@ class Machine:
                 failures,
                 calls,
                 rate,
+                cause,
                 extra={
                     "breaker": self.name,
                     "old_state": str(change.old_state),

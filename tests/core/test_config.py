@@ -84,6 +84,7 @@ EXPECTED_DEFAULTS = {
     "half_open_max_calls": 1,
     "success_threshold": 1,
     "probe_timeout": 60.0,
+    "honor_retry_after": False,
     "max_concurrent": None,
     "max_wait": 0.0,
     "url": None,
@@ -318,6 +319,8 @@ INVALID = [
         '"500" is not a status code',
     ),
     ("required", "yes", "true or false", '"yes"', None),
+    ("honor_retry_after", "yes", "true or false", '"yes"', None),
+    ("honor_retry_after", 1, "true or false", "1", None),
     ("required", 1, "true or false", "1", None),
 ]
 

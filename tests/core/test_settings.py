@@ -546,6 +546,7 @@ VALID = {
     "half_open_max_calls": positive_ints,
     "success_threshold": positive_ints,
     "probe_timeout": durations,
+    "honor_retry_after": st.booleans(),
     "max_concurrent": st.one_of(positive_ints, st.none()),
     "max_wait": st.one_of(st.just(0), durations),
     "url": st.sampled_from([None, "http://inventory.internal:8000", "https://recs.internal/"]),
