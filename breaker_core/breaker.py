@@ -193,6 +193,10 @@ class CircuitBreaker(Machine):
                 ],
                 "max_concurrent": self._config.max_concurrent,
                 "concurrency_limit": self._bulkhead.current_limit if self._bulkhead else None,
+                "trip_policy": {
+                    "name": self._config.trip_policy,
+                    **(self._policy.counts() if self._policy is not None else {}),
+                },
             }
 
     def __repr__(self) -> str:
@@ -236,7 +240,7 @@ class CircuitBreaker(Machine):
         shorter than the wait the breaker chose. With healthy shared storage
         the server keeps the wait: nothing changes.
         """
-        if ticket is None or (self._link is not None and not self._link.degraded):
+        if ticket is None or self._coord.deciding:
             return
         admitted_gen = ticket if isinstance(ticket, int) else ticket.gen
         cap = self._config.max_reset_timeout

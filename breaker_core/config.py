@@ -15,6 +15,7 @@ from typing import Any, Literal
 from breaker_core import validation as v
 from breaker_core.errors import ConfigurationError
 from breaker_core.matching import ExceptionSpec
+from breaker_core.policy import TRIP_POLICIES
 
 __all__ = ["BREAKER_FIELDS", "DEPENDENCY_ONLY_FIELDS", "BreakerConfig"]
 
@@ -34,6 +35,10 @@ class BreakerConfig:
     """
 
     # When to trip.
+    trip_policy: str = "time_window"
+    """How failures are counted to trip: ``"time_window"`` (inside ``window`` seconds),
+    ``"count_window"`` (among the last ``window_calls`` calls) or ``"consecutive"``
+    (``failure_threshold`` failures in a row)."""
     failure_threshold: int | None = 5
     """Failures inside ``window`` that trip the breaker; None to trip on ``failure_rate`` only."""
     window: float = 10.0
@@ -42,6 +47,8 @@ class BreakerConfig:
     """Share of failed calls in the window (0-1] that trips the breaker; None: off."""
     minimum_calls: int = 10
     """Calls needed in the window before ``failure_rate`` is judged."""
+    window_calls: int = 100
+    """Calls the ``count_window`` policy looks back over."""
     # What counts as a failure.
     record: tuple[ExceptionSpec, ...] = (Exception,)
     """Exceptions that count as failures (classes or predicates); others count as successes."""
@@ -151,10 +158,12 @@ DEPENDENCY_ONLY_FIELDS: frozenset[str] = frozenset({"url", "routes"})
 """Keys that make no sense in ``BREAKERS["defaults"]``."""
 
 _PARSERS: dict[str, v.Parser] = {
+    "trip_policy": v.one_of(TRIP_POLICIES),
     "failure_threshold": v.optional(v.positive_int),
     "window": v.positive_duration,
     "failure_rate": v.optional(v.fraction),
     "minimum_calls": v.positive_int,
+    "window_calls": v.count_up_to(100_000),
     "record": v.exception_matchers,
     "ignore": v.exception_matchers,
     "slow_call_duration": v.optional(v.positive_duration),
@@ -189,6 +198,32 @@ def _path_of(config: BreakerConfig, name: str) -> str:
 
 def _cross_field_problems(config: BreakerConfig) -> list[str]:
     problems: list[str] = []
+    if config.trip_policy == "consecutive" and config.failure_rate is not None:
+        problems.append(
+            f"{_path_of(config, 'failure_rate')}: expected None when trip_policy is "
+            f'"consecutive" (it counts failures in a row, not a share), '
+            f"got {config.failure_rate:g}"
+        )
+    if (
+        config.trip_policy == "count_window"
+        and config.failure_rate is not None
+        and config.minimum_calls > config.window_calls
+    ):
+        problems.append(
+            f"{_path_of(config, 'minimum_calls')}: expected at most window_calls "
+            f'({config.window_calls}) when trip_policy is "count_window", '
+            f"got {config.minimum_calls} (failure_rate could never be judged)"
+        )
+    if (
+        config.trip_policy == "count_window"
+        and config.failure_threshold is not None
+        and config.failure_threshold > config.window_calls
+    ):
+        problems.append(
+            f"{_path_of(config, 'failure_threshold')}: expected at most window_calls "
+            f'({config.window_calls}) when trip_policy is "count_window", '
+            f"got {config.failure_threshold} (the breaker could never trip on it)"
+        )
     if config.failure_threshold is None and config.failure_rate is None:
         problems.append(
             f"{_path_of(config, 'failure_threshold')}: expected a positive integer like 5 "

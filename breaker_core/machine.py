@@ -34,6 +34,7 @@ from breaker_core.coordination import MEMORY, Coordination, SharedView, Unavaila
 from breaker_core.errors import BulkheadFullError, CircuitOpenError
 from breaker_core.events import Event, Listener, dispatch
 from breaker_core.matching import compile_matcher
+from breaker_core.policy import make_policy
 from breaker_core.state import State
 from breaker_core.window import SlidingWindow
 
@@ -112,6 +113,8 @@ class Machine:
         self._acquire = self._lock.acquire
         self._release = self._lock.release
         self._window = SlidingWindow(config.window)
+        # consecutive / count_window; None for the time window (decided from _window).
+        self._policy = make_policy(config)
         self._phase = _Phase(_CLOSED, 0)
         self._probes: set[_Probe] = set()
         self._probe_successes = 0
@@ -245,6 +248,7 @@ class Machine:
             self._timed
             or self._result_is_failure is not None
             or self._config.failure_rate is not None
+            or self._policy is not None
         )
 
     def is_failure(self, exc: BaseException) -> bool:
@@ -554,6 +558,9 @@ class Machine:
                     # With shared storage the store decides trips (unless it is away);
                     # the local window counts every outcome all along.
                     local = not coord.deciding
+                    policy = self._policy
+                    if policy is not None and state is _CLOSED:
+                        policy.record(outcome != _SUCCESS)
                     if outcome == _SUCCESS:
                         window.add_success(now)
                         if self._shared:
@@ -601,10 +608,15 @@ class Machine:
     # -- transitions (called with the lock held, except _manual and _announce) ---
 
     def _maybe_trip(self, now: float) -> Event | None:
-        """Trip a CLOSED breaker if its window has reached a threshold."""
+        """Trip a CLOSED breaker if its window (or its trip policy) has reached a threshold."""
         config = self._config
         window = self._window
-        if config.failure_threshold is not None and window.failures >= config.failure_threshold:
+        policy = self._policy
+        if policy is not None:
+            reason = policy.trip_reason()
+            if reason is None:
+                return None
+        elif config.failure_threshold is not None and window.failures >= config.failure_threshold:
             reason = "failure_threshold"
         elif (
             config.failure_rate is not None
@@ -691,6 +703,8 @@ class Machine:
             self._failed_probes = 0
         if new_state is _CLOSED or reason == "manual":
             self._window.reset()
+            if self._policy is not None:
+                self._policy.reset()
         return Event(
             "state_change",
             self.name,
@@ -722,6 +736,8 @@ class Machine:
                 self._probes.clear()
                 self._probe_successes = 0
                 self._window.reset()
+                if self._policy is not None:
+                    self._policy.reset()
                 return
             change = self._transition(
                 new_state, now, "manual", math.inf if new_state is _FORCED_OPEN else 0.0

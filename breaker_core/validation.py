@@ -30,6 +30,7 @@ __all__ = [
     "fraction",
     "key_path",
     "non_negative_duration",
+    "one_of",
     "optional",
     "positive_duration",
     "positive_int",
@@ -117,6 +118,18 @@ def optional(parser: Parser) -> Parser:
             return parser(value)
         except Invalid as exc:
             raise Invalid(f"{exc.allowed} or None", exc.detail) from None
+
+    return parse
+
+
+def one_of(choices: tuple[str, ...]) -> Parser:
+    """A parser accepting exactly one of ``choices`` (strings)."""
+    allowed = "one of " + ", ".join(json.dumps(choice) for choice in choices)
+
+    def parse(value: object) -> str:
+        if not isinstance(value, str) or value not in choices:
+            raise Invalid(allowed)
+        return value
 
     return parse
 

@@ -69,10 +69,12 @@ def problems_of(build, options):
 # -- defaults ------------------------------------------------------------------------------
 
 EXPECTED_DEFAULTS = {
+    "trip_policy": "time_window",
     "failure_threshold": 5,
     "window": 10.0,
     "failure_rate": None,
     "minimum_calls": 10,
+    "window_calls": 100,
     "record": (Exception,),
     "ignore": (),
     "slow_call_duration": None,
@@ -320,6 +322,16 @@ INVALID = [
     ),
     ("required", "yes", "true or false", '"yes"', None),
     ("honor_retry_after", "yes", "true or false", '"yes"', None),
+    (
+        "trip_policy",
+        "streak",
+        'one of "time_window", "count_window", "consecutive"',
+        '"streak"',
+        None,
+    ),
+    ("trip_policy", None, 'one of "time_window", "count_window", "consecutive"', "None", None),
+    ("window_calls", 0, POSITIVE_INT, "0", None),
+    ("window_calls", 10**6, POSITIVE_INT, "1000000", "at most 100000"),
     ("honor_retry_after", 1, "true or false", "1", None),
     ("required", 1, "true or false", "1", None),
 ]

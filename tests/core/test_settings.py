@@ -546,6 +546,8 @@ VALID = {
     "half_open_max_calls": positive_ints,
     "success_threshold": positive_ints,
     "probe_timeout": durations,
+    "trip_policy": st.sampled_from(["time_window", "count_window", "consecutive"]),
+    "window_calls": st.integers(min_value=1, max_value=200),
     "honor_retry_after": st.booleans(),
     "max_concurrent": st.one_of(positive_ints, st.none()),
     "max_wait": st.one_of(st.just(0), durations),
