@@ -120,7 +120,19 @@ def test_defaults_apply_to_every_dependency_and_own_keys_override_them():
 def test_empty_dependency_settings_mean_all_defaults(options, defaults):
     registry = Registry.from_settings({"defaults": defaults, "dependencies": {"db": options}})
 
-    assert registry["db"].config == BreakerConfig()
+    # The engine's defaults, plus the adaptive concurrency limit every settings dependency gets.
+    assert registry["db"].config == BreakerConfig(max_concurrent="auto")
+
+
+def test_the_concurrency_limit_of_settings_can_be_fixed_or_turned_off():
+    registry = Registry.from_settings(
+        {
+            "defaults": {"max_concurrent": None},
+            "dependencies": {"a": {}, "b": {"max_concurrent": 4}, "c": {"max_concurrent": "auto"}},
+        }
+    )
+    assert [registry[n].config.max_concurrent for n in "abc"] == [None, 4, "auto"]
+    assert BreakerConfig().max_concurrent is None  # a breaker built in code has no limit
 
 
 @pytest.mark.parametrize("settings_mapping", [None, {}, {"dependencies": {}}])
