@@ -201,8 +201,8 @@ QUICK = dataclasses.replace(
     healthy=0.8,
     hang=3.0,
     recovered=1.2,
-    product_rate=6.0,
-    about_rate=5.0,
+    product_rate=4.0,
+    about_rate=4.0,
     client_timeout=5.0,
     inventory={
         "timeout": "500ms",

@@ -101,12 +101,16 @@ EXPECTED_DEFAULTS = {
 @pytest.mark.parametrize("build", EVERY_BUILDER)
 def test_defaults(build):
     config = build({})
+    # A dependency in settings also gets the adaptive concurrency limit (docs/bulkhead.md).
+    expected = dict(EXPECTED_DEFAULTS)
+    if build is build_from_settings:
+        expected["max_concurrent"] = "auto"
 
     values = {field.name: getattr(config, field.name) for field in dataclasses.fields(config)}
-    assert values == EXPECTED_DEFAULTS
-    for name, expected in EXPECTED_DEFAULTS.items():
-        assert type(values[name]) is type(expected), name
-    assert config == BreakerConfig()
+    assert values == expected
+    for name, value in expected.items():
+        assert type(values[name]) is type(value), name
+    assert config == BreakerConfig(max_concurrent=expected["max_concurrent"])
 
 
 def test_every_field_is_a_settings_key():
