@@ -22,8 +22,6 @@ def _shown(value: object) -> str:
         return "`Exception`"
     if isinstance(value, tuple) and not value:
         return "`()`"
-    if isinstance(value, str):
-        return f'`"{value}"`'
     return f"`{value!r}`"
 
 
