@@ -216,6 +216,8 @@ def refusal(
 
 def variant(request: PageRequest, names: tuple[str, ...], settings: PageSettings) -> str:
     """The text that tells apart the copies of one page: ``Vary`` headers and key cookies."""
+    if not names and not settings.key_cookies:
+        return ""  # one copy for everyone: no header is read
     headers = request.headers
     fields: list[str] = []
     if settings.key_cookies:
