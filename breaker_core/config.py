@@ -95,6 +95,8 @@ class BreakerConfig:
     """HTTP statuses counted as failures by outbound clients; None: every 5xx."""
     required: bool = False
     """Whether the health endpoint answers 503 while this dependency is open."""
+    database: str | None = None
+    """A database alias (Django ``DATABASES`` key) every query on which runs under this breaker."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -154,7 +156,7 @@ class BreakerConfig:
 BREAKER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(BreakerConfig))
 """Every key a dependency's settings may hold."""
 
-DEPENDENCY_ONLY_FIELDS: frozenset[str] = frozenset({"url", "routes"})
+DEPENDENCY_ONLY_FIELDS: frozenset[str] = frozenset({"url", "routes", "database"})
 """Keys that make no sense in ``BREAKERS["defaults"]``."""
 
 _PARSERS: dict[str, v.Parser] = {
@@ -184,6 +186,7 @@ _PARSERS: dict[str, v.Parser] = {
     "stale_for": v.non_negative_duration,
     "failure_statuses": v.optional(v.failure_statuses),
     "required": v.boolean,
+    "database": v.optional(v.alias),
 }
 
 _DEFAULTS: dict[str, object] = {f.name: f.default for f in dataclasses.fields(BreakerConfig)}

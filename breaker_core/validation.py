@@ -21,6 +21,7 @@ from breaker_core.matching import ExceptionSpec
 
 __all__ = [
     "Invalid",
+    "alias",
     "concurrency_limit",
     "count_up_to",
     "describe",
@@ -337,6 +338,13 @@ def failure_statuses(value: object) -> frozenset[int]:
         if isinstance(item, bool) or not isinstance(item, int) or not 100 <= item <= 599:
             raise Invalid(allowed, f"{describe(item)} is not a status code")
     return frozenset(value)
+
+
+def alias(value: object) -> str:
+    """A non-empty name such as a ``DATABASES`` alias (``"default"``)."""
+    if not isinstance(value, str) or not value or value != value.strip():
+        raise Invalid('a database alias like "default"')
+    return value
 
 
 def mapping(value: object) -> Mapping[str, object]:

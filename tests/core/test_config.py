@@ -95,6 +95,7 @@ EXPECTED_DEFAULTS = {
     "stale_for": 0.0,
     "failure_statuses": None,
     "required": False,
+    "database": None,
 }
 
 
@@ -338,6 +339,8 @@ INVALID = [
     ("window_calls", 10**6, POSITIVE_INT, "1000000", "at most 100000"),
     ("honor_retry_after", 1, "true or false", "1", None),
     ("required", 1, "true or false", "1", None),
+    ("database", "", 'a database alias like "default" or None', '""', None),
+    ("database", 5, 'a database alias like "default" or None', "5", None),
 ]
 
 
