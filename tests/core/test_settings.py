@@ -571,6 +571,7 @@ VALID = {
         st.none(), st.lists(st.integers(min_value=100, max_value=599), max_size=3)
     ),
     "required": st.booleans(),
+    "database": st.sampled_from([None, "default", "replica"]),
 }
 
 # Values that are wrong somewhere or everywhere, including ones that once escaped as other
