@@ -7,7 +7,8 @@ Two rules, both judged against the dependency's own usual latency:
   the limit grow by one, but only when the limit was in use (at least half of
   it in flight), so an idle dependency does not collect slots it never needed;
   a call that took longer than ``overdue_after`` cuts the limit in proportion,
-  ``limit * overdue_after / latency``. It stays within ``[floor, ceiling]``.
+  ``limit * overdue_after / latency``, at most in half per call. It stays within
+  ``[floor, ceiling]``.
 - **Overdue calls**: a call in flight for ``t`` seconds will take at least
   ``t``, so the limiter does not wait for slow calls to finish before it
   reacts. While no call has finished (and none started on an idle dependency)
@@ -40,6 +41,7 @@ __all__ = [
     "FLOOR",
     "INITIAL",
     "LEARNING",
+    "MAX_CUT",
     "MIN_OVERDUE",
     "TOLERANCE",
     "AdaptiveBulkhead",
@@ -57,7 +59,9 @@ TOLERANCE = 2.0
 """How many times its usual latency (plus deviation) a call may take before it counts as late."""
 MIN_OVERDUE = 0.05
 """``overdue_after`` is never shorter than this (seconds): scheduling noise is not a stall."""
-LEARNING = 10
+MAX_CUT = 0.5
+"""One late call cuts the limit at most in half: a single outlier is not a trend."""
+LEARNING = 20
 """Calls measured before the stall rule applies: a cold start (imports, new connections)
 is slow, and nothing is known yet of the dependency's usual latency."""
 
@@ -132,7 +136,8 @@ class AdaptiveLimit:
             return
         threshold = self.overdue_after
         if latency > threshold:
-            self.limit = max(float(FLOOR), self.limit * threshold / latency)
+            cut = max(MAX_CUT, threshold / latency)
+            self.limit = max(float(FLOOR), self.limit * cut)
         elif not failed and busy >= self.limit / 2.0:
             self.limit = min(float(CEILING), self.limit + 1.0)
         if failed:

@@ -40,6 +40,7 @@ class Attempt:
         "_start",
         "_ticket",
         "_token",
+        "_wait_hint",
         "active",
     )
 
@@ -48,6 +49,7 @@ class Attempt:
         self._ticket: Ticket = None
         self._start: float | None = None
         self._failed = False
+        self._wait_hint: float | None = None
         self._entered = False
         self._detached = detached
         self._outer: Attempt | None = None
@@ -65,12 +67,20 @@ class Attempt:
         """True once :meth:`fail` was called on this attempt (or a nested one)."""
         return self._outer.failed if self._outer is not None else self._failed
 
-    def fail(self) -> None:
-        """Count this block as a failure (reason ``"result"``) even if it raises nothing."""
+    def fail(self, *, retry_after: float | None = None) -> None:
+        """Count this block as a failure (reason ``"result"``) even if it raises nothing.
+
+        ``retry_after``: seconds the dependency asked callers to wait (an HTTP
+        ``Retry-After``). With ``honor_retry_after`` set, if this failure opens
+        the breaker (a trip or a failed probe), the open wait is at least that
+        long, capped by ``max_reset_timeout``.
+        """
         if self._outer is not None:
-            self._outer.fail()
-        else:
-            self._failed = True
+            self._outer.fail(retry_after=retry_after)
+            return
+        self._failed = True
+        if retry_after is not None and retry_after >= 0:
+            self._wait_hint = max(retry_after, self._wait_hint or 0.0)
 
     def __enter__(self) -> Attempt:
         self._check_fresh()
@@ -131,6 +141,8 @@ class Attempt:
                 pass
         elif self._failed:
             machine._finish_failed(self._ticket, self._start)
+            if self._wait_hint is not None and machine._config.honor_retry_after:
+                machine._stretch_open_wait(self._ticket, self._wait_hint)
         else:
             machine._finish(self._ticket, self._start, NO_RESULT)
 

@@ -28,6 +28,8 @@ from breaker_core.machine import (
     _METRICS_ONLY,
     _OPEN,
     Machine,
+    Ticket,
+    _Phase,
 )
 from breaker_core.state import State
 
@@ -191,6 +193,10 @@ class CircuitBreaker(Machine):
                 ],
                 "max_concurrent": self._config.max_concurrent,
                 "concurrency_limit": self._bulkhead.current_limit if self._bulkhead else None,
+                "trip_policy": {
+                    "name": self._config.trip_policy,
+                    **(self._policy.counts() if self._policy is not None else {}),
+                },
             }
 
     def __repr__(self) -> str:
@@ -225,6 +231,26 @@ class CircuitBreaker(Machine):
     def reset(self) -> None:
         """Return to CLOSED with an empty window and no failed probes."""
         self._manual(_CLOSED)
+
+    def _stretch_open_wait(self, ticket: Ticket, seconds: float) -> None:
+        """Lengthen the open wait a failed call caused to ``seconds`` (``honor_retry_after``).
+
+        Only if the breaker opened right after this call was admitted (one
+        transition since, to OPEN); never beyond ``max_reset_timeout``, never
+        shorter than the wait the breaker chose. With healthy shared storage
+        the server keeps the wait: nothing changes.
+        """
+        if ticket is None or self._coord.deciding:
+            return
+        admitted_gen = ticket if isinstance(ticket, int) else ticket.gen
+        cap = self._config.max_reset_timeout
+        with self._lock:
+            phase = self._phase
+            if phase.state is not _OPEN or phase.gen != admitted_gen + 1 or cap is None:
+                return
+            until = self._changed_at + min(seconds, cap)
+            if until > phase.open_until:
+                self._phase = _Phase(_OPEN, phase.gen, until)
 
     # -- guarded calls ---------------------------------------------------------------
 
@@ -263,7 +289,10 @@ class CircuitBreaker(Machine):
             if phase.state is _OPEN:
                 now = self._clock()
                 if now < phase.open_until:
-                    raise CircuitOpenError(self.name, phase.open_until - now, "open")
+                    cause = self._trip_cause
+                    raise CircuitOpenError(
+                        self.name, phase.open_until - now, "open", cause
+                    ) from cause
         return self._call(fn, args, kwargs)
 
     def _call(self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
@@ -316,7 +345,10 @@ class CircuitBreaker(Machine):
             if phase.state is _OPEN:
                 now = self._clock()
                 if now < phase.open_until:
-                    raise CircuitOpenError(self.name, phase.open_until - now, "open")
+                    cause = self._trip_cause
+                    raise CircuitOpenError(
+                        self.name, phase.open_until - now, "open", cause
+                    ) from cause
         return await self._call_async(fn, args, kwargs)
 
     async def _call_async(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from breaker_core import validation as v
 from breaker_core.errors import ConfigurationError
 from breaker_core.matching import ExceptionSpec
+from breaker_core.policy import TRIP_POLICIES
 
 __all__ = ["BREAKER_FIELDS", "DEPENDENCY_ONLY_FIELDS", "BreakerConfig"]
 
@@ -34,6 +35,10 @@ class BreakerConfig:
     """
 
     # When to trip.
+    trip_policy: str = "time_window"
+    """How failures are counted to trip: ``"time_window"`` (inside ``window`` seconds),
+    ``"count_window"`` (among the last ``window_calls`` calls) or ``"consecutive"``
+    (``failure_threshold`` failures in a row)."""
     failure_threshold: int | None = 5
     """Failures inside ``window`` that trip the breaker; None to trip on ``failure_rate`` only."""
     window: float = 10.0
@@ -42,6 +47,8 @@ class BreakerConfig:
     """Share of failed calls in the window (0-1] that trips the breaker; None: off."""
     minimum_calls: int = 10
     """Calls needed in the window before ``failure_rate`` is judged."""
+    window_calls: int = 100
+    """Calls the ``count_window`` policy looks back over."""
     # What counts as a failure.
     record: tuple[ExceptionSpec, ...] = (Exception,)
     """Exceptions that count as failures (classes or predicates); others count as successes."""
@@ -66,6 +73,9 @@ class BreakerConfig:
     """Successful probes needed to close again."""
     probe_timeout: float = 60.0
     """Seconds after which a probe that never reported back gives its slot back."""
+    honor_retry_after: bool = False
+    """Let a failure that says how long to wait (an HTTP 429/503 ``Retry-After``) lengthen
+    the open wait it causes, up to ``max_reset_timeout`` (which it then requires)."""
     # Bulkhead.
     max_concurrent: int | Literal["auto"] | None = None
     """Calls allowed in flight at once in this process; ``"auto"``: an adaptive limit
@@ -85,6 +95,8 @@ class BreakerConfig:
     """HTTP statuses counted as failures by outbound clients; None: every 5xx."""
     required: bool = False
     """Whether the health endpoint answers 503 while this dependency is open."""
+    database: str | None = None
+    """A database alias (Django ``DATABASES`` key) every query on which runs under this breaker."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -144,14 +156,16 @@ class BreakerConfig:
 BREAKER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(BreakerConfig))
 """Every key a dependency's settings may hold."""
 
-DEPENDENCY_ONLY_FIELDS: frozenset[str] = frozenset({"url", "routes"})
+DEPENDENCY_ONLY_FIELDS: frozenset[str] = frozenset({"url", "routes", "database"})
 """Keys that make no sense in ``BREAKERS["defaults"]``."""
 
 _PARSERS: dict[str, v.Parser] = {
+    "trip_policy": v.one_of(TRIP_POLICIES),
     "failure_threshold": v.optional(v.positive_int),
     "window": v.positive_duration,
     "failure_rate": v.optional(v.fraction),
     "minimum_calls": v.positive_int,
+    "window_calls": v.count_up_to(100_000),
     "record": v.exception_matchers,
     "ignore": v.exception_matchers,
     "slow_call_duration": v.optional(v.positive_duration),
@@ -163,6 +177,7 @@ _PARSERS: dict[str, v.Parser] = {
     "half_open_max_calls": v.count_up_to(10_000),
     "success_threshold": v.count_up_to(10_000),
     "probe_timeout": v.positive_duration,
+    "honor_retry_after": v.boolean,
     "max_concurrent": v.optional(v.concurrency_limit),
     "max_wait": v.non_negative_duration,
     "url": v.optional(v.url),
@@ -171,6 +186,7 @@ _PARSERS: dict[str, v.Parser] = {
     "stale_for": v.non_negative_duration,
     "failure_statuses": v.optional(v.failure_statuses),
     "required": v.boolean,
+    "database": v.optional(v.alias),
 }
 
 _DEFAULTS: dict[str, object] = {f.name: f.default for f in dataclasses.fields(BreakerConfig)}
@@ -185,6 +201,32 @@ def _path_of(config: BreakerConfig, name: str) -> str:
 
 def _cross_field_problems(config: BreakerConfig) -> list[str]:
     problems: list[str] = []
+    if config.trip_policy == "consecutive" and config.failure_rate is not None:
+        problems.append(
+            f"{_path_of(config, 'failure_rate')}: expected None when trip_policy is "
+            f'"consecutive" (it counts failures in a row, not a share), '
+            f"got {config.failure_rate:g}"
+        )
+    if (
+        config.trip_policy == "count_window"
+        and config.failure_rate is not None
+        and config.minimum_calls > config.window_calls
+    ):
+        problems.append(
+            f"{_path_of(config, 'minimum_calls')}: expected at most window_calls "
+            f'({config.window_calls}) when trip_policy is "count_window", '
+            f"got {config.minimum_calls} (failure_rate could never be judged)"
+        )
+    if (
+        config.trip_policy == "count_window"
+        and config.failure_threshold is not None
+        and config.failure_threshold > config.window_calls
+    ):
+        problems.append(
+            f"{_path_of(config, 'failure_threshold')}: expected at most window_calls "
+            f'({config.window_calls}) when trip_policy is "count_window", '
+            f"got {config.failure_threshold} (the breaker could never trip on it)"
+        )
     if config.failure_threshold is None and config.failure_rate is None:
         problems.append(
             f"{_path_of(config, 'failure_threshold')}: expected a positive integer like 5 "
@@ -194,6 +236,11 @@ def _cross_field_problems(config: BreakerConfig) -> list[str]:
         problems.append(
             f"{_path_of(config, 'max_reset_timeout')}: expected at least reset_timeout "
             f"({config.reset_timeout:g}s), got {config.max_reset_timeout:g}s"
+        )
+    if config.honor_retry_after and config.max_reset_timeout is None:
+        problems.append(
+            f'{_path_of(config, "max_reset_timeout")}: expected a duration like "5m" '
+            "when honor_retry_after is true, got None (the dependency could ask for any wait)"
         )
     if config.backoff > 1 and config.max_reset_timeout is None:
         problems.append(

@@ -29,11 +29,14 @@ class BreakerError(Exception):
 class CircuitOpenError(BreakerError):
     """A call was rejected without running because its breaker is open.
 
-    ``CircuitOpenError(name, retry_after, reason="open")``: ``name`` is the
-    breaker's name, ``retry_after`` the seconds (a float, never negative)
-    until a probe may pass, and ``reason`` why the call was rejected:
-    ``"open"``, ``"half_open_full"`` (every probe slot taken), ``"forced_open"``
-    or, for :class:`BulkheadFullError`, ``"bulkhead_full"``.
+    ``CircuitOpenError(name, retry_after, reason="open", cause=None)``:
+    ``name`` is the breaker's name, ``retry_after`` the seconds (a float,
+    never negative) until a probe may pass, ``reason`` why the call was
+    rejected: ``"open"``, ``"half_open_full"`` (every probe slot taken),
+    ``"forced_open"`` or, for :class:`BulkheadFullError`, ``"bulkhead_full"``;
+    and ``cause`` the failure that tripped the breaker (also ``__cause__``,
+    so tracebacks show it), or None (forced open, a full bulkhead, a trip by
+    slow calls or results, or one decided by another process).
     """
 
     # Rejections are the hot path of an open breaker: the attributes are read
@@ -42,7 +45,13 @@ class CircuitOpenError(BreakerError):
 
     if TYPE_CHECKING:
 
-        def __init__(self, name: str, retry_after: float, reason: str = ...) -> None: ...
+        def __init__(
+            self,
+            name: str,
+            retry_after: float,
+            reason: str = ...,
+            cause: BaseException | None = ...,
+        ) -> None: ...
 
     @property
     def name(self) -> str:
@@ -59,9 +68,19 @@ class CircuitOpenError(BreakerError):
         """Why the call was rejected."""
         return str(self.args[2]) if len(self.args) > 2 else self._default_reason
 
+    @property
+    def cause(self) -> BaseException | None:
+        """The failure that tripped the breaker, when known."""
+        cause = self.args[3] if len(self.args) > 3 else None
+        return cause if isinstance(cause, BaseException) else None
+
     def __str__(self) -> str:
         what = _REASON_TEXT.get(self.reason, self.reason)
-        return f"circuit {self.name!r} is {what}; retry after {self.retry_after:.3f}s"
+        text = f"circuit {self.name!r} is {what}; retry after {self.retry_after:.3f}s"
+        cause = self.cause
+        if cause is not None:
+            text += f" (tripped by {type(cause).__name__}: {cause})"
+        return text
 
 
 class BulkheadFullError(CircuitOpenError):

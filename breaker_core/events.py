@@ -26,7 +26,8 @@ class Event:
     (``new_state`` is the current state on the other kinds). ``exception`` is
     the exception a failed or ignored call raised (or the rejection error),
     ``duration`` the call's seconds for outcomes. ``reason`` says why: on a
-    state change ``"failure_threshold"``, ``"failure_rate"``, ``"probe_failed"``,
+    state change ``"failure_threshold"``, ``"failure_rate"``,
+    ``"consecutive_failures"``, ``"probe_failed"``,
     ``"probe_succeeded"``, ``"reset_timeout"`` or ``"manual"``; on a failure
     ``"exception"``, ``"slow"`` or ``"result"``; on a rejection ``"open"``,
     ``"half_open_full"``, ``"forced_open"`` or ``"bulkhead_full"``.

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import logging
 import math
 import random
@@ -33,6 +34,7 @@ from breaker_core.coordination import MEMORY, Coordination, SharedView, Unavaila
 from breaker_core.errors import BulkheadFullError, CircuitOpenError
 from breaker_core.events import Event, Listener, dispatch
 from breaker_core.matching import compile_matcher
+from breaker_core.policy import make_policy
 from breaker_core.state import State
 from breaker_core.window import SlidingWindow
 
@@ -111,12 +113,18 @@ class Machine:
         self._acquire = self._lock.acquire
         self._release = self._lock.release
         self._window = SlidingWindow(config.window)
+        # consecutive / count_window; None for the time window (decided from _window).
+        self._policy = make_policy(config)
         self._phase = _Phase(_CLOSED, 0)
         self._probes: set[_Probe] = set()
         self._probe_successes = 0
         self._failed_probes = 0
         self._opened_at: float | None = None
         self._changed_at = self._clock()
+        # The failure being settled (under the lock), and the one that last tripped
+        # the breaker: CircuitOpenError carries it while OPEN/HALF_OPEN.
+        self._failing: BaseException | None = None
+        self._trip_cause: BaseException | None = None
         # The last transitions (clock reading, from, to, reason), newest last.
         self._recent: collections.deque[tuple[float, State, State, str]] = collections.deque(
             maxlen=RECENT_TRANSITIONS
@@ -214,7 +222,8 @@ class Machine:
             if view.gen != phase.gen or view.state is not phase.state:
                 self._phase = _Phase(view.state, view.gen, view.open_until)
                 self._window.reset()
-                self._probes = {p for p in self._probes if p.gen == view.gen}
+                if view.state is not _OPEN and view.state is not _HALF_OPEN:
+                    self._probes = set()
                 self._coord.restart_window()
                 self._busy_until = 0.0
                 self._opened_at = view.opened_at
@@ -258,6 +267,7 @@ class Machine:
             self._timed
             or self._result_is_failure is not None
             or self._config.failure_rate is not None
+            or self._policy is not None
         )
 
     def is_failure(self, exc: BaseException) -> bool:
@@ -275,22 +285,51 @@ class Machine:
         """Admit a call or raise CircuitOpenError; take a bulkhead slot if capped (sync)."""
         ticket = self._admit_breaker()
         bulkhead = self._bulkhead
-        if bulkhead is not None and ticket is not None and not bulkhead.acquire():
-            self._give_back(ticket)
-            self._reject(bulkhead.retry_after, "bulkhead_full")
+        if bulkhead is not None and ticket is not None:
+            try:
+                acquired = bulkhead.acquire()
+            except BaseException:
+                self._give_back(ticket)  # interrupted while waiting: no slot leaks
+                raise
+            if not acquired:
+                self._give_back(ticket)
+                self._reject(bulkhead.retry_after, "bulkhead_full")
         return ticket
 
     async def _admit_async(self) -> Ticket:
+        """Like :meth:`_admit`; a task cancelled at any await gives back what it took."""
         if self._coord.deciding and self._may_ask_store():
             # A shared probe slot costs one round trip: never on the event loop.
-            ticket = await asyncio.to_thread(self._admit_breaker)
+            ticket = await self._admit_in_thread()
         else:
             ticket = self._admit_breaker()
         bulkhead = self._bulkhead
-        if bulkhead is not None and ticket is not None and not await bulkhead.acquire_async():
-            self._give_back(ticket)
-            self._reject(bulkhead.retry_after, "bulkhead_full")
+        if bulkhead is not None and ticket is not None:
+            try:
+                acquired = await bulkhead.acquire_async()
+            except BaseException:
+                self._give_back(ticket)  # cancelled while waiting for a slot
+                raise
+            if not acquired:
+                self._give_back(ticket)
+                self._reject(bulkhead.retry_after, "bulkhead_full")
         return ticket
+
+    async def _admit_in_thread(self) -> Ticket:
+        """Admission in a worker thread; if the task is cancelled, the thread's slot goes back."""
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        future = loop.run_in_executor(None, context.run, self._admit_breaker)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # The round trip goes on in its thread: whatever it takes is given back.
+            future.add_done_callback(self._give_back_late)
+            raise
+
+    def _give_back_late(self, future: asyncio.Future[Ticket]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self._give_back(future.result())
 
     def _may_ask_store(self) -> bool:
         """Whether admission would ask shared storage for a probe slot (else it is local)."""
@@ -398,8 +437,12 @@ class Machine:
         error: CircuitOpenError
         if reason == "bulkhead_full":
             error = BulkheadFullError(self.name, retry_after)
-        else:
+        elif reason == "forced_open":
             error = CircuitOpenError(self.name, retry_after, reason)
+        else:
+            cause = self._trip_cause
+            error = CircuitOpenError(self.name, retry_after, reason, cause)
+            error.__cause__ = cause
         if self._listening:
             try:
                 self._tell_rejected(error, reason, now)
@@ -525,6 +568,8 @@ class Machine:
         try:
             phase = self._phase
             state = phase.state
+            if _SUCCESS < outcome < _IGNORED:
+                self._failing = exc  # the cause, should this failure trip the breaker
             if type(ticket) is int:
                 if ticket == phase.gen and outcome < _IGNORED:
                     window = self._window
@@ -532,6 +577,9 @@ class Machine:
                     # With shared storage the store decides trips (unless it is away);
                     # the local window counts every outcome all along.
                     local = not coord.deciding
+                    policy = self._policy
+                    if policy is not None and state is _CLOSED:
+                        policy.record(outcome != _SUCCESS)
                     if outcome == _SUCCESS:
                         window.add_success(now)
                         if self._shared:
@@ -555,6 +603,7 @@ class Machine:
             elif isinstance(ticket, _Probe):
                 change = self._probe_finished(ticket, outcome, now, phase)
         finally:
+            self._failing = None
             self._release()
         try:
             if outcome != _ABANDONED and self._listening:
@@ -578,10 +627,15 @@ class Machine:
     # -- transitions (called with the lock held, except _manual and _announce) ---
 
     def _maybe_trip(self, now: float) -> Event | None:
-        """Trip a CLOSED breaker if its window has reached a threshold."""
+        """Trip a CLOSED breaker if its window (or its trip policy) has reached a threshold."""
         config = self._config
         window = self._window
-        if config.failure_threshold is not None and window.failures >= config.failure_threshold:
+        policy = self._policy
+        if policy is not None:
+            reason = policy.trip_reason()
+            if reason is None:
+                return None
+        elif config.failure_threshold is not None and window.failures >= config.failure_threshold:
             reason = "failure_threshold"
         elif (
             config.failure_rate is not None
@@ -651,21 +705,31 @@ class Machine:
         old = self._phase
         self._phase = _Phase(new_state, old.gen + 1, open_until)
         self._changed_at = now
-        self._probes.clear()
+        if new_state is not _OPEN and new_state is not _HALF_OPEN:
+            # Re-opening keeps the probes still running: they hold their slots until
+            # they finish or time out, so half_open_max_calls bounds every probe in flight.
+            self._probes.clear()
         self._probe_successes = 0
         if new_state is _OPEN or new_state is _FORCED_OPEN:
             self._opened_at = now
         elif new_state is not _HALF_OPEN:
             self._opened_at = None
+        if new_state is _OPEN:
+            self._trip_cause = self._failing
+        elif new_state is not _HALF_OPEN:
+            self._trip_cause = None
         if new_state is _CLOSED:
             self._failed_probes = 0
         if new_state is _CLOSED or reason == "manual":
             self._window.reset()
+            if self._policy is not None:
+                self._policy.reset()
         return Event(
             "state_change",
             self.name,
             old_state=old.state,
             new_state=new_state,
+            exception=self._trip_cause if new_state is _OPEN else None,
             reason=reason,
             time=now,
         )
@@ -691,6 +755,8 @@ class Machine:
                 self._probes.clear()
                 self._probe_successes = 0
                 self._window.reset()
+                if self._policy is not None:
+                    self._policy.reset()
                 return
             change = self._transition(
                 new_state, now, "manual", math.inf if new_state is _FORCED_OPEN else 0.0
@@ -724,9 +790,10 @@ class Machine:
                 successes, failures, _ = self._counts(change.time)
             calls = successes + failures
             rate = failures / calls if calls else 0.0
+            cause = "" if change.exception is None else f", cause={change.exception!r}"
             logger.log(
                 level,
-                "breaker %s: %s -> %s (reason=%s, failures=%d, calls=%d, failure_rate=%.2f)",
+                "breaker %s: %s -> %s (reason=%s, failures=%d, calls=%d, failure_rate=%.2f%s)",
                 self.name,
                 change.old_state,
                 change.new_state,
@@ -734,6 +801,7 @@ class Machine:
                 failures,
                 calls,
                 rate,
+                cause,
                 extra={
                     "breaker": self.name,
                     "old_state": str(change.old_state),

@@ -23,6 +23,7 @@ from breaker_core.web.pagesettings import PageSettings, parse_pages
 
 __all__ = [
     "DEFAULT_URL_TIMEOUT",
+    "SETTINGS_DEFAULTS",
     "SETTINGS_KEYS",
     "ParsedSettings",
     "dependency_warnings",
@@ -32,6 +33,12 @@ __all__ = [
 
 SETTINGS_KEYS = ("storage", "cache", "defaults", "dependencies", "pages")
 """The top-level keys of ``BREAKERS``."""
+
+SETTINGS_DEFAULTS = BreakerConfig(max_concurrent="auto")
+"""What every dependency declared in settings starts from: the engine's defaults plus an
+adaptive concurrency limit (``max_concurrent = "auto"``, docs/bulkhead.md). A breaker built in
+code (``CircuitBreaker(...)``) has no limit unless asked: it may guard anything, while a
+dependency in settings is a remote service called from a web worker."""
 
 DEFAULT_STORAGE = "memory://"
 DEFAULT_CACHE = "memory://"
@@ -161,7 +168,9 @@ def _parse(
             problems.append(v.Invalid("a mapping (dict) of settings").message(dep_path, options))
             continue
         try:
-            config = BreakerConfig.from_mapping(options, path=dep_path, defaults=defaults)
+            config = BreakerConfig.from_mapping(
+                options, path=dep_path, defaults=defaults or SETTINGS_DEFAULTS
+            )
         except ConfigurationError as exc:
             problems.extend(exc.problems)
             continue
@@ -169,12 +178,21 @@ def _parse(
             config = dataclasses.replace(config, timeout=DEFAULT_URL_TIMEOUT)
         dependencies[name] = config
 
+    if storage is not None and storage.shared:
+        for name, config in dependencies.items():
+            if config.trip_policy != "time_window":
+                problems.append(
+                    f"{v.key_path(v.key_path(deps_path, name), 'trip_policy')}: expected "
+                    '"time_window" with shared storage (the server decides trips on the '
+                    "time window only, for now), got "
+                    f"{v.describe(config.trip_policy)}"
+                )
     if problems or storage is None or cache is None:
         return None
     return ParsedSettings(
         storage=storage,
         cache=cache,
-        defaults=defaults or BreakerConfig(),
+        defaults=defaults or SETTINGS_DEFAULTS,
         dependencies=dependencies,
         clock=clock,
         pages=pages,
@@ -220,7 +238,7 @@ def _parse_defaults(raw: object, path: str, problems: list[str]) -> BreakerConfi
         )
     kept = {k: val for k, val in raw.items() if k not in misplaced}
     try:
-        return BreakerConfig.from_mapping(kept, path=path)
+        return BreakerConfig.from_mapping(kept, path=path, defaults=SETTINGS_DEFAULTS)
     except ConfigurationError as exc:
         problems.extend(exc.problems)
     # Judge the dependencies against the defaults that are valid on their own,
@@ -233,6 +251,6 @@ def _parse_defaults(raw: object, path: str, problems: list[str]) -> BreakerConfi
             continue
         valid[key] = val
     try:
-        return BreakerConfig.from_mapping(valid, path=path)
+        return BreakerConfig.from_mapping(valid, path=path, defaults=SETTINGS_DEFAULTS)
     except ConfigurationError:
         return None

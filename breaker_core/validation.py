@@ -21,6 +21,7 @@ from breaker_core.matching import ExceptionSpec
 
 __all__ = [
     "Invalid",
+    "alias",
     "concurrency_limit",
     "count_up_to",
     "describe",
@@ -30,6 +31,7 @@ __all__ = [
     "fraction",
     "key_path",
     "non_negative_duration",
+    "one_of",
     "optional",
     "positive_duration",
     "positive_int",
@@ -117,6 +119,18 @@ def optional(parser: Parser) -> Parser:
             return parser(value)
         except Invalid as exc:
             raise Invalid(f"{exc.allowed} or None", exc.detail) from None
+
+    return parse
+
+
+def one_of(choices: tuple[str, ...]) -> Parser:
+    """A parser accepting exactly one of ``choices`` (strings)."""
+    allowed = "one of " + ", ".join(json.dumps(choice) for choice in choices)
+
+    def parse(value: object) -> str:
+        if not isinstance(value, str) or value not in choices:
+            raise Invalid(allowed)
+        return value
 
     return parse
 
@@ -324,6 +338,13 @@ def failure_statuses(value: object) -> frozenset[int]:
         if isinstance(item, bool) or not isinstance(item, int) or not 100 <= item <= 599:
             raise Invalid(allowed, f"{describe(item)} is not a status code")
     return frozenset(value)
+
+
+def alias(value: object) -> str:
+    """A non-empty name such as a ``DATABASES`` alias (``"default"``)."""
+    if not isinstance(value, str) or not value or value != value.strip():
+        raise Invalid('a database alias like "default"')
+    return value
 
 
 def mapping(value: object) -> Mapping[str, object]:

@@ -5,7 +5,9 @@ Each entry expires after its ``stale_for`` (a Redis TTL); at most
 ``max_entries`` are kept (the oldest stored are dropped first, tracked in a
 sorted set). Values are pickled, as Django's and Flask-Caching's Redis caches
 do: only point it at a Redis you trust. A cache that does not answer in time
-behaves as empty (a miss) and never fails a request.
+behaves as empty (a miss) and never fails a request. After a failure or a
+timeout it stops asking for :data:`PAUSE` seconds (reads miss at once, writes
+are dropped), logs it once, and asks again after the pause.
 """
 
 from __future__ import annotations
@@ -13,15 +15,18 @@ from __future__ import annotations
 import logging
 import pickle
 import time
-import urllib.parse
 from typing import Any
 
 from breaker_core.cache import CachedValue
 from breaker_core.clock import Clock
 from breaker_core.redis.connect import connect
 from breaker_core.redis.storage import duration_param
+from breaker_core.redis.urls import CACHE_OPTIONS, STORAGE_OPTIONS, split_options
 
-__all__ = ["RedisCache"]
+__all__ = ["PAUSE", "RedisCache"]
+
+PAUSE = 5.0
+"""Seconds a cache that failed or timed out is left alone before it is asked again."""
 
 logger = logging.getLogger("breaker_core")
 
@@ -43,11 +48,7 @@ class RedisCache:
     """A cache backend in Redis with per-entry TTL and an entry-count bound."""
 
     def __init__(self, url: str, *, clock: Clock | None = None) -> None:
-        parts = urllib.parse.urlsplit(url)
-        query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
-        own = {"prefix", "max_entries", "timeout"}
-        options = {key: values[-1] for key, values in query.items() if key in own}
-        rest = [(k, v) for k, values in query.items() if k not in own for v in values]
+        options, driver_url = split_options(url, CACHE_OPTIONS, STORAGE_OPTIONS, "storage")
         # One hash tag for every entry and the index: a cluster keeps them in one slot.
         self.prefix = "{" + options.get("prefix", "breakerpanel") + ":cache}:"
         raw_max = options.get("max_entries", "10000")
@@ -57,11 +58,10 @@ class RedisCache:
         self.timeout = duration_param(options.get("timeout", "100ms"))
         self._index = self.prefix + "index"
         self._clock: Clock = clock if clock is not None else time.time
-        self._driver_url = urllib.parse.urlunsplit(
-            parts._replace(query=urllib.parse.urlencode(rest))
-        )
+        self._driver_url = driver_url
         self._client: Any = None
         self._set: Any = None
+        self._down_until: float | None = None  # on self._clock; None while healthy
 
     def _redis(self) -> Any:
         if self._client is None:
@@ -69,13 +69,40 @@ class RedisCache:
             self._set = self._client.register_script(_SET)
         return self._client
 
+    def _paused(self) -> bool:
+        """True while a failed cache is left alone (every read a miss, at once)."""
+        return self._down_until is not None and self._clock() < self._down_until
+
+    def _failed(self, exc: Exception) -> None:
+        if self._down_until is None:
+            logger.warning(
+                "breakerpanel: the Redis cache did not answer (%s); reads miss and writes are "
+                "dropped, asking again every %.0fs until it answers",
+                exc,
+                PAUSE,
+            )
+        self._down_until = self._clock() + PAUSE
+
+    def _answered(self) -> None:
+        if self._down_until is not None:
+            self._down_until = None
+            logger.warning("breakerpanel: the Redis cache answers again")
+
+    @property
+    def healthy(self) -> bool:
+        """False from a failure until the next answer."""
+        return self._down_until is None
+
     def get(self, key: str) -> CachedValue | None:
         """Return the entry for ``key``; a miss when absent, expired or Redis is away."""
+        if self._paused():
+            return None
         try:
             raw = self._redis().get(self.prefix + key)
         except Exception as exc:
-            logger.debug("breakerpanel: Redis cache get failed: %s", exc)
+            self._failed(exc)
             return None
+        self._answered()
         if raw is None:
             return None
         stored_at, value = pickle.loads(raw)
@@ -84,6 +111,8 @@ class RedisCache:
 
     def set(self, key: str, value: object, ttl: float) -> None:
         """Store ``value`` for ``ttl`` seconds (dropped silently if Redis is away)."""
+        if self._paused():
+            return
         stored_at = self._clock()
         payload = pickle.dumps((stored_at, value), protocol=pickle.HIGHEST_PROTOCOL)
         try:
@@ -100,16 +129,22 @@ class RedisCache:
                 ],
             )
         except Exception as exc:
-            logger.debug("breakerpanel: Redis cache set failed: %s", exc)
+            self._failed(exc)
+            return
+        self._answered()
 
     def delete(self, key: str) -> None:
-        """Remove ``key`` if present."""
+        """Remove ``key`` if present (skipped while the cache is paused)."""
+        if self._paused():
+            return
         try:
             client = self._redis()
             client.delete(self.prefix + key)
             client.zrem(self._index, key)
         except Exception as exc:
-            logger.debug("breakerpanel: Redis cache delete failed: %s", exc)
+            self._failed(exc)
+            return
+        self._answered()
 
     def close(self) -> None:
         """Close the connections."""

@@ -68,7 +68,8 @@ local function transition(st, state, now, reason, open_until)
   st.reason = reason
   if state == 'open' or state == 'forced_open' then st.opened_at = fmt(now)
   elseif state ~= 'half_open' then st.opened_at = '' end
-  redis.call('DEL', P)
+  -- Probes still running keep their slots across a re-opening (they expire by deadline).
+  if state ~= 'open' and state ~= 'half_open' then redis.call('DEL', P) end
 end
 
 -- Window totals for buckets newer than head - buckets; older fields are deleted.

@@ -10,7 +10,8 @@
   counts and refreshes every breaker's state; ``0`` disables the worker (tests
   call :meth:`RedisStorage.sync_now` themselves).
 
-Every other query parameter is passed to redis-py's ``from_url``.
+The redis-py options of :data:`~breaker_core.redis.urls.DRIVER_OPTIONS` are passed on;
+anything else is refused at start-up (:mod:`breaker_core.redis.urls`).
 """
 
 from __future__ import annotations
@@ -29,13 +30,12 @@ from breaker_core.errors import ConfigurationError
 from breaker_core.redis.connect import connect
 from breaker_core.redis.coordination import RedisCoordination
 from breaker_core.redis.scripts import PROBE_DONE, SYNC
+from breaker_core.redis.urls import CACHE_OPTIONS, STORAGE_OPTIONS, split_options
 from breaker_core.storage import Storage
 
 __all__ = ["RedisStorage", "StorageUnavailable"]
 
 logger = logging.getLogger("breaker_core")
-
-_OPTIONS = {"prefix", "timeout", "refresh"}
 
 
 StorageUnavailable = Unavailable
@@ -118,12 +118,7 @@ class RedisStorage(Storage):
     """
 
     def __init__(self, url: str) -> None:
-        parts = urllib.parse.urlsplit(url)
-        query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
-        options = {key: values[-1] for key, values in query.items() if key in _OPTIONS}
-        rest = [
-            (key, value) for key, values in query.items() if key not in _OPTIONS for value in values
-        ]
+        options, driver_url = split_options(url, STORAGE_OPTIONS, CACHE_OPTIONS, "cache")
         super().__init__(url=url, shared=True)
         self.prefix = options.get("prefix", "breakerpanel")
         if not self.prefix or "{" in self.prefix or "}" in self.prefix:
@@ -134,9 +129,7 @@ class RedisStorage(Storage):
             raise ValueError("timeout must be a positive duration like 100ms")
         if self.refresh > 5:
             raise ValueError("refresh must be at most 5s")
-        self._driver_url = urllib.parse.urlunsplit(
-            parts._replace(query=urllib.parse.urlencode(rest))
-        )
+        self._driver_url = driver_url
         self._client: Any = None
         self._cluster = False
         self._scripts: dict[str, Any] = {}

@@ -48,6 +48,10 @@ RequestMaker = Callable[[], PageRequest]
 """Builds the request's :class:`~breaker_core.web.shareable.PageRequest` when needed."""
 
 
+def _memo_key(name: str, request: PageRequest) -> tuple[str, ...]:
+    return (name, request.scheme, request.authority or "", request.path, request.query)
+
+
 class Answer:
     """A response to send instead of running (or after) the view."""
 
@@ -130,10 +134,10 @@ class PageGuard:
         self.routes = RouteTable(registry)
         base: PageSettings = getattr(registry, "pages", None) or PageSettings()
         self.settings = base.extended(shared_cookies=shared_cookies, key_cookies=key_cookies)
-        # Process-local memo: variant key -> clock reading of the last store, and
-        # primary key -> the Vary names of the last kept response.
-        self._stored: dict[str, float] = {}
-        self._varies: dict[str, tuple[str, ...]] = {}
+        # Process-local memo of what was kept lately: (dependency, scheme, authority,
+        # method, path, query) -> (the Vary names of the last kept response,
+        # {variant text: clock reading of its last store}).
+        self._memo: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, float]]] = {}
 
     def visit(self, method: str, path: str, make_request: RequestMaker) -> PageVisit | None:
         """Match ``path`` once: None when no dependency guards it (the common case)."""
@@ -188,11 +192,9 @@ class PageGuard:
         now = self.registry.clock()
         wanted = []
         for name in keepers:
-            primary = shareable.primary_key(name, request)
-            names = self._varies.get(primary)
-            if names is not None:
-                key = stale.variant_key(primary, shareable.variant(request, names, self.settings))
-                stored = self._stored.get(key)
+            memo = self._memo.get(_memo_key(name, request))
+            if memo is not None:
+                stored = memo[1].get(shareable.variant(request, memo[0], self.settings))
                 refresh = min(REFRESH, self.registry[name].config.stale_for / 4)
                 if stored is not None and 0 <= now - stored < refresh:
                     continue
@@ -214,15 +216,19 @@ class PageGuard:
         names = shareable.vary_names(headers)
         variant = shareable.variant(request, names, self.settings)
         now = self.registry.clock()
-        if len(self._stored) > _MEMO_LIMIT:
-            self._stored.clear()
-            self._varies.clear()
+        if len(self._memo) > _MEMO_LIMIT:
+            self._memo.clear()
         for name in keepers:
             stale_for = self.registry[name].config.stale_for
             primary = shareable.primary_key(name, request)
             stale.store(
                 self.registry.cache, primary, names, variant, status, headers, body, stale_for
             )
-            self._varies[primary] = names
-            self._stored[stale.variant_key(primary, variant)] = now
+            key = _memo_key(name, request)
+            memo = self._memo.get(key)
+            if memo is None or memo[0] != names:
+                memo = self._memo[key] = (names, {})
+            if len(memo[1]) > _MEMO_LIMIT:
+                memo[1].clear()
+            memo[1][variant] = now
         return True

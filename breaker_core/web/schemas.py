@@ -59,7 +59,7 @@ STATUS_SCHEMA_DOCUMENT: dict[str, Any] = {
                     "slow_calls": _COUNT,
                     "failure_rate": {"type": "number", "minimum": 0, "maximum": 1},
                     "slow_call_rate": {"type": "number", "minimum": 0, "maximum": 1},
-                    "opened_at": {"type": ["number", "null"]},
+                    "opened_at": {"anyOf": [_ISO, {"type": "null"}]},
                     "since_change": _NUMBER,
                     "changed_at": _ISO,
                     "retry_after": _NUMBER,

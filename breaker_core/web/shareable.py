@@ -54,7 +54,7 @@ class PageRequest:
     or None when it refused it (nothing is kept or served then).
     """
 
-    __slots__ = ("_headers", "_raw", "authority", "method", "path", "query", "scheme")
+    __slots__ = ("_get", "_headers", "_raw", "authority", "method", "path", "query", "scheme")
 
     def __init__(
         self,
@@ -64,6 +64,7 @@ class PageRequest:
         path: str,
         query: str,
         headers: RawHeaders | Callable[[], RawHeaders],
+        header: Callable[[str], str | None] | None = None,
     ) -> None:
         self.method = method
         self.scheme = scheme.lower()
@@ -72,6 +73,13 @@ class PageRequest:
         self.query = query
         self._raw = headers
         self._headers: dict[str, str] | None = None
+        self._get = header
+
+    def header(self, name: str) -> str | None:
+        """One header's value by its lowercase name (the framework's own look-up when given)."""
+        if self._get is not None:
+            return self._get(name)
+        return self.headers.get(name)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -133,7 +141,7 @@ def _shared(name: str, settings: PageSettings) -> bool:
 
 def _personal_cookies(request: PageRequest, settings: PageSettings) -> list[tuple[str, str]]:
     """The cookies that may personalise a page: neither shared nor key cookies."""
-    header = request.headers.get("cookie")
+    header = request.header("cookie")
     if not header:
         return []
     return [
@@ -197,13 +205,12 @@ def refusal(
         return f"the response says Cache-Control: {sorted(forbidding)[0]}"
     if "*" in vary_names(response_headers):
         return "the response says Vary: *"
-    headers = request.headers
-    if "no-store" in cache_directives([("cache-control", headers.get("cache-control", ""))]):
+    if "no-store" in cache_directives([("cache-control", request.header("cache-control") or "")]):
         return "the request says Cache-Control: no-store"
     if "public" in directives:
         return None
     for name in settings.credential_headers:
-        if name in headers:
+        if request.header(name) is not None:
             return f"the request carries {name} and the response is not Cache-Control: public"
     personal = _personal_cookies(request, settings)
     if personal:
@@ -216,16 +223,18 @@ def refusal(
 
 def variant(request: PageRequest, names: tuple[str, ...], settings: PageSettings) -> str:
     """The text that tells apart the copies of one page: ``Vary`` headers and key cookies."""
-    headers = request.headers
+    if not names and not settings.key_cookies:
+        return ""  # one copy for everyone: no header is read
     fields: list[str] = []
     if settings.key_cookies:
-        cookies = dict(cookie_pairs(headers.get("cookie", "")))
+        cookies = dict(cookie_pairs(request.header("cookie") or ""))
         fields.extend(_field(cookies.get(name, "\x00")) for name in settings.key_cookies)
     for name in names:
         if name == "cookie":
             personal = sorted(f"{n}={v}" for n, v in _personal_cookies(request, settings))
             value = "; ".join(personal)
         else:
-            value = headers.get(name, "\x00")  # absent differs from empty
+            found = request.header(name)
+            value = "\x00" if found is None else found  # absent differs from empty
         fields.append(_field(name) + _field(value))
     return "".join(fields)

@@ -9,7 +9,9 @@
 
 Each breaker entry is its :meth:`~breaker_core.CircuitBreaker.snapshot` plus
 ``changed_at`` (wall-clock ISO time of the last transition, also added as
-``at`` to each of the recent ``transitions``), ``thresholds`` and ``routes``.
+``at`` to each of the recent ``transitions``), ``thresholds`` and ``routes``;
+``opened_at`` is given as a wall-clock ISO time too (the snapshot's is a reading
+of the breaker's clock, which means nothing outside the process).
 Storage URLs are reduced to their scheme: credentials and host names are never
 shown. New keys may be added within a schema version; a key is never removed or
 changed in meaning without a new version.
@@ -43,6 +45,8 @@ def status_document(registry: Registry, *, wall_clock: float | None = None) -> d
         entry = breaker.snapshot()
         config = breaker.config
         entry["changed_at"] = _iso(now - entry["since_change"])
+        if entry["opened_at"] is not None:
+            entry["opened_at"] = _iso(now - max(0.0, registry.clock() - entry["opened_at"]))
         for transition in entry["transitions"]:
             transition["at"] = _iso(now - transition["ago"])
         entry["thresholds"] = {

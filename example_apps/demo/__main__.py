@@ -44,7 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("SHOP_MODE") or "breakerpanel",
         help="how the product pages call Inventory (default: breakerpanel)",
     )
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (3)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="gunicorn sync worker processes per WSGI shop (default: 3 with --storage; "
+        "without it, 1 process with 4 threads, so that one set of breakers sees every request)",
+    )
     parser.add_argument("--upstream-port", type=int, default=8001)
     parser.add_argument("--control-port", type=int, help="default: --upstream-port + 1000")
     parser.add_argument("--django-port", type=int, default=8002)
@@ -122,14 +127,15 @@ def banner(args: argparse.Namespace, control_port: int, password: str) -> str:
         if args.storage
         else "in memory, per worker process (STORAGE=redis://... shares it)"
     )
+    processes = _processes(args)
     return f"""
 breakerpanel demo is up (Ctrl-C stops everything). Shops in {args.mode!r} mode; \
 breaker state {state}.
 
   Upstream (Inventory + Recommendations)   http://{host}:{args.upstream_port}   control: {control}
-  Django shop   gunicorn, {args.workers} sync workers   {dj}/product/SKU-1/
+  Django shop   gunicorn, {processes}   {dj}/product/SKU-1/
       dashboard  {dj}/breakers/   sign in at {dj}/login/ as admin, password breakerpanel
-  Flask shop    gunicorn, {args.workers} sync workers   {fl}/product/SKU-1
+  Flask shop    gunicorn, {processes}   {fl}/product/SKU-1
       dashboard  {fl}/breakers/   log in first: {fl}/login?user=admin
   FastAPI shop  uvicorn                    {fa}/product/SKU-1
       dashboard  {fa}/breakers/   HTTP Basic: admin / {password}
@@ -139,13 +145,34 @@ breaker state {state}.
 """
 
 
+def _workers(args: argparse.Namespace) -> tuple[int, int]:
+    """gunicorn's ``(workers, threads)`` for the WSGI shops.
+
+    With in-memory state each worker process has its own breakers: three sync workers would
+    each need their own failures before "reload a few times" trips what the next reload
+    meets. So without ``--storage`` the default is one process with four threads; with
+    shared state, three sync workers (they share one breaker per dependency).
+    """
+    if args.workers is not None:
+        return args.workers, 1
+    return (3, 1) if args.storage else (1, 4)
+
+
+def _processes(args: argparse.Namespace) -> str:
+    workers, threads = _workers(args)
+    if threads > 1:
+        return f"{workers} process, {threads} threads"
+    return f"{workers} sync workers"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo until Ctrl-C; return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     control_port = args.control_port or args.upstream_port + 1000
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         parser.error("--workers must be 1 or more")
+    workers, threads = _workers(args)
     _check_ports(
         parser,
         {
@@ -184,7 +211,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ("flask", args.flask_port, "/about"),
             ):
                 service = servers.gunicorn(
-                    shop, port, workers=args.workers, ready_path=about, env=storage(shop)
+                    shop,
+                    port,
+                    workers=workers,
+                    threads=threads,
+                    ready_path=about,
+                    env=storage(shop),
                 )
                 supervisor.start(service)
             supervisor.start(

@@ -39,6 +39,19 @@ def stock(sku: str) -> int | None:
     return int(response.json()["stock"])
 
 
+def current_stock(sku: str) -> int:
+    """Units of ``sku`` in stock (the stock API's call).
+
+    Raises:
+        CircuitOpenError: Inventory's breaker is open; the middleware answers.
+        httpx.HTTPError: Inventory failed; counted by the breaker.
+    """
+    with breakers.client("inventory") as client:
+        response = client.get(f"/{sku}")
+    response.raise_for_status()
+    return int(response.json()["stock"])
+
+
 def reserve(sku: str, quantity: int) -> bool:
     """Check that ``quantity`` of ``sku`` can be ordered (the checkout's own call).
 

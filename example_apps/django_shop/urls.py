@@ -12,6 +12,7 @@ urlpatterns = [
     path("product/<str:sku>/", views.product, name="product"),
     path("checkout/", views.checkout, name="checkout"),
     path("about/", views.about, name="about"),
+    path("api/stock/<str:sku>", views.api_stock, name="api-stock"),
     path("login/", auth_views.LoginView.as_view(template_name="shop/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("breakers/", include("breaker_django.urls")),

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse  # type: ignore[import-untyped]
+import httpx
+from django.http import (  # type: ignore[import-untyped]
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+)
 from django.shortcuts import render  # type: ignore[import-untyped]
 
 from example_apps.django_shop import services
@@ -51,6 +57,23 @@ def checkout(request: HttpRequest) -> HttpResponse:
         template = "shop/ordered.html" if available else "shop/sold_out.html"
         return render(request, template, context)
     return render(request, "shop/checkout.html", context)
+
+
+def api_stock(request: HttpRequest, sku: str) -> HttpResponse:
+    """The stock of ``sku`` as JSON, the same for every visitor (so it may be kept).
+
+    Inventory's ``routes`` may cover it with ``stale_for`` set: while the breaker
+    is open the middleware then answers with the last good copy.
+    """
+    if sku not in services.PRODUCTS:
+        raise Http404(f"no product {sku}")
+    try:
+        stock = services.current_stock(sku)  # a CircuitOpenError becomes the 503 (or a kept copy)
+    except httpx.HTTPError:
+        unavailable = JsonResponse({"error": "The inventory did not answer."}, status=503)
+        unavailable["Retry-After"] = "1"
+        return unavailable
+    return JsonResponse({"sku": sku, "stock": stock})
 
 
 def about(request: HttpRequest) -> HttpResponse:

@@ -76,6 +76,22 @@ def checkout() -> ResponseReturnValue:
     return render_template("ordered.html", sku=sku, name=CATALOGUE[sku])
 
 
+@shop.get("/api/stock/<sku>")
+def api_stock(sku: str) -> ResponseReturnValue:
+    """The stock of ``sku`` as JSON, the same for every visitor (so it may be kept).
+
+    Inventory's ``routes`` may cover it with ``stale_for`` set: while the breaker
+    is open the extension then answers with the last good copy.
+    """
+    if sku not in CATALOGUE:
+        abort(404)
+    try:
+        stock = reserve(sku)  # a CircuitOpenError becomes the 503 (or a kept copy)
+    except httpx.HTTPError:
+        return {"error": "The inventory did not answer."}, 503, {"Retry-After": "1"}
+    return {"sku": sku, "stock": stock}
+
+
 @shop.get("/about")
 def about() -> ResponseReturnValue:
     return render_template("about.html")

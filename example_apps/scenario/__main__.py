@@ -1,6 +1,6 @@
 """``python -m example_apps.scenario [--quick]``: the cascade, measured (``make scenario``).
 
-Runs every shop in every configuration (naive, breakerpanel, bulkhead) through
+Runs every shop in every configuration (naive, no_limit, default) through
 the same timeline and load, prints a table per shop and the claims checked
 against the numbers, and writes ``report.txt``, ``results.json`` and
 ``scenario.png`` to ``--out`` (default ``build/scenario``). ``--quick`` (or
@@ -85,7 +85,9 @@ def run_all(plan: Plan, shop_names: list[str], out: Path) -> dict[str, Any]:
     found = [
         claim
         for shop in shops
-        for claim in summary.claims(shop["shop"], shop["runs"], plan.inventory_timeout)
+        for claim in summary.claims(
+            shop["shop"], shop["runs"], plan.inventory_timeout, plan.reset_timeout
+        )
     ]
     return {
         "schema": "breakerpanel.scenario/1",

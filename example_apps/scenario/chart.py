@@ -13,7 +13,7 @@ from typing import Any
 
 __all__ = ["draw"]
 
-COLOURS = {"product": "#1f77b4", "about": "#ff7f0e"}
+COLOURS = {"product": "#1f77b4", "checkout": "#9467bd", "stock": "#8c564b", "about": "#ff7f0e"}
 TRANSITIONS = {"open": "#d62728", "half_open": "#ff9f1c", "closed": "#2ca02c"}
 
 

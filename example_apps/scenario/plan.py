@@ -13,10 +13,31 @@ from typing import Any
 
 from breaker_core.durations import parse_duration
 
-__all__ = ["FULL", "MODES", "QUICK", "SHOPS", "Plan", "Shop"]
+__all__ = ["FULL", "INVENTORY_ROUTES", "MODES", "MODE_SETTINGS", "QUICK", "SHOPS", "Plan", "Shop"]
 
-MODES = ("naive", "breakerpanel", "bulkhead")
-"""The configurations each shop runs in (``SHOP_MODE``)."""
+MODES = ("naive", "no_limit", "default")
+"""The configurations each shop runs in: see :data:`MODE_SETTINGS`."""
+
+MODE_SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "naive": ("naive", {}),
+    "no_limit": ("breakerpanel", {"max_concurrent": None}),
+    "default": ("breakerpanel", {}),
+}
+"""Per configuration: the shop's ``SHOP_MODE`` and what is added to the Inventory settings.
+
+``naive``: no breaker, a long timeout and retries. ``default``: through the
+Inventory breaker with breakerpanel's default settings (only the plan's
+timings, routes and ``stale_for`` are set), which include
+``max_concurrent = "auto"``. ``no_limit``: the same without any concurrency
+limit (``max_concurrent: None``, the default before 0.2): the breaker alone.
+"""
+
+
+INVENTORY_ROUTES = ("/checkout/*", "/api/stock/*")
+"""Pages that cannot work without Inventory in the scenario: while its breaker is open the
+stock API (the same JSON for everyone) is answered with its kept copy (``stale_for``) and the
+checkout page, never kept (it sets the session cookie of its form), with a 503 and
+``Retry-After``. The product page is not among them: it degrades by itself."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,10 +49,20 @@ class Shop:
     server: str  # "gunicorn" or "uvicorn"
     product_path: str  # with {sku}
     about_path: str
+    checkout_path: str = "/checkout/?sku={sku}"
+    stock_path: str = "/api/stock/{sku}"
 
     def product(self, number: int) -> str:
         """The product page of SKU-``number``."""
         return self.product_path.format(sku=f"SKU-{number}")
+
+    def stock(self, number: int) -> str:
+        """The stock API of SKU-``number`` (kept with ``stale_for``)."""
+        return self.stock_path.format(sku=f"SKU-{number}")
+
+    def checkout(self, number: int) -> str:
+        """The checkout page of SKU-``number`` (guarded by Inventory's ``routes``)."""
+        return self.checkout_path.format(sku=f"SKU-{number}")
 
 
 SHOPS = (
@@ -60,6 +91,14 @@ class Plan:
     """Concurrent clients sending the product requests."""
     about_clients: int
     """Concurrent clients sending the /about requests."""
+    checkout_rate: float
+    """Checkout page requests per second."""
+    checkout_clients: int
+    """Concurrent clients sending the checkout requests."""
+    stock_rate: float
+    """Stock API requests per second."""
+    stock_clients: int
+    """Concurrent clients sending the stock API requests."""
     client_timeout: float
     """A client gives up on a request after this long (counted as an error)."""
     workers: int
@@ -67,9 +106,7 @@ class Plan:
     threads: int
     """Threads per gunicorn worker (1: the plain sync worker)."""
     inventory: dict[str, Any]
-    """Inventory breaker settings in every breakerpanel run (SHOP_INVENTORY_BREAKER)."""
-    max_concurrent: int
-    """The bulkhead run's cap on Inventory calls in flight per process."""
+    """Inventory settings in every breakerpanel run (SHOP_INVENTORY_BREAKER)."""
     naive_timeout: float
     """The naive run's timeout per attempt."""
     naive_retries: int
@@ -96,17 +133,22 @@ class Plan:
         return parse_duration(self.inventory["timeout"])
 
     @property
+    def reset_timeout(self) -> float:
+        """Inventory's ``reset_timeout`` in the breakerpanel runs, in seconds."""
+        return parse_duration(self.inventory["reset_timeout"])
+
+    @property
     def capacity(self) -> int:
         """Requests a gunicorn server handles at once (workers x threads)."""
         return self.workers * self.threads
 
     def environment(self, mode: str) -> dict[str, str]:
         """The shop's environment switches for ``mode`` (see ``example_apps.demo.switches``)."""
+        shop_mode, extra = MODE_SETTINGS[mode]
         return {
             "BREAKERS_STORAGE": "memory://",  # one breaker per process, whatever the caller's env
-            "SHOP_MODE": mode,
-            "SHOP_INVENTORY_BREAKER": json.dumps(self.inventory),
-            "SHOP_MAX_CONCURRENT": str(self.max_concurrent),
+            "SHOP_MODE": shop_mode,
+            "SHOP_INVENTORY_BREAKER": json.dumps({**self.inventory, **extra}),
             "SHOP_NAIVE_TIMEOUT": f"{self.naive_timeout}s",
             "SHOP_NAIVE_RETRIES": str(self.naive_retries),
             "SHOP_DEBUG": "0",
@@ -130,15 +172,25 @@ FULL = Plan(
     healthy=3.0,
     hang=7.0,
     recovered=4.0,
-    product_rate=10.0,
+    product_rate=8.0,
     about_rate=6.0,
     product_clients=24,
     about_clients=12,
+    checkout_rate=1.0,
+    checkout_clients=6,
+    stock_rate=2.0,
+    stock_clients=8,
     client_timeout=12.0,
     workers=2,
     threads=2,
-    inventory={"timeout": "1s", "failure_threshold": 5, "window": "10s", "reset_timeout": "3s"},
-    max_concurrent=1,
+    inventory={
+        "timeout": "1s",
+        "failure_threshold": 5,  # breakerpanel's default, written out: 5 failures in 10 s
+        "window": "10s",
+        "reset_timeout": "3s",
+        "routes": list(INVENTORY_ROUTES),
+        "stale_for": "5m",
+    },
     naive_timeout=3.0,
     naive_retries=3,
 )
@@ -149,14 +201,15 @@ QUICK = dataclasses.replace(
     healthy=0.8,
     hang=3.0,
     recovered=1.2,
-    product_rate=8.0,
-    about_rate=5.0,
+    product_rate=4.0,
+    about_rate=4.0,
     client_timeout=5.0,
     inventory={
         "timeout": "500ms",
         "failure_threshold": 2,
-        "window": "10s",
         "reset_timeout": "700ms",
+        "routes": list(INVENTORY_ROUTES),
+        "stale_for": "5m",
     },
     naive_timeout=1.0,
 )

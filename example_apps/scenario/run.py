@@ -85,7 +85,8 @@ def _service(shop: Shop, plan: Plan, port: int, env: dict[str, str]) -> servers.
 def _get(port: int, path: str) -> int:
     connection = http.client.HTTPConnection(servers.HOST, port, timeout=10)
     try:
-        connection.request("GET", path, headers={"Connection": "close"})
+        # The load's headers: a kept page is keyed by them (Accept among others).
+        connection.request("GET", path, headers={"Accept": "text/html", "Connection": "close"})
         response = connection.getresponse()
         response.read()
         return response.status
@@ -101,6 +102,8 @@ def _warm_up(shop: Shop, port: int, concurrency: int) -> None:
     """
     paths = [shop.product(n % 20 + 1) for n in range(concurrency * 2)]
     paths += [shop.about_path] * concurrency * 2
+    paths += [shop.checkout(n % 20 + 1) for n in range(concurrency)]
+    paths += [shop.stock(n + 1) for n in range(20)]  # every stock page is kept once
     with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
         statuses = list(pool.map(lambda path: (path, _get(port, path)), paths))
     failed = [(path, status) for path, status in statuses if status != 200]
@@ -190,6 +193,20 @@ def run_one(
             plan.about_rate,
             plan.about_clients,
             phase=0.5 / plan.about_rate,
+        ),
+        Page(
+            "checkout",
+            tuple(shop.checkout(n) for n in range(1, 21)),
+            plan.checkout_rate,
+            plan.checkout_clients,
+            phase=0.25 / plan.checkout_rate,
+        ),
+        Page(
+            "stock",
+            tuple(shop.stock(n) for n in range(1, 21)),
+            plan.stock_rate,
+            plan.stock_clients,
+            phase=0.75 / plan.stock_rate,
         ),
     ]
     with (run_dir / "server.log").open("w") as log, Supervisor(out=log) as supervisor:

@@ -41,11 +41,24 @@ ROWS: list[Row] = [
                                      f"{_count(r['product'], Outcome.UNAVAILABLE)}"),
     ("  errors (timeout, 5xx)", lambda r: str(r["product"]["errors"])),
     ("  p50 / p95 / p99 ms", lambda r: _pcts(r["product"])),
+    ("  p50 / p95 ms once open everywhere", lambda r: f"{_ms(r['product_while_open']['p50'])} / "
+                                                      f"{_ms(r['product_while_open']['p95'])}"),
+    ("/checkout requests", lambda r: str(r["checkout"]["requests"])),
+    ("  200 / stale copy / 503", lambda r: f"{_count(r['checkout'], Outcome.OK)} / "
+                                           f"{_count(r['checkout'], Outcome.STALE)} / "
+                                           f"{_count(r['checkout'], Outcome.UNAVAILABLE)}"),
+    ("  errors (timeout, 5xx)", lambda r: str(r["checkout"]["errors"])),
+    ("  p50 / p95 / p99 ms", lambda r: _pcts(r["checkout"])),
+    ("/api/stock requests", lambda r: str(r["stock"]["requests"])),
+    ("  200 / stale copy / 503", lambda r: f"{_count(r['stock'], Outcome.OK)} / "
+                                           f"{_count(r['stock'], Outcome.STALE)} / "
+                                           f"{_count(r['stock'], Outcome.UNAVAILABLE)}"),
+    ("  errors (timeout, 5xx)", lambda r: str(r["stock"]["errors"])),
     ("/about    requests", lambda r: str(r["about"]["requests"])),
     ("  errors (timeout, 5xx)", lambda r: str(r["about"]["errors"])),
     ("  p50 / p95 / p99 ms", lambda r: _pcts(r["about"])),
-    ("  p95 ms healthy / hang", lambda r: f"{_ms(r['about_healthy']['p95'])} / "
-                                          f"{_ms(r['about_hang']['p95'])}"),
+    ("  p99 ms healthy / hang", lambda r: f"{_ms(r['about_healthy']['p99'])} / "
+                                          f"{_ms(r['about_hang']['p99'])}"),
     ("  p95 ms hang, before trip", lambda r: f"{_ms(r['about_before_trip']['p95'])} "
                                              f"({r['about_before_trip']['requests']} req)"),
     ("workers   all busy (run / hang)", lambda r: f"{_share(r['saturated'])} / "
@@ -53,6 +66,7 @@ ROWS: list[Row] = [
     ("  peak requests in server", lambda r: str(r["peak_busy"])),
     ("Inventory calls received", lambda r: str(r["inventory_calls"])),
     ("first trip (inventory)", lambda r: _seconds(r["first_trip"])),
+    ("closed again, after recovery", lambda r: _seconds(r["recovered_after"])),
 ]  # fmt: skip
 
 
@@ -87,7 +101,8 @@ def shop_table(title: str, server: str, plan: Plan, runs: dict[str, dict[str, An
     heading = (
         f"{title} shop, {server}: Inventory hangs from {plan.hang_at:g} s to "
         f"{plan.recover_at:g} s of {plan.duration:g} s; {plan.product_rate:g} product + "
-        f"{plan.about_rate:g} /about requests per second"
+        f"{plan.checkout_rate:g} checkout + {plan.stock_rate:g} stock API + {plan.about_rate:g} "
+        "/about requests per second"
     )
     header = ["", *MODES]
     rows = [[label, *(cell(runs[mode]) for mode in MODES)] for label, cell in ROWS]

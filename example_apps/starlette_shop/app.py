@@ -211,7 +211,9 @@ def create_app(
         try:
             stock = await stock_of(request, sku)
         except httpx.HTTPError:
-            raise HTTPException(502, "The inventory service did not answer.") from None
+            raise HTTPException(
+                503, "The inventory did not answer.", headers={"Retry-After": "1"}
+            ) from None
         return {"sku": sku, "stock": stock, "breaker": inventory.name}
 
     @app.get("/about", response_class=HTMLResponse)

@@ -24,9 +24,10 @@ class BreakerAppConfig(AppConfig):  # type: ignore[misc]  # Django is untyped
         with its system check id (``breaker.E0xx``), the same list ``manage.py check``
         shows. Checks listed in ``SILENCED_SYSTEM_CHECKS`` do not stop it.
         """
-        from breaker_django import checks, conf
+        from breaker_django import checks, conf, db
 
         errors = checks.startup_errors()
         if errors:
             raise checks.InvalidBreakerSettings(errors)
         conf.get_registry()
+        db.install()  # raises for a "database" key that names no DATABASES alias

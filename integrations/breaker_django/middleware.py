@@ -72,7 +72,18 @@ def page_request(request: HttpRequest) -> PageRequest:
         request.path,
         request.META.get("QUERY_STRING", ""),
         lambda: request.headers.items(),
+        lambda name: _meta_header(request, name),
     )
+
+
+def _meta_header(request: HttpRequest, name: str) -> str | None:
+    """One request header from ``META``, without building ``request.headers``."""
+    key = name.upper().replace("-", "_")
+    if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        value = request.META.get(key)
+    else:
+        value = request.META.get("HTTP_" + key)
+    return None if value is None else str(value)
 
 
 def page_guard(registry: Any) -> PageGuard:

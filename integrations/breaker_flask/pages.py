@@ -55,6 +55,7 @@ def page_request() -> PageRequest:
         request.script_root + request.path,
         request.query_string.decode("latin-1"),
         request.headers.items(),
+        request.headers.get,
     )
 
 

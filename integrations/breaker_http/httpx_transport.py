@@ -21,7 +21,7 @@ import httpx
 
 from breaker_core import Registry
 from breaker_core.attempt import Attempt
-from breaker_http.policy import is_failure_status
+from breaker_http.policy import is_failure_status, requested_wait
 from breaker_http.routing import Router
 
 __all__ = ["AsyncBreakerTransport", "BreakerTransport"]
@@ -98,8 +98,10 @@ class _AsyncSettledStream(_Settling, httpx.AsyncByteStream):
 
 def _judge(response: httpx.Response, attempt: Attempt, wrapper: type[_Settling]) -> None:
     """Mark a failing status, then settle now (body in memory) or when the body is done."""
-    if is_failure_status(attempt.breaker.config, response.status_code):
-        attempt.fail()
+    config = attempt.breaker.config
+    if is_failure_status(config, response.status_code):
+        wait = requested_wait(config, response.status_code, response.headers.get("retry-after"))
+        attempt.fail(retry_after=wait)
     if isinstance(response.stream, httpx.ByteStream):
         attempt.__exit__(None, None, None)  # the body is already in memory: settle now
     else:

@@ -19,7 +19,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from breaker_core import Registry
-from breaker_http.policy import is_failure_status
+from breaker_http.policy import is_failure_status, requested_wait
 from breaker_http.routing import Router
 
 __all__ = ["BreakerAdapter"]
@@ -57,7 +57,8 @@ class BreakerAdapter(HTTPAdapter):
         with breaker.attempt() as attempt:
             response = super().send(request, stream, timeout, verify, cert, proxies)
             if is_failure_status(config, response.status_code):
-                attempt.fail()
+                status, header = response.status_code, response.headers.get("retry-after")
+                attempt.fail(retry_after=requested_wait(config, status, header))
             if not stream:
                 response.content  # noqa: B018 - read the body inside the guard
         return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 
@@ -10,7 +11,35 @@ from breaker_core import CircuitBreaker, Registry
 from breaker_core.web.routes import rejection
 from breaker_starlette.handlers import breakers_of
 
-__all__ = ["require"]
+__all__ = ["UNAVAILABLE_RESPONSE", "declare_unavailable", "require"]
+
+_MARK = "__breakerpanel_require__"
+
+UNAVAILABLE_RESPONSE: dict[str, Any] = {
+    "description": "Service Unavailable: a service this endpoint needs is temporarily down "
+    "(its circuit breaker is open); retry after the Retry-After header's seconds.",
+    "headers": {
+        "Retry-After": {
+            "description": "Whole seconds until a retry may succeed.",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "error": {"type": "string", "enum": ["service_unavailable"]},
+                    "detail": {"type": "string"},
+                    "retry_after": {"type": "integer", "minimum": 1},
+                },
+                "required": ["error", "detail", "retry_after"],
+            }
+        },
+        "text/html": {"schema": {"type": "string"}},
+    },
+}
+"""The OpenAPI description of the 503 that :func:`require` answers with."""
 
 
 def require(
@@ -44,4 +73,38 @@ def require(
         return breaker
 
     dependency.__name__ = dependency.__qualname__ = f"require({name!r})"
+    setattr(dependency, _MARK, True)
     return dependency
+
+
+def declare_unavailable(app: object) -> int:
+    """Declare the 503 in the OpenAPI schema of every FastAPI route that uses :func:`require`.
+
+    :class:`~breaker_starlette.BreakerMiddleware` calls it at start-up (and on its first
+    request), so ``/openapi.json`` lists the 503 for ``Depends(require(...))`` endpoints
+    without anything to write; call it yourself for routes added later, or for an app
+    without the middleware. A route's own ``responses={503: ...}`` is kept. Returns how many
+    routes it changed; anything that is not a FastAPI route is left alone.
+    """
+    changed = 0
+    for route in getattr(app, "routes", None) or ():
+        dependant = getattr(route, "dependant", None)
+        responses = getattr(route, "responses", None)
+        if dependant is None or not isinstance(responses, dict) or not _requires(dependant):
+            continue
+        if 503 not in responses and "503" not in responses:
+            responses[503] = UNAVAILABLE_RESPONSE
+            changed += 1
+    if changed and getattr(app, "openapi_schema", None) is not None:
+        app.openapi_schema = None  # type: ignore[attr-defined]  # FastAPI rebuilds it
+    return changed
+
+
+def _requires(dependant: Any) -> bool:
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        if getattr(current.call, _MARK, False):
+            return True
+        pending.extend(current.dependencies)
+    return False

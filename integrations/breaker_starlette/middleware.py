@@ -126,10 +126,30 @@ class BreakerMiddleware:
         self.app = app
         self.registry = build_registry(registry, settings, clock, "BreakerMiddleware")
         self.guard = page_guard(self.registry)
+        self._owns_registry = registry is None  # built here: closed at lifespan shutdown
+        self._declared = False  # the 503 of require() in the app's OpenAPI schema
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Close a registry this middleware built when the app shuts down."""
+
+        async def closing(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                self.registry.close()
+            await send(message)
+
+        await self.app(scope, receive, closing if self._owns_registry else send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._declared:
+            self._declared = True
+            from breaker_starlette.dependencies import declare_unavailable  # (import cycle)
+
+            declare_unavailable(scope.get("app"))
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            if scope["type"] == "lifespan":
+                await self._lifespan(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         state = scope.get("state")
         if state is None:

@@ -107,9 +107,11 @@ def test_the_limit_falls_when_latency_rises_and_never_below_its_floor(clock):
         timed_call(breaker, clock, FAST)
     before = limit_of(breaker)
     assert before == INITIAL  # one call at a time never uses the limit: it neither grows nor falls
-    timed_call(breaker, clock, 0.2)
+    timed_call(breaker, clock, 0.07)
     after_one = limit_of(breaker)
-    assert FLOOR < after_one < before  # cut in proportion to how late the call was
+    assert after_one == 7  # cut in proportion to how late the call was (50 ms / 70 ms)
+    timed_call(breaker, clock, 5.0)
+    assert limit_of(breaker) == 3  # however late, one call cuts it at most in half
     for _ in range(100):
         timed_out_call(breaker, clock, SLOW)  # timeouts: never learned as the norm
         assert limit_of(breaker) >= FLOOR
@@ -126,7 +128,8 @@ def test_a_lasting_change_of_latency_is_learned_slowly(clock):
     for _ in range(60):
         timed_call(breaker, clock, SLOW)  # answered, but 200 times slower than usual
         slow_limits.append(limit_of(breaker))
-    assert slow_limits[:10] == [FLOOR] * 10  # the first slow answers cut it to the floor
+    assert slow_limits[:4] == [5, 2, 1, 1]  # the first slow answers halve it to the floor
+    assert slow_limits[4:10] == [FLOOR] * 6
     assert slow_limits[-1] > FLOOR  # 1 s became the usual latency: it grows again
     assert limiter(breaker).adaptive.overdue_after > SLOW
 
@@ -187,8 +190,8 @@ def test_a_stalled_dependency_gets_only_the_floor_and_rejections_are_counted(clo
     clock.advance(SLOW)
     stuck.__exit__(TimeoutError, TimeoutError("inventory timed out"), None)
     assert breaker.snapshot()["in_flight"] == 0
-    assert limit_of(breaker) == FLOOR  # the late sample cut the limit to the floor
-    timed_call(breaker, clock, FAST)  # not stalled any more: the floor admits a call
+    assert limit_of(breaker) == INITIAL // 2  # the late call halved the limit
+    timed_call(breaker, clock, FAST)  # not stalled any more: calls are admitted again
 
 
 def test_a_cold_start_is_not_a_stall(clock):

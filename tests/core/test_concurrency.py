@@ -241,3 +241,117 @@ def test_counts_are_exact_under_contention(clock):
 
 def _raise_boom() -> None:
     raise Boom
+
+
+# -- probes of an earlier half-open period, and cancellation -----------------------------
+
+
+def test_probes_of_an_earlier_half_open_period_count_against_the_limit(clock):
+    """half_open_max_calls=3: a failed probe re-opens the breaker while two probes still run;
+    in the next half-open period 32 threads compete, and never more than 3 probes run at once.
+    Counted over 30 trials."""
+    limit = 3
+    breaker = CircuitBreaker(
+        "inventory",
+        failure_threshold=1,
+        reset_timeout=5,
+        half_open_max_calls=limit,
+        probe_timeout=600,
+        clock=clock,
+    )
+    lock = threading.Lock()
+    for trial in range(30):
+        reopen(breaker, clock)
+        running = {"now": 0, "most": 0}
+        release = threading.Event()
+
+        def probe(fail: bool, running=running, release=release) -> str:
+            with lock:
+                running["now"] += 1
+                running["most"] = max(running["most"], running["now"])
+            try:
+                if fail:
+                    raise Boom
+                release.wait(WAIT)
+                return "ok"
+            finally:
+                with lock:
+                    running["now"] -= 1
+
+        old = [threading.Thread(target=breaker.call, args=(probe, False)) for _ in range(2)]
+        for thread in old:
+            thread.start()
+        while breaker.snapshot()["probes_in_flight"] < 2:
+            pass  # both old probes hold their slots
+        with pytest.raises(Boom):
+            breaker.call(probe, True)  # the third probe fails: OPEN again
+        assert breaker.state is State.OPEN
+        clock.advance(5)  # the next half-open period, the two old probes still running
+        barrier = threading.Barrier(THREADS)
+        outcomes = {"ran": 0, "rejected": 0}
+
+        def caller(barrier=barrier, outcomes=outcomes) -> None:
+            barrier.wait()
+            try:
+                breaker.call(probe, False)
+            except CircuitOpenError:
+                with lock:
+                    outcomes["rejected"] += 1
+            else:
+                with lock:
+                    outcomes["ran"] += 1
+
+        callers = [threading.Thread(target=caller) for _ in range(THREADS)]
+        for thread in callers:
+            thread.start()
+        deadline = threading.Event()
+        while outcomes["rejected"] < THREADS - 1 and not deadline.wait(0.001):
+            if running["now"] > limit:
+                break
+        release.set()
+        for thread in [*old, *callers]:
+            thread.join(WAIT)
+        assert running["most"] <= limit, f"trial {trial}: {running['most']} probes in flight"
+        assert outcomes == {"ran": 1, "rejected": THREADS - 1}, f"trial {trial}: {outcomes}"
+        assert breaker.state is State.CLOSED, f"trial {trial}"
+
+
+def test_a_probe_cancelled_while_waiting_for_a_bulkhead_slot_gives_its_slot_back(clock):
+    """Counted over 50 trials, cancelled after 0 to 4 turns of the event loop."""
+    breaker = CircuitBreaker(
+        "inventory",
+        failure_threshold=1,
+        reset_timeout=5,
+        half_open_max_calls=2,
+        max_concurrent=2,
+        max_wait=60,
+        probe_timeout=600,
+        clock=clock,
+    )
+
+    async def trial_run(turns: int) -> None:
+        breaker.reset()
+        closed_call = breaker.attempt(detached=True)
+        closed_call.__enter__()  # holds bulkhead slot 1 through what follows
+        tripping = breaker.attempt(detached=True)
+        tripping.__enter__()
+        tripping.__exit__(Boom, Boom(), None)  # trips; its bulkhead slot is free again
+        clock.advance(5)
+        first_probe = breaker.attempt(detached=True)
+        first_probe.__enter__()  # probe slot 1 and bulkhead slot 2: the bulkhead is full
+        waiting = asyncio.create_task(breaker.call_async(asyncio.sleep, 0))
+        for _ in range(turns):
+            await asyncio.sleep(0)  # it takes probe slot 2, then waits for the bulkhead
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert breaker.snapshot()["probes_in_flight"] == 1  # the cancelled one gave it back
+        assert breaker.snapshot()["in_flight"] == 2
+        closed_call.__exit__(None, None, None)
+        # The second probe slot is free: a new probe gets it (not half_open_full).
+        assert await breaker.call_async(asyncio.sleep, 0, "probe") == "probe"
+        first_probe.__exit__(None, None, None)
+        assert breaker.snapshot()["in_flight"] == 0
+
+    for trial in range(50):
+        asyncio.run(trial_run(trial % 5))

@@ -69,10 +69,12 @@ def problems_of(build, options):
 # -- defaults ------------------------------------------------------------------------------
 
 EXPECTED_DEFAULTS = {
+    "trip_policy": "time_window",
     "failure_threshold": 5,
     "window": 10.0,
     "failure_rate": None,
     "minimum_calls": 10,
+    "window_calls": 100,
     "record": (Exception,),
     "ignore": (),
     "slow_call_duration": None,
@@ -84,6 +86,7 @@ EXPECTED_DEFAULTS = {
     "half_open_max_calls": 1,
     "success_threshold": 1,
     "probe_timeout": 60.0,
+    "honor_retry_after": False,
     "max_concurrent": None,
     "max_wait": 0.0,
     "url": None,
@@ -92,18 +95,23 @@ EXPECTED_DEFAULTS = {
     "stale_for": 0.0,
     "failure_statuses": None,
     "required": False,
+    "database": None,
 }
 
 
 @pytest.mark.parametrize("build", EVERY_BUILDER)
 def test_defaults(build):
     config = build({})
+    # A dependency in settings also gets the adaptive concurrency limit (docs/bulkhead.md).
+    expected = dict(EXPECTED_DEFAULTS)
+    if build is build_from_settings:
+        expected["max_concurrent"] = "auto"
 
     values = {field.name: getattr(config, field.name) for field in dataclasses.fields(config)}
-    assert values == EXPECTED_DEFAULTS
-    for name, expected in EXPECTED_DEFAULTS.items():
-        assert type(values[name]) is type(expected), name
-    assert config == BreakerConfig()
+    assert values == expected
+    for name, value in expected.items():
+        assert type(values[name]) is type(value), name
+    assert config == BreakerConfig(max_concurrent=expected["max_concurrent"])
 
 
 def test_every_field_is_a_settings_key():
@@ -318,7 +326,21 @@ INVALID = [
         '"500" is not a status code',
     ),
     ("required", "yes", "true or false", '"yes"', None),
+    ("honor_retry_after", "yes", "true or false", '"yes"', None),
+    (
+        "trip_policy",
+        "streak",
+        'one of "time_window", "count_window", "consecutive"',
+        '"streak"',
+        None,
+    ),
+    ("trip_policy", None, 'one of "time_window", "count_window", "consecutive"', "None", None),
+    ("window_calls", 0, POSITIVE_INT, "0", None),
+    ("window_calls", 10**6, POSITIVE_INT, "1000000", "at most 100000"),
+    ("honor_retry_after", 1, "true or false", "1", None),
     ("required", 1, "true or false", "1", None),
+    ("database", "", 'a database alias like "default" or None', '""', None),
+    ("database", 5, 'a database alias like "default" or None', "5", None),
 ]
 
 

@@ -120,7 +120,19 @@ def test_defaults_apply_to_every_dependency_and_own_keys_override_them():
 def test_empty_dependency_settings_mean_all_defaults(options, defaults):
     registry = Registry.from_settings({"defaults": defaults, "dependencies": {"db": options}})
 
-    assert registry["db"].config == BreakerConfig()
+    # The engine's defaults, plus the adaptive concurrency limit every settings dependency gets.
+    assert registry["db"].config == BreakerConfig(max_concurrent="auto")
+
+
+def test_the_concurrency_limit_of_settings_can_be_fixed_or_turned_off():
+    registry = Registry.from_settings(
+        {
+            "defaults": {"max_concurrent": None},
+            "dependencies": {"a": {}, "b": {"max_concurrent": 4}, "c": {"max_concurrent": "auto"}},
+        }
+    )
+    assert [registry[n].config.max_concurrent for n in "abc"] == [None, 4, "auto"]
+    assert BreakerConfig().max_concurrent is None  # a breaker built in code has no limit
 
 
 @pytest.mark.parametrize("settings_mapping", [None, {}, {"dependencies": {}}])
@@ -546,6 +558,9 @@ VALID = {
     "half_open_max_calls": positive_ints,
     "success_threshold": positive_ints,
     "probe_timeout": durations,
+    "trip_policy": st.sampled_from(["time_window", "count_window", "consecutive"]),
+    "window_calls": st.integers(min_value=1, max_value=200),
+    "honor_retry_after": st.booleans(),
     "max_concurrent": st.one_of(positive_ints, st.none()),
     "max_wait": st.one_of(st.just(0), durations),
     "url": st.sampled_from([None, "http://inventory.internal:8000", "https://recs.internal/"]),
@@ -556,6 +571,7 @@ VALID = {
         st.none(), st.lists(st.integers(min_value=100, max_value=599), max_size=3)
     ),
     "required": st.booleans(),
+    "database": st.sampled_from([None, "default", "replica"]),
 }
 
 # Values that are wrong somewhere or everywhere, including ones that once escaped as other

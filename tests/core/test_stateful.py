@@ -176,10 +176,13 @@ class Model:
     # Transitions ----------------------------------------------------------------
 
     def _enter(self, mode: State) -> None:
-        # Every transition starts a new epoch; probes belong to one epoch.
+        # Every transition starts a new epoch. Probes still running keep their slots
+        # through OPEN and the next HALF_OPEN (until they finish or time out), so
+        # half_open_max_calls bounds every probe in flight; other states free them.
         self.mode = mode
         self.epoch += 1
-        self.probes.clear()
+        if mode not in (State.OPEN, State.HALF_OPEN):
+            self.probes.clear()
 
     def _open(self, now: float) -> None:
         # wait = reset_timeout * backoff ** failed probes in a row, capped.
@@ -256,10 +259,10 @@ class Model:
     def finish(self, call: Call, exc: BaseException | None, now: float) -> None:
         """Record ``call`` finishing at ``now`` with ``exc`` (None: it returned)."""
         kind = self.classify(exc, now - call.start)
+        deadline = self.probes.pop(call.id, None) if call.probe else None  # slot freed
         if call.epoch != self.epoch:
-            return  # admitted in an earlier epoch: no effect at all
+            return  # admitted in an earlier epoch: no other effect
         if call.probe:  # same epoch, so still HALF_OPEN
-            deadline = self.probes.pop(call.id, None)  # the slot is freed either way
             if deadline is None or now >= deadline or kind in (None, "ignored"):
                 return  # abandoned, timed out or not counted
             if kind == "success":
@@ -332,7 +335,7 @@ class RedisStore:
 
     def build(self, cfg: dict[str, Any], clock: Callable[[], float], listener: bool) -> Any:
         sep = "&" if "?" in REDIS_URL else "?"
-        storage = storage_from_url(f"{REDIS_URL}{sep}prefix={self.prefix}&refresh=0")
+        storage = storage_from_url(f"{REDIS_URL}{sep}prefix={self.prefix}&refresh=0&timeout=5s")
         self.registry = Registry(clock=clock, storage=storage)
         breaker = CircuitBreaker(
             "t", clock=clock, listeners=[lambda event: None] if listener else None, **cfg

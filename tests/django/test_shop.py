@@ -205,3 +205,16 @@ def test_one_command_runs_the_demo(tmp_path):
         process.wait(timeout=10)
         if process.stdout:
             process.stdout.close()
+
+
+def test_the_stock_api_is_the_same_json_for_everyone_and_503_when_inventory_fails(shop):
+    inventory, _ = shop
+    response = Client().get("/api/stock/SKU-3")
+    assert response.status_code == 200
+    assert response.json() == {"sku": "SKU-3", "stock": stock_for("SKU-3")}
+    assert "Set-Cookie" not in response  # nothing personal: a copy may be kept for everyone
+    assert "Cookie" not in response.get("Vary", "")
+    assert Client().get("/api/stock/SKU-404").status_code == 404
+    inventory.set_mode("errors", status=500)
+    failed = Client().get("/api/stock/SKU-3")
+    assert (failed.status_code, failed["Retry-After"]) == (503, "1")

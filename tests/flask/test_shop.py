@@ -142,3 +142,15 @@ def test_the_dashboard_is_for_the_admin(shop, registry):
     assert done.status_code == 303
     assert registry["inventory"].state is State.FORCED_OPEN
     assert admin.get("/checkout/").status_code == 503
+
+
+def test_the_stock_api_is_the_same_json_for_everyone_and_503_when_inventory_fails(shop, inventory):
+    response = visitor(shop).get("/api/stock/SKU-3")
+    assert response.status_code == 200
+    assert response.json == {"sku": "SKU-3", "stock": stock_for("SKU-3")}
+    assert "Set-Cookie" not in response.headers  # nothing personal: a copy may be kept
+    assert "Cookie" not in response.headers.get("Vary", "")
+    assert visitor(shop).get("/api/stock/SKU-404").status_code == 404
+    inventory.set_mode("errors", status=500)
+    failed = visitor(shop).get("/api/stock/SKU-3")
+    assert (failed.status_code, failed.headers["Retry-After"]) == (503, "1")

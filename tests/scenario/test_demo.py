@@ -182,3 +182,66 @@ def test_the_demo_serves_every_shop_and_stops_everything_on_sigint(tmp_path):
                 demo.kill()
                 demo.wait()
         demo.stdout.close()
+
+
+def test_reload_a_few_times_and_every_shop_s_breaker_opens(tmp_path):
+    """The demo page's promise, with its defaults (in-memory state): five reloads trip it."""
+    upstream, control, django, flask, fastapi = free_ports(5)
+    env = {k: v for k, v in os.environ.items() if k not in SWITCHES}
+    options = {
+        "--upstream-port": upstream,
+        "--control-port": control,
+        "--django-port": django,
+        "--flask-port": flask,
+        "--fastapi-port": fastapi,
+        "--data-dir": tmp_path,
+    }
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "example_apps.demo", *(str(x) for o in options.items() for x in o)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in demo.stdout], daemon=True).start()
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        while not any("breakerpanel demo is up" in line for line in output):
+            assert demo.poll() is None, "".join(output)
+            assert time.monotonic() < deadline, "".join(output)
+            try:
+                output.append(lines.get(timeout=1))
+            except queue.Empty:
+                pass
+        time.sleep(0.5)  # the rest of the banner
+        while not lines.empty():
+            output.append(lines.get())
+        assert any("1 process, 4 threads" in line for line in output), "".join(output)
+        shops = {
+            "django": (f"http://127.0.0.1:{django}", "/product/SKU-1/", "/checkout/"),
+            "flask": (f"http://127.0.0.1:{flask}", "/product/SKU-1", "/checkout/"),
+            "fastapi": (f"http://127.0.0.1:{fastapi}", "/product/SKU-1", "/checkout/"),
+        }
+        with httpx.Client(timeout=10) as client:
+            mode = {"mode": "errors", "status": 503}
+            assert client.put(f"http://127.0.0.1:{control}/_control", json=mode).is_success
+            for name, (base, product, checkout) in shops.items():
+                for _ in range(5):  # "reload a product page a few times"
+                    page = client.get(base + product)
+                    assert page.status_code == 200, (name, page.status_code)
+                assert "Stock information is" in page.text, name  # "... (temporarily) unavailable"
+                assert "unavailable" in page.text, name
+                answer = client.get(base + checkout, headers={"Accept": "application/json"})
+                assert answer.status_code == 503, (name, answer.status_code)
+                assert int(answer.headers["Retry-After"]) >= 1, name
+    finally:
+        demo.send_signal(signal.SIGINT)
+        try:
+            demo.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            demo.wait()
+        demo.stdout.close()

@@ -96,7 +96,7 @@ def test_bulkhead_mode_caps_inventory_only():
     applied = switches.apply(SHOP, switches.from_environ({"SHOP_MODE": "bulkhead"}))
     registry = Registry.from_settings(applied)
     assert registry["inventory"].config.max_concurrent == 2
-    assert registry["recommendations"].config.max_concurrent is None
+    assert registry["recommendations"].config.max_concurrent == "auto"  # the default
     explicit = switches.from_environ(
         {"SHOP_MODE": "bulkhead", "SHOP_INVENTORY_BREAKER": '{"max_concurrent": 7}'}
     )

@@ -14,7 +14,7 @@ from breaker_core.web.actions import apply_action
 
 PROCESSES = 4
 THREADS = 8
-TRIALS = 20
+TRIALS = 30
 WAIT = 20.0
 
 CTX = multiprocessing.get_context("fork")
@@ -177,37 +177,43 @@ def test_a_state_forced_by_a_command_reaches_a_running_app(storage_url):
 
 
 async def test_async_probe_never_blocks_and_is_single(storage_url, clock):
+    """100 tasks on a shared half-open breaker: exactly one probe, counted over 30 trials."""
     import asyncio
 
     registry = Registry.from_settings(
         {"storage": storage_url(refresh="0"), "dependencies": {"dep": SETTINGS}}, clock=clock
     )
     breaker = registry["dep"]
-    for _ in range(3):
-        with pytest.raises(Boom):
-            breaker.call(_raise)
-    registry.storage.sync_now()
-    clock.advance(5)
-    ran = []
-    rejected = []
-    release = asyncio.Event()
+    try:
+        for trial in range(TRIALS):
+            for _ in range(3):
+                with pytest.raises(Boom):
+                    breaker.call(_raise)
+            registry.storage.sync_now()
+            assert breaker.state is State.OPEN, f"trial {trial}"
+            clock.advance(5)
+            ran: list[int] = []
+            rejected: list[int] = []
+            release = asyncio.Event()
 
-    async def probe() -> str:
-        ran.append(1)
-        await release.wait()
-        return "ok"
+            async def probe(ran=ran, release=release) -> str:
+                ran.append(1)
+                await release.wait()
+                return "ok"
 
-    async def caller() -> str:
-        try:
-            return await breaker.call_async(probe)
-        except CircuitOpenError:
-            rejected.append(1)
-            if len(rejected) == 99:
-                release.set()
-            return "rejected"
+            async def caller(rejected=rejected, release=release) -> str:
+                try:
+                    return await breaker.call_async(probe)
+                except CircuitOpenError:
+                    rejected.append(1)
+                    if len(rejected) == 99:
+                        release.set()
+                    return "rejected"
 
-    results = await asyncio.wait_for(asyncio.gather(*(caller() for _ in range(100))), WAIT)
-    assert (len(ran), results.count("rejected"), results.count("ok")) == (1, 99, 1)
-    registry.storage.sync_now()
-    assert breaker.state is State.CLOSED
-    registry.close()
+            results = await asyncio.wait_for(asyncio.gather(*(caller() for _ in range(100))), WAIT)
+            counted = (len(ran), results.count("rejected"), results.count("ok"))
+            assert counted == (1, 99, 1), f"trial {trial}"
+            registry.storage.sync_now()
+            assert breaker.state is State.CLOSED, f"trial {trial}"
+    finally:
+        registry.close()

@@ -94,3 +94,45 @@ def test_age_is_never_negative_with_memory_storage_and_the_default_clock(redis_u
     assert entry is not None
     assert 0.0 <= entry.age < 5.0
     registry.close()
+
+
+def test_a_hung_cache_costs_one_timeout_then_misses_at_once_and_rejoins(own_redis, clock, caplog):
+    import logging
+    import multiprocessing
+
+    caplog.set_level(logging.INFO, logger="breaker_core")
+    registry = Registry.from_settings(
+        {"cache": f"{own_redis.url}?timeout=100ms", "dependencies": {}}, clock=clock
+    )
+    cache = registry.cache
+    try:
+        cache.set("page", "kept", ttl=600)
+        assert cache.get("page").value == "kept"
+        hang = redis.Redis(port=own_redis.port)
+        sleeper = multiprocessing.get_context("fork").Process(
+            target=lambda: hang.execute_command("DEBUG", "SLEEP", "1.5")
+        )
+        sleeper.start()
+        time.sleep(0.2)  # the server is asleep now
+        began = time.monotonic()
+        assert cache.get("page") is None  # one timeout, then a miss
+        first = time.monotonic() - began
+        began = time.monotonic()
+        for _ in range(10):  # a page with ten fragments: no more waiting
+            assert cache.get("page") is None
+            cache.set("other", "x", ttl=60)
+        rest = time.monotonic() - began
+        assert first >= 0.09
+        assert rest < 0.09, rest  # less than one timeout for twenty operations
+        assert not cache.healthy
+        warned = [r for r in caplog.records if "did not answer" in r.getMessage()]
+        assert len(warned) == 1  # logged once
+        sleeper.join(10)
+        hang.close()
+        assert cache.get("page") is None  # still paused: the clock has not moved
+        clock.advance(5)  # the pause is over: it asks again, and Redis answers
+        assert cache.get("page").value == "kept"
+        assert cache.healthy
+        assert [r for r in caplog.records if "answers again" in r.getMessage()]
+    finally:
+        registry.close()

@@ -1,0 +1,229 @@
+"""What every database guard agrees on: which errors fail, how a query runs, when it is cut.
+
+The Django and SQLAlchemy integrations translate their hooks into these
+helpers, so a database breaker means the same thing everywhere:
+
+* :func:`is_failure`: connection and timeout errors (PEP 249's
+  ``OperationalError`` and ``InterfaceError``, however a framework wraps them,
+  and ``OSError``/``TimeoutError`` raised while connecting) are failures; every
+  other error (``IntegrityError``, ``ProgrammingError``, ``DataError``...) is
+  the caller's: the database answered, so the call counts as a success.
+* :func:`run`: one guarded call (a query or a connect) under a breaker.
+* :func:`statement_timeout_sql`: the statement that makes the server cut a
+  query at the dependency's ``timeout``.
+* :class:`Watchdog`: cuts a query the server cannot cut (a hung server, a
+  black-holed network) by shutting its socket down a little after the
+  ``timeout``, so a query never waits longer than that.
+
+Standard library only, like the rest of the engine.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from breaker_core.breaker import CircuitBreaker
+
+__all__ = [
+    "Watchdog",
+    "is_failure",
+    "run",
+    "socket_fd",
+    "statement_timeout_sql",
+    "watchdog",
+    "watchdog_delay",
+]
+
+R = TypeVar("R")
+
+_FAILURE_NAMES = frozenset({"OperationalError", "InterfaceError"})
+_verdicts: dict[type[BaseException], bool] = {}
+
+
+def is_failure(exc: BaseException) -> bool:
+    """True if ``exc`` says the database is unwell (rather than the caller wrong).
+
+    PEP 249's ``OperationalError`` and ``InterfaceError`` (by class name, so
+    Django's, SQLAlchemy's and every driver's count), ``OSError`` and
+    ``TimeoutError``. Cancellation and other ``BaseException`` are not.
+    """
+    kind = type(exc)
+    verdict = _verdicts.get(kind)
+    if verdict is None:
+        verdict = issubclass(kind, OSError | TimeoutError) or any(
+            cls.__name__ in _FAILURE_NAMES for cls in kind.__mro__
+        )
+        if len(_verdicts) < 1024:
+            _verdicts[kind] = verdict
+    return verdict
+
+
+def run(breaker: CircuitBreaker, fn: Callable[..., R], *args: Any) -> R:
+    """Call ``fn(*args)`` under ``breaker`` with the database failure rules.
+
+    Raises:
+        CircuitOpenError: the breaker is open; ``fn`` is not called.
+    """
+    attempt = breaker.attempt()
+    attempt.__enter__()
+    try:
+        result = fn(*args)
+    except BaseException as exc:
+        settle(attempt, exc)
+        raise
+    attempt.__exit__(None, None, None)
+    return result
+
+
+def settle(attempt: Any, exc: BaseException | None) -> None:
+    """Exit ``attempt`` (entered) with the outcome ``exc`` judged by :func:`is_failure`.
+
+    A database failure goes to the breaker's ``record``/``ignore``; another
+    ``Exception`` is a success (the database answered); any other
+    ``BaseException`` (cancellation) is neither.
+    """
+    if exc is None or (isinstance(exc, Exception) and not is_failure(exc)):
+        attempt.__exit__(None, None, None)
+    else:
+        attempt.__exit__(type(exc), exc, exc.__traceback__)
+
+
+def statement_timeout_sql(vendor: str, seconds: float, *, mariadb: bool = False) -> str | None:
+    """The SQL that sets a session's statement timeout, or None if the backend has none.
+
+    ``vendor``: ``"postgresql"`` (``statement_timeout``, milliseconds),
+    ``"mysql"`` (MariaDB ``max_statement_time`` in seconds when ``mariadb``,
+    else MySQL ``max_execution_time`` in milliseconds, which MySQL applies to
+    ``SELECT`` only). SQLite and others: None.
+    """
+    millis = max(1, math.ceil(seconds * 1000))
+    if vendor == "postgresql":
+        return f"SET statement_timeout = {millis}"
+    if vendor == "mysql":
+        if mariadb:
+            return f"SET SESSION max_statement_time = {millis / 1000:.3f}"
+        return f"SET SESSION max_execution_time = {millis}"
+    return None
+
+
+def watchdog_delay(timeout: float) -> float:
+    """When the watchdog cuts a query: a little after ``timeout``, so the server cuts first."""
+    return timeout + max(0.1, timeout * 0.1)
+
+
+def socket_fd(connection: object) -> int | None:
+    """The socket file descriptor of a DB-API connection, or None if it cannot be found.
+
+    ``fileno()`` (psycopg, psycopg2, mysqlclient), PyMySQL's ``_sock``, and the
+    transport of asyncio drivers (asyncpg, aiomysql).
+    """
+    fileno = getattr(connection, "fileno", None)
+    if callable(fileno):
+        try:
+            return int(fileno())
+        except Exception:
+            return None
+    sock = getattr(connection, "_sock", None)
+    if sock is None:
+        for name in ("_transport", "_writer"):
+            transport = getattr(connection, name, None)
+            if transport is not None:
+                transport = getattr(transport, "transport", transport)
+                get = getattr(transport, "get_extra_info", None)
+                sock = get("socket") if callable(get) else None
+                break
+    if sock is None:
+        return None
+    try:
+        return int(sock.fileno())
+    except Exception:
+        return None
+
+
+def _cut(fd: int) -> None:
+    """Shut down the socket behind ``fd``: a read blocked on it returns at once."""
+    try:
+        dup = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return
+    try:
+        dup.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        dup.close()
+
+
+class Watchdog:
+    """Cuts queries still running at their deadline, from one background thread.
+
+    ``token = watchdog.arm(fd, delay)`` before a query, ``watchdog.disarm(token)``
+    after it. Arming is a lock and a heap push; the thread sleeps until the
+    earliest deadline and starts on first use (again after a fork).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, int]] = []
+        self._live: set[int] = set()
+        self._ids = itertools.count()
+        self._pid = -1
+        self.cuts = 0
+        """How many queries this watchdog has cut."""
+
+    def arm(self, fd: int, delay: float) -> int:
+        """Cut the socket ``fd`` in ``delay`` seconds unless disarmed first; return a token."""
+        deadline = self._clock() + delay
+        token = next(self._ids)
+        with self._cond:
+            if self._pid != os.getpid():
+                self._start()
+            earliest = self._heap[0][0] if self._heap else math.inf
+            heapq.heappush(self._heap, (deadline, token, fd))
+            self._live.add(token)
+            if deadline < earliest:
+                self._cond.notify()
+        return token
+
+    def disarm(self, token: int) -> None:
+        """Forget the query of ``token`` (finished in time): it is never cut after this."""
+        with self._cond:
+            self._live.discard(token)
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
+        self._heap.clear()
+        self._live.clear()
+        threading.Thread(target=self._loop, name="breakerpanel-db-watchdog", daemon=True).start()
+
+    def _loop(self) -> None:
+        pid = os.getpid()
+        with self._cond:
+            while self._pid == pid:
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                deadline, token, fd = self._heap[0]
+                wait = deadline - self._clock()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+                if token in self._live:
+                    self._live.discard(token)
+                    self.cuts += 1
+                    _cut(fd)
+
+
+watchdog = Watchdog()
+"""The process's watchdog, shared by every database guard."""

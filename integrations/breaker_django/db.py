@@ -1,0 +1,257 @@
+"""Guard every query on a ``DATABASES`` alias: ``BREAKERS["dependencies"][name]["database"]``.
+
+A dependency with ``"database": "default"`` runs each query on that alias
+(Django's ``execute_wrapper``) and each new connection to it under its
+breaker. ``OperationalError`` and ``InterfaceError`` are failures; every other
+error (``IntegrityError``, ``ProgrammingError``...) is the caller's and counts
+as a success. While the breaker is open a query raises ``CircuitOpenError``
+before any I/O; the middleware answers it with a 503 (or a kept page) and a
+``{% breaker %}`` block degrades.
+
+The dependency's ``timeout`` becomes the connect timeout, the server's
+statement timeout (PostgreSQL ``statement_timeout``, MariaDB
+``max_statement_time``, MySQL ``max_execution_time``) and the deadline of a
+watchdog that cuts a query the server cannot cut (a hung server or network).
+
+The guard is installed on a connection object of the alias when it connects
+(``connection_created``), when a request starts (``request_started``) and for
+the thread that runs ``ready()``. See ``docs/databases.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.conf import settings  # type: ignore[import-untyped]
+from django.core.checks import CheckMessage, Error, register  # type: ignore[import-untyped]
+from django.core.signals import request_started  # type: ignore[import-untyped]
+from django.db import connections  # type: ignore[import-untyped]
+from django.db.backends.signals import connection_created  # type: ignore[import-untyped]
+
+from breaker_core import CircuitBreaker, ConfigurationError, Registry, database
+from breaker_core.validation import describe, key_path
+from breaker_django import conf
+
+__all__ = [
+    "check_databases",
+    "database_problems",
+    "guard_connection",
+    "guard_thread",
+    "guarded_aliases",
+    "install",
+]
+
+_MARK = "_breakerpanel_guard"
+_DEPENDENCIES = 'BREAKERS["dependencies"]'
+
+_cached: tuple[Registry | None, dict[str, CircuitBreaker]] = (None, {})
+
+
+def guarded_aliases(registry: Registry) -> dict[str, CircuitBreaker]:
+    """``{alias: breaker}`` for every dependency of ``registry`` with a ``database``."""
+    global _cached
+    cached_registry, mapping = _cached
+    if cached_registry is registry:
+        return mapping
+    mapping = {}
+    for breaker in registry.breakers():
+        alias = breaker.config.database
+        if alias is not None:
+            mapping.setdefault(alias, breaker)
+            _default_connect_timeout(alias, breaker.config.timeout)
+    _cached = (registry, mapping)
+    return mapping
+
+
+def _default_connect_timeout(alias: str, timeout: float | None) -> None:
+    """Give the alias's ``OPTIONS`` a ``connect_timeout`` unless it has one.
+
+    This reaches the connections that are opened before the guard is on
+    their connection object (the first one of a thread outside a request).
+    """
+    if timeout is None or alias not in connections.settings:
+        return
+    options = connections.settings[alias].setdefault("OPTIONS", {})
+    engine = str(connections.settings[alias].get("ENGINE", ""))
+    if engine.endswith(("postgresql", "postgis")):
+        options.setdefault("connect_timeout", max(2, math.ceil(timeout)))
+    elif engine.endswith("mysql"):
+        options.setdefault("connect_timeout", max(1, math.ceil(timeout)))
+        options.setdefault("read_timeout", math.ceil(database.watchdog_delay(timeout)))
+
+
+def _breaker_for(alias: str) -> CircuitBreaker | None:
+    try:
+        registry = conf.get_registry()
+    except ConfigurationError:
+        return None  # the system checks report it; queries are not guarded meanwhile
+    return guarded_aliases(registry).get(alias)
+
+
+class _Guard:
+    """The execute wrapper of one connection object (one alias, one thread)."""
+
+    __slots__ = ("alias",)
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+
+    def __call__(
+        self,
+        execute: Callable[..., Any],
+        sql: Any,
+        params: Any,
+        many: bool,
+        context: Mapping[str, Any],
+    ) -> Any:
+        breaker = _breaker_for(self.alias)
+        if breaker is None:
+            return execute(sql, params, many, context)
+        attempt = breaker.attempt()
+        attempt.__enter__()  # raises CircuitOpenError while open: nothing is sent
+        token = None
+        timeout = breaker.config.timeout
+        try:
+            if timeout is not None:
+                fd = database.socket_fd(context["connection"].connection)
+                if fd is not None:
+                    token = database.watchdog.arm(fd, database.watchdog_delay(timeout))
+            result = execute(sql, params, many, context)
+        except BaseException as exc:
+            if token is not None:
+                database.watchdog.disarm(token)
+            database.settle(attempt, exc)
+            raise
+        if token is not None:
+            database.watchdog.disarm(token)
+        attempt.__exit__(None, None, None)
+        return result
+
+
+def _connect(connection: Any, conn_params: dict[str, Any]) -> Any:
+    """``get_new_connection`` of a guarded connection object: connect under the breaker."""
+    connect = type(connection).get_new_connection
+    breaker = _breaker_for(connection.alias)
+    if breaker is None:
+        return connect(connection, conn_params)
+    timeout = breaker.config.timeout
+    if timeout is not None and connection.vendor in ("postgresql", "mysql"):
+        # libpq counts whole seconds and treats less than 2 as 2.
+        floor = 2 if connection.vendor == "postgresql" else 1
+        conn_params.setdefault("connect_timeout", max(floor, math.ceil(timeout)))
+        if connection.vendor == "mysql":
+            # The handshake: PyMySQL's connect_timeout covers the TCP connect only.
+            conn_params.setdefault("read_timeout", math.ceil(database.watchdog_delay(timeout)))
+    return database.run(breaker, connect, connection, conn_params)
+
+
+def guard_connection(connection: Any) -> None:
+    """Install the guard on one Django connection object (idempotent)."""
+    if getattr(connection, _MARK, None) is not None:
+        return
+    guard = _Guard(connection.alias)
+    setattr(connection, _MARK, guard)
+    connection.execute_wrappers.insert(0, guard)  # outermost: rejects before other wrappers
+    connection.get_new_connection = functools.partial(_connect, connection)
+
+
+def _set_statement_timeout(connection: Any, seconds: float) -> None:
+    mariadb = connection.vendor == "mysql" and bool(connection.mysql_is_mariadb)
+    sql = database.statement_timeout_sql(connection.vendor, seconds, mariadb=mariadb)
+    if sql is None:
+        return
+    with connection.connection.cursor() as cursor:
+        cursor.execute(sql)
+    if not connection.get_autocommit():
+        connection.connection.commit()
+
+
+def _on_connection_created(*, connection: Any, **kwargs: Any) -> None:
+    breaker = _breaker_for(connection.alias)
+    if breaker is None:
+        return
+    guard_connection(connection)
+    if breaker.config.timeout is not None:
+        _set_statement_timeout(connection, breaker.config.timeout)
+
+
+def guard_thread() -> None:
+    """Guard this thread's connection objects of every guarded alias before they connect.
+
+    Requests do it when they start (``request_started``); call it at the start
+    of other long-lived threads (task workers) so that their first connection
+    is guarded too. Later connections are guarded anyway.
+    """
+    try:
+        registry = conf.get_registry()
+    except ConfigurationError:
+        return
+    for alias in guarded_aliases(registry):
+        if alias in connections.settings:
+            guard_connection(connections[alias])
+
+
+def _on_request_started(**kwargs: Any) -> None:
+    guard_thread()
+
+
+def database_problems(raw: object) -> list[str]:
+    """Problems of the ``database`` keys of ``BREAKERS`` against ``settings.DATABASES``."""
+    problems: list[str] = []
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("dependencies"), Mapping):
+        return problems
+    declared = getattr(settings, "DATABASES", {}) or {}
+    seen: dict[str, str] = {}
+    for name, options in raw["dependencies"].items():
+        if not isinstance(options, Mapping):
+            continue
+        alias = options.get("database")
+        if not isinstance(alias, str) or not alias:
+            continue  # absent, or reported by the settings validation
+        path = key_path(key_path(_DEPENDENCIES, str(name)), "database")
+        if alias not in declared:
+            aliases = ", ".join(json_names(declared)) or "none"
+            problems.append(
+                f"{path}: expected an alias of settings.DATABASES ({aliases}), "
+                f"got {describe(alias)}"
+            )
+        elif alias in seen:
+            problems.append(
+                f"{path}: expected each database alias to be guarded by one dependency, got "
+                f"{describe(alias)}, which {describe(seen[alias])} already guards"
+            )
+        else:
+            seen[alias] = str(name)
+    return problems
+
+
+def json_names(names: Mapping[str, object]) -> list[str]:
+    """The keys of ``names`` as the user would write them (double-quoted)."""
+    return [describe(name) for name in names]
+
+
+@register()  # type: ignore[untyped-decorator]
+def check_databases(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``breaker.E020``: a ``database`` key that names no alias, or an alias guarded twice."""
+    return [
+        Error(problem, hint="See docs/databases.md.", id="breaker.E020")
+        for problem in database_problems(conf.user_settings())
+    ]
+
+
+def install() -> None:
+    """Connect the signals and guard this thread's connections (from ``AppConfig.ready``).
+
+    Raises:
+        ConfigurationError: a ``database`` key names an alias that
+            ``settings.DATABASES`` does not declare, or one alias is guarded twice.
+    """
+    problems = database_problems(conf.user_settings())
+    if problems:
+        raise ConfigurationError(problems)
+    connection_created.connect(_on_connection_created, dispatch_uid="breaker_django.db.created")
+    request_started.connect(_on_request_started, dispatch_uid="breaker_django.db.request")
+    guard_thread()

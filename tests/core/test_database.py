@@ -1,0 +1,130 @@
+"""breaker_core.database: the failure rule, the statement-timeout SQL and the watchdog."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from breaker_core import CircuitBreaker, CircuitOpenError
+from breaker_core import database as db
+
+
+def _named(name: str, base: type[Exception] = Exception) -> type[Exception]:
+    """A class named like a PEP 249 error, as every driver and framework defines one."""
+    return type(name, (base,), {})
+
+
+@pytest.mark.parametrize(
+    ("exc", "failure"),
+    [
+        (_named("OperationalError")(), True),
+        (_named("QueryCanceled", _named("OperationalError"))(), True),
+        (_named("InterfaceError")(), True),
+        (ConnectionRefusedError(), True),
+        (TimeoutError(), True),
+        (_named("IntegrityError")(), False),
+        (_named("ProgrammingError")(), False),
+        (_named("DataError")(), False),
+        (ValueError(), False),
+    ],
+)
+def test_only_connection_and_timeout_errors_are_failures(exc, failure):
+    assert db.is_failure(exc) is failure
+
+
+def test_run_counts_the_callers_errors_as_successes(clock):
+    breaker = CircuitBreaker("db", failure_threshold=2, clock=clock)
+    integrity = _named("IntegrityError")
+    operational = _named("OperationalError")
+
+    def raise_(kind: type[Exception]) -> None:
+        raise kind("boom")
+
+    for _ in range(5):
+        with pytest.raises(integrity):
+            db.run(breaker, raise_, integrity)
+    assert breaker.snapshot()["failures"] == 0
+    assert breaker.snapshot()["successes"] == 5
+    for _ in range(2):
+        with pytest.raises(operational):
+            db.run(breaker, raise_, operational)
+    called = []
+    with pytest.raises(CircuitOpenError):
+        db.run(breaker, called.append, 1)
+    assert called == []
+
+
+def test_cancellation_is_neither_success_nor_failure(clock):
+    breaker = CircuitBreaker("db", clock=clock)
+
+    def cancel() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        db.run(breaker, cancel)
+    assert breaker.snapshot()["calls"] == 0
+
+
+def test_statement_timeout_sql_per_backend():
+    assert db.statement_timeout_sql("postgresql", 2) == "SET statement_timeout = 2000"
+    assert db.statement_timeout_sql("mysql", 0.25, mariadb=True) == (
+        "SET SESSION max_statement_time = 0.250"
+    )
+    assert db.statement_timeout_sql("mysql", 1.5) == "SET SESSION max_execution_time = 1500"
+    assert db.statement_timeout_sql("sqlite", 1) is None
+
+
+def test_the_watchdog_cuts_a_blocked_read_and_spares_a_disarmed_one():
+    watchdog = db.Watchdog()
+    a, b = socket.socketpair()
+    c, d = socket.socketpair()
+    try:
+        spared = watchdog.arm(c.fileno(), 0.05)
+        watchdog.disarm(spared)
+        watchdog.arm(a.fileno(), 0.1)
+        started = time.monotonic()
+        assert a.recv(10) == b""  # the watchdog shut the socket down: the read returns
+        assert time.monotonic() - started < 5
+        assert watchdog.cuts == 1
+        d.sendall(b"ok")
+        assert c.recv(10) == b"ok"  # the disarmed socket still works
+    finally:
+        for sock in (a, b, c, d):
+            sock.close()
+
+
+def test_the_watchdog_keeps_its_deadlines_apart_under_many_threads():
+    watchdog = db.Watchdog()
+    pairs = [socket.socketpair() for _ in range(40)]
+    try:
+        tokens: list[int] = []
+        lock = threading.Lock()
+
+        def arm(sock: socket.socket, delay: float) -> None:
+            token = watchdog.arm(sock.fileno(), delay)
+            with lock:
+                tokens.append(token)
+
+        threads = [
+            threading.Thread(target=arm, args=(a, 0.05 if i % 2 else 60.0))
+            for i, (a, _) in enumerate(pairs)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for i, (a, _) in enumerate(pairs):
+            if i % 2:
+                assert a.recv(10) == b""  # cut
+        assert watchdog.cuts == 20
+        for i, (a, b) in enumerate(pairs):
+            if not i % 2:
+                b.sendall(b"x")
+                assert a.recv(10) == b"x"  # not cut: its deadline is a minute away
+    finally:
+        for a, b in pairs:
+            a.close()
+            b.close()
