@@ -70,15 +70,16 @@ def _background_loop() -> asyncio.AbstractEventLoop:
         return loop
 
 
-async def _await(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable
+async def _run(awaitable: Awaitable[Any], what: str) -> None:
+    try:
+        await awaitable
+    except Exception:
+        logger.exception("async breaker listener %s raised; ignored", what)
 
 
 def schedule(awaitable: Awaitable[Any], what: str) -> None:
     """Run ``awaitable`` (a listener's result) without waiting for it; ``what`` names it in logs."""
-    coroutine: Coroutine[Any, Any, Any] = (
-        awaitable if asyncio.iscoroutine(awaitable) else _await(awaitable)
-    )
+    coroutine: Coroutine[Any, Any, Any] = _run(awaitable, what)
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:

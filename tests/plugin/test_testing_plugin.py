@@ -115,6 +115,7 @@ def test_breaker_events_records_and_unhooks(breaker_events, breaker_clock):
     registry = Registry.from_settings(
         {"dependencies": {"inv": {"failure_threshold": 2}, "recs": {}}}, clock=breaker_clock
     )
+    plain = registry["recs"]._plain
     events = breaker_events.watch(registry)
     assert events is breaker_events
     registry["recs"].call(int)
@@ -130,7 +131,7 @@ def test_breaker_events_records_and_unhooks(breaker_events, breaker_clock):
     events.clear()
     assert events.events == []
     events.stop()
-    assert registry["recs"]._plain  # the fast path is back
+    assert registry["recs"]._plain == plain  # the fast path is back
     registry["recs"].call(int)
     assert events.events == []
 
