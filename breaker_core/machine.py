@@ -146,6 +146,7 @@ class Machine:
         self._shared = False  # hot path: counts go to a shared store too
         # Until then, a half-open breaker rejects locally: every shared probe slot was taken.
         self._busy_until = 0.0
+        self._busy_deadline = 0.0
         # Copied out of the config for the hot path.
         self._slow = config.slow_call_duration
         self._result_is_failure = config.result_is_failure
@@ -408,7 +409,8 @@ class Machine:
         when it did not answer (the breaker then decides locally).
         """
         if now < self._busy_until:
-            self._reject(self._busy_until - now, "half_open_full", now)
+            wait = min(self._config.reset_timeout, self._busy_deadline - now)
+            self._reject(wait, "half_open_full", now)
         key = uuid.uuid4().hex
         try:
             view = self._coord.take_probe_slot(now, key)
@@ -424,9 +426,13 @@ class Machine:
         if verdict == "reject":
             retry = float(view.extra)
             if view.state is _HALF_OPEN:
-                # Every slot is taken somewhere: answer locally for a moment.
-                self._busy_until = now + retry
-                self._reject(retry, "half_open_full", now)
+                # Every slot is taken somewhere: answer locally for a moment. The
+                # store gives the wait until the earliest slot's deadline; the answer
+                # is capped by reset_timeout, as the memory store answers.
+                wait = min(self._config.reset_timeout, retry)
+                self._busy_deadline = now + retry
+                self._busy_until = now + wait
+                self._reject(wait, "half_open_full", now)
             self._reject(retry, "forced_open" if view.state is _FORCED_OPEN else "open", now)
         if view.state is _DISABLED:
             return True, None

@@ -158,8 +158,9 @@ if st.state == 'half_open' then
     return reply('probe', st, s, f, x)
   end
   local first = redis.call('ZRANGE', P, 0, 0, 'WITHSCORES')
-  local wait = math.min(reset_timeout, tonumber(first[2]) - now)
-  return reply('reject', st, s, f, x, fmt(wait))
+  -- Until the earliest slot's deadline, uncapped: the caller caps it by reset_timeout
+  -- and keeps the deadline to answer locally for a moment.
+  return reply('reject', st, s, f, x, fmt(tonumber(first[2]) - now))
 end
 if st.state == 'forced_open' then return reply('reject', st, s, f, x, fmt(reset_timeout)) end
 return reply('admit', st, s, f, x)

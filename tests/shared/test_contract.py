@@ -7,6 +7,7 @@ several processes sharing one breaker; in memory they are the same registry.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from typing import Any
 
@@ -186,3 +187,22 @@ def test_window_slides_for_everyone(world, clock):
     w.fail(2, index=1)
     assert w.breaker(index=0).state is State.CLOSED
     assert w.breaker(index=0).snapshot()["failures"] == 2
+
+
+def test_half_open_full_answers_the_same_wait_in_every_store(world, clock):
+    # A probe holds the only slot; its deadline (probe_timeout 20 s) is far past
+    # reset_timeout (5 s). A rejected call is told min(reset_timeout, time until the
+    # slot's deadline), asked now or a moment later, from the store or from the
+    # answer a shared breaker keeps locally for a moment.
+    w = world(probe_timeout=20)
+    w.fail(3)
+    clock.advance(5)
+    probe = contextvars.copy_context()  # the probe runs in a context of its own
+    probe.run(w.breaker().__enter__)
+    for elapsed, expected in [(0.0, 5.0), (1.0, 5.0), (3.0, 5.0), (14.0, 2.0)]:
+        clock.advance(elapsed)
+        with pytest.raises(CircuitOpenError) as info:
+            w.breaker().call(int)
+        assert info.value.reason == "half_open_full"
+        assert info.value.retry_after == pytest.approx(expected)
+    probe.run(w.breaker().__exit__, None, None, None)
