@@ -77,6 +77,11 @@ def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | No
                 f'{path}["pages"]: cannot change while the app runs (the route guards of '
                 "running middleware read it once); restart to apply it"
             )
+        if parsed.enabled != registry.enabled:
+            problems.append(
+                f'{path}["enabled"]: cannot change while the app runs (it is '
+                f"{registry.enabled}, got {parsed.enabled}); restart to apply it"
+            )
         for name, config in parsed.dependencies.items():
             breaker = registry._breakers.get(name)
             if breaker is not None:
@@ -101,6 +106,8 @@ def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | No
             breaker = CircuitBreaker(name, config, clock=registry.clock)
             breaker.share_listeners(registry._listeners)
             breaker.coordinate(registry.storage.attach(breaker))
+            if not registry.enabled:
+                breaker.disable()
         else:
             breaker.apply_config(config)
         kept[name] = breaker

@@ -75,6 +75,8 @@ class Registry:
         self._breakers: dict[str, CircuitBreaker] = {}
         self._listeners: list[Listener] = []
         self.pages = PageSettings()
+        self.enabled = True
+        """``BREAKERS["enabled"]``: False when every breaker is a pass-through (DISABLED)."""
         """``BREAKERS["pages"]``: what decides whether a page may be kept."""
         self._budgets: dict[str, RetryBudget] = {}
         # What reconfigure() compares new settings with (from_settings fills it in).
@@ -112,6 +114,7 @@ class Registry:
             _logger.warning("%s", warning)
         registry = cls(clock=parsed.clock, cache=parsed.cache, storage=parsed.storage)
         registry.pages = parsed.pages
+        registry.enabled = parsed.enabled
         registry._source = {
             "cache": (settings or {}).get("cache", default_cache),
             "path": path,
@@ -121,6 +124,8 @@ class Registry:
         for name, config in parsed.dependencies.items():
             breaker = CircuitBreaker(name, config, clock=registry._clock)
             registry.add(breaker)
+            if not parsed.enabled:
+                breaker.disable()
         return registry
 
     # -- breakers ------------------------------------------------------------------------

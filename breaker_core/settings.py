@@ -31,7 +31,7 @@ __all__ = [
     "settings_problems",
 ]
 
-SETTINGS_KEYS = ("storage", "cache", "defaults", "dependencies", "pages")
+SETTINGS_KEYS = ("storage", "cache", "defaults", "dependencies", "pages", "enabled")
 """The top-level keys of ``BREAKERS``."""
 
 SETTINGS_DEFAULTS = BreakerConfig(max_concurrent="auto")
@@ -64,6 +64,8 @@ class ParsedSettings:
     """``BREAKERS["pages"]``: what decides whether a page may be kept."""
     warnings: tuple[str, ...] = ()
     """Settings that are valid but probably not what was meant (see :func:`dependency_warnings`)."""
+    enabled: bool = True
+    """``BREAKERS["enabled"]``: False turns every breaker into a pass-through (DISABLED)."""
 
 
 def parse_settings(
@@ -121,12 +123,20 @@ def _parse(
         if key not in SETTINGS_KEYS:
             problems.append(v.unknown_key_problem(path, key, SETTINGS_KEYS))
 
+    enabled = settings.get("enabled", True)
+    if not isinstance(enabled, bool):
+        problems.append(v.Invalid("True or False").message(v.key_path(path, "enabled"), enabled))
+        enabled = True
+
     storage: Storage | None = None
     raw_storage = settings.get("storage", DEFAULT_STORAGE)
     try:
         storage = storage_from_url(raw_storage)
     except v.Invalid as exc:
         problems.append(exc.message(v.key_path(path, "storage"), raw_storage))
+    if not enabled and storage is not None and storage.shared:
+        # Switched off: nothing is shared, so this process never changes the fleet's state.
+        storage = storage_from_url(DEFAULT_STORAGE)
 
     cache: Cache | None = None
     raw_cache = settings.get("cache", default_cache)
@@ -197,6 +207,7 @@ def _parse(
         clock=clock,
         pages=pages,
         warnings=tuple(dependency_warnings(dependencies, path=path)),
+        enabled=enabled,
     )
 
 

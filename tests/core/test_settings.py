@@ -664,6 +664,7 @@ def breakers_settings(draw):
                 },
             ),
         ),
+        "enabled": st.sampled_from([True, False, "no"]),
     }
     keys = draw(st.lists(st.sampled_from(SETTINGS_KEYS), unique=True))
     mapping = {key: rarely(draw, JUNK, level[key]) for key in keys}

@@ -36,7 +36,7 @@ def test_every_settings_problem_is_one_error_with_its_path(settings):
     assert run_checks() == [
         Error(
             'BREAKERS: unknown setting "cach"; did you mean "cache"? '
-            "(allowed: cache, defaults, dependencies, pages, storage)",
+            "(allowed: cache, defaults, dependencies, enabled, pages, storage)",
             hint=SETTINGS_HINT,
             id="breaker.E001",
         ),
