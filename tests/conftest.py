@@ -65,6 +65,26 @@ def pytest_runtest_makereport(
     return report
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The URL of a reachable Redis: REDIS_URL, default redis://127.0.0.1:6379/15.
+
+    Skips with the reason when there is none, or fails when CI is set.
+    """
+    redis = pytest.importorskip("redis")
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        client.ping()
+        client.close()
+    except redis.RedisError as exc:
+        message = f"Redis at {url} is unreachable ({exc}); set REDIS_URL to run these tests"
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return str(url)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     """A fake clock starting at 1000 s."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from breaker_core import ConfigurationError, Registry, State
@@ -40,10 +38,9 @@ def test_switched_on_by_default_and_when_true():
         registry.close()
 
 
-def test_a_switched_off_process_never_touches_shared_state():
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+def test_a_switched_off_process_never_touches_shared_state(redis_url):
     registry = Registry.from_settings(
-        {"enabled": False, "storage": url, "dependencies": {"inventory": {}}}
+        {"enabled": False, "storage": redis_url, "dependencies": {"inventory": {}}}
     )
     assert not registry.storage.shared  # its DISABLED state is its own, not the fleet's
     registry.close()

@@ -1,7 +1,7 @@
 """A real Redis for the shared-state tests (REDIS_URL, default redis://127.0.0.1:6379/15).
 
-Unreachable Redis: the tests are skipped with the reason, unless CI is set,
-where they fail. Each test gets its own key prefix and cleans it up.
+The redis_url fixture is the root conftest's (skipped with the reason, or failing
+under CI, when Redis is unreachable). Each test gets its own key prefix and cleans it up.
 """
 
 from __future__ import annotations
@@ -17,23 +17,6 @@ from collections.abc import Callable, Iterator
 import pytest
 
 redis = pytest.importorskip("redis")
-
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    """The base URL of a reachable Redis (skips, or fails under CI, when there is none)."""
-    try:
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-        client.ping()
-        client.close()
-    except redis.RedisError as exc:
-        message = f"Redis at {REDIS_URL} is unreachable ({exc}); set REDIS_URL to run these tests"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return REDIS_URL
 
 
 @pytest.fixture

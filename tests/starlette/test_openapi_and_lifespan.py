@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Annotated
 
 import pytest
 
 fastapi = pytest.importorskip("fastapi")
-redis = pytest.importorskip("redis")
+pytest.importorskip("redis")
 from fastapi import Depends, FastAPI  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
@@ -110,19 +109,3 @@ def test_a_registry_given_to_the_middleware_is_left_open(redis_url):
     assert all(thread.is_alive() for thread in started)  # the app does not own it
     registry.close()
     assert not any(thread.is_alive() for thread in started)
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """REDIS_URL (default redis://127.0.0.1:6379/15), reachable, or skip (fail under CI)."""
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-        client.ping()
-        client.close()
-    except redis.RedisError as exc:
-        message = f"Redis at {url} is unreachable ({exc}); set REDIS_URL to run these tests"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
