@@ -23,6 +23,7 @@ from breaker_core.breaker import CircuitBreaker
 from breaker_core.config import BreakerConfig
 from breaker_core.errors import ConfigurationError
 from breaker_core.settings import parse_settings
+from breaker_core.storage import redact_url
 
 if TYPE_CHECKING:
     from breaker_core.registry import Registry
@@ -63,14 +64,15 @@ def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | No
         if parsed.storage != registry.storage:
             problems.append(
                 f'{path}["storage"]: cannot change while the app runs (it is '
-                f"{registry.storage.url!r}, got {parsed.storage.url!r}); restart to move "
-                "breaker state"
+                f"{redact_url(registry.storage.url)!r}, got {redact_url(parsed.storage.url)!r}); "
+                "restart to move breaker state"
             )
         raw_cache = (settings or {}).get("cache", source.get("default_cache", "memory://"))
         if source["cache"] is not None and raw_cache != source["cache"]:
             problems.append(
                 f'{path}["cache"]: cannot change while the app runs (it is '
-                f"{source['cache']!r}, got {raw_cache!r}); restart to use another cache"
+                f"{_shown(source['cache'])!r}, got {_shown(raw_cache)!r}); restart to use "
+                "another cache"
             )
         if parsed.pages != registry.pages:
             problems.append(
@@ -118,3 +120,8 @@ def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | No
     for breaker in removed:
         breaker.share_listeners([])
     registry.generation += 1
+
+
+def _shown(raw: object) -> object:
+    """A cache setting as shown in a problem: a URL never with its password."""
+    return redact_url(raw) if isinstance(raw, str) else raw

@@ -18,7 +18,13 @@ from breaker_core.cache import Cache
 from breaker_core.clock import Clock
 from breaker_core.config import DEPENDENCY_ONLY_FIELDS, BreakerConfig
 from breaker_core.errors import ConfigurationError
-from breaker_core.storage import CacheFactory, Storage, cache_from_url, storage_from_url
+from breaker_core.storage import (
+    CacheFactory,
+    Storage,
+    cache_from_url,
+    redact_url,
+    storage_from_url,
+)
 from breaker_core.web.pagesettings import PageSettings, parse_pages
 
 __all__ = [
@@ -133,7 +139,7 @@ def _parse(
     try:
         storage = storage_from_url(raw_storage)
     except v.Invalid as exc:
-        problems.append(exc.message(v.key_path(path, "storage"), raw_storage))
+        problems.append(exc.message(v.key_path(path, "storage"), _redacted(raw_storage)))
     if not enabled and storage is not None and storage.shared:
         # Switched off: nothing is shared, so this process never changes the fleet's state.
         storage = storage_from_url(DEFAULT_STORAGE)
@@ -145,7 +151,7 @@ def _parse(
     try:
         cache = cache_from_url(raw_cache, clock=clock, extra_schemes=cache_schemes)
     except v.Invalid as exc:
-        problems.append(exc.message(v.key_path(path, "cache"), raw_cache))
+        problems.append(exc.message(v.key_path(path, "cache"), _redacted(raw_cache)))
 
     raw_defaults = settings.get("defaults")
     defaults = _parse_defaults(raw_defaults, v.key_path(path, "defaults"), problems)
@@ -209,6 +215,11 @@ def _parse(
         warnings=tuple(dependency_warnings(dependencies, path=path)),
         enabled=enabled,
     )
+
+
+def _redacted(raw: object) -> object:
+    """A URL setting as shown in a problem: never with its password."""
+    return redact_url(raw) if isinstance(raw, str) else raw
 
 
 def dependency_warnings(

@@ -27,6 +27,7 @@ __all__ = [
     "CacheFactory",
     "Storage",
     "cache_from_url",
+    "redact_url",
     "storage_from_url",
 ]
 
@@ -40,6 +41,38 @@ REDIS_SCHEMES = (
     "rediss+cluster",
 )
 """Every URL scheme that names Redis (the driver loads when a storage connects)."""
+
+
+REDACTED = "***"
+"""What a password in a URL is shown as."""
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (in the user part or a ``password=`` option) as ``***``.
+
+    Every message and log line that shows a storage or cache URL shows it through
+    this: ``redis://:s3cret@host:6379/0`` reads ``redis://:***@host:6379/0``. Text
+    that is not a URL comes back unchanged.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    netloc, tail = rest[:netloc_end], rest[netloc_end:]
+    userinfo, at, hosts = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:{REDACTED}@{hosts}"
+    path, question, query = tail.partition("?")
+    if question:
+        query, hash_, fragment = query.partition("#")
+        fields = [
+            f"{field.partition('=')[0]}={REDACTED}"
+            if urllib.parse.unquote_plus(field.partition("=")[0]) == "password"
+            else field
+            for field in query.split("&")
+        ]
+        tail = f"{path}?{'&'.join(fields)}{hash_}{fragment}"
+    return f"{scheme}://{netloc}{tail}"
 
 
 class Storage:
@@ -69,7 +102,7 @@ class Storage:
         """Release connections and background threads (nothing for memory)."""
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.url!r}>"
+        return f"<{type(self).__name__} {redact_url(self.url)!r}>"
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):

@@ -70,3 +70,60 @@ def test_good_storage_urls_pass_the_check(url):
     assert set(options) <= set(STORAGE_OPTIONS)
     assert "refresh" not in driver_url
     assert "prefix" not in driver_url
+
+
+SECRET = "s3cr3t-Pa55"
+
+SECRET_URLS = [
+    # (setting, URL with a password, what the problem must still name)
+    ("storage", f"redis://:{SECRET}@127.0.0.1:99999/0", "port '99999'"),
+    ("storage", f"redis://app:{SECRET}@127.0.0.1:6379/0?refesh=1s", "unknown option 'refesh'"),
+    ("storage", f"rediss://127.0.0.1:6379/0?password={SECRET}&prefx=a", "unknown option 'prefx'"),
+    ("storage", f"redis+sentinel://:{SECRET}@127.0.0.1:26379", "name the service"),
+    ("cache", f"redis://:{SECRET}@127.0.0.1:6379/x", "database 'x'"),
+    ("cache", f"redis://127.0.0.1:6379/0?refresh=1s&password={SECRET}", "'refresh' belongs"),
+]
+
+
+@pytest.mark.parametrize(("setting", "url", "bad"), SECRET_URLS)
+def test_a_problem_with_a_url_never_shows_its_password(setting, url, bad, caplog):
+    with pytest.raises(ConfigurationError) as info:
+        Registry.from_settings({setting: url, "dependencies": {"dep": {}}})
+    message = str(info.value)
+    assert bad in message
+    assert SECRET not in message
+    assert "***" in message
+    assert SECRET not in caplog.text
+
+
+def test_a_url_is_shown_with_its_password_as_stars():
+    from breaker_core.storage import redact_url, storage_from_url
+
+    assert redact_url(f"redis://:{SECRET}@h:6379/0") == "redis://:***@h:6379/0"
+    assert redact_url(f"redis://app:{SECRET}@h/0?prefix=x") == "redis://app:***@h/0?prefix=x"
+    assert redact_url(f"redis://h/0?password={SECRET}&db=1") == "redis://h/0?password=***&db=1"
+    assert (
+        redact_url(f"redis+sentinel://:{SECRET}@a:26379,b:26379/svc")
+        == "redis+sentinel://:***@a:26379,b:26379/svc"
+    )
+    assert redact_url("redis://user@h/0") == "redis://user@h/0"  # no password to hide
+    assert redact_url("memory://") == "memory://"
+    storage = storage_from_url(f"redis://:{SECRET}@127.0.0.1:6379/0")
+    assert SECRET not in repr(storage)
+
+
+def test_a_change_of_storage_at_run_time_never_shows_either_password(redis_url):
+    registry = Registry.from_settings({"storage": f"redis://:{SECRET}@127.0.0.1:6379/0"})
+    try:
+        with pytest.raises(ConfigurationError) as info:
+            registry.reconfigure(
+                {
+                    "storage": f"redis://:{SECRET}2@127.0.0.1:6379/1",
+                    "cache": f"redis://:{SECRET}@h/0",
+                }
+            )
+    finally:
+        registry.close()
+    message = str(info.value)
+    assert 'BREAKERS["storage"]: cannot change' in message
+    assert SECRET not in message
