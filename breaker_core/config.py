@@ -97,6 +97,13 @@ class BreakerConfig:
     """Whether the health endpoint answers 503 while this dependency is open."""
     database: str | None = None
     """A database alias (Django ``DATABASES`` key) every query on which runs under this breaker."""
+    # Breakers per key.
+    per: str | None = None
+    """``"host"``: outbound HTTP clients use one breaker per host of this dependency
+    (``registry.for_key(name, "host:port")``) instead of one for all; None: one breaker."""
+    max_keys: int = 1000
+    """Per-key breakers (``registry.for_key``) kept per dependency, least recently used
+    dropped first."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -156,7 +163,7 @@ class BreakerConfig:
 BREAKER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(BreakerConfig))
 """Every key a dependency's settings may hold."""
 
-DEPENDENCY_ONLY_FIELDS: frozenset[str] = frozenset({"url", "routes", "database"})
+DEPENDENCY_ONLY_FIELDS: frozenset[str] = frozenset({"url", "routes", "database", "per"})
 """Keys that make no sense in ``BREAKERS["defaults"]``."""
 
 _PARSERS: dict[str, v.Parser] = {
@@ -187,6 +194,8 @@ _PARSERS: dict[str, v.Parser] = {
     "failure_statuses": v.optional(v.failure_statuses),
     "required": v.boolean,
     "database": v.optional(v.alias),
+    "per": v.optional(v.one_of(("host",))),
+    "max_keys": v.count_up_to(1_000_000),
 }
 
 _DEFAULTS: dict[str, object] = {f.name: f.default for f in dataclasses.fields(BreakerConfig)}
@@ -226,6 +235,11 @@ def _cross_field_problems(config: BreakerConfig) -> list[str]:
             f"{_path_of(config, 'failure_threshold')}: expected at most window_calls "
             f'({config.window_calls}) when trip_policy is "count_window", '
             f"got {config.failure_threshold} (the breaker could never trip on it)"
+        )
+    if config.per == "host" and config.url is None:
+        problems.append(
+            f'{_path_of(config, "url")}: expected an http(s) URL like "https://*.example.com" '
+            'when per is "host" (hosts are matched by it), got None'
         )
     if config.failure_threshold is None and config.failure_rate is None:
         problems.append(

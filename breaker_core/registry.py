@@ -6,6 +6,7 @@ import datetime
 import difflib
 import importlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from types import ModuleType
@@ -18,6 +19,7 @@ from breaker_core.durations import parse_duration
 from breaker_core.errors import ConfigurationError
 from breaker_core.events import Listener
 from breaker_core.guard import MISSING, make_guard
+from breaker_core.keyed import KeyedBreakers, check_key
 from breaker_core.settings import parse_settings
 from breaker_core.storage import CacheFactory, Storage
 from breaker_core.web.pagesettings import PageSettings
@@ -79,6 +81,8 @@ class Registry:
         """``BREAKERS["enabled"]``: False when every breaker is a pass-through (DISABLED)."""
         """``BREAKERS["pages"]``: what decides whether a page may be kept."""
         self._budgets: dict[str, RetryBudget] = {}
+        self._keyed: dict[str, KeyedBreakers] = {}
+        self._keyed_lock = threading.Lock()
         # What reconfigure() compares new settings with (from_settings fills it in).
         self._source: dict[str, Any] = {"cache": None, "path": "BREAKERS"}
         self.generation = 0
@@ -195,6 +199,41 @@ class Registry:
     def get(self, name: str) -> CircuitBreaker | None:
         """Return the breaker named ``name``, or None."""
         return self._breakers.get(name)
+
+    def for_key(self, name: str, key: str) -> CircuitBreaker:
+        """The breaker of ``key`` (a host, tenant, region...) under dependency ``name``.
+
+        Made on first use with the dependency's settings and named
+        ``name[key]``; the dependency keeps its ``max_keys`` most recently used
+        ones (see docs/keys.md). Shared through the registry's storage and
+        heard by its listeners like every breaker; not in :meth:`breakers`.
+
+        Raises:
+            KeyError: no dependency is named ``name``.
+            TypeError, ValueError: ``key`` is not a string of 1 to 200
+                printable characters.
+        """
+        family = self._keyed.get(name)
+        if family is None or family.stale:
+            family = self._family(name)
+        return family.get(check_key(name, key))
+
+    def _family(self, name: str) -> KeyedBreakers:
+        with self._keyed_lock:
+            for gone in [n for n in self._keyed if n not in self._breakers]:
+                del self._keyed[gone]  # removed by reconfigure()
+            dependency = self[name]
+            family = self._keyed.get(name)
+            if family is None:
+                family = self._keyed[name] = KeyedBreakers(self, dependency)
+            elif family.stale:
+                family.reconfigured(dependency)
+            return family
+
+    def keyed(self, name: str) -> KeyedBreakers | None:
+        """The per-key breakers of dependency ``name``, or None before its first ``for_key``."""
+        family = self._keyed.get(name)
+        return family if family is not None and name in self._breakers else None
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -44,6 +44,10 @@ class Server(Protocol):
         """Run the worker's next sync now."""
         ...
 
+    def hold(self, link: RedisCoordination) -> None:
+        """Keep ``link`` (and its breaker) alive until the next sync has sent what it holds."""
+        ...
+
 
 class RedisCoordination:
     """One breaker's side of :class:`~breaker_core.redis.storage.RedisStorage`."""
@@ -81,6 +85,8 @@ class RedisCoordination:
         pending = self.pending
         entry = pending.get(bucket)
         if entry is None:
+            if not pending:
+                self.storage.hold(self)  # an evicted per-key breaker: sent before it goes
             if len(pending) >= BUCKETS:
                 del pending[min(pending)]  # out of the window anyway: bounded memory
             entry = pending[bucket] = [0, 0, 0]
@@ -114,6 +120,7 @@ class RedisCoordination:
             if len(self._done) >= MAX_DONE:
                 del self._done[0]  # its slot expires on the server by itself
             self._done.append((probe_id, gen, verdict, now))
+        self.storage.hold(self)  # the slot is given back even if the breaker is dropped
         self.storage.wake()
 
     def force_state(self, state: State, now: float) -> SharedView:

@@ -134,6 +134,10 @@ class RedisStorage(Storage):
         self._cluster = False
         self._scripts: dict[str, Any] = {}
         self._links: weakref.WeakSet[RedisCoordination] = weakref.WeakSet()
+        # Links with counts or probe verdicts not sent yet: kept alive until the next sync
+        # sends them, so a per-key breaker dropped by its LRU loses nothing.
+        self._held: set[RedisCoordination] = set()
+        self._held_lock = threading.Lock()
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()  # one sync at a time, and none across a fork
         self._wake = threading.Event()
@@ -218,6 +222,8 @@ class RedisStorage(Storage):
         self._thread = None
         self._client = None  # the parent's sockets stay the parent's
         self._scripts = {}
+        self._held = set()
+        self._held_lock = threading.Lock()
         for link in list(self._links):
             link.forked()
         if self._links and not self._closed:
@@ -226,6 +232,11 @@ class RedisStorage(Storage):
     def wake(self) -> None:
         """Run the next sync now rather than at the next refresh tick."""
         self._wake.set()
+
+    def hold(self, link: RedisCoordination) -> None:
+        """Keep ``link`` alive until the next sync has sent its counts and probe verdicts."""
+        with self._held_lock:
+            self._held.add(link)
 
     def close(self) -> None:
         """Stop the worker, flush what was counted (one round trip) and close the connection.
@@ -266,6 +277,8 @@ class RedisStorage(Storage):
             return self._sync()
 
     def _sync(self) -> bool:
+        with self._held_lock:
+            _sending, self._held = self._held, set()  # alive until this sync has drained them
         links = list(self._links)
         if not links:
             return True

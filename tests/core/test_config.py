@@ -96,6 +96,8 @@ EXPECTED_DEFAULTS = {
     "failure_statuses": None,
     "required": False,
     "database": None,
+    "per": None,
+    "max_keys": 1000,
 }
 
 
@@ -341,6 +343,9 @@ INVALID = [
     ("required", 1, "true or false", "1", None),
     ("database", "", 'a database alias like "default" or None', '""', None),
     ("database", 5, 'a database alias like "default" or None', "5", None),
+    ("per", "tenant", 'one of "host" or None', '"tenant"', None),
+    ("max_keys", 0, POSITIVE_INT, "0", None),
+    ("max_keys", 10**7, POSITIVE_INT, "10000000", "at most 1000000"),
 ]
 
 

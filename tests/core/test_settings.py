@@ -572,6 +572,8 @@ VALID = {
     ),
     "required": st.booleans(),
     "database": st.sampled_from([None, "default", "replica"]),
+    "per": st.sampled_from([None, "host"]),
+    "max_keys": st.integers(min_value=1, max_value=10**6),
 }
 
 # Values that are wrong somewhere or everywhere, including ones that once escaped as other

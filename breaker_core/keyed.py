@@ -1,0 +1,171 @@
+"""Breakers per key: one breaker per host, tenant or region of a declared dependency.
+
+``registry.for_key("payments", "acct_42")`` returns the breaker of that key,
+made on first use with the dependency's settings and kept in a bounded LRU
+(the dependency's ``max_keys``, 1000 by default). Like every breaker of the
+registry it shares its state through the registry's storage (Redis: every
+process sees the same per-key state) and tells the registry's listeners.
+
+Eviction never splits a key in two. The LRU holds the breakers it keeps;
+a weak map holds every keyed breaker still alive anywhere (a call in flight, a
+response body not read yet, an attempt held by the caller). Asking again for a
+key that was evicted while still in use returns that same breaker, so its
+window counts, probe slots and bulkhead slots stay in one place; a breaker
+nobody holds any more is simply dropped (with memory storage its key starts
+closed again; with Redis storage it reloads the shared state, and counts not
+sent yet are sent first: the storage keeps them until then).
+
+Eviction prefers the least recently used *closed* breaker among the oldest
+few, so keys cycling through the LRU do not push out a breaker that is open
+on a bad host while a closed one could go instead.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import weakref
+from typing import TYPE_CHECKING
+
+from breaker_core.breaker import CircuitBreaker
+from breaker_core.state import State
+
+if TYPE_CHECKING:
+    from breaker_core.registry import Registry
+
+__all__ = ["MAX_KEY_LENGTH", "KeyedBreakers", "key_name", "split_key_name"]
+
+MAX_KEY_LENGTH = 200
+"""The longest key, in characters: keys name Redis keys and metric labels."""
+
+_EVICTION_SCAN = 16  # oldest entries looked at for a closed breaker to evict
+
+
+def key_name(dependency: str, key: str) -> str:
+    """The name of the breaker of ``key`` under ``dependency``: ``payments[acct_42]``.
+
+    Dependency names hold no ``[``, so the name splits back unambiguously.
+    """
+    return f"{dependency}[{key}]"
+
+
+def split_key_name(name: str) -> tuple[str, str | None]:
+    """``("payments", "acct_42")`` for ``payments[acct_42]``; ``(name, None)`` for a plain name."""
+    dependency, bracket, rest = name.partition("[")
+    if not bracket or not rest.endswith("]"):
+        return name, None
+    return dependency, rest[:-1]
+
+
+def check_key(dependency: str, key: object) -> str:
+    """Return ``key`` if it may name a breaker.
+
+    Raises:
+        TypeError: ``key`` is not a string.
+        ValueError: ``key`` is empty, too long or holds a control character.
+    """
+    where = f"for_key({dependency!r}, key)"
+    if not isinstance(key, str):
+        raise TypeError(f"{where}: expected a string key, got {type(key).__name__} {key!r}")
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValueError(
+            f"{where}: expected a key of 1 to {MAX_KEY_LENGTH} characters, got {len(key)}"
+        )
+    if not key.isprintable():
+        raise ValueError(f"{where}: expected a key without control characters, got {key!r}")
+    return key
+
+
+class KeyedBreakers:
+    """The per-key breakers of one declared dependency (see the module docs).
+
+    Thread-safe. Built by the registry on the first ``for_key`` of the dependency.
+    """
+
+    def __init__(self, registry: Registry, dependency: CircuitBreaker) -> None:
+        self.registry = registry
+        self.dependency = dependency
+        self._generation = registry.generation
+        self._lock = threading.Lock()
+        self._kept: collections.OrderedDict[str, CircuitBreaker] = collections.OrderedDict()
+        self._alive: weakref.WeakValueDictionary[str, CircuitBreaker] = (
+            weakref.WeakValueDictionary()
+        )
+        self.evictions = 0
+        """Breakers dropped from the LRU since the start (a sign ``max_keys`` is too small)."""
+
+    @property
+    def limit(self) -> int:
+        """How many breakers the LRU keeps: the dependency's ``max_keys``."""
+        return self.dependency.config.max_keys
+
+    def get(self, key: str) -> CircuitBreaker:
+        """The breaker of ``key``: kept, still alive after eviction, or made now."""
+        with self._lock:
+            breaker = self._kept.get(key)
+            if breaker is not None:
+                self._kept.move_to_end(key)
+                return breaker
+            breaker = self._alive.get(key)
+            if breaker is None:
+                breaker = self._make(key)
+            self._kept[key] = breaker
+            self._shrink()
+            return breaker
+
+    def _make(self, key: str) -> CircuitBreaker:
+        registry = self.registry
+        breaker = CircuitBreaker(
+            key_name(self.dependency.name, key), self.dependency.config, clock=registry.clock
+        )
+        breaker.share_listeners(registry._listeners)
+        breaker.coordinate(registry.storage.attach(breaker))
+        if not registry.enabled:
+            breaker.disable()
+        self._alive[key] = breaker
+        return breaker
+
+    def _shrink(self) -> None:
+        kept = self._kept
+        while len(kept) > self.limit:
+            victim = None
+            for index, (key, breaker) in enumerate(kept.items()):
+                if index >= _EVICTION_SCAN or index == len(kept) - 1:
+                    break
+                if breaker.state is State.CLOSED:
+                    victim = key
+                    break
+            if victim is None:
+                victim = next(iter(kept))
+            del kept[victim]
+            self.evictions += 1
+
+    def reconfigured(self, dependency: CircuitBreaker) -> None:
+        """Give every live keyed breaker the dependency's new settings."""
+        with self._lock:
+            self.dependency = dependency
+            self._generation = self.registry.generation
+            for breaker in list(self._alive.values()):
+                breaker.apply_config(dependency.config)
+            self._shrink()
+
+    @property
+    def stale(self) -> bool:
+        """True once the registry was reconfigured since this family last looked."""
+        return self._generation != self.registry.generation
+
+    def breakers(self) -> list[CircuitBreaker]:
+        """The kept breakers, least recently used first."""
+        with self._lock:
+            return list(self._kept.values())
+
+    def keys(self) -> list[str]:
+        """The kept keys, least recently used first."""
+        with self._lock:
+            return list(self._kept)
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def __repr__(self) -> str:
+        return f"<KeyedBreakers {self.dependency.name!r} {len(self)}/{self.limit}>"

@@ -1,0 +1,117 @@
+"""Breakers per key with Redis storage: every process sees each key's state; eviction loses nothing.
+
+Two registries on one Redis prefix stand for two processes. The storages run
+without their worker (``refresh=0``): the test says when a sync happens, so a
+count still waiting in a breaker that its LRU dropped would be lost for sure if
+the storage did not keep it until sent.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from breaker_core import CircuitOpenError, Registry, State
+from breaker_core.clock import FakeClock
+
+
+class Boom(Exception):
+    pass
+
+
+def boom() -> None:
+    raise Boom
+
+
+@pytest.fixture
+def registries(storage_url: Callable[..., str]) -> Iterator[Callable[..., Registry]]:
+    made: list[Registry] = []
+    clock = FakeClock()
+
+    def build(**options: object) -> Registry:
+        settings = {
+            "storage": storage_url(refresh="0"),
+            "dependencies": {
+                "payments": {"failure_threshold": 2, "reset_timeout": 30, "window": "1h", **options}
+            },
+        }
+        registry = Registry.from_settings(settings, clock=clock)
+        made.append(registry)
+        return registry
+
+    build.clock = clock  # type: ignore[attr-defined]
+    yield build
+    for registry in made:
+        registry.close()
+
+
+def sync(*registries: Registry) -> None:
+    for _ in range(2):  # flush everyone's counts, then read the totals
+        for registry in registries:
+            assert registry.storage.sync_now()
+
+
+def test_two_processes_share_each_keys_state_and_only_that_keys(registries) -> None:
+    first, second = registries(), registries()
+    for _ in range(2):
+        with pytest.raises(Boom):
+            first.for_key("payments", "acct_bad").call(boom)
+    sync(first, second)
+    assert second.for_key("payments", "acct_bad").state is State.OPEN
+    with pytest.raises(CircuitOpenError):
+        second.for_key("payments", "acct_bad").call(lambda: None)
+    assert second.for_key("payments", "acct_good").call(lambda: "ok") == "ok"
+    assert second["payments"].state is State.CLOSED
+
+
+def test_counts_of_evicted_breakers_reach_redis(registries) -> None:
+    """Many threads, two kept keys out of eight: every failure is in the shared windows."""
+    app = registries(max_keys=2, failure_threshold=10**9)
+    keys = [f"tenant-{i}" for i in range(8)]
+    made = [0] * len(keys)
+    lock = threading.Lock()
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(200):
+            index = rng.randrange(len(keys))
+            with pytest.raises(Boom):
+                app.for_key("payments", keys[index]).call(boom)
+            with lock:
+                made[index] += 1
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    family = app.keyed("payments")
+    assert family is not None
+    assert family.evictions > 0
+    gc.collect()  # breakers no one holds are gone now; their unsent counts must not be
+    sync(app)
+    reader = registries(max_keys=100, failure_threshold=10**9)
+    sync(reader)
+    seen = [reader.for_key("payments", key).snapshot()["failures"] for key in keys]
+    assert seen == made
+
+
+def test_a_probe_of_an_evicted_breaker_gives_its_slot_back(registries) -> None:
+    app = registries(max_keys=1, failure_threshold=1, reset_timeout=5)
+    other = registries(failure_threshold=1, reset_timeout=5)
+    breaker = app.for_key("payments", "host-a")
+    with pytest.raises(Boom):
+        breaker.call(boom)
+    sync(app)
+    registries.clock.advance(5)
+    with breaker.attempt():
+        pass  # the probe succeeds; its verdict waits for the next sync
+    del breaker
+    app.for_key("payments", "host-b")  # host-a leaves the LRU
+    gc.collect()
+    sync(app)
+    assert other.for_key("payments", "host-a").state is State.CLOSED
