@@ -315,6 +315,9 @@ def url(value: object) -> str:
         raise Invalid(allowed)
     if parts.query or parts.fragment:
         raise Invalid(allowed, "a base URL has no query or fragment")
+    host = parts.hostname
+    if "*" in host and not (host == "*" or (host.startswith("*.") and "*" not in host[1:])):
+        raise Invalid(allowed, 'a wildcard host is "*" or starts with "*." (like "*.example.com")')
     return value.rstrip("/")
 
 

@@ -25,13 +25,25 @@ def _config(registry: Registry, name: str, method: str) -> BreakerConfig:
     return config
 
 
+def _base_url(config: BreakerConfig, name: str, kwargs: dict[str, Any]) -> None:
+    if "base_url" in kwargs:
+        return
+    if "*" in (config.url or ""):
+        raise ConfigurationError(
+            f"registry.client({name!r}): the dependency's url {config.url!r} names many "
+            "hosts; pass base_url= for the one this client calls (requests to every host "
+            "matching the url are guarded)"
+        )
+    kwargs["base_url"] = config.url
+
+
 def client(registry: Registry, name: str, **kwargs: Any) -> httpx.Client:
     """An ``httpx.Client`` for dependency ``name``: its ``base_url``, its timeout, the breakers.
 
     Keyword arguments go to ``httpx.Client``; ``transport=`` is wrapped, not replaced.
     """
     config = _config(registry, name, "client")
-    kwargs.setdefault("base_url", config.url)
+    _base_url(config, name, kwargs)
     if config.timeout is not None:
         kwargs.setdefault("timeout", config.timeout)
     transport = BreakerTransport(registry, kwargs.pop("transport", None))
@@ -41,7 +53,7 @@ def client(registry: Registry, name: str, **kwargs: Any) -> httpx.Client:
 def async_client(registry: Registry, name: str, **kwargs: Any) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` for dependency ``name``; see :func:`client`."""
     config = _config(registry, name, "async_client")
-    kwargs.setdefault("base_url", config.url)
+    _base_url(config, name, kwargs)
     if config.timeout is not None:
         kwargs.setdefault("timeout", config.timeout)
     transport = AsyncBreakerTransport(registry, kwargs.pop("transport", None))

@@ -29,13 +29,12 @@ __all__ = ["AsyncBreakerTransport", "BreakerTransport"]
 _DEFAULT_TIMEOUT = httpx.Timeout(5.0).as_dict()  # what httpx clients send when unset
 
 
-def _guard(router: Router, registry: Registry, request: httpx.Request) -> Attempt | None:
+def _guard(router: Router, request: httpx.Request) -> Attempt | None:
     """Find the request's dependency, apply its timeout and return an attempt to enter."""
     url = request.url
-    name = router.match(url.scheme, url.host, url.port, url.path)
-    if name is None:
+    breaker = router.breaker(url.scheme, url.host, url.port, url.path)
+    if breaker is None:
         return None
-    breaker = registry[name]
     timeout = breaker.config.timeout
     if timeout is not None and request.extensions.get("timeout") in (None, _DEFAULT_TIMEOUT):
         request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
@@ -127,7 +126,7 @@ class BreakerTransport(httpx.BaseTransport):
         Raises:
             CircuitOpenError: the dependency's breaker is open (no connection opened).
         """
-        attempt = _guard(self._router, self.registry, request)
+        attempt = _guard(self._router, request)
         if attempt is None:
             return self.transport.handle_request(request)
         attempt.__enter__()
@@ -156,7 +155,7 @@ class AsyncBreakerTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` under its dependency's breaker; see :class:`BreakerTransport`."""
-        attempt = _guard(self._router, self.registry, request)
+        attempt = _guard(self._router, request)
         if attempt is None:
             return await self.transport.handle_async_request(request)
         await attempt.__aenter__()

@@ -47,10 +47,9 @@ class BreakerAdapter(HTTPAdapter):
         Raises:
             CircuitOpenError: the dependency's breaker is open (no connection opened).
         """
-        name = self._router.match_url(request.url or "")
-        if name is None:
+        breaker = self._router.breaker_for_url(request.url or "")
+        if breaker is None:
             return super().send(request, stream, timeout, verify, cert, proxies)
-        breaker = self.registry[name]
         config = breaker.config
         if timeout is None and config.timeout is not None:
             timeout = config.timeout

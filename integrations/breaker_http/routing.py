@@ -4,6 +4,12 @@ A dependency's ``url`` setting gives a scheme, a host, a port and a path
 prefix. A request matches when all four agree (the prefix on a path-segment
 boundary); the longest prefix wins. A request that matches no dependency is
 not guarded.
+
+The host may be a wildcard: ``*.example.com`` matches every host under
+``example.com`` (not ``example.com`` itself), ``*`` every host (on the URL's
+scheme and port). A named host wins over a wildcard, a longer wildcard over a
+shorter one, then the longest prefix. With ``"per": "host"`` each host of a
+dependency gets its own breaker (``registry.for_key(name, "host:port")``).
 """
 
 from __future__ import annotations
@@ -11,9 +17,9 @@ from __future__ import annotations
 import dataclasses
 import urllib.parse
 
-from breaker_core import Registry
+from breaker_core import CircuitBreaker, Registry
 
-__all__ = ["Router"]
+__all__ = ["Router", "host_key"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -25,6 +31,22 @@ class _Route:
     port: int
     prefix: str  # "" or "/api" (no trailing slash)
     name: str
+    suffix: str | None  # a wildcard host: ".example.com", or "" for "*"; None: exact host
+
+    def host_matches(self, host: str) -> bool:
+        if self.suffix is None:
+            return self.host == host
+        return host.endswith(self.suffix) and len(host) > len(self.suffix)
+
+
+def host_key(host: str, port: int) -> str:
+    """The key of one host's breaker under a ``"per": "host"`` dependency: ``host:port``."""
+    return f"{host}:{port}"
+
+
+def _specificity(route: _Route) -> tuple[int, int]:
+    host = 10_000 if route.suffix is None else len(route.suffix)
+    return host, len(route.prefix)
 
 
 class Router:
@@ -43,17 +65,19 @@ class Router:
             if url is None:
                 continue
             parts = urllib.parse.urlsplit(url)
+            host = (parts.hostname or "").lower()
             routes.append(
                 _Route(
                     scheme=parts.scheme,
-                    host=(parts.hostname or "").lower(),
+                    host=host,
                     port=parts.port or _DEFAULT_PORTS[parts.scheme],
                     prefix=parts.path.rstrip("/"),
                     name=breaker.name,
+                    suffix=host[1:] if host.startswith("*") else None,
                 )
             )
-        # Longest prefix first, so the most specific dependency wins.
-        self._routes = sorted(routes, key=lambda r: len(r.prefix), reverse=True)
+        # The most specific first: named hosts, longer wildcards, then longer prefixes.
+        self._routes = sorted(routes, key=_specificity, reverse=True)
 
     def match(self, scheme: str, host: str, port: int | None, path: str) -> str | None:
         """Return the name of the dependency serving this URL, or None."""
@@ -62,12 +86,23 @@ class Router:
         host = host.lower()
         port = port or _DEFAULT_PORTS.get(scheme)
         for route in self._routes:
-            if route.scheme != scheme or route.host != host or route.port != port:
+            if route.scheme != scheme or route.port != port or not route.host_matches(host):
                 continue
             prefix = route.prefix
             if not prefix or path == prefix or path.startswith(prefix + "/"):
                 return route.name
         return None
+
+    def breaker(self, scheme: str, host: str, port: int | None, path: str) -> CircuitBreaker | None:
+        """The breaker guarding this URL: its dependency's, or its host's with ``"per": "host"``."""
+        name = self.match(scheme, host, port, path)
+        if name is None:
+            return None
+        breaker = self._registry[name]
+        if breaker.config.per == "host":
+            port = port or _DEFAULT_PORTS[scheme]
+            breaker = self._registry.for_key(name, host_key(host.lower(), port))
+        return breaker
 
     def match_url(self, url: str) -> str | None:
         """Like :meth:`match`, for a URL string."""
@@ -77,3 +112,12 @@ class Router:
         except ValueError:
             return None
         return self.match(parts.scheme, parts.hostname or "", port, parts.path or "/")
+
+    def breaker_for_url(self, url: str) -> CircuitBreaker | None:
+        """Like :meth:`breaker`, for a URL string."""
+        parts = urllib.parse.urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            return None
+        return self.breaker(parts.scheme, parts.hostname or "", port, parts.path or "/")
