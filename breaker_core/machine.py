@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import NamedTuple, NoReturn, TypeVar
 
 from breaker_core.adaptive import AdaptiveBulkhead, build_bulkhead
 from breaker_core.clock import Clock
@@ -33,6 +33,14 @@ from breaker_core.config import BreakerConfig
 from breaker_core.coordination import MEMORY, Coordination, SharedView, Unavailable
 from breaker_core.errors import BulkheadFullError, CircuitOpenError
 from breaker_core.events import Event, Listener, dispatch
+from breaker_core.logtext import (
+    Figures,
+    describe_exception,
+    format_figures,
+    probe_failed_figures,
+    probe_succeeded_figures,
+    window_figures,
+)
 from breaker_core.matching import compile_matcher
 from breaker_core.policy import make_policy
 from breaker_core.state import State
@@ -88,6 +96,13 @@ class _Probe:
         self.gen = gen
         self.deadline = deadline
         self.key = key  # the slot's id in shared storage; None for a local slot
+
+
+class _Change(NamedTuple):
+    """A state change to announce, with the figures that decided it (taken under the lock)."""
+
+    event: Event
+    figures: Figures
 
 
 # What admission hands to the caller and the caller hands back when it finishes:
@@ -216,8 +231,16 @@ class Machine:
             self._release()
 
     def adopt(self, view: SharedView) -> None:
-        """Make the shared state this breaker's (events on a change of state)."""
-        change: Event | None = None
+        """Make the shared state this breaker's (events on a change of state).
+
+        The first view, taken when the store attaches the breaker (before
+        :meth:`coordinate`), is where this process starts, not a transition:
+        it is taken silently (no log line, no event, nothing remembered), so
+        a process that only looks (a listing command, a new worker) never
+        reports a change another process made.
+        """
+        change: _Change | None = None
+        joining = not self._shared
         with self._lock:
             phase = self._phase
             if view.gen != phase.gen or view.state is not phase.state:
@@ -230,15 +253,17 @@ class Machine:
                 self._opened_at = view.opened_at
                 if view.changed_at is not None:
                     self._changed_at = view.changed_at
-                if view.state is not phase.state:
-                    change = Event(
+                if view.state is not phase.state and not joining:
+                    now = self._clock()
+                    event = Event(
                         "state_change",
                         self.name,
                         old_state=phase.state,
                         new_state=view.state,
                         reason=view.reason or "shared",
-                        time=self._clock(),
+                        time=now,
                     )
+                    change = _Change(event, self._shared_figures(view, now))
             self._failed_probes = view.failed
             if view.probes < self._config.half_open_max_calls:
                 self._busy_until = 0.0  # a slot is free somewhere: ask again
@@ -251,7 +276,7 @@ class Machine:
         The local window counted every outcome all along, so failures made while
         the outage was being noticed still trip the breaker.
         """
-        change: Event | None = None
+        change: _Change | None = None
         now = self._clock()
         with self._lock:
             if self._phase.state is _CLOSED:
@@ -363,7 +388,7 @@ class Machine:
             if handled:
                 return shared_ticket
         config = self._config
-        change: Event | None = None
+        change: _Change | None = None
         rejection: tuple[float, str] | None = None
         ticket: Ticket = None
         with self._lock:
@@ -569,7 +594,7 @@ class Machine:
         exc: BaseException | None,
     ) -> None:
         """Apply a finished call's outcome to the window and the state, under the lock."""
-        change: Event | None = None
+        change: _Change | None = None
         self._acquire()
         try:
             phase = self._phase
@@ -632,7 +657,7 @@ class Machine:
 
     # -- transitions (called with the lock held, except _manual and _announce) ---
 
-    def _maybe_trip(self, now: float) -> Event | None:
+    def _maybe_trip(self, now: float) -> _Change | None:
         """Trip a CLOSED breaker if its window (or its trip policy) has reached a threshold."""
         config = self._config
         window = self._window
@@ -656,7 +681,7 @@ class Machine:
 
     def _probe_finished(
         self, probe: _Probe, outcome: int, now: float, phase: _Phase
-    ) -> Event | None:
+    ) -> _Change | None:
         """Apply a probe's outcome. A probe reclaimed by probe_timeout no longer counts."""
         live = probe in self._probes
         self._probes.discard(probe)
@@ -707,8 +732,9 @@ class Machine:
 
     def _transition(
         self, new_state: State, now: float, reason: str, open_until: float = 0.0
-    ) -> Event:
+    ) -> _Change:
         old = self._phase
+        figures = self._figures(reason, now, open_until)  # before anything is reset
         self._phase = _Phase(new_state, old.gen + 1, open_until)
         self._changed_at = now
         if new_state is not _OPEN and new_state is not _HALF_OPEN:
@@ -730,7 +756,7 @@ class Machine:
             self._window.reset()
             if self._policy is not None:
                 self._policy.reset()
-        return Event(
+        event = Event(
             "state_change",
             self.name,
             old_state=old.state,
@@ -739,6 +765,24 @@ class Machine:
             reason=reason,
             time=now,
         )
+        return _Change(event, figures)
+
+    def _figures(self, reason: str, now: float, open_until: float) -> Figures:
+        """What decided a local transition: the probes' figures, else the window's (lock held)."""
+        if reason == "probe_failed":
+            return probe_failed_figures(self._failed_probes, open_until - now)
+        if reason == "probe_succeeded":
+            return probe_succeeded_figures(self._probe_successes)
+        successes, failures, _ = self._counts(now)
+        return window_figures(successes, failures)
+
+    def _shared_figures(self, view: SharedView, now: float) -> Figures:
+        """What decided a transition the shared store made, as its view tells."""
+        if view.reason == "probe_failed":
+            return probe_failed_figures(view.failed, max(0.0, view.open_until - now))
+        if view.reason == "probe_succeeded":
+            return probe_succeeded_figures(self._config.success_threshold)
+        return window_figures(view.successes, view.failures)
 
     def _manual(self, new_state: State) -> None:
         now = self._clock()
@@ -784,37 +828,32 @@ class Machine:
         window.advance(now)
         return window.successes, window.failures, window.slow
 
-    def _announce(self, change: Event) -> None:
+    def _announce(self, change: _Change) -> None:
         """Log a state change, remember it and tell listeners (outside the lock)."""
-        if change.old_state is not None and change.new_state is not None:
-            self._recent.append(
-                (change.time, change.old_state, change.new_state, change.reason or "")
-            )
-        level = logging.WARNING if change.new_state in (_OPEN, _FORCED_OPEN) else logging.INFO
+        event, figures = change
+        if event.old_state is not None and event.new_state is not None:
+            self._recent.append((event.time, event.old_state, event.new_state, event.reason or ""))
+        level = logging.WARNING if event.new_state in (_OPEN, _FORCED_OPEN) else logging.INFO
         if logger.isEnabledFor(level):
-            with self._lock:
-                successes, failures, _ = self._counts(change.time)
-            calls = successes + failures
-            rate = failures / calls if calls else 0.0
-            cause = "" if change.exception is None else f", cause={change.exception!r}"
+            cause = (
+                "" if event.exception is None else f", cause={describe_exception(event.exception)}"
+            )
             logger.log(
                 level,
-                "breaker %s: %s -> %s (reason=%s, failures=%d, calls=%d, failure_rate=%.2f%s)",
+                "breaker %s: %s -> %s (reason=%s, %s%s)",
                 self.name,
-                change.old_state,
-                change.new_state,
-                change.reason,
-                failures,
-                calls,
-                rate,
+                event.old_state,
+                event.new_state,
+                event.reason,
+                format_figures(figures),
                 cause,
                 extra={
                     "breaker": self.name,
-                    "old_state": str(change.old_state),
-                    "new_state": str(change.new_state),
-                    "reason": change.reason,
-                    "failure_rate": rate,
+                    "old_state": str(event.old_state),
+                    "new_state": str(event.new_state),
+                    "reason": event.reason,
+                    **figures,
                 },
             )
         if self._listening:
-            dispatch(self._listening, change)
+            dispatch(self._listening, event)

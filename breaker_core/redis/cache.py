@@ -19,6 +19,7 @@ from typing import Any
 
 from breaker_core.cache import CachedValue
 from breaker_core.clock import Clock
+from breaker_core.logtext import describe_exception
 from breaker_core.redis.connect import connect
 from breaker_core.redis.storage import duration_param
 from breaker_core.redis.urls import CACHE_OPTIONS, STORAGE_OPTIONS, split_options
@@ -78,7 +79,7 @@ class RedisCache:
             logger.warning(
                 "breakerpanel: the Redis cache did not answer (%s); reads miss and writes are "
                 "dropped, asking again every %.0fs until it answers",
-                exc,
+                describe_exception(exc),
                 PAUSE,
             )
         self._down_until = self._clock() + PAUSE

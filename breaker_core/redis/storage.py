@@ -27,6 +27,7 @@ from typing import Any
 from breaker_core.coordination import Coordinated, Unavailable
 from breaker_core.durations import parse_duration
 from breaker_core.errors import ConfigurationError
+from breaker_core.logtext import describe_exception
 from breaker_core.redis.connect import connect
 from breaker_core.redis.coordination import RedisCoordination
 from breaker_core.redis.scripts import PROBE_DONE, SYNC
@@ -336,7 +337,7 @@ class RedisStorage(Storage):
             "breakerpanel: Redis at %s is unreachable (%s); each process keeps its own "
             "breakers until it answers again",
             self._safe_url(),
-            exc,
+            describe_exception(exc),
         )
         for link in list(self._links):
             link.machine.degraded()  # failures counted meanwhile may trip it now

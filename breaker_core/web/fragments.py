@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from breaker_core.errors import CircuitOpenError
 from breaker_core.keys import encode_values
+from breaker_core.logtext import describe_exception
 from breaker_core.registry import Registry
 
 __all__ = ["fragment_key", "render_fragment", "render_fragment_async"]
@@ -84,10 +85,9 @@ class _Block:
             return True
         if self.breaker.is_failure(error):
             logger.warning(
-                "breaker %s: a {%% breaker %%} block failed to render and degrades (%s: %s)",
+                "breaker %s: a {%% breaker %%} block failed to render and degrades (%s)",
                 self.breaker.name,
-                type(error).__name__,
-                error,
+                describe_exception(error),
             )
             return True
         return False

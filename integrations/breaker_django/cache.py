@@ -20,6 +20,7 @@ from django.core.cache import caches  # type: ignore[import-untyped]
 
 from breaker_core.cache import Cache, CachedValue
 from breaker_core.clock import Clock
+from breaker_core.logtext import describe_exception
 from breaker_core.validation import Invalid
 
 __all__ = ["DjangoCache", "cache_factory"]
@@ -114,7 +115,7 @@ class DjangoCache:
                 "are off until it answers again",
                 what,
                 self.alias,
-                exc,
+                describe_exception(exc),
             )
 
 

@@ -374,6 +374,10 @@ def test_with_redis_storage_commands_change_the_shared_state(redis_project):
     )
     # another process (a new command) sees it
     assert states(project) == {"inventory": "forced_open", "recommendations": "closed"}
+    looked = cli(project, "list", "--settings", "redis_settings")
+    assert "forced_open" in looked.stdout
+    # It shows the state another command set; it logs no transition of its own.
+    assert " -> " not in looked.stderr, looked.stderr
     assert cli(project, "reset", "inventory", "--settings", "redis_settings").returncode == 0
     assert states(project)["inventory"] == "closed"
     listing = cli(project, "list", "--settings", "redis_settings")

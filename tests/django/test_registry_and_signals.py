@@ -151,6 +151,7 @@ def test_a_failing_cache_backend_is_a_miss_logged_once(settings, caplog, clock):
         assert cache.get("k") is None
     assert caplog.text.count("cannot") == 1
     assert "stale fragments and pages are off" in caplog.text
+    assert "the Django cache 'down' (TimeoutError())" in caplog.text  # not "()" alone
 
 
 # -- signals ---------------------------------------------------------------------------------

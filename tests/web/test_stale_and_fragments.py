@@ -125,3 +125,16 @@ def test_shared_storage_and_its_cache_share_one_clock():
         assert before > 1_000_000_000  # shared storage: the registry runs on wall time
     finally:
         shared.close()
+
+
+def test_a_degrading_block_logs_the_exception_type_and_repr(registry, caplog):
+    """``str(TimeoutError())`` is empty: the log line must still say what failed."""
+
+    def hanging() -> str:
+        raise TimeoutError()
+
+    key = fragment_key("recs", "t.html", 1, [7])
+    with caplog.at_level("WARNING", logger="breaker_core"):
+        assert render_fragment(registry, "recs", key=key, body=hanging, fallback=lambda: "") == ""
+    (message,) = [r.getMessage() for r in caplog.records if "degrades" in r.getMessage()]
+    assert message.endswith("failed to render and degrades (TimeoutError())")
