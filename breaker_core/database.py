@@ -9,8 +9,11 @@ helpers, so a database breaker means the same thing everywhere:
   other error (``IntegrityError``, ``ProgrammingError``, ``DataError``...) is
   the caller's: the database answered, so the call counts as a success.
 * :func:`run`: one guarded call (a query or a connect) under a breaker.
-* :func:`statement_timeout_sql`: the statement that makes the server cut a
-  query at the dependency's ``timeout``.
+* :func:`refuse_if_open`: reject before any I/O while the breaker is open,
+  without taking a slot when it is not.
+* :func:`statement_timeout_sql` and :func:`connect_options`: what makes the
+  server cut a query, and the driver give up connecting, at the dependency's
+  ``timeout``.
 * :class:`Watchdog`: cuts a query the server cannot cut (a hung server, a
   black-holed network) by shutting its socket down a little after the
   ``timeout``, so a query never waits longer than that.
@@ -35,8 +38,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Watchdog",
+    "connect_options",
+    "cut",
     "is_failure",
+    "refuse_if_open",
     "run",
+    "settle",
     "socket_fd",
     "statement_timeout_sql",
     "watchdog",
@@ -46,6 +53,9 @@ __all__ = [
 R = TypeVar("R")
 
 _FAILURE_NAMES = frozenset({"OperationalError", "InterfaceError"})
+# SQLSTATE classes of an unwell server: connection exception, insufficient
+# resources, operator intervention (statement timeout, shutdown), system error.
+_FAILURE_SQLSTATES = frozenset({"08", "53", "57", "58"})
 _verdicts: dict[type[BaseException], bool] = {}
 
 
@@ -54,7 +64,10 @@ def is_failure(exc: BaseException) -> bool:
 
     PEP 249's ``OperationalError`` and ``InterfaceError`` (by class name, so
     Django's, SQLAlchemy's and every driver's count), ``OSError`` and
-    ``TimeoutError``. Cancellation and other ``BaseException`` are not.
+    ``TimeoutError``; and an error of another class whose ``sqlstate`` is in
+    class 08, 53, 57 or 58 (asyncpg, through SQLAlchemy, raises a plain
+    ``Error`` for a statement timeout). Cancellation and other
+    ``BaseException`` are not.
     """
     kind = type(exc)
     verdict = _verdicts.get(kind)
@@ -64,6 +77,9 @@ def is_failure(exc: BaseException) -> bool:
         )
         if len(_verdicts) < 1024:
             _verdicts[kind] = verdict
+    if not verdict and isinstance(exc, Exception):
+        sqlstate = getattr(exc, "sqlstate", None)
+        return isinstance(sqlstate, str) and sqlstate[:2] in _FAILURE_SQLSTATES
     return verdict
 
 
@@ -97,6 +113,21 @@ def settle(attempt: Any, exc: BaseException | None) -> None:
         attempt.__exit__(type(exc), exc, exc.__traceback__)
 
 
+def refuse_if_open(breaker: CircuitBreaker) -> None:
+    """Raise ``CircuitOpenError`` if ``breaker`` rejects calls now; else do nothing.
+
+    For the steps before a query that must not touch the network while the
+    breaker is open (handing out a pooled connection) but are not calls of
+    their own: nothing is admitted or counted, listeners hear the rejection.
+
+    Raises:
+        CircuitOpenError: the breaker is open (or forced open).
+    """
+    if breaker.is_open:
+        forced = breaker.state.value == "forced_open"
+        breaker._reject(breaker.retry_after, "forced_open" if forced else "open")
+
+
 def statement_timeout_sql(vendor: str, seconds: float, *, mariadb: bool = False) -> str | None:
     """The SQL that sets a session's statement timeout, or None if the backend has none.
 
@@ -113,6 +144,29 @@ def statement_timeout_sql(vendor: str, seconds: float, *, mariadb: bool = False)
             return f"SET SESSION max_statement_time = {millis / 1000:.3f}"
         return f"SET SESSION max_execution_time = {millis}"
     return None
+
+
+def connect_options(vendor: str, seconds: float, *, driver: str = "") -> dict[str, Any]:
+    """Connect arguments that bound a connect (and its handshake) at about ``seconds``.
+
+    ``vendor``: ``"postgresql"`` (libpq's ``connect_timeout`` counts whole
+    seconds and treats less than 2 as 2; asyncpg's ``timeout`` is a float) or
+    ``"mysql"`` (``connect_timeout``; PyMySQL and mysqlclient also get a
+    ``read_timeout`` because their ``connect_timeout`` covers the TCP connect
+    only). Others: none. ``driver``: the DB-API module's name.
+    """
+    if vendor == "postgresql":
+        if driver == "asyncpg":
+            return {"timeout": seconds}
+        return {"connect_timeout": max(2, math.ceil(seconds))}
+    if vendor == "mysql":
+        if driver in ("aiomysql", "asyncmy"):
+            return {"connect_timeout": seconds}
+        return {
+            "connect_timeout": max(1, math.ceil(seconds)),
+            "read_timeout": math.ceil(watchdog_delay(seconds)),
+        }
+    return {}
 
 
 def watchdog_delay(timeout: float) -> float:
@@ -149,7 +203,7 @@ def socket_fd(connection: object) -> int | None:
         return None
 
 
-def _cut(fd: int) -> None:
+def cut(fd: int) -> None:
     """Shut down the socket behind ``fd``: a read blocked on it returns at once."""
     try:
         dup = socket.socket(fileno=os.dup(fd))
@@ -222,7 +276,7 @@ class Watchdog:
                 if token in self._live:
                     self._live.discard(token)
                     self.cuts += 1
-                    _cut(fd)
+                    cut(fd)
 
 
 watchdog = Watchdog()

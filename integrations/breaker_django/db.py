@@ -21,7 +21,6 @@ the thread that runs ``ready()``. See ``docs/databases.md``.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -76,11 +75,10 @@ def _default_connect_timeout(alias: str, timeout: float | None) -> None:
         return
     options = connections.settings[alias].setdefault("OPTIONS", {})
     engine = str(connections.settings[alias].get("ENGINE", ""))
-    if engine.endswith(("postgresql", "postgis")):
-        options.setdefault("connect_timeout", max(2, math.ceil(timeout)))
-    elif engine.endswith("mysql"):
-        options.setdefault("connect_timeout", max(1, math.ceil(timeout)))
-        options.setdefault("read_timeout", math.ceil(database.watchdog_delay(timeout)))
+    vendor = "postgresql" if engine.endswith(("postgresql", "postgis")) else ""
+    vendor = "mysql" if engine.endswith("mysql") else vendor
+    for key, value in database.connect_options(vendor, timeout).items():
+        options.setdefault(key, value)
 
 
 def _breaker_for(alias: str) -> CircuitBreaker | None:
@@ -138,13 +136,9 @@ def _connect(connection: Any, conn_params: dict[str, Any]) -> Any:
     if breaker is None:
         return connect(connection, conn_params)
     timeout = breaker.config.timeout
-    if timeout is not None and connection.vendor in ("postgresql", "mysql"):
-        # libpq counts whole seconds and treats less than 2 as 2.
-        floor = 2 if connection.vendor == "postgresql" else 1
-        conn_params.setdefault("connect_timeout", max(floor, math.ceil(timeout)))
-        if connection.vendor == "mysql":
-            # The handshake: PyMySQL's connect_timeout covers the TCP connect only.
-            conn_params.setdefault("read_timeout", math.ceil(database.watchdog_delay(timeout)))
+    if timeout is not None:
+        for key, value in database.connect_options(connection.vendor, timeout).items():
+            conn_params.setdefault(key, value)
     return database.run(breaker, connect, connection, conn_params)
 
 
