@@ -35,6 +35,51 @@ def test_only_connection_and_timeout_errors_are_failures(exc, failure):
     assert db.is_failure(exc) is failure
 
 
+def _with_sqlstate(sqlstate: str) -> Exception:
+    error = _named("Error")("from a driver that uses no PEP 249 subclass")
+    error.sqlstate = sqlstate  # type: ignore[attr-defined]
+    return error
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "failure"),
+    [
+        ("57014", True),  # query_canceled: the statement timeout
+        ("57P01", True),  # admin_shutdown
+        ("08006", True),  # connection_failure
+        ("53300", True),  # too_many_connections
+        ("58030", True),  # io_error
+        ("23505", False),  # unique_violation
+        ("42601", False),  # syntax_error
+        ("22012", False),  # division_by_zero
+    ],
+)
+def test_an_error_of_no_pep249_class_is_judged_by_its_sqlstate(sqlstate, failure):
+    assert db.is_failure(_with_sqlstate(sqlstate)) is failure
+
+
+def test_connect_options_per_driver():
+    assert db.connect_options("postgresql", 0.5) == {"connect_timeout": 2}
+    assert db.connect_options("postgresql", 3.2) == {"connect_timeout": 4}
+    assert db.connect_options("postgresql", 0.5, driver="asyncpg") == {"timeout": 0.5}
+    assert db.connect_options("mysql", 0.5, driver="pymysql") == {
+        "connect_timeout": 1,
+        "read_timeout": 1,
+    }
+    assert db.connect_options("mysql", 0.5, driver="aiomysql") == {"connect_timeout": 0.5}
+    assert db.connect_options("sqlite", 0.5) == {}
+
+
+def test_refuse_if_open_takes_nothing_from_a_closed_breaker(clock):
+    breaker = CircuitBreaker("db", clock=clock)
+    db.refuse_if_open(breaker)
+    assert breaker.snapshot()["calls"] == 0
+    breaker.force_open()
+    with pytest.raises(CircuitOpenError) as caught:
+        db.refuse_if_open(breaker)
+    assert caught.value.reason == "forced_open"
+
+
 def test_run_counts_the_callers_errors_as_successes(clock):
     breaker = CircuitBreaker("db", failure_threshold=2, clock=clock)
     integrity = _named("IntegrityError")
