@@ -9,18 +9,25 @@ Two checks, both required:
 - the browser's own origin headers, judged by
   :func:`breaker_core.web.origin.cross_origin_reason` (the same rule as every
   integration): a POST from another site is refused even with a token.
+
+With Flask-WTF's ``CSRFProtect`` on the app, the dashboard's action view is
+exempted from it (:func:`leave_to_own_check`): the checks above stand in for
+Flask-WTF's, every other view of the app keeps Flask-WTF's protection, and the
+dashboard's forms need no second token.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from typing import Any
 
-from flask import current_app, request, session
+from flask import Flask, current_app, request, session
 from werkzeug.exceptions import Forbidden
 
 from breaker_core.web.origin import cross_origin_reason, tokens_match
 
-__all__ = ["FIELD", "HEADER", "SESSION_KEY", "check_csrf", "csrf_token"]
+__all__ = ["FIELD", "HEADER", "SESSION_KEY", "check_csrf", "csrf_token", "leave_to_own_check"]
 
 FIELD = "breakerpanel_csrf"
 """Form field carrying the token."""
@@ -72,3 +79,16 @@ def check_csrf() -> None:
         raise Forbidden("Missing CSRF token: reload the dashboard and try again.")
     if not tokens_match(expected, sent):
         raise Forbidden("Invalid CSRF token: reload the dashboard and try again.")
+
+
+def leave_to_own_check(app: Flask, view: Callable[..., Any]) -> None:
+    """Exempt ``view`` from Flask-WTF's ``CSRFProtect`` if the app has it (else nothing).
+
+    ``view`` must call :func:`check_csrf` itself. Flask-WTF keeps its
+    instance in ``app.extensions["csrf"]`` and its exemptions by the view's
+    dotted name, so asking again is harmless.
+    """
+    protect = app.extensions.get("csrf")
+    exempt = getattr(protect, "exempt", None)
+    if callable(exempt):
+        exempt(view)

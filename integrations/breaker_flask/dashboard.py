@@ -26,7 +26,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
-from flask import Blueprint, Flask, Response, g, jsonify, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    request,
+    url_for,
+)
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, Forbidden
@@ -35,7 +45,7 @@ from breaker_core.web.actions import ActionError, apply_action, audit
 from breaker_core.web.dashboard import SECURITY_HEADERS, render_dashboard
 from breaker_core.web.status import status_document
 from breaker_core.web.unavailable import prefers_json
-from breaker_flask.csrf import FIELD, check_csrf, csrf_token
+from breaker_flask.csrf import FIELD, check_csrf, csrf_token, leave_to_own_check
 from breaker_flask.current import current_registry
 from breaker_flask.monitoring import enable_metrics, health_view, metrics_view
 
@@ -66,7 +76,10 @@ def dashboard_blueprint(
     state needs ``can_change()`` and a valid CSRF token from the page; the
     page shows buttons only to viewers ``can_change()`` allows. A hook may
     also ``abort()`` itself (for instance with a redirect to your login page).
-    ``interval`` is the page's refresh period in seconds.
+    ``interval`` is the page's refresh period in seconds. With Flask-WTF's
+    ``CSRFProtect`` on the app (set up before or after the blueprint), the
+    action endpoint exempts itself from it: it checks its own token and the
+    origin (see :mod:`breaker_flask.csrf`); every other view keeps Flask-WTF's.
 
     ``/health`` answers everyone (load balancers). ``/metrics`` needs what
     the JSON status needs and serves the app's metrics once enabled:
@@ -149,6 +162,16 @@ def dashboard_blueprint(
         if prefers_json(request.headers.get("Accept")):
             return jsonify({"ok": True, "message": message})
         return redirect(url_for(".page"), code=303)
+
+    # Flask-WTF's CSRFProtect checks in a before_request hook of the app: set up
+    # before the blueprint, it is told at registration; set up after it, its hook
+    # runs after this one, which tells it first.
+    blueprint.record(lambda state: leave_to_own_check(cast(Flask, state.app), action))
+
+    @blueprint.before_app_request
+    def exempt_late() -> None:
+        if request.method == "POST":
+            leave_to_own_check(current_app, action)
 
     @blueprint.after_request
     def secure(response: Response) -> Response:
