@@ -2,8 +2,9 @@
 
 Viewing needs an active staff user (``is_staff``); changing a state needs the
 ``breaker.change_breaker_state`` permission as well (superusers have it).
-Anonymous visitors of the dashboard are sent to ``LOGIN_URL``; the JSON
-endpoint, the metrics and the POST endpoint answer 403 instead. The POST
+Anonymous visitors of the dashboard are sent to the login page (see
+:func:`login_url`); the JSON endpoint, the metrics and the POST endpoint
+answer 403 instead. The POST
 endpoint is CSRF-protected whether or not ``CsrfViewMiddleware`` is installed.
 The health endpoint is open to everyone: load balancers must reach it.
 """
@@ -15,17 +16,19 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings  # type: ignore[import-untyped]
+from django.apps import apps  # type: ignore[import-untyped]
+from django.conf import global_settings, settings  # type: ignore[import-untyped]
 from django.core.exceptions import PermissionDenied  # type: ignore[import-untyped]
 from django.http import (  # type: ignore[import-untyped]
     HttpRequest,
     HttpResponse,
+    HttpResponseForbidden,
     HttpResponseRedirect,
     JsonResponse,
 )
 from django.middleware.csrf import get_token  # type: ignore[import-untyped]
 from django.shortcuts import resolve_url  # type: ignore[import-untyped]
-from django.urls import reverse  # type: ignore[import-untyped]
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse  # type: ignore[import-untyped]
 from django.utils.http import urlencode  # type: ignore[import-untyped]
 from django.views.decorators.cache import never_cache  # type: ignore[import-untyped]
 from django.views.decorators.csrf import csrf_protect  # type: ignore[import-untyped]
@@ -50,6 +53,7 @@ __all__ = [
     "can_view",
     "dashboard",
     "health",
+    "login_url",
     "metrics",
     "status",
 ]
@@ -73,6 +77,40 @@ def can_view(request: HttpRequest) -> bool:
 def can_change(request: HttpRequest) -> bool:
     """True for a user who may view and holds ``breaker.change_breaker_state``."""
     return can_view(request) and bool(_user(request).has_perm(PERMISSION))
+
+
+NO_LOGIN_PAGE = (
+    "The breakers dashboard is for signed-in staff users, and this site has no login page "
+    "to send you to. Route the admin (path('admin/', admin.site.urls) with "
+    "django.contrib.admin installed) or django.contrib.auth.urls, or set LOGIN_URL."
+)
+
+
+def login_url() -> str | None:
+    """Where the dashboard sends anonymous visitors to sign in; None if the site has no login page.
+
+    ``LOGIN_URL`` when you set it. Left at Django's default
+    (``/accounts/login/``), it is used when that path is routed; otherwise the
+    admin's login page when ``django.contrib.admin`` is installed and routed
+    (the dashboard is for staff, who sign in there); otherwise None.
+    """
+    configured = settings.LOGIN_URL
+    if configured != global_settings.LOGIN_URL:
+        url: str = resolve_url(configured)
+        return url
+    try:
+        resolve(configured)
+    except Resolver404:
+        pass
+    else:
+        return str(configured)
+    if apps.is_installed("django.contrib.admin"):
+        try:
+            admin: str = reverse("admin:login")
+        except NoReverseMatch:
+            return None
+        return admin
+    return None
 
 
 def _url(request: HttpRequest, name: str) -> str:
@@ -111,7 +149,10 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
     if not can_view(request):
         user = _user(request)
         if user is None or not user.is_authenticated:
-            login = resolve_url(settings.LOGIN_URL)
+            login = login_url()
+            if login is None:
+                # Said on the page itself: Django's own 403 page would not show why.
+                return HttpResponseForbidden(NO_LOGIN_PAGE, content_type="text/plain")
             query = urlencode({"next": request.get_full_path()})
             return HttpResponseRedirect(f"{login}?{query}")
         raise PermissionDenied("the breakers dashboard is for staff users")
