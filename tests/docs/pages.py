@@ -296,6 +296,52 @@ class UpstreamEnv(Env):
         stack.callback(ns["up"].stop)
 
 
+class SdksEnv(Env):
+    """The SDK page's examples call a local fake of the Stripe and Twilio APIs."""
+
+    def setup(self, ns: dict[str, Any], stack: ExitStack) -> None:
+        from tests.sdks.fakes import FakeAPIs
+
+        fake = stack.enter_context(FakeAPIs())
+        for variable in ("STRIPE_API_BASE", "TWILIO_API_BASE"):
+            saved = os.environ.get(variable)
+            os.environ[variable] = fake.url
+            stack.callback(_restore_environ, variable, saved)
+        ns["_fake"] = fake
+        super().setup(ns, stack)
+
+
+def _restore_environ(variable: str, saved: str | None) -> None:
+    if saved is None:
+        os.environ.pop(variable, None)
+    else:
+        os.environ[variable] = saved
+
+
+def sdks_check(ns: dict[str, Any], printed: str) -> None:
+    import stripe
+    from twilio.base.exceptions import TwilioRestException
+
+    assert printed.split() == ["succeeded", "True"]  # both calls reached the fake
+    fake, charge, notify = ns["_fake"], ns["charge"], ns["notify"]
+    fake.set_mode("decline")
+    assert {charge(500) for _ in range(8)} == {"declined: Your card was declined."}
+    fake.set_mode("errors")
+    failed = 0
+    for _ in range(5):  # the page's failure_threshold
+        try:
+            charge(500)
+        except stripe.APIError:
+            failed += 1
+    assert failed == 5
+    sent = fake.requests
+    assert charge(500) == "payments are unavailable, please try again in a minute"
+    assert fake.requests == sent  # the refused charge sent nothing
+    with contextlib.suppress(TwilioRestException):
+        notify("+15558675310")
+    assert fake.requests == sent + 1  # Twilio has its own breaker, still closed
+
+
 # -- frameworks ------------------------------------------------------------------------------
 
 
@@ -538,6 +584,7 @@ PAGE_ENVS: dict[str, Env | dict[str, Env]] = {
     "jinja.md": Env(lambda: {"BREAKERS": _settings()}, check=jinja_check),
     "operations.md": OperationsEnv(shop_names, check=operations_check),
     "upstream.md": UpstreamEnv(upstream_names),
+    "sdks.md": SdksEnv(check=sdks_check),
     "django.md": DjangoEnv(),
     "flask.md": FlaskEnv(flask_names, check=flask_check),
     # A block rebinds ``app`` to show the middleware around any ASGI app; the blocks

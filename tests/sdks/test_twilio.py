@@ -1,0 +1,116 @@
+"""The official twilio SDK, guarded through the HTTP client it takes, against a local fake API.
+
+Nothing is mocked: twilio's own ``Client`` sends real HTTP to the fake on 127.0.0.1 through
+its ``TwilioHttpClient``, whose session has the breaker adapter mounted.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytest.importorskip("twilio")
+requests = pytest.importorskip("requests")
+
+from twilio.base.exceptions import TwilioRestException  # noqa: E402
+
+from breaker_core import CircuitOpenError, ConfigurationError, Registry, State  # noqa: E402
+from breaker_http.twilio_sdk import twilio_client, twilio_http_client  # noqa: E402
+
+TIMEOUT = 0.4
+FAST = 0.1
+ACCOUNT = "AC" + "0" * 32
+
+
+@pytest.fixture
+def registry(fake, clock) -> Registry:
+    return Registry.from_settings(
+        {
+            "dependencies": {
+                "twilio": {
+                    "url": fake.url,
+                    "timeout": TIMEOUT,
+                    "failure_threshold": 3,
+                    "reset_timeout": 30,
+                }
+            }
+        },
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def client(registry):
+    return twilio_client(registry, ACCOUNT, "auth-token")
+
+
+def send(client) -> object:
+    return client.messages.create(to="+15558675310", from_="+15017122661", body="hello")
+
+
+def test_healthy_calls_go_through_and_count(client, registry, fake):
+    message = send(client)
+    assert (message.sid, message.status) == ("SMfake", "queued")
+    assert fake.requests == 1
+    assert registry["twilio"].snapshot()["successes"] == 1
+
+
+def test_invalid_numbers_never_trip(client, registry, fake):
+    fake.set_mode("decline")
+    for _ in range(6):
+        with pytest.raises(TwilioRestException) as caught:
+            send(client)
+        assert (caught.value.status, caught.value.code) == (400, 21211)
+    snap = registry["twilio"].snapshot()
+    assert (snap["state"], snap["successes"], snap["failures"]) == ("closed", 6, 0)
+
+
+def test_5xx_answers_open_the_breaker_then_calls_fail_fast(client, registry, fake):
+    fake.set_mode("errors")
+    for _ in range(3):
+        with pytest.raises(TwilioRestException) as caught:
+            send(client)
+        assert caught.value.status == 500
+    assert registry["twilio"].state is State.OPEN
+    sent = fake.requests
+    began = time.perf_counter()
+    with pytest.raises(CircuitOpenError) as caught_open:
+        send(client)
+    assert time.perf_counter() - began < FAST
+    assert caught_open.value.name == "twilio"
+    assert fake.requests == sent
+
+
+def test_a_hung_api_costs_the_dependency_timeout_until_the_breaker_opens(client, registry, fake):
+    fake.set_mode("hang")
+    for _ in range(3):
+        began = time.perf_counter()
+        with pytest.raises(requests.Timeout):
+            send(client)
+        assert TIMEOUT <= time.perf_counter() - began < TIMEOUT + 2.0
+    assert registry["twilio"].state is State.OPEN
+    began = time.perf_counter()
+    with pytest.raises(CircuitOpenError):
+        send(client)
+    assert time.perf_counter() - began < FAST
+
+
+def test_a_wildcard_dependency_guards_every_twilio_host(fake, clock):
+    """With "https://*.twilio.com" the client keeps twilio's hosts; other hosts pass untouched."""
+    registry = Registry.from_settings(
+        {"dependencies": {"twilio": {"url": "https://*.twilio.com"}}}, clock=clock
+    )
+    client = twilio_client(registry, ACCOUNT, "auth-token")
+    assert client.api.base_url == "https://api.twilio.com"
+    client.api.base_url = fake.url  # not a Twilio host: not guarded
+    registry["twilio"].force_open()
+    assert send(client).sid == "SMfake"
+
+
+def test_pooled_connections_are_required_and_a_url_too(registry, clock):
+    with pytest.raises(ConfigurationError, match="pool_connections=False"):
+        twilio_http_client(registry, pool_connections=False)
+    bare = Registry.from_settings({"dependencies": {"twilio": {}}}, clock=clock)
+    with pytest.raises(ConfigurationError, match=r'\["url"\] to Twilio\'s API host'):
+        twilio_client(bare, ACCOUNT, "auth-token")
