@@ -12,6 +12,7 @@
 ``W005``       a ``slow_call_duration`` not below its dependency's ``timeout``
 ``W006``       (``--deploy``) per-process ``memory://`` storage under a multi-process server
 ``W007``       (``--deploy``) a dependency with a ``url`` and ``"timeout": None``
+``W008``       (``--deploy``) ``BREAKERS["enabled"]`` is False
 =============  =================================================================
 
 The errors (``E0xx``) also stop Django from starting: :func:`startup_errors` runs in
@@ -34,6 +35,7 @@ from breaker_core.validation import key_path
 from breaker_django import conf
 from breaker_django.cache import cache_alias
 from breaker_django.placement import MIDDLEWARE_PATH, placement
+from breaker_django.servers import worker_processes
 from breaker_django.urlcheck import unmatched_routes
 
 __all__ = [
@@ -178,43 +180,38 @@ def check_warnings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     ]
 
 
-# Servers that run several worker processes, each with its own memory:// breakers.
-_MULTI_PROCESS_SERVERS = ("gunicorn", "uwsgi", "mod_wsgi")
-
-
-def _multi_process_server() -> str | None:
-    """The name of a multi-process server this project is set up for, when one can tell."""
-    import importlib.util
-    import sys
-
-    for name in _MULTI_PROCESS_SERVERS:
-        if name in sys.modules:
-            return name
-    for name in ("gunicorn", "uwsgi"):
-        if importlib.util.find_spec(name) is not None:
-            return name
-    return None
+def _storage_warning(registry: Registry) -> list[CheckMessage]:
+    """``breaker.W006``: per-process breakers under several worker processes."""
+    if registry.storage.shared or not list(registry.breakers()):
+        return []
+    workers = worker_processes()
+    if workers.count is not None and workers.count <= 1:
+        return []  # one process: its breakers are the site's
+    if workers.count is not None:
+        serving = f"{workers.count} worker processes serve the site ({workers.source})"
+    elif workers.source:
+        serving = f"{workers.source}, which runs several worker processes when told to"
+    else:
+        return []
+    return [
+        Warning(
+            f'BREAKERS["storage"] is per-process memory ("memory://") and {serving}: each '
+            "worker keeps its own breakers, so a dependency needs failure_threshold failures "
+            "in every worker before all of them stop calling it, and the dashboard shows and "
+            "changes one worker only",
+            hint='Share state across workers: BREAKERS["storage"] = "redis://host:6379/0" '
+            "(the redis extra), or run one worker process.",
+            id="breaker.W006",
+        )
+    ]
 
 
 def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """``breaker.W006`` and ``W007`` (``manage.py check --deploy``)."""
+    """``breaker.W006``, ``W007`` and ``W008`` (``manage.py check --deploy``)."""
     registry = _registry()
     if registry is None:
         return []
-    messages: list[CheckMessage] = []
-    server = _multi_process_server()
-    if server is not None and not registry.storage.shared and list(registry.breakers()):
-        messages.append(
-            Warning(
-                f'BREAKERS["storage"] is per-process memory ("memory://") and {server} is '
-                "installed: each worker process keeps its own breakers, so a dependency "
-                "needs failure_threshold failures in every worker before all of them stop "
-                "calling it, and the dashboard shows and changes one worker only",
-                hint='Share state across workers: BREAKERS["storage"] = "redis://host:6379/0" '
-                "(the redis extra), or run one worker process.",
-                id="breaker.W006",
-            )
-        )
+    messages = _storage_warning(registry)
     for breaker in registry.breakers():
         if breaker.config.url is not None and breaker.config.timeout is None:
             where = key_path(key_path(_DEPENDENCIES, breaker.name), "timeout")
@@ -226,6 +223,16 @@ def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                     id="breaker.W007",
                 )
             )
+    if not registry.enabled:
+        messages.append(
+            Warning(
+                'BREAKERS["enabled"] is False: every breaker is a pass-through, so nothing '
+                "is counted, nothing trips and a failing dependency is called on every request",
+                hint='Remove "enabled": False from the production settings (it is meant for '
+                "development and tests).",
+                id="breaker.W008",
+            )
+        )
     return messages
 
 
