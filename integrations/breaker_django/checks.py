@@ -30,6 +30,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register  # t
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 
 from breaker_core import ConfigurationError, Registry
+from breaker_core.links import docs_url
 from breaker_core.settings import dependency_warnings, settings_problems
 from breaker_core.validation import key_path
 from breaker_django import conf
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 _DEPENDENCIES = 'BREAKERS["dependencies"]'
-_DOCS = "See the Django and Settings pages of the breakerpanel documentation."
+_DOCS = f"See {docs_url('settings')} and {docs_url('django')}."
 
 
 def _registry() -> Registry | None:
@@ -175,7 +176,11 @@ def check_warnings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         return []
     configs = {breaker.name: breaker.config for breaker in registry.breakers()}
     return [
-        Warning(message, hint="Settings page: timeout, slow_call_duration.", id="breaker.W005")
+        Warning(
+            message,
+            hint=f"See timeout and slow_call_duration in {docs_url('settings')}.",
+            id="breaker.W005",
+        )
         for message in dependency_warnings(configs)
     ]
 

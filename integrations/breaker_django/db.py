@@ -31,6 +31,7 @@ from django.db import connections  # type: ignore[import-untyped]
 from django.db.backends.signals import connection_created  # type: ignore[import-untyped]
 
 from breaker_core import CircuitBreaker, ConfigurationError, Registry, database
+from breaker_core.links import docs_url
 from breaker_core.validation import describe, key_path
 from breaker_django import conf
 
@@ -231,7 +232,7 @@ def json_names(names: Mapping[str, object]) -> list[str]:
 def check_databases(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """``breaker.E020``: a ``database`` key that names no alias, or an alias guarded twice."""
     return [
-        Error(problem, hint="See docs/databases.md.", id="breaker.E020")
+        Error(problem, hint=f"See {docs_url('databases')}.", id="breaker.E020")
         for problem in database_problems(conf.user_settings())
     ]
 

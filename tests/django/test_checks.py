@@ -14,8 +14,9 @@ from tests.django.settings import BREAKERS, MIDDLEWARE
 
 MW = "breaker_django.middleware.BreakerMiddleware"
 SETTINGS_HINT = (
-    "Fix this entry of settings.BREAKERS. "
-    "See the Django and Settings pages of the breakerpanel documentation."
+    "Fix this entry of settings.BREAKERS. See "
+    "https://breakerpanel.readthedocs.io/en/latest/settings/ and "
+    "https://breakerpanel.readthedocs.io/en/latest/django/."
 )
 ADD_HINT = f'Add "{MW}" to MIDDLEWARE, right below SecurityMiddleware.'
 
