@@ -28,12 +28,21 @@ import weakref
 from typing import TYPE_CHECKING
 
 from breaker_core.breaker import CircuitBreaker
+from breaker_core.errors import ConfigurationError
 from breaker_core.state import State
 
 if TYPE_CHECKING:
     from breaker_core.registry import Registry
 
-__all__ = ["MAX_KEY_LENGTH", "KeyedBreakers", "key_name", "split_key_name"]
+__all__ = [
+    "DEFAULT_KEY_LABELS",
+    "MAX_KEY_LENGTH",
+    "OTHER_KEY",
+    "KeyLabels",
+    "KeyedBreakers",
+    "key_name",
+    "split_key_name",
+]
 
 MAX_KEY_LENGTH = 200
 """The longest key, in characters: keys name Redis keys and metric labels."""
@@ -159,6 +168,14 @@ class KeyedBreakers:
         with self._lock:
             return list(self._kept.values())
 
+    def state_counts(self) -> dict[str, int]:
+        """How many kept breakers are in each state (``{"closed": 980, "open": 2}``)."""
+        counts: dict[str, int] = {}
+        for breaker in self.breakers():
+            state = breaker.state.value
+            counts[state] = counts.get(state, 0) + 1
+        return counts
+
     def keys(self) -> list[str]:
         """The kept keys, least recently used first."""
         with self._lock:
@@ -169,3 +186,53 @@ class KeyedBreakers:
 
     def __repr__(self) -> str:
         return f"<KeyedBreakers {self.dependency.name!r} {len(self)}/{self.limit}>"
+
+
+OTHER_KEY = "(other)"
+"""The label of every key beyond a :class:`KeyLabels` limit."""
+
+DEFAULT_KEY_LABELS = 20
+"""Keys per dependency that metrics label by name before aggregating the rest."""
+
+
+class KeyLabels:
+    """Which keys get their own metric label: the first ``limit`` seen per dependency.
+
+    Every other key of that dependency is reported as :data:`OTHER_KEY`, so a
+    dependency adds at most ``limit + 1`` key labels to a metric however many
+    keys it has. A key keeps the label it was given (series never change
+    name). Thread-safe; a few dict look-ups per event of a keyed breaker.
+
+    Raises:
+        ConfigurationError: ``limit`` is not an int from 0 to 10,000.
+    """
+
+    def __init__(self, limit: int = DEFAULT_KEY_LABELS) -> None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= 10_000:
+            raise ConfigurationError(
+                f"key_labels: expected an int from 0 to 10000 (keys labelled by name per "
+                f"dependency, the rest as {OTHER_KEY!r}), got {limit!r}"
+            )
+        self.limit = limit
+        self._named: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+
+    def label(self, name: str) -> tuple[str, str | None]:
+        """``(dependency, key label)`` of a breaker name; the label is None for a plain name."""
+        dependency, key = split_key_name(name)
+        if key is None:
+            return dependency, None
+        named = self._named.get(dependency)
+        if named is not None and key in named:
+            return dependency, key
+        with self._lock:
+            named = self._named.setdefault(dependency, set())
+            if key in named or len(named) < self.limit:
+                named.add(key)
+                return dependency, key
+        return dependency, OTHER_KEY
+
+    def named(self, dependency: str) -> frozenset[str]:
+        """The keys of ``dependency`` that have their own label so far."""
+        with self._lock:
+            return frozenset(self._named.get(dependency, ()))

@@ -13,6 +13,17 @@ dependency (label ``dependency``):
 - ``breakerpanel_in_flight{dependency}`` (gauge): calls in flight, for
   dependencies with ``max_concurrent``.
 
+Breakers per key (``registry.for_key``) have their own families, with a
+``key`` label that names at most ``key_labels`` keys per dependency (default
+20, the first seen); every other key is counted under ``key="(other)"``, so
+the series stay bounded however many keys there are:
+
+- ``breakerpanel_key_calls_total{dependency, key, outcome}`` (counter);
+- ``breakerpanel_key_transitions_total{dependency, key, from_state, to_state}`` (counter);
+- ``breakerpanel_key_state{dependency, key, state}`` (gauge): named keys only;
+- ``breakerpanel_keys{dependency, state}`` (gauge): kept keyed breakers in each
+  state, read at scrape time (not in multi-process mode).
+
 They are registered in ``prometheus_client``'s default registry unless another
 ``CollectorRegistry`` is given, so an app that already exposes metrics shows
 them with its own. :func:`render_latest` returns the text exposition for the
@@ -41,6 +52,7 @@ from typing import Any
 
 from breaker_core.errors import ConfigurationError
 from breaker_core.events import Event
+from breaker_core.keyed import DEFAULT_KEY_LABELS, OTHER_KEY, KeyLabels
 from breaker_core.registry import Registry
 from breaker_core.state import State
 
@@ -61,7 +73,14 @@ def _prometheus() -> Any:
 class BreakerMetrics:
     """The metric families of one registry, fed by its events."""
 
-    def __init__(self, registry: Registry, collector_registry: Any = None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        collector_registry: Any = None,
+        *,
+        key_labels: int = DEFAULT_KEY_LABELS,
+    ) -> None:
+        self.key_labels = KeyLabels(key_labels)
         prometheus = _prometheus()
         target = collector_registry if collector_registry is not None else prometheus.REGISTRY
         self.collector_registry = target
@@ -97,6 +116,28 @@ class BreakerMetrics:
             registry=target,
             multiprocess_mode="livesum",  # across live workers
         )
+        self.key_calls = prometheus.Counter(
+            "breakerpanel_key_calls",
+            f"Calls through breakers per key, by outcome; keys beyond the first {key_labels} "
+            f"of a dependency are counted as {OTHER_KEY!r}.",
+            ["dependency", "key", "outcome"],
+            registry=target,
+        )
+        self.key_transitions = prometheus.Counter(
+            "breakerpanel_key_transitions",
+            "State changes of breakers per key.",
+            ["dependency", "key", "from_state", "to_state"],
+            registry=target,
+        )
+        self.key_state = prometheus.Gauge(
+            "breakerpanel_key_state",
+            "1 for a named key's current state, 0 for the others.",
+            ["dependency", "key", "state"],
+            registry=target,
+            multiprocess_mode="livemax",
+        )
+        if multiprocess_dir() is None:
+            target.register(_KeysCollector(registry))
         self.registry = registry
         for breaker in registry.breakers():
             for outcome in _OUTCOMES:
@@ -111,6 +152,11 @@ class BreakerMetrics:
     def observe(self, event: Event) -> None:
         """Update the series for one event (the registry calls this)."""
         name = event.name
+        if name.endswith("]"):
+            dependency, key = self.key_labels.label(name)
+            if key is not None:
+                self._observe_key(event, dependency, key)
+                return
         if event.kind == "state_change" and event.new_state is not None:
             old = event.old_state.value if event.old_state is not None else ""
             self.transitions.labels(name, old, event.new_state.value).inc()
@@ -128,14 +174,53 @@ class BreakerMetrics:
         if in_flight is not None:
             self.in_flight.labels(name).set(in_flight)
 
+    def _observe_key(self, event: Event, dependency: str, key: str) -> None:
+        if event.kind == "state_change" and event.new_state is not None:
+            old = event.old_state.value if event.old_state is not None else ""
+            self.key_transitions.labels(dependency, key, old, event.new_state.value).inc()
+            if key != OTHER_KEY:
+                for state in State:
+                    value = 1 if state is event.new_state else 0
+                    self.key_state.labels(dependency, key, state.value).set(value)
+            return
+        outcome = "slow" if event.kind == "failure" and event.reason == "slow" else event.kind
+        if outcome in _OUTCOMES:
+            self.key_calls.labels(dependency, key, outcome).inc()
 
-def install_metrics(registry: Registry, collector_registry: Any = None) -> BreakerMetrics:
+
+class _KeysCollector:
+    """``breakerpanel_keys{dependency, state}``: kept keyed breakers per state, at scrape time."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Any:
+        family = importlib.import_module("prometheus_client.core").GaugeMetricFamily(
+            "breakerpanel_keys",
+            "Breakers per key kept by a dependency, by state.",
+            labels=["dependency", "state"],
+        )
+        for name in self._registry.names:
+            keyed = self._registry.keyed(name)
+            if keyed is not None:
+                for state, count in sorted(keyed.state_counts().items()):
+                    family.add_metric([name, state], count)
+        yield family
+
+
+def install_metrics(
+    registry: Registry, collector_registry: Any = None, *, key_labels: int = DEFAULT_KEY_LABELS
+) -> BreakerMetrics:
     """Start keeping Prometheus metrics for ``registry``.
 
+    ``key_labels``: keys per dependency labelled by name in the per-key series
+    (the rest are counted as ``"(other)"``).
+
     Raises:
-        ConfigurationError: prometheus_client is not installed.
+        ConfigurationError: prometheus_client is not installed, or ``key_labels``
+            is not an int from 0 to 10,000.
     """
-    return BreakerMetrics(registry, collector_registry)
+    return BreakerMetrics(registry, collector_registry, key_labels=key_labels)
 
 
 def multiprocess_dir() -> str | None:

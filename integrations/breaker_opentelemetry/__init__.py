@@ -52,6 +52,7 @@ def instrument(
     *,
     meter_provider: MeterProvider | None = None,
     durations: bool = True,
+    key_labels: int = 20,
 ) -> BreakerTelemetry:
     """Report ``registry``'s breakers to OpenTelemetry; returns the instruments' keeper.
 
@@ -64,7 +65,8 @@ def instrument(
     dependencies where the SDK's per-measurement cost matters. While it is
     on, every breaker reports its calls to a listener: the engine's
     listener-free fast path is lost (see ``docs/operations.md`` for the
-    measured cost).
+    measured cost). ``key_labels``: keys of breakers per key named in metric
+    attributes, per dependency (the rest are ``"(other)"``).
 
     Raises:
         ConfigurationError: ``registry`` is not a ``Registry``, or
@@ -74,7 +76,7 @@ def instrument(
         raise ConfigurationError(
             f"instrument(registry): expected a breaker_core.Registry, got {type(registry).__name__}"
         )
-    telemetry = _telemetry_class()(meter_provider, durations=durations)
+    telemetry = _telemetry_class()(meter_provider, durations=durations, key_labels=key_labels)
     telemetry.attach(registry)
     return telemetry
 

@@ -14,6 +14,8 @@ __all__ = [
     "DEPENDENCY",
     "DURATION_BUCKETS",
     "ERROR_TYPE",
+    "KEY",
+    "KEYS_GAUGE",
     "METER_NAME",
     "OUTCOME",
     "REASON",
@@ -51,7 +53,14 @@ CALL_EVENT = "breakerpanel.call"
 STATE_CHANGE_EVENT = "breakerpanel.state_change"
 """Span event added to the active span when a call there changed a breaker's state."""
 
+KEYS_GAUGE = "breakerpanel.keys"
+"""Observable gauge, ``{breaker}``: breakers per key a dependency keeps, by state."""
+
 DEPENDENCY = "breakerpanel.dependency"
+KEY = "breakerpanel.key"
+"""The key of a breaker per key (``registry.for_key``). On metrics, the first keys of a
+dependency (``key_labels``, default 20) are named and the rest are ``(other)``; span
+events carry the key itself."""
 OUTCOME = "breakerpanel.outcome"
 """``success``, ``failure``, ``slow``, ``ignored`` or ``rejected``."""
 STATE = "breakerpanel.state"
