@@ -19,7 +19,8 @@ from breaker_core.attempt import Attempt
 from breaker_core.clock import Clock
 from breaker_core.config import BreakerConfig
 from breaker_core.errors import CircuitOpenError, ConfigurationError
-from breaker_core.events import Listener
+from breaker_core.events import GatedListener, Listener
+from breaker_core.history import Totals
 from breaker_core.machine import (
     _CLOSED,
     _DISABLED,
@@ -199,14 +200,41 @@ class CircuitBreaker(Machine):
                 },
             }
 
+    def totals(self) -> Totals:
+        """Calls by outcome, rejections by reason and transitions since the breaker was made.
+
+        Read from counts the breaker keeps anyway (its window's buckets are
+        added up as they leave it): what metrics exporters read at collection
+        time instead of listening to every call. Calls of a DISABLED breaker
+        are not counted.
+        """
+        with self._lock:
+            return self._history.totals(self._window.successes)
+
+    def history(self) -> dict[str, Any]:
+        """The last five minutes in 10-second points (see :meth:`History.read`).
+
+        Calls, failures, slow calls and rejections per point, and latency
+        percentiles of the calls the breaker times (with ``max_concurrent``
+        ``"auto"``, ``slow_call_duration`` or a listener; a plain breaker's
+        fast path times nothing, so its percentiles are None).
+        """
+        now = self._clock()
+        with self._lock:
+            return self._history.read(now, self._window.buckets())
+
     def __repr__(self) -> str:
         return f"<CircuitBreaker {self.name!r} {self.state.value}>"
 
     # -- listeners ---------------------------------------------------------------
 
-    def add_listener(self, listener: Listener) -> None:
-        """Call ``listener(event)`` for every :class:`Event` of this breaker."""
-        self._own_listeners.append(listener)
+    def add_listener(self, listener: Listener, *, when: Callable[[], bool] | None = None) -> None:
+        """Call ``listener(event)`` for every :class:`Event` of this breaker.
+
+        With ``when``, only for the events of calls made while ``when()`` is
+        true (asked in the caller's context; see :class:`GatedListener`).
+        """
+        self._own_listeners.append(listener if when is None else GatedListener(listener, when))
         self.listeners_changed()
 
     def remove_listener(self, listener: Listener) -> None:
@@ -267,7 +295,8 @@ class CircuitBreaker(Machine):
             if holder is not None and holder.active:
                 return fn(*args, **kwargs)  # inside an attempt on this breaker: it counts
         phase = self._phase
-        if self._plain:
+        gate = self._gate
+        if self._plain and (gate is None or not gate()):
             if phase.state is _CLOSED:
                 # The common case, kept short: nothing to time, judge or tell.
                 tokens = self._tokens
@@ -289,6 +318,11 @@ class CircuitBreaker(Machine):
             if phase.state is _OPEN:
                 now = self._clock()
                 if now < phase.open_until:
+                    history = self._history
+                    if now >= history.roll_at:
+                        self.count_rejection(now, "open")
+                    else:
+                        next(history.rejected_open)  # the rejections' fast path: no lock
                     cause = self._trip_cause
                     raise CircuitOpenError(
                         self.name, phase.open_until - now, "open", cause
@@ -324,7 +358,8 @@ class CircuitBreaker(Machine):
             if holder is not None and holder.active:
                 return await fn(*args, **kwargs)  # inside an attempt on this breaker: it counts
         phase = self._phase
-        if self._plain:
+        gate = self._gate
+        if self._plain and (gate is None or not gate()):
             if phase.state is _CLOSED:
                 tokens = self._tokens
                 if tokens is not None:
@@ -345,6 +380,11 @@ class CircuitBreaker(Machine):
             if phase.state is _OPEN:
                 now = self._clock()
                 if now < phase.open_until:
+                    history = self._history
+                    if now >= history.roll_at:
+                        self.count_rejection(now, "open")
+                    else:
+                        next(history.rejected_open)  # the rejections' fast path: no lock
                     cause = self._trip_cause
                     raise CircuitOpenError(
                         self.name, phase.open_until - now, "open", cause

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 
 from breaker_core.state import State
 
-__all__ = ["Event", "EventKind", "Listener", "dispatch"]
+__all__ = ["Event", "EventKind", "GatedListener", "Listener", "dispatch"]
 
 logger = logging.getLogger("breaker_core")
 
@@ -48,6 +48,39 @@ Listener = Callable[[Event], object]
 """A callable taking an :class:`Event`. A returned awaitable (an ``async def`` listener's
 coroutine) is scheduled, never awaited on the call's path (:mod:`breaker_core.scheduling`);
 any other return value is ignored."""
+
+
+class GatedListener:
+    """A listener told of a call's events only while ``when()`` is true in the caller's context.
+
+    Made by ``add_listener(listener, when=...)``. While every listener of a
+    breaker is gated, a call whose gate says no keeps the breaker's fast path
+    (nothing timed, no event built): the gate is the one thing asked per call,
+    so it must be cheap (a context variable read). State changes are told
+    when the gate is true where they happen.
+    """
+
+    __slots__ = ("listener", "when")
+
+    def __init__(self, listener: Listener, when: Callable[[], bool]) -> None:
+        self.listener = listener
+        self.when = when
+
+    def __call__(self, event: Event) -> object:
+        if self.when():
+            return self.listener(event)
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        # remove_listener(listener) finds the gated one it was added as.
+        if isinstance(other, GatedListener):
+            return other.listener == self.listener and other.when == self.when
+        return bool(other == self.listener)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<GatedListener {self.listener!r} when {self.when!r}>"
 
 
 def dispatch(listeners: Iterable[Listener], event: Event) -> None:

@@ -24,6 +24,7 @@ import random
 import threading
 import time
 import uuid
+from bisect import bisect_left
 from collections.abc import Callable
 from typing import NamedTuple, NoReturn, TypeVar
 
@@ -32,7 +33,9 @@ from breaker_core.clock import Clock
 from breaker_core.config import BreakerConfig
 from breaker_core.coordination import MEMORY, Coordination, SharedView, Unavailable
 from breaker_core.errors import BulkheadFullError, CircuitOpenError
-from breaker_core.events import Event, Listener, dispatch
+from breaker_core.events import Event, GatedListener, Listener, dispatch
+from breaker_core.history import LATENCY_AT as _LATENCY_AT
+from breaker_core.history import LATENCY_BOUNDS, History
 from breaker_core.logtext import (
     Figures,
     describe_exception,
@@ -71,6 +74,8 @@ _OUTCOME_KINDS = ("success", "failure", "failure", "failure", "ignored")
 RECENT_TRANSITIONS = 10
 """How many of its last transitions a breaker remembers for snapshots and dashboards."""
 
+_OUTCOME_NAMES = ("success", "failure", "slow", "failure", "ignored")
+"""Outcomes as metrics name them: a slow call counts as ``slow``, not also as ``failure``."""
 _FAILURE_REASONS = {_FAILURE: "exception", _SLOW: "slow", _RESULT: "result"}
 NO_RESULT = object()
 """Passed as the result of a call that has none (a ``with`` block)."""
@@ -127,7 +132,10 @@ class Machine:
         # Bound once: explicit acquire/release is about half the cost of `with`.
         self._acquire = self._lock.acquire
         self._release = self._lock.release
-        self._window = SlidingWindow(config.window)
+        # Per-interval points and running totals (history.py): fed by buckets leaving
+        # the window and by the paths that are not the fast one.
+        self._history = History()
+        self._window = SlidingWindow(config.window, self._history.retire)
         # consecutive / count_window; None for the time window (decided from _window).
         self._policy = make_policy(config)
         self._phase = _Phase(_CLOSED, 0)
@@ -168,6 +176,9 @@ class Machine:
         self._record = compile_matcher(config.record, "record")
         self._ignore = compile_matcher(config.ignore, "ignore")
         self._listening: tuple[Listener, ...] = ()
+        # With only gated listeners (add_listener(..., when=)): asked per call whether
+        # this call is told; None when no listener is gated or one hears everything.
+        self._gate: Callable[[], bool] | None = None
         self._timed = False  # measure call durations (slow calls or listeners)
         self._plain = False  # a closed success needs nothing but a window count
         self.listeners_changed()
@@ -287,14 +298,26 @@ class Machine:
 
     def listeners_changed(self) -> None:
         """Recompute the listener tuple and the hot-path flags (after listeners change)."""
-        self._listening = (*self._own_listeners, *self._shared_listeners)
-        self._timed = self._slow is not None or bool(self._listening) or self._adaptive
+        listening = (*self._own_listeners, *self._shared_listeners)
+        gates = tuple(x.when for x in listening if isinstance(x, GatedListener))
+        eager = len(gates) < len(listening)  # a listener hears every event
+        self._listening = listening
+        self._gate = None if eager or not gates else _any_of(gates)
+        self._timed = self._slow is not None or bool(listening) or self._adaptive
+        # A call whose gate says no stays on the fast path: gated listeners do not count.
         self._plain = not (
-            self._timed
+            self._slow is not None
+            or eager
+            or self._adaptive
             or self._result_is_failure is not None
             or self._config.failure_rate is not None
             or self._policy is not None
         )
+
+    def _tells(self) -> bool:
+        """Whether listeners hear of the current call (its gate asked, if all are gated)."""
+        gate = self._gate
+        return bool(self._listening) and (gate is None or gate())
 
     def is_failure(self, exc: BaseException) -> bool:
         """Return True if ``exc`` counts as a failure under ``record``/``ignore``."""
@@ -464,7 +487,8 @@ class Machine:
         return True, view.gen
 
     def _reject(self, retry_after: float, reason: str, now: float | None = None) -> NoReturn:
-        """Raise the rejection error, telling listeners first."""
+        """Raise the rejection error, counting it and telling listeners first."""
+        self.count_rejection(self._clock() if now is None else now, reason)
         error: CircuitOpenError
         if reason == "bulkhead_full":
             error = BulkheadFullError(self.name, retry_after)
@@ -474,7 +498,7 @@ class Machine:
             cause = self._trip_cause
             error = CircuitOpenError(self.name, retry_after, reason, cause)
             error.__cause__ = cause
-        if self._listening:
+        if self._tells():
             try:
                 self._tell_rejected(error, reason, now)
             except BaseException:  # logged by dispatch; the rejection stands
@@ -485,6 +509,21 @@ class Machine:
             # The traceback holds this frame; a local pointing back at the
             # error would make a reference cycle only the collector can free.
             del error
+
+    def count_rejection(self, now: float, reason: str) -> None:
+        """Count a refused call (every rejection path does): no lock, but no count lost.
+
+        The counters are atomic; the first rejection of a new interval first
+        files the ones before it under their interval (see History.roll).
+        """
+        history = self._history
+        if now >= history.roll_at:
+            self._acquire()
+            try:
+                history.roll(now)
+            finally:
+                self._release()
+        next(history.rejected[reason])
 
     def _tell_rejected(self, error: CircuitOpenError, reason: str, now: float | None) -> None:
         event = Event(
@@ -529,6 +568,8 @@ class Machine:
                     window.add_success(now)
                 if self._shared:
                     self._coord.count_outcome(now, 0)
+            else:
+                self._history.count(now, failure=False)  # an older epoch's: not windowed
         finally:
             self._release()
 
@@ -601,8 +642,24 @@ class Machine:
             state = phase.state
             if _SUCCESS < outcome < _IGNORED:
                 self._failing = exc  # the cause, should this failure trip the breaker
+            # A slow call is a slow call whatever it raised (as Resilience4j).
+            slow = outcome == _SLOW or (
+                outcome == _FAILURE
+                and duration is not None
+                and self._slow is not None
+                and duration >= self._slow
+            )
+            windowed = type(ticket) is int and ticket == phase.gen and outcome < _IGNORED
+            if outcome != _SUCCESS or not windowed:
+                self._tally(outcome, now, slow, windowed)
+            if duration is not None and outcome != _ABANDONED:
+                history = self._history
+                if history.start <= now < history.end:  # the newest point: inline
+                    history.latest[_LATENCY_AT + bisect_left(LATENCY_BOUNDS, duration)] += 1
+                else:
+                    history.duration(now, duration)
             if type(ticket) is int:
-                if ticket == phase.gen and outcome < _IGNORED:
+                if windowed:
                     window = self._window
                     coord = self._coord
                     # With shared storage the store decides trips (unless it is away);
@@ -619,13 +676,6 @@ class Machine:
                         if self._config.failure_rate is not None and state is _CLOSED and local:
                             change = self._maybe_trip(now)
                     else:
-                        # A slow call is a slow call whatever it raised (as Resilience4j).
-                        slow = outcome == _SLOW or (
-                            outcome == _FAILURE
-                            and duration is not None
-                            and self._slow is not None
-                            and duration >= self._slow
-                        )
                         window.add_failure(now, slow=slow)
                         if self._shared:
                             coord.count_outcome(now, 2 if slow else 1)
@@ -637,7 +687,8 @@ class Machine:
             self._failing = None
             self._release()
         try:
-            if outcome != _ABANDONED and self._listening:
+            gate = self._gate
+            if outcome != _ABANDONED and self._listening and (gate is None or gate()):
                 dispatch(
                     self._listening,
                     Event(
@@ -654,6 +705,21 @@ class Machine:
             # A listener's BaseException never hides the transition it caused.
             if change is not None:
                 self._announce(change)
+
+    def _tally(self, outcome: int, now: float, slow: bool, windowed: bool) -> None:
+        """Count a call that did not succeed, or one the window does not hold; lock held.
+
+        The window counts what it holds (``windowed``) in its buckets; the
+        kind of every call that did not succeed, and what the window does not
+        hold (probes, calls of an older epoch), go to the history directly.
+        """
+        if outcome == _ABANDONED:
+            return
+        history = self._history
+        if outcome != _SUCCESS:
+            history.outcome(_OUTCOME_NAMES[outcome])
+        if not windowed and outcome < _IGNORED:
+            history.count(now, failure=outcome != _SUCCESS, slow=slow)
 
     # -- transitions (called with the lock held, except _manual and _announce) ---
 
@@ -833,6 +899,11 @@ class Machine:
         event, figures = change
         if event.old_state is not None and event.new_state is not None:
             self._recent.append((event.time, event.old_state, event.new_state, event.reason or ""))
+            self._acquire()
+            try:
+                self._history.transition(event.old_state.value, event.new_state.value)
+            finally:
+                self._release()
         level = logging.WARNING if event.new_state in (_OPEN, _FORCED_OPEN) else logging.INFO
         if logger.isEnabledFor(level):
             cause = (
@@ -856,4 +927,11 @@ class Machine:
                 },
             )
         if self._listening:
-            dispatch(self._listening, event)
+            dispatch(self._listening, event)  # a gated listener asks its gate itself
+
+
+def _any_of(gates: tuple[Callable[[], bool], ...]) -> Callable[[], bool]:
+    """One gate asking each of ``gates`` in turn (the first one alone when there is one)."""
+    if len(gates) == 1:
+        return gates[0]
+    return lambda: any(gate() for gate in gates)

@@ -17,7 +17,7 @@ from breaker_core.cache import Cache, MemoryCache
 from breaker_core.clock import Clock
 from breaker_core.durations import parse_duration
 from breaker_core.errors import ConfigurationError
-from breaker_core.events import Listener
+from breaker_core.events import GatedListener, Listener
 from breaker_core.guard import MISSING, make_guard
 from breaker_core.keyed import KeyedBreakers, check_key
 from breaker_core.settings import parse_settings
@@ -275,9 +275,14 @@ class Registry:
 
     # -- listeners ---------------------------------------------------------------------
 
-    def add_listener(self, listener: Listener) -> None:
-        """Call ``listener(event)`` for every event of every breaker, present and future."""
-        self._listeners.append(listener)
+    def add_listener(self, listener: Listener, *, when: Callable[[], bool] | None = None) -> None:
+        """Call ``listener(event)`` for every event of every breaker, present and future.
+
+        With ``when``, only for the events of calls made while ``when()`` is
+        true (see :class:`~breaker_core.events.GatedListener`): the breakers
+        keep their fast path for the other calls.
+        """
+        self._listeners.append(listener if when is None else GatedListener(listener, when))
         for breaker in self._breakers.values():
             breaker.listeners_changed()
 

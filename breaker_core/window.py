@@ -7,12 +7,18 @@ is greater than ``int(now // width) - BUCKETS``. So the window covers between
 ``length - width`` and ``length`` seconds of history: constant memory per
 breaker and O(1) work per call (advancing clears at most ``BUCKETS`` buckets).
 
+A bucket that leaves the window (or every bucket, on :meth:`reset`) is handed
+to ``retire(middle, successes, failures, slow)`` when one is given: the
+breaker's history keeps it (:mod:`breaker_core.history`), at no cost per call.
+
 Not thread-safe: the breaker calls it under its own lock. The breaker's fast
 path reads ``head``, ``width`` and ``slot`` and bumps ``bucket_successes``
 directly when the newest bucket is current.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 __all__ = ["BUCKETS", "SlidingWindow"]
 
@@ -29,13 +35,18 @@ class SlidingWindow:
         "bucket_successes",
         "failures",
         "head",
+        "retire",
         "slot",
         "slow",
         "successes",
         "width",
     )
 
-    def __init__(self, length: float) -> None:
+    def __init__(
+        self, length: float, retire: Callable[[float, int, int, int], None] | None = None
+    ) -> None:
+        self.retire = retire
+        """Told of every non-empty bucket as it leaves the window."""
         self.width = length / BUCKETS
         """Seconds per bucket."""
         self.bucket_successes = [0] * BUCKETS
@@ -65,7 +76,7 @@ class SlidingWindow:
             self._clear_all()
         elif index > head:
             for absolute in range(head + 1, index + 1):
-                self._clear(absolute % BUCKETS)
+                self._clear(absolute % BUCKETS, absolute - BUCKETS)
         else:
             # Time did not reach a new bucket (or a clock went back: count in
             # the newest bucket rather than rewrite history).
@@ -92,7 +103,7 @@ class SlidingWindow:
     def resized(self, length: float, now: float) -> SlidingWindow:
         """A window of ``length`` seconds holding this one's counts, all as of ``now``."""
         self.advance(now)
-        moved = SlidingWindow(length)
+        moved = SlidingWindow(length, self.retire)
         slot = moved.advance(now)
         moved.bucket_successes[slot] = moved.successes = self.successes
         moved.bucket_failures[slot] = moved.failures = self.failures
@@ -105,13 +116,40 @@ class SlidingWindow:
         self.head = None
         self.slot = 0
 
-    def _clear(self, slot: int) -> None:
+    def buckets(self) -> list[tuple[float, int, int, int]]:
+        """The non-empty buckets not retired yet: ``(middle, successes, failures, slow)``."""
+        head = self.head
+        if head is None:
+            return []
+        width = self.width
+        found = []
+        for slot in range(BUCKETS):
+            successes = self.bucket_successes[slot]
+            failures = self.bucket_failures[slot]
+            if successes or failures:
+                absolute = head - (head - slot) % BUCKETS
+                middle = (absolute + 0.5) * width
+                found.append((middle, successes, failures, self.bucket_slow[slot]))
+        return found
+
+    def _retire_all(self) -> None:
+        if self.retire is not None:
+            for bucket in self.buckets():
+                self.retire(*bucket)
+
+    def _clear(self, slot: int, absolute: int) -> None:
+        """Empty ``slot``, which holds bucket ``absolute`` (retired first)."""
+        successes = self.bucket_successes[slot]
+        failures = self.bucket_failures[slot]
+        if (successes or failures) and self.retire is not None:
+            self.retire((absolute + 0.5) * self.width, successes, failures, self.bucket_slow[slot])
         self.successes -= self.bucket_successes[slot]
         self.failures -= self.bucket_failures[slot]
         self.slow -= self.bucket_slow[slot]
         self.bucket_successes[slot] = self.bucket_failures[slot] = self.bucket_slow[slot] = 0
 
     def _clear_all(self) -> None:
+        self._retire_all()
         for slot in range(BUCKETS):
             self.bucket_successes[slot] = self.bucket_failures[slot] = self.bucket_slow[slot] = 0
         self.successes = self.failures = self.slow = 0

@@ -1,0 +1,274 @@
+"""A breaker's history (points of the last minutes) and running totals, and gated listeners."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from breaker_core import CircuitBreaker, CircuitOpenError, Event, Registry
+from breaker_core.clock import FakeClock
+from breaker_core.history import INTERVAL, LATENCY_BOUNDS, POINTS, percentile
+
+
+class Boom(Exception):
+    pass
+
+
+class Fine(Exception):
+    pass
+
+
+def fail() -> None:
+    raise Boom
+
+
+def points(breaker: CircuitBreaker) -> list[tuple[int, int, int]]:
+    """(calls, failures, rejections) of every point, oldest first."""
+    return [(p["calls"], p["failures"], p["rejections"]) for p in breaker.history()["points"]]
+
+
+def test_each_interval_keeps_its_own_counts_across_a_trip_and_a_reset():
+    clock = FakeClock(1000.0)
+    breaker = CircuitBreaker("inventory", clock=clock, failure_threshold=3, reset_timeout=60)
+    for _ in range(7):  # interval 0: seven successes
+        breaker.call(lambda: "ok")
+    clock.advance(INTERVAL)
+    breaker.call(lambda: "ok")  # interval 1: one success, three failures, then open
+    for _ in range(3):
+        with pytest.raises(Boom):
+            breaker.call(fail)
+    clock.advance(INTERVAL)
+    for _ in range(4):  # interval 2: four rejections
+        with pytest.raises(CircuitOpenError):
+            breaker.call(lambda: "never")
+    clock.advance(INTERVAL)
+    breaker.reset()  # the window is emptied: its buckets go to the history first
+    breaker.call(lambda: "ok")  # interval 3
+    got = points(breaker)
+    assert len(got) == POINTS
+    assert got[-4:] == [(7, 0, 0), (4, 3, 0), (0, 0, 4), (1, 0, 0)]
+    assert got[:-4] == [(0, 0, 0)] * (POINTS - 4)
+    history = breaker.history()
+    assert history["interval"] == INTERVAL
+    assert [p["ago"] for p in history["points"][-2:]] == [INTERVAL, 0.0]
+    assert history["total"]["calls"] == 12
+    assert history["total"]["rejections"] == 4
+
+
+def test_points_older_than_five_minutes_are_gone_but_the_totals_stay():
+    clock = FakeClock(0.0)
+    breaker = CircuitBreaker("inventory", clock=clock)
+    breaker.call(lambda: "ok")
+    clock.advance(POINTS * INTERVAL)
+    breaker.call(lambda: "ok")
+    assert breaker.history()["total"]["calls"] == 1
+    assert breaker.totals().calls == {"success": 2}
+
+
+def test_totals_count_outcomes_as_metrics_name_them():
+    clock = FakeClock(0.0)
+    breaker = CircuitBreaker(
+        "inventory",
+        clock=clock,
+        failure_threshold=100,
+        slow_call_duration=1,
+        ignore=[Fine],
+        result_is_failure=lambda result: result == "bad",
+    )
+
+    def slow() -> str:
+        clock.advance(2)
+        return "ok"
+
+    def fine() -> None:
+        raise Fine
+
+    breaker.call(lambda: "ok")
+    breaker.call(slow)
+    breaker.call(lambda: "bad")
+    with pytest.raises(Boom):
+        breaker.call(fail)
+    with pytest.raises(Fine):
+        breaker.call(fine)
+    breaker.force_open()
+    with pytest.raises(CircuitOpenError):
+        breaker.call(lambda: "never")
+    totals = breaker.totals()
+    assert totals.calls == {"success": 1, "slow": 1, "failure": 2, "ignored": 1}
+    assert totals.rejections["forced_open"] == 1
+    assert totals.rejections["open"] == 0
+    assert totals.transitions == {("closed", "forced_open"): 1}
+
+
+def test_latency_percentiles_come_from_the_calls_the_breaker_times():
+    clock = FakeClock(0.0)
+    breaker = CircuitBreaker("inventory", clock=clock, slow_call_duration=30)
+
+    def taking(seconds: float):
+        def call() -> str:
+            clock.advance(seconds)
+            return "ok"
+
+        return call
+
+    for _ in range(90):
+        breaker.call(taking(0.003))  # the (0.0025, 0.005] bucket
+    for _ in range(10):
+        breaker.call(taking(0.7))  # the (0.5, 1.0] bucket
+    total = breaker.history()["total"]
+    assert total["timed"] == 100
+    assert 0.0025 < total["p50"] <= 0.005
+    assert 0.5 < total["p99"] <= 1.0
+    plain = CircuitBreaker("fast", clock=clock)  # the fast path times nothing
+    plain.call(lambda: "ok")
+    assert plain.history()["total"]["p50"] is None
+
+
+@given(st.lists(st.integers(min_value=0, max_value=50), min_size=14, max_size=14))
+def test_percentile_lies_in_the_bucket_that_holds_the_rank(buckets):
+    total = sum(buckets)
+    if not total:
+        assert percentile(buckets, 0.5) is None
+        return
+    lowers = (0.0, *LATENCY_BOUNDS)
+    uppers = (*LATENCY_BOUNDS, float("inf"))
+    values = []
+    for q in (0.01, 0.5, 0.9, 0.99, 1.0):
+        value = percentile(buckets, q)
+        assert value is not None
+        values.append(value)
+        below = sum(c for c, upper in zip(buckets, uppers, strict=True) if upper < value)
+        reach = sum(
+            c
+            for c, lower in zip(buckets, lowers, strict=True)
+            if lower < value or lower == value == LATENCY_BOUNDS[-1]
+        )
+        assert below < q * total <= reach
+    assert values == sorted(values)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["ok", "fail", "ignored", "tick", "reset", "open"]),
+        max_size=60,
+    )
+)
+def test_totals_and_points_agree_with_a_listener_counting_every_event(steps):
+    clock = FakeClock(0.0)
+    breaker = CircuitBreaker(
+        "inventory", clock=clock, failure_threshold=4, reset_timeout=25, ignore=[Fine]
+    )
+    events: list[Event] = []
+    breaker.add_listener(events.append)
+    for step in steps:
+        try:
+            if step == "ok":
+                breaker.call(lambda: "ok")
+            elif step == "fail":
+                breaker.call(fail)
+            elif step == "ignored":
+                breaker.call(lambda: (_ for _ in ()).throw(Fine()))
+            elif step == "tick":
+                clock.advance(7)
+            elif step == "reset":
+                breaker.reset()
+            else:
+                breaker.force_open()
+        except (Boom, Fine, CircuitOpenError):
+            pass
+    heard: dict[str, int] = {}
+    for event in events:
+        kind = "slow" if event.reason == "slow" else event.kind
+        heard[kind] = heard.get(kind, 0) + 1
+    totals = breaker.totals()
+    assert totals.calls.get("success", 0) == heard.get("success", 0)
+    assert totals.calls.get("failure", 0) == heard.get("failure", 0)
+    assert totals.calls.get("ignored", 0) == heard.get("ignored", 0)
+    assert sum(totals.rejections.values()) == heard.get("rejected", 0)
+    assert sum(totals.transitions.values()) == heard.get("state_change", 0)
+    if clock() < POINTS * INTERVAL:  # everything is still within the points
+        total = breaker.history()["total"]
+        assert total["calls"] == heard.get("success", 0) + heard.get("failure", 0)
+        assert total["rejections"] == heard.get("rejected", 0)
+
+
+THREADS, PER_THREAD = 8, 2000
+
+
+def _hammer(breaker: CircuitBreaker, clock: FakeClock, start: threading.Barrier, first: bool):
+    start.wait()
+    for i in range(PER_THREAD):
+        if first and i % 500 == 0:
+            clock.advance(INTERVAL / 2)  # intervals roll while the others count
+        try:
+            breaker.call(lambda: "never")
+        except CircuitOpenError:
+            pass
+
+
+@pytest.mark.parametrize("trial", range(5))
+def test_rejections_from_many_threads_are_all_counted_and_filed(trial):
+    clock = FakeClock(0.0)
+    breaker = CircuitBreaker(f"b{trial}", clock=clock, failure_threshold=1, reset_timeout="720h")
+    with pytest.raises(Boom):
+        breaker.call(fail)
+    start = threading.Barrier(THREADS)
+    workers = [
+        threading.Thread(target=_hammer, args=(breaker, clock, start, n == 0))
+        for n in range(THREADS)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert breaker.totals().rejections["open"] == THREADS * PER_THREAD
+    assert breaker.history()["total"]["rejections"] == THREADS * PER_THREAD
+
+
+GATE: contextvars.ContextVar[bool] = contextvars.ContextVar("gate", default=False)
+
+
+def test_a_gated_listener_hears_only_calls_made_while_its_gate_is_true():
+    registry = Registry.from_settings(
+        {"dependencies": {"inventory": {"max_concurrent": None, "failure_threshold": 2}}}
+    )
+    breaker = registry["inventory"]
+    heard: list[Event] = []
+    registry.add_listener(heard.append, when=GATE.get)
+    assert breaker._plain  # gated listeners keep the fast path
+    breaker.call(lambda: "unheard")
+    token = GATE.set(True)
+    try:
+        breaker.call(lambda: "heard")
+    finally:
+        GATE.reset(token)
+    assert [(e.kind, e.duration is not None) for e in heard] == [("success", True)]
+    with pytest.raises(Boom):
+        breaker.call(fail)
+    with pytest.raises(Boom):
+        breaker.call(fail)  # trips: the gate says no, so the change is not heard either
+    assert [e.kind for e in heard] == ["success"]
+    GATE.set(True)
+    with pytest.raises(CircuitOpenError):
+        breaker.call(lambda: "never")
+    assert [e.kind for e in heard] == ["success", "rejected"]
+    registry.remove_listener(heard.append)
+    assert not breaker._listening
+    assert breaker._gate is None
+    assert breaker.totals().calls == {"success": 2, "failure": 2}
+
+
+def test_an_ungated_listener_takes_the_fast_path_away_and_hears_everything():
+    breaker = CircuitBreaker("inventory")
+    heard: list[Event] = []
+    breaker.add_listener(lambda event: None, when=lambda: False)
+    breaker.add_listener(heard.append)
+    assert not breaker._plain
+    assert breaker._gate is None
+    breaker.call(lambda: "ok")
+    assert [e.kind for e in heard] == ["success"]
