@@ -176,6 +176,18 @@ class KeyedBreakers:
             counts[state] = counts.get(state, 0) + 1
         return counts
 
+    def shown(self, limit: int) -> tuple[list[CircuitBreaker], int]:
+        """At most ``limit`` kept breakers worth showing, and how many were left out.
+
+        Breakers not closed come first (most recently used first), then closed
+        ones, most recently used first: a dashboard of thousands of keys shows
+        the ones in trouble.
+        """
+        kept = self.breakers()[::-1]
+        troubled = [b for b in kept if b.state is not State.CLOSED]
+        ordered = troubled + [b for b in kept if b.state is State.CLOSED]
+        return ordered[:limit], max(0, len(ordered) - limit)
+
     def keys(self) -> list[str]:
         """The kept keys, least recently used first."""
         with self._lock:

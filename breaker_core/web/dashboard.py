@@ -5,8 +5,10 @@ JavaScript, no CDN, no build step): a card per dependency with its state in
 colour and words, failures and calls in the window, the failure and slow-call
 rates against their thresholds, time since the last transition and until the
 next probe, a sparkline of the failure rate and calls over the last minutes,
-and the last transitions with their reason. It updates itself by polling the
-JSON status endpoint. When the viewer may change state, each card has buttons
+and the last transitions with their reason. Breakers per key follow, per
+dependency: how many are kept and in which states, and cards for the few the
+status document lists (those not closed first; no buttons). It updates itself
+by polling the JSON status endpoint. When the viewer may change state, each card has buttons
 that POST ``name`` and ``action`` (plus the framework's CSRF field) to
 ``action_url``, each asking for confirmation first.
 """
@@ -48,6 +50,7 @@ small { color: #777; } .spark { width: 100%; height: 34px; background: #fafafa; 
 .transitions { margin: .6rem 0; padding-left: 1.1rem; font-size: .85rem; color: #333; }
 .actions form { display: inline; } .actions button { margin: .15rem .2rem .15rem 0; }
 .warn { background: #fdf0c8; padding: .4rem .6rem; border-radius: .4rem; font-size: .85rem; }
+.keyed { margin-top: 1.5rem; } .keyed h2 { font-size: 1.2rem; margin: 0 0 .2rem; }
 """
 
 _SCRIPT = """
@@ -73,36 +76,49 @@ _SCRIPT = """
     svg.innerHTML = bars + '<polyline fill="none" stroke="#c0392b" stroke-width="1.2" points="' +
       line.join(" ") + '"></polyline>';
   }
+  function show(b) {
+    var card = document.querySelector('[data-name="' + CSS.escape(b.name) + '"]');
+    if (!card) return;
+    var state = card.querySelector(".state");
+    state.className = "state " + b.state;
+    state.textContent = b.state.replace("_", " ");
+    text(card, "failures", b.failures + " / " + b.calls);
+    text(card, "rate", pct(b.failure_rate));
+    text(card, "slow", pct(b.slow_call_rate));
+    text(card, "inflight", b.in_flight === null ? "-" : b.in_flight + " / " + b.max_concurrent);
+    text(card, "since", secs(b.since_change));
+    text(card, "retry", secs(b.retry_after));
+    var list = card.querySelector(".transitions");
+    if (list) {
+      list.innerHTML = "";
+      b.transitions.slice(0, 5).forEach(function (t) {
+        var li = document.createElement("li");
+        li.textContent = t.from.replace("_", " ") + " \\u2192 " + t.to.replace("_", " ") +
+          " (" + t.reason + ") at " + t.at.slice(11, 19);
+        list.appendChild(li);
+      });
+    }
+    var warn = card.querySelector(".shared");
+    if (warn) warn.hidden = !(b.shared && b.shared.healthy === false);
+    var points = history[b.name] = (history[b.name] || []);
+    points.push({calls: b.calls, rate: b.failure_rate});
+    if (points.length > config.points) points.shift();
+    spark(card, points);
+  }
+  function summary(k) {
+    var states = Object.keys(k.states).sort().map(function (s) {
+      return k.states[s] + " " + s.replace("_", " ");
+    });
+    return k.kept + " kept (at most " + k.max_keys + "): " + (states.join(", ") || "none") +
+      "; " + k.evictions + " evicted; " + k.hidden + " not shown";
+  }
   function update(doc) {
     document.getElementById("updated").textContent = doc.generated_at;
-    doc.breakers.forEach(function (b) {
-      var card = document.querySelector('[data-name="' + CSS.escape(b.name) + '"]');
-      if (!card) return;
-      var state = card.querySelector(".state");
-      state.className = "state " + b.state;
-      state.textContent = b.state.replace("_", " ");
-      text(card, "failures", b.failures + " / " + b.calls);
-      text(card, "rate", pct(b.failure_rate));
-      text(card, "slow", pct(b.slow_call_rate));
-      text(card, "inflight", b.in_flight === null ? "-" : b.in_flight + " / " + b.max_concurrent);
-      text(card, "since", secs(b.since_change));
-      text(card, "retry", secs(b.retry_after));
-      var list = card.querySelector(".transitions");
-      if (list) {
-        list.innerHTML = "";
-        b.transitions.slice(0, 5).forEach(function (t) {
-          var li = document.createElement("li");
-          li.textContent = t.from.replace("_", " ") + " \\u2192 " + t.to.replace("_", " ") +
-            " (" + t.reason + ") at " + t.at.slice(11, 19);
-          list.appendChild(li);
-        });
-      }
-      var warn = card.querySelector(".shared");
-      if (warn) warn.hidden = !(b.shared && b.shared.healthy === false);
-      var points = history[b.name] = (history[b.name] || []);
-      points.push({calls: b.calls, rate: b.failure_rate});
-      if (points.length > config.points) points.shift();
-      spark(card, points);
+    doc.breakers.forEach(show);
+    (doc.keys || []).forEach(function (k) {
+      k.breakers.forEach(show);
+      var box = document.querySelector('[data-keys="' + CSS.escape(k.dependency) + '"] .summary');
+      if (box) box.textContent = summary(k);
     });
   }
   function refresh() {
@@ -208,6 +224,30 @@ def _card(entry: dict[str, Any], actions: str) -> str:
     )
 
 
+def _summary(keys: dict[str, Any]) -> str:
+    states = ", ".join(
+        f"{count} {state.replace('_', ' ')}" for state, count in sorted(keys["states"].items())
+    )
+    return (
+        f"{keys['kept']} kept (at most {keys['max_keys']}): {states or 'none'}; "
+        f"{keys['evictions']} evicted; {keys['hidden']} not shown"
+    )
+
+
+def _keyed_sections(document: dict[str, Any]) -> str:
+    """Breakers per key: a summary per dependency and cards for those worth showing."""
+    sections = []
+    for keys in document.get("keys", []):
+        dependency = html.escape(str(keys["dependency"]), quote=True)
+        cards = "\n".join(_card(entry, "") for entry in keys["breakers"])
+        sections.append(
+            f'<section class="keyed" data-keys="{dependency}"><h2>{dependency}: breakers per '
+            f'key</h2><p class="note summary">{html.escape(_summary(keys))}</p>'
+            f'<div class="cards">{cards}</div></section>'
+        )
+    return "".join(sections)
+
+
 def _forms(name: str, action_url: str, csrf: tuple[str, str] | None) -> str:
     hidden = ""
     if csrf is not None:
@@ -262,6 +302,7 @@ def render_dashboard(
         f'<h1>Breakers</h1><p class="note">Updated <span id="updated">'
         f"{html.escape(str(document['generated_at']))}</span>. {html.escape(note)}</p>"
         f'<main class="cards">{cards or "<p>No dependencies are declared.</p>"}</main>'
+        f"{_keyed_sections(document)}"
         '<script type="application/json" id="breakerpanel-config">'
         f"{config.replace('<', chr(92) + 'u003c')}</script>"
         f"<script>{_SCRIPT}</script></body></html>"
