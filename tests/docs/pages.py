@@ -243,15 +243,6 @@ def http_check(ns: dict[str, Any], printed: str) -> None:
     assert ns["registry"]["inventory"].snapshot()["successes"] == 2
 
 
-def jinja_check(ns: dict[str, Any], printed: str) -> None:
-    template = ns["env"].from_string(
-        '{% breaker "recommendations", stale_for=0 %}picks{% fallback %}bestsellers{% endbreaker %}'
-    )
-    assert template.render() == "picks"
-    ns["registry"]["recommendations"].force_open()
-    assert template.render() == "bestsellers"
-
-
 @contextlib.contextmanager
 def fresh_prometheus_registry() -> Any:
     """A fresh default prometheus registry for the page, so nothing is left registered."""
@@ -496,11 +487,17 @@ SWEEP_BOUND = 5.0
 (the examples' timeouts are 1 s and 2 s; a breaker's rejection is immediate)."""
 
 
-def _survives(send: Callable[[str, str], int], pages: list[str], registry: Any) -> None:
+DEFAULT_TIMEOUT_BOUND = 6.0
+"""For examples whose dependency has no ``timeout`` of its own: the default, 5 s, and a margin."""
+
+
+def _survives(
+    send: Callable[[str, str], int], pages: list[str], registry: Any, bound: float = SWEEP_BOUND
+) -> None:
     from tests.docs.docblocks import current_upstream
     from tests.docs.outage import reset_all, sweep
 
-    problems = sweep(current_upstream(), send, pages, reset=reset_all(registry), bound=SWEEP_BOUND)
+    problems = sweep(current_upstream(), send, pages, reset=reset_all(registry), bound=bound)
     assert not problems, "the example fails during an outage:\n" + "\n".join(problems)
 
 
@@ -520,14 +517,90 @@ def asgi_survives(app: Any, registry: Any, pages: list[str]) -> None:
         _survives(lambda method, path: client.request(method, path).status_code, pages, registry)
 
 
+def django_test_environment() -> None:
+    """Let Django's test client in (its host, ``testserver``), unless that is done already."""
+    from django.test.utils import setup_test_environment
+
+    with contextlib.suppress(RuntimeError):  # by the page, or by pytest-django
+        setup_test_environment()
+
+
 def django_survives(pages: list[str]) -> None:
     """Django's test client; an exception a view raises counts as a 500."""
     from django.test import Client
 
     from breaker_django import breakers
 
+    django_test_environment()
     client = Client(raise_request_exception=False)
     _survives(lambda method, path: client.generic(method, path).status_code, pages, breakers)
+
+
+DJANGO_TEMPLATES = {
+    "shop/product.html": "{{ sku }}: {% if stock is None %}stock unknown{% else %}{{ stock }} in "
+    "stock{% endif %}",
+}
+"""The templates django.md's views render."""
+
+
+def django_check(ns: dict[str, Any], printed: str) -> None:
+    """django.md's product view, routed, and the page's guarded URLs, during an outage."""
+    import importlib
+
+    from django.conf import settings
+    from django.template import engines
+    from django.test import Client
+    from django.urls import clear_url_caches, path
+
+    urls = importlib.import_module(settings.ROOT_URLCONF)
+    urls.urlpatterns.insert(0, path("product/<sku>/", ns["product"]))
+    clear_url_caches()
+    with tempfile.TemporaryDirectory(prefix="breakerpanel-docs-templates-") as folder:
+        for name, text in DJANGO_TEMPLATES.items():
+            (Path(folder) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(folder) / name).write_text(text)
+        engine = engines["django"].engine
+        engine.dirs = [*engine.dirs, folder]
+        django_test_environment()
+        answer = Client().get("/product/SKU-1/")
+        assert answer.content == b"SKU-1: 48 in stock", (answer.status_code, answer.content[:300])
+        django_survives(["GET /product/SKU-1/", "GET /checkout/", "GET /breakers/"])
+
+
+def jinja_names() -> dict[str, object]:
+    return {"BREAKERS": _settings()}
+
+
+def jinja_check(ns: dict[str, Any], printed: str) -> None:
+    template = ns["env"].from_string(
+        '{% breaker "recommendations", stale_for=0 %}picks{% fallback %}bestsellers{% endbreaker %}'
+    )
+    assert template.render() == "picks"
+    ns["registry"]["recommendations"].force_open()
+    assert template.render() == "bestsellers"
+    ns["registry"]["recommendations"].reset()
+    # The page's own block, which calls the service, during an outage: each "request" is
+    # one render, and it must never raise or wait past the dependency's timeout.
+    assert "SKU-" in ns["html"]
+
+    def send(method: str, path: str) -> int:
+        user = int(path.rsplit("/", 1)[1])
+        ns["page"].render(user_id=user, recommendations=ns["recommendations"])
+        return 200
+
+    _survives(send, ["GET /recommendations/42"], ns["registry"], bound=DEFAULT_TIMEOUT_BOUND)
+
+
+def testing_flask_check(ns: dict[str, Any], printed: str) -> None:
+    flask_survives(ns["create_app"](), ["POST /checkout/"])
+
+
+def testing_starlette_check(ns: dict[str, Any], printed: str) -> None:
+    asgi_survives(ns["app"], ns["registry"], ["POST /checkout"])
+
+
+def testing_django_check(ns: dict[str, Any], printed: str) -> None:
+    django_survives(["GET /checkout/"])
 
 
 def quickstart_django_check(ns: dict[str, Any], printed: str) -> None:
@@ -573,7 +646,7 @@ def quickstart_check(ns: dict[str, Any], printed: str) -> None:
 
 # -- the pages -----------------------------------------------------------------------------
 
-_testing_starlette = Env(self_contained_tests=True)
+_testing_starlette = Env(self_contained_tests=True, check=testing_starlette_check)
 
 PAGE_ENVS: dict[str, Env | dict[str, Env]] = {
     "README.md": Env(shop_names, check=readme_check),
@@ -581,11 +654,11 @@ PAGE_ENVS: dict[str, Env | dict[str, Env]] = {
     "engine.md": Env(engine_names, check=engine_check),
     "guard.md": Env(shop_names, check=guard_check),
     "http.md": Env(http_names, check=http_check),
-    "jinja.md": Env(lambda: {"BREAKERS": _settings()}, check=jinja_check),
+    "jinja.md": Env(jinja_names, check=jinja_check),
     "operations.md": OperationsEnv(shop_names, check=operations_check),
     "upstream.md": UpstreamEnv(upstream_names),
     "sdks.md": SdksEnv(check=sdks_check),
-    "django.md": DjangoEnv(),
+    "django.md": DjangoEnv(check=django_check),
     "flask.md": FlaskEnv(flask_names, check=flask_check),
     # A block rebinds ``app`` to show the middleware around any ASGI app; the blocks
     # after it go on decorating the FastAPI app.
@@ -601,9 +674,11 @@ PAGE_ENVS: dict[str, Env | dict[str, Env]] = {
     "testing.md": {
         "": Env(self_contained_tests=True),
         "Django": DjangoEnv(
-            settings=page_settings("quickstart.md", "mysite.settings"), self_contained_tests=True
+            settings=page_settings("quickstart.md", "mysite.settings"),
+            self_contained_tests=True,
+            check=testing_django_check,
         ),
-        "Flask": Env(self_contained_tests=True),
+        "Flask": Env(self_contained_tests=True, check=testing_flask_check),
         "Starlette and FastAPI": _testing_starlette,
         "More": _testing_starlette,  # its conftest imports the section above's shop.main
     },
