@@ -76,3 +76,27 @@ def test_no_message_sends_a_pip_user_to_a_repository_path():
             ):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
     assert offenders == []
+
+
+PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+
+
+def test_the_docs_speak_to_users():
+    """No page points to the project's own planning: its design notes or issue numbers."""
+    found = [
+        f"{page.name}:{text.count(chr(10), 0, match.start()) + 1}: {match.group(0)}"
+        for page in PAGES
+        for text in [page.read_text()]
+        for match in re.finditer(r"DESIGN\.md|\b[Ii]ssue \d+|the issue\b", text)
+    ]
+    assert found == []
+
+
+def test_pages_that_run_the_example_apps_say_they_need_a_clone():
+    missing = [
+        page.name
+        for page in PAGES
+        if "example_apps" in page.read_text()
+        and not re.search(r"clone of the|checkout of the", page.read_text())
+    ]
+    assert missing == []
