@@ -1,8 +1,11 @@
-"""``python -m breaker_core``: see :mod:`breaker_core.cli`."""
+"""``python -m breaker_core``: see :mod:`breaker_core.ops.cli`.
+
+An entry point above every layer: it imports the operations layer's command.
+"""
 
 from __future__ import annotations
 
-from breaker_core.cli import main
+from breaker_core.ops.cli import main
 
 __all__: list[str] = []
 

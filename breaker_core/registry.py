@@ -20,9 +20,9 @@ from breaker_core.errors import ConfigurationError
 from breaker_core.events import GatedListener, Listener
 from breaker_core.guard import MISSING, make_guard
 from breaker_core.keyed import KeyedBreakers, check_key
+from breaker_core.pagesettings import PageSettings
 from breaker_core.settings import parse_settings
 from breaker_core.storage import CacheFactory, Storage
-from breaker_core.web.pagesettings import PageSettings
 
 if TYPE_CHECKING:
     import httpx

@@ -18,6 +18,7 @@ from breaker_core.cache import Cache
 from breaker_core.clock import Clock
 from breaker_core.config import DEPENDENCY_ONLY_FIELDS, BreakerConfig
 from breaker_core.errors import ConfigurationError
+from breaker_core.pagesettings import PageSettings, parse_pages
 from breaker_core.storage import (
     CacheFactory,
     Storage,
@@ -25,7 +26,6 @@ from breaker_core.storage import (
     redact_url,
     storage_from_url,
 )
-from breaker_core.web.pagesettings import PageSettings, parse_pages
 
 __all__ = [
     "DEFAULT_URL_TIMEOUT",

@@ -21,7 +21,7 @@ import html
 import json
 from typing import Any
 
-from breaker_core.web.actions import ACTIONS
+from breaker_core.ops.actions import ACTIONS
 
 __all__ = ["CONTENT_SECURITY_POLICY", "SECURITY_HEADERS", "render_dashboard"]
 
@@ -276,7 +276,7 @@ def render_dashboard(
     csrf: tuple[str, str] | None = None,
     interval: float = 2.0,
 ) -> str:
-    """Render the dashboard for a status ``document`` (see :mod:`breaker_core.web.status`).
+    """Render the dashboard for a status ``document`` (see :mod:`breaker_core.ops.status`).
 
     ``action_url`` (None: read-only) receives the state-changing POSTs, with
     the ``csrf`` field ``(name, token)`` the framework checks.

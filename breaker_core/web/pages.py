@@ -30,9 +30,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from breaker_core.errors import CircuitOpenError
+from breaker_core.pagesettings import PageSettings
 from breaker_core.registry import Registry
 from breaker_core.web import shareable, stale
-from breaker_core.web.pagesettings import PageSettings
 from breaker_core.web.routes import RouteTable
 from breaker_core.web.shareable import PageRequest
 from breaker_core.web.unavailable import unavailable

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 
-from breaker_core.web.pagesettings import PageSettings
+from breaker_core.pagesettings import PageSettings
 
 __all__ = [
     "PageRequest",

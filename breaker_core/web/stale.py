@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterable
 
 from breaker_core.cache import Cache
-from breaker_core.web.pagesettings import DEFAULT_MAX_BODY
+from breaker_core.pagesettings import DEFAULT_MAX_BODY
 
 __all__ = ["MAX_BODY", "StoredResponse", "Variants", "load", "store", "variant_key"]
 

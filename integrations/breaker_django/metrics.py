@@ -27,7 +27,7 @@ from django.views.decorators.cache import never_cache  # type: ignore[import-unt
 from django.views.decorators.http import require_safe  # type: ignore[import-untyped]
 
 from breaker_core import ConfigurationError, Registry
-from breaker_core.metrics import BreakerMetrics, install_metrics, render_latest
+from breaker_core.ops.metrics import BreakerMetrics, install_metrics, render_latest
 from breaker_django import breakers, conf
 
 __all__ = ["disable_metrics", "enable_metrics", "enabled_metrics", "metrics_view"]

@@ -38,10 +38,10 @@ from django.views.decorators.http import (  # type: ignore[import-untyped]
     require_safe,
 )
 
-from breaker_core.web.actions import ActionError, apply_action, audit
+from breaker_core.ops.actions import ActionError, apply_action, audit
+from breaker_core.ops.health import health as health_of
+from breaker_core.ops.status import status_document
 from breaker_core.web.dashboard import SECURITY_HEADERS, render_dashboard
-from breaker_core.web.health import health as health_of
-from breaker_core.web.status import status_document
 from breaker_core.web.unavailable import prefers_json
 from breaker_django import conf
 from breaker_django import metrics as breaker_metrics

@@ -20,15 +20,14 @@ import click
 from flask.cli import AppGroup
 
 from breaker_core import Registry
-from breaker_core.web.actions import (
+from breaker_core.ops.actions import (
     ACTIONS,
     ActionError,
     apply_action,
-    format_table,
     prepare_listing,
-    table_rows,
 )
-from breaker_core.web.status import status_document
+from breaker_core.ops.status import status_document
+from breaker_core.ops.tables import format_table, table_rows
 from breaker_flask.current import current_registry
 
 __all__ = ["breakers_cli"]

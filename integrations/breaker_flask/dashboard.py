@@ -41,9 +41,9 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, Forbidden
 
-from breaker_core.web.actions import ActionError, apply_action, audit
+from breaker_core.ops.actions import ActionError, apply_action, audit
+from breaker_core.ops.status import status_document
 from breaker_core.web.dashboard import SECURITY_HEADERS, render_dashboard
-from breaker_core.web.status import status_document
 from breaker_core.web.unavailable import prefers_json
 from breaker_flask.csrf import FIELD, check_csrf, csrf_token, leave_to_own_check
 from breaker_flask.current import current_registry

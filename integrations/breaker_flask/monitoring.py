@@ -21,14 +21,14 @@ from flask import Flask, Response, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from breaker_core import ConfigurationError, Registry
-from breaker_core.metrics import BreakerMetrics, install_metrics, render_latest
-from breaker_core.web.health import health
+from breaker_core.ops.health import health
+from breaker_core.ops.metrics import BreakerMetrics, install_metrics, render_latest
 from breaker_flask.current import EXTENSION_KEY, current_registry
 
 __all__ = ["METRICS_KEY", "enable_metrics", "health_view", "metrics_view"]
 
 METRICS_KEY = "breakers.metrics"
-"""``app.extensions`` key of the app's :class:`~breaker_core.metrics.BreakerMetrics`."""
+"""``app.extensions`` key of the app's :class:`~breaker_core.ops.metrics.BreakerMetrics`."""
 
 _NO_STORE = {"Cache-Control": "no-store"}
 

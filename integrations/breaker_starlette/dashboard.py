@@ -20,9 +20,9 @@ from starlette.responses import (
 from starlette.routing import Route, Router
 
 from breaker_core import ConfigurationError, Registry
-from breaker_core.web.actions import ActionError, apply_action, audit
+from breaker_core.ops.actions import ActionError, apply_action, audit
+from breaker_core.ops.status import status_document
 from breaker_core.web.dashboard import SECURITY_HEADERS, render_dashboard
-from breaker_core.web.status import status_document
 from breaker_core.web.unavailable import prefers_json
 from breaker_starlette import csrf
 from breaker_starlette.monitoring import (

@@ -3,7 +3,7 @@
 ::
 
     from starlette.routing import Route
-    from breaker_core.metrics import install_metrics
+    from breaker_core.ops.metrics import install_metrics
     from breaker_starlette import health_endpoint, metrics_endpoint
 
     install_metrics(registry)                        # keep the metrics: asked for once
@@ -23,8 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from breaker_core import ConfigurationError, Registry
-from breaker_core.metrics import BreakerMetrics, install_metrics, render_latest
-from breaker_core.web.health import health
+from breaker_core.ops.health import health
+from breaker_core.ops.metrics import BreakerMetrics, install_metrics, render_latest
 
 __all__ = ["Endpoint", "health_endpoint", "keep_metrics", "metrics_endpoint"]
 
@@ -56,7 +56,7 @@ def metrics_endpoint(collector_registry: Any = None) -> Endpoint:
     """An endpoint answering the Prometheus text of ``collector_registry`` (default: global).
 
     It serves what is registered there; the breakers' series appear once
-    :func:`breaker_core.metrics.install_metrics` (or ``dashboard_app(...,
+    :func:`breaker_core.ops.metrics.install_metrics` (or ``dashboard_app(...,
     metrics=...)``) was called. No access check of its own: route it where
     only your scraper reaches it, or wrap it.
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from breaker_core import CircuitBreaker, Registry, State
-from breaker_core.cli import build_parser, load_settings, main, run
+from breaker_core.ops.actions import ACTIONS
+from breaker_core.ops.cli import build_parser, load_settings, main, run
 from breaker_core.storage import Storage
-from breaker_core.web.actions import ACTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -402,7 +402,7 @@ def test_with_redis_down_commands_refuse_instead_of_pretending(redis_project):
 def test_check_and_a_live_reconfigure_judge_settings_alike(importable: Path):
     """``check`` reads the settings the way ``registry.reconfigure`` applies them."""
     from breaker_core import ConfigurationError, Registry
-    from breaker_core.cli import load_settings
+    from breaker_core.ops.cli import load_settings
 
     status, _, err = in_process("check", "--settings", "bad.toml")
     assert status == 2

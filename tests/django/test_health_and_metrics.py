@@ -15,7 +15,7 @@ from django.test import Client, RequestFactory  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from breaker_core import CircuitOpenError, ConfigurationError  # noqa: E402
-from breaker_core.metrics import BreakerMetrics  # noqa: E402
+from breaker_core.ops.metrics import BreakerMetrics  # noqa: E402
 from breaker_django import breakers, conf  # noqa: E402
 from breaker_django.metrics import (  # noqa: E402
     disable_metrics,
@@ -214,7 +214,7 @@ def test_enabling_is_idempotent_and_disabling_restores_the_fast_path(breakers_se
 
 
 def test_a_registry_already_holding_the_series_names_the_fix(breakers_settings, collector):
-    from breaker_core.metrics import install_metrics
+    from breaker_core.ops.metrics import install_metrics
 
     install_metrics(conf.get_registry(), collector)  # someone else got there first
     with pytest.raises(ConfigurationError, match=r"collector_registry=prometheus_client"):

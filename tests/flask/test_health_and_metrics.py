@@ -13,7 +13,7 @@ pytest.importorskip("httpx")
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from breaker_core import ConfigurationError, State  # noqa: E402
-from breaker_core.metrics import BreakerMetrics  # noqa: E402
+from breaker_core.ops.metrics import BreakerMetrics  # noqa: E402
 from breaker_flask import (  # noqa: E402
     Breakers,
     dashboard_blueprint,

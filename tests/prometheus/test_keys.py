@@ -7,7 +7,7 @@ import pytest
 prometheus = pytest.importorskip("prometheus_client")
 
 from breaker_core import ConfigurationError, Registry, State  # noqa: E402
-from breaker_core.metrics import install_metrics  # noqa: E402
+from breaker_core.ops.metrics import install_metrics  # noqa: E402
 
 KEYS = 300
 LABELS = 5

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from breaker_core import CircuitOpenError, Registry, State
-from breaker_core.web.actions import apply_action
+from breaker_core.ops.actions import apply_action
 
 PROCESSES = 4
 THREADS = 8

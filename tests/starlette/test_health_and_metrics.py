@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from breaker_core import ConfigurationError, Registry, State  # noqa: E402
-from breaker_core.metrics import BreakerMetrics, install_metrics  # noqa: E402
+from breaker_core.ops.metrics import BreakerMetrics, install_metrics  # noqa: E402
 from breaker_starlette import dashboard_app, health_endpoint, metrics_endpoint  # noqa: E402
 from example_apps.starlette_shop import create_app as create_shop  # noqa: E402
 from example_apps.starlette_shop.settings import breakers_settings  # noqa: E402

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from breaker_core import Registry
-from breaker_core.web.health import HEALTH_SCHEMA, health
+from breaker_core.ops.health import HEALTH_SCHEMA, health
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_metrics_series_parse_and_count(clock):
     prometheus = pytest.importorskip("prometheus_client")
     from prometheus_client.parser import text_string_to_metric_families
 
-    from breaker_core.metrics import install_metrics, render_latest
+    from breaker_core.ops.metrics import install_metrics, render_latest
 
     registry = Registry.from_settings(
         {
@@ -114,7 +114,8 @@ def test_metrics_series_parse_and_count(clock):
 def test_missing_prometheus_client_names_the_extra(monkeypatch, clock):
     import importlib
 
-    from breaker_core import ConfigurationError, metrics
+    from breaker_core import ConfigurationError
+    from breaker_core.ops import metrics
 
     real = importlib.import_module
 

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from breaker_core import Registry
+from breaker_core.ops.schemas import STATUS_SCHEMA_DOCUMENT
+from breaker_core.ops.status import status_document
 from breaker_core.web.dashboard import render_dashboard
-from breaker_core.web.schemas import STATUS_SCHEMA_DOCUMENT
-from breaker_core.web.status import status_document
 
 jsonschema = pytest.importorskip("jsonschema")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from breaker_core import Registry
-from breaker_core.web.health import health
-from breaker_core.web.schemas import HEALTH_SCHEMA_DOCUMENT, STATUS_SCHEMA_DOCUMENT
-from breaker_core.web.status import status_document
+from breaker_core.ops.health import health
+from breaker_core.ops.schemas import HEALTH_SCHEMA_DOCUMENT, STATUS_SCHEMA_DOCUMENT
+from breaker_core.ops.status import status_document
 
 jsonschema = pytest.importorskip("jsonschema")
 

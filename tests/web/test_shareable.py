@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from breaker_core.web.pagesettings import PageSettings
+from breaker_core.pagesettings import PageSettings
 from breaker_core.web.shareable import PageRequest, primary_key, refusal, variant, vary_names
 
 SETTINGS = PageSettings().extended(shared_cookies=("csrftoken",), key_cookies=("django_language",))

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from breaker_core import Registry
-from breaker_core.web.actions import ActionError, apply_action, format_table, table_rows
+from breaker_core.ops.actions import ActionError, apply_action
+from breaker_core.ops.status import SCHEMA, status_document
+from breaker_core.ops.tables import format_table, table_rows
 from breaker_core.web.dashboard import render_dashboard
-from breaker_core.web.status import SCHEMA, status_document
 
 
 @pytest.fixture

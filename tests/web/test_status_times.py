@@ -8,8 +8,8 @@ import jsonschema
 
 from breaker_core import Registry
 from breaker_core.clock import FakeClock
-from breaker_core.web.schemas import STATUS_SCHEMA_DOCUMENT
-from breaker_core.web.status import status_document
+from breaker_core.ops.schemas import STATUS_SCHEMA_DOCUMENT
+from breaker_core.ops.status import status_document
 
 WALL = datetime.datetime(2026, 11, 26, 19, 20, tzinfo=datetime.UTC).timestamp()
 

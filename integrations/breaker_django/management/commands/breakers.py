@@ -18,15 +18,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser  # type: ignore[import-untyped]
 
 from breaker_core import ConfigurationError, Registry
-from breaker_core.web.actions import (
+from breaker_core.ops.actions import (
     ACTIONS,
     ActionError,
     apply_action,
-    format_table,
     prepare_listing,
-    table_rows,
 )
-from breaker_core.web.status import status_document
+from breaker_core.ops.status import status_document
+from breaker_core.ops.tables import format_table, table_rows
 from breaker_django import conf
 
 _OPEN = {"open", "forced_open"}

@@ -1,8 +1,9 @@
-"""State changes an operator may ask for, and the table the commands print.
+"""State changes an operator may ask for, and the audit line of each.
 
 Used by ``manage.py breakers``, ``flask breakers``, ``python -m breaker_core``
 and the dashboards' POST endpoints, so every one of them accepts the same
-actions and refuses the same way.
+actions and refuses the same way. Imports the engine only (``breaker_core``'s
+top-level modules), never the web layer or an integration.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ __all__ = [
     "ActionError",
     "apply_action",
     "audit",
-    "format_table",
     "prepare_listing",
-    "table_rows",
 ]
 
 ACTIONS: dict[str, tuple[str, str]] = {
@@ -128,33 +127,3 @@ def _safe(url: str) -> str:
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}{parts.path if parts.scheme == 'unix' else ''}"
-
-
-def table_rows(registry: Registry) -> list[tuple[str, str, str, str, str]]:
-    """Rows of (name, state, failures in window, failure rate, retry in), with a header row.
-
-    Call :func:`prepare_listing` first in a command's fresh process.
-    """
-    rows = [("NAME", "STATE", "FAILURES", "FAILURE RATE", "RETRY IN")]
-    for breaker in registry.breakers():
-        snap = breaker.snapshot()
-        retry = f"{snap['retry_after']:.1f}s" if snap["retry_after"] else "-"
-        rows.append(
-            (
-                breaker.name,
-                snap["state"],
-                f"{snap['failures']}/{snap['calls']}",
-                f"{snap['failure_rate']:.0%}",
-                retry,
-            )
-        )
-    return rows
-
-
-def format_table(rows: list[tuple[str, str, str, str, str]]) -> list[str]:
-    """Align ``rows`` into columns; returns one string per line."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
