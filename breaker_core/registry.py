@@ -1,20 +1,23 @@
-"""``Registry``: the breakers of an app's declared dependencies, built from settings."""
+"""``Registry``: the breakers of an app's declared dependencies, built from settings.
+
+Imports the engine only; the HTTP clients it hands out are an optional driver
+named in :mod:`breaker_core.drivers`, loaded on first use.
+"""
 
 from __future__ import annotations
 
 import datetime
 import difflib
-import importlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from breaker_core.breaker import CircuitBreaker
 from breaker_core.cache import Cache, MemoryCache
 from breaker_core.clock import Clock
+from breaker_core.drivers import load_driver
 from breaker_core.durations import parse_duration
 from breaker_core.errors import ConfigurationError
 from breaker_core.events import GatedListener, Listener
@@ -37,20 +40,21 @@ R = TypeVar("R")
 
 _logger = logging.getLogger("breaker_core")
 
-_HTTP_DRIVERS = ("httpx", "httpcore", "requests", "urllib3", "anyio", "h11", "idna", "certifi")
+
+class _HttpClients(Protocol):
+    """What the ``http-clients`` driver provides (:mod:`breaker_http.clients`)."""
+
+    def client(self, registry: Registry, name: str, **kwargs: Any) -> httpx.Client: ...
+
+    def async_client(self, registry: Registry, name: str, **kwargs: Any) -> httpx.AsyncClient: ...
+
+    def session(self, registry: Registry, name: str) -> requests.Session: ...
 
 
-def _http_clients() -> ModuleType:
-    """Import breaker_http lazily; a missing client library names the extra to install."""
-    try:
-        return importlib.import_module("breaker_http.clients")
-    except ImportError as exc:
-        if (exc.name or "").split(".")[0] in _HTTP_DRIVERS:
-            raise ConfigurationError(
-                f'HTTP clients need the http extra: pip install "breakerpanel[http]" '
-                f"({exc.name} is not installed)"
-            ) from exc
-        raise
+def _http_clients() -> _HttpClients:
+    """The ready HTTP clients, loaded on first use (a ConfigurationError names the extra)."""
+    provider: _HttpClients = load_driver("http-clients")
+    return provider
 
 
 class Registry:

@@ -18,6 +18,7 @@ from typing import Any
 from breaker_core.cache import DEFAULT_MAX_BYTES, Cache, MemoryCache
 from breaker_core.clock import Clock
 from breaker_core.coordination import MEMORY, Coordinated, Coordination
+from breaker_core.drivers import load_driver
 from breaker_core.validation import Invalid
 
 __all__ = [
@@ -120,18 +121,11 @@ def _memory_storage(url: str, parts: urllib.parse.SplitResult) -> Storage:
     return Storage(url=url, shared=False)
 
 
-_REDIS = {
-    "storage": "breaker_core.redis.storage:RedisStorage",
-    "cache": "breaker_core.redis.cache:RedisCache",
-}
-# Named, not imported: the engine never depends on the Redis package, which loads
-# (with redis-py) only when a Redis URL is opened.
-
-
 def _redis_class(kind: str) -> Any:
+    # Named in the drivers table, not imported: the engine never depends on the Redis
+    # package, which loads (with redis-py) only when a Redis URL is opened.
     _require_redis_driver(kind)
-    module, _, name = _REDIS[kind].partition(":")
-    return getattr(importlib.import_module(module), name)
+    return load_driver(f"redis-{kind}")
 
 
 def _redis_storage(url: str, parts: urllib.parse.SplitResult) -> Storage:
