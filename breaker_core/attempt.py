@@ -140,9 +140,10 @@ class Attempt:
             except BaseException:  # a listener's: logged, the block's own wins
                 pass
         elif self._failed:
-            machine._finish_failed(self._ticket, self._start)
-            if self._wait_hint is not None and machine._config.honor_retry_after:
-                machine._stretch_open_wait(self._ticket, self._wait_hint)
+            hint = self._wait_hint if machine._config.honor_retry_after else None
+            machine._finish_failed(self._ticket, self._start, hint)
+            if hint is not None:
+                machine._stretch_open_wait(self._ticket, hint)
         else:
             machine._finish(self._ticket, self._start, NO_RESULT)
 

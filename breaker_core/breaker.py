@@ -196,7 +196,7 @@ class CircuitBreaker(Machine):
                 "concurrency_limit": self._bulkhead.current_limit if self._bulkhead else None,
                 "trip_policy": {
                     "name": self._config.trip_policy,
-                    **(self._policy.counts() if self._policy is not None else {}),
+                    **self._policy_counts(),
                 },
             }
 

@@ -75,6 +75,12 @@ class SharedView:
     failures: int
     slow: int
     probes: int
+    streak: int = 0
+    """``"consecutive"``: the fleet's failures in a row."""
+    ring_calls: int = 0
+    """``"count_window"``: calls in the fleet's last ``window_calls``."""
+    ring_failures: int = 0
+    """``"count_window"``: failures among them."""
     extra: str = ""
 
 
@@ -101,8 +107,21 @@ class Coordination(Protocol):
         """Note one outcome: 0 success, 1 failure, 2 slow failure (the machine's lock is held)."""
         ...
 
-    def report_probe(self, probe_id: str, gen: int, verdict: Verdict, now: float) -> None:
-        """A probe taken with :meth:`take_probe_slot` finished (sent soon, never on the caller)."""
+    def report_probe(
+        self, probe_id: str, gen: int, verdict: Verdict, now: float, wait: float | None = None
+    ) -> None:
+        """A probe taken with :meth:`take_probe_slot` finished (sent soon, never on the caller).
+
+        ``wait``: the open wait a failed probe asked for (``honor_retry_after``).
+        """
+        ...
+
+    def wait_hint(self, seconds: float) -> None:
+        """The failure just counted asks for an open wait of ``seconds`` (lock held).
+
+        ``honor_retry_after``: if that failure trips the breaker, the open wait is
+        at least ``seconds`` (at most ``max_reset_timeout``).
+        """
         ...
 
     def force_state(self, state: State, now: float) -> SharedView:
@@ -118,6 +137,10 @@ class Coordination(Protocol):
 
         The machine's lock is held.
         """
+        ...
+
+    def policy_counts(self) -> dict[str, int] | None:
+        """The fleet's trip-policy counts for snapshots; None to use the breaker's own."""
         ...
 
     def restart_window(self) -> None:
@@ -183,8 +206,13 @@ class MemoryCoordination:
     def count_outcome(self, now: float, kind: int) -> None:
         """Nothing to send: the machine's window has counted it."""
 
-    def report_probe(self, probe_id: str, gen: int, verdict: Verdict, now: float) -> None:
+    def report_probe(
+        self, probe_id: str, gen: int, verdict: Verdict, now: float, wait: float | None = None
+    ) -> None:
         """Nothing to send: the machine settled the probe itself."""
+
+    def wait_hint(self, seconds: float) -> None:
+        """The machine stretches its own open wait (``CircuitBreaker._stretch_open_wait``)."""
 
     def force_state(self, state: State, now: float) -> SharedView:
         """The machine applies manual states itself."""
@@ -192,6 +220,10 @@ class MemoryCoordination:
 
     def shared_view(self) -> tuple[int, int, int] | None:
         """No fleet: the local window is the window."""
+        return None
+
+    def policy_counts(self) -> dict[str, int] | None:
+        """No fleet: the breaker's own policy counts."""
         return None
 
     def restart_window(self) -> None:

@@ -148,6 +148,9 @@ class Machine:
         # the breaker: CircuitOpenError carries it while OPEN/HALF_OPEN.
         self._failing: BaseException | None = None
         self._trip_cause: BaseException | None = None
+        # With shared storage the store trips the breaker: this process's last failure
+        # of the generation, the cause it shows when it adopts the trip.
+        self._last_failure: BaseException | None = None
         # The last transitions (clock reading, from, to, reason), newest last.
         self._recent: collections.deque[tuple[float, State, State, str]] = collections.deque(
             maxlen=RECENT_TRANSITIONS
@@ -257,6 +260,13 @@ class Machine:
             if view.gen != phase.gen or view.state is not phase.state:
                 self._phase = _Phase(view.state, view.gen, view.open_until)
                 self._window.reset()
+                if self._policy is not None:
+                    self._policy.reset()
+                if view.state is _OPEN:
+                    self._trip_cause = self._last_failure
+                elif view.state is not _HALF_OPEN:
+                    self._trip_cause = None
+                self._last_failure = None
                 if view.state is not _OPEN and view.state is not _HALF_OPEN:
                     self._probes = set()
                 self._coord.restart_window()
@@ -595,15 +605,21 @@ class Machine:
                 )
         self._settle(ticket, outcome, now, duration, None)
 
-    def _finish_failed(self, ticket: Ticket, start: float | None) -> None:
-        """Count a block the caller judged a failure (``Attempt.fail``)."""
+    def _finish_failed(
+        self, ticket: Ticket, start: float | None, wait: float | None = None
+    ) -> None:
+        """Count a block the caller judged a failure (``Attempt.fail``).
+
+        ``wait``: the open wait the failure asked for (``honor_retry_after``), for
+        a shared store to apply should this failure trip the breaker.
+        """
         if ticket is None:
             return
         now = self._clock()
         duration = None if start is None else now - start
         if self._bulkhead is not None:
             self._bulkhead.release(duration, True)
-        self._settle(ticket, _RESULT, now, duration, None)
+        self._settle(ticket, _RESULT, now, duration, None, wait)
 
     def _finish_error(self, ticket: Ticket, start: float | None, exc: BaseException) -> None:
         """Count a call that raised ``exc``."""
@@ -633,6 +649,7 @@ class Machine:
         now: float,
         duration: float | None,
         exc: BaseException | None,
+        wait: float | None = None,
     ) -> None:
         """Apply a finished call's outcome to the window and the state, under the lock."""
         change: _Change | None = None
@@ -679,10 +696,13 @@ class Machine:
                         window.add_failure(now, slow=slow)
                         if self._shared:
                             coord.count_outcome(now, 2 if slow else 1)
+                            self._last_failure = exc
+                            if wait is not None:
+                                coord.wait_hint(wait)
                         if state is _CLOSED and local:
                             change = self._maybe_trip(now)
             elif isinstance(ticket, _Probe):
-                change = self._probe_finished(ticket, outcome, now, phase)
+                change = self._probe_finished(ticket, outcome, now, phase, wait)
         finally:
             self._failing = None
             self._release()
@@ -746,7 +766,7 @@ class Machine:
         return self._transition(_OPEN, now, reason, now + self._open_wait())
 
     def _probe_finished(
-        self, probe: _Probe, outcome: int, now: float, phase: _Phase
+        self, probe: _Probe, outcome: int, now: float, phase: _Phase, wait: float | None = None
     ) -> _Change | None:
         """Apply a probe's outcome. A probe reclaimed by probe_timeout no longer counts."""
         live = probe in self._probes
@@ -756,7 +776,9 @@ class Machine:
             verdict = (
                 "success" if outcome == _SUCCESS else "failure" if outcome < _IGNORED else "none"
             )
-            self._coord.report_probe(probe.key, probe.gen, verdict, now)
+            if verdict == "failure":
+                self._last_failure = self._failing
+            self._coord.report_probe(probe.key, probe.gen, verdict, now, wait)
             self._busy_until = 0.0  # this process's slot is free again
             return None
         if not live or now >= probe.deadline or probe.gen != phase.gen:
@@ -878,6 +900,16 @@ class Machine:
                 new_state, now, "manual", math.inf if new_state is _FORCED_OPEN else 0.0
             )
         self._announce(change)
+
+    def _policy_counts(self) -> dict[str, int]:
+        """The trip policy's counts (the fleet's with healthy shared storage); the lock is held."""
+        if self._policy is None:
+            return {}
+        if self._coord.deciding:
+            shared = self._coord.policy_counts()
+            if shared is not None:
+                return shared
+        return self._policy.counts()
 
     def _counts(self, now: float) -> tuple[int, int, int]:
         """Successes, failures and slow calls in the window; the lock is held.

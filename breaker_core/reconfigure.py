@@ -28,7 +28,13 @@ from breaker_core.storage import redact_url
 if TYPE_CHECKING:
     from breaker_core.registry import Registry
 
-__all__ = ["FIXED_FIELDS", "fixed_field_problems", "reconfigure_registry"]
+__all__ = [
+    "FIXED_FIELDS",
+    "SHARED_FIELDS",
+    "fixed_field_problems",
+    "reconfigure_registry",
+    "shared_field_problems",
+]
 
 FIXED_FIELDS = ("max_concurrent", "max_wait")
 """Settings a live breaker keeps until it is removed or the process restarts."""
@@ -46,6 +52,21 @@ def fixed_field_problems(old: BreakerConfig, new: BreakerConfig, path: str) -> l
                 "dependency and add it back, or restart"
             )
     return problems
+
+
+SHARED_FIELDS = ("window", "trip_policy", "window_calls")
+"""Settings every process sharing a breaker must agree on: fixed while running with Redis."""
+
+
+def shared_field_problems(old: BreakerConfig, new: BreakerConfig, path: str) -> list[str]:
+    """A problem for each field of :data:`SHARED_FIELDS` that ``new`` changes."""
+    return [
+        f'{path}["{field}"]: cannot change while the app runs with shared storage (it is '
+        f"{getattr(old, field)!r}, got {getattr(new, field)!r}; every process counts into "
+        "the same shared window); restart them all"
+        for field in SHARED_FIELDS
+        if getattr(old, field) != getattr(new, field)
+    ]
 
 
 def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | None) -> None:
@@ -89,11 +110,8 @@ def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | No
             if breaker is not None:
                 dep_path = f'{path}["dependencies"]["{name}"]'
                 problems.extend(fixed_field_problems(breaker.config, config, dep_path))
-                if registry.storage.shared and breaker.config.window != config.window:
-                    problems.append(
-                        f'{dep_path}["window"]: cannot change while the app runs with shared '
-                        "storage (every process counts into the same buckets); restart them all"
-                    )
+                if registry.storage.shared:
+                    problems.extend(shared_field_problems(breaker.config, config, dep_path))
     finally:
         parsed.storage.close()
         close_cache = getattr(parsed.cache, "close", None)

@@ -194,15 +194,6 @@ def _parse(
             config = dataclasses.replace(config, timeout=DEFAULT_URL_TIMEOUT)
         dependencies[name] = config
 
-    if storage is not None and storage.shared:
-        for name, config in dependencies.items():
-            if config.trip_policy != "time_window":
-                problems.append(
-                    f"{v.key_path(v.key_path(deps_path, name), 'trip_policy')}: expected "
-                    '"time_window" with shared storage (the server decides trips on the '
-                    "time window only, for now), got "
-                    f"{v.describe(config.trip_policy)}"
-                )
     if problems or storage is None or cache is None:
         return None
     return ParsedSettings(

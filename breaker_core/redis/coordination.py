@@ -19,15 +19,21 @@ from typing import Any, Protocol
 
 from breaker_core.coordination import Coordinated, SharedView, Verdict
 from breaker_core.errors import StorageError
+from breaker_core.redis.outcomes import policy_batch
 from breaker_core.redis.scripts import ACQUIRE, SET_STATE
 from breaker_core.redis.view import parse_reply
 from breaker_core.state import State
 from breaker_core.window import BUCKETS
 
-__all__ = ["MAX_DONE", "RedisCoordination", "Server"]
+__all__ = ["MAX_DONE", "Pending", "RedisCoordination", "Server"]
 
 MAX_DONE = 1000
 """At most this many probe verdicts wait for the worker (older ones are dropped)."""
+
+Pending = tuple[list[int], list[object], float]
+"""What a flush sends: bucket counts (flat), the trip policy's batch, the wait hint (-1: none)."""
+
+_NO_POLICY: list[object] = ["", 0, 0, 0]
 
 
 class Server(Protocol):
@@ -59,11 +65,15 @@ class RedisCoordination:
         self.machine = machine
         self.config = machine.config
         tag = f"{{{storage.prefix}:{machine.name}}}"
-        self.keys = (f"{tag}:s", f"{tag}:w", f"{tag}:p")
+        self.keys = (f"{tag}:s", f"{tag}:w", f"{tag}:p", f"{tag}:c")
         self.width = self.config.window / BUCKETS
         # bucket -> [successes, failures, slow]; guarded by the machine's lock
         self.pending: dict[int, list[int]] = {}
-        self._done: list[tuple[str, int, str, float]] = []
+        # The outcomes in order, for "consecutive" and "count_window" (lock held too).
+        self.outcomes = policy_batch(self.config)
+        # The longest open wait a failure of this batch asked for (honor_retry_after).
+        self.hint = -1.0
+        self._done: list[tuple[str, int, str, float, float]] = []
         self._done_lock = threading.Lock()
         self.remote: SharedView | None = None
         """The last state Redis reported (None before the first answer)."""
@@ -91,6 +101,8 @@ class RedisCoordination:
                 del pending[min(pending)]  # out of the window anyway: bounded memory
             entry = pending[bucket] = [0, 0, 0]
         entry[kind] += 1
+        if self.outcomes is not None:
+            self.outcomes.add(kind != 0)
         if kind:
             if kind == 2:
                 entry[1] += 1
@@ -114,14 +126,34 @@ class RedisCoordination:
         ]
         return self._remember(parse_reply(self.storage.run(ACQUIRE, self.keys, args)), now)
 
-    def report_probe(self, probe_id: str, gen: int, verdict: Verdict, now: float) -> None:
-        """Queue a finished probe's verdict for the worker (which runs soon, woken now)."""
+    def report_probe(
+        self, probe_id: str, gen: int, verdict: Verdict, now: float, wait: float | None = None
+    ) -> None:
+        """Queue a finished probe's verdict for the worker (which runs soon, woken now).
+
+        ``wait``: the open wait a failed probe asked for (``honor_retry_after``).
+        """
+        hint = -1.0 if wait is None else self._capped(wait)
         with self._done_lock:
             if len(self._done) >= MAX_DONE:
                 del self._done[0]  # its slot expires on the server by itself
-            self._done.append((probe_id, gen, verdict, now))
+            self._done.append((probe_id, gen, verdict, now, hint))
         self.storage.hold(self)  # the slot is given back even if the breaker is dropped
         self.storage.wake()
+
+    def wait_hint(self, seconds: float) -> None:
+        """The failure just counted asks for an open wait of ``seconds`` (lock held).
+
+        Applied by the server if the batch holding it trips the breaker; never
+        beyond ``max_reset_timeout``, never shorter than the breaker's own wait.
+        """
+        self.hint = max(self.hint, self._capped(seconds))
+
+    def _capped(self, seconds: float) -> float:
+        cap = self.config.max_reset_timeout
+        if cap is None or not self.config.honor_retry_after:
+            return -1.0
+        return min(max(seconds, 0.0), cap)
 
     def force_state(self, state: State, now: float) -> SharedView:
         """Set ``state`` for every process (manual transitions); one round trip.
@@ -144,9 +176,18 @@ class RedisCoordination:
             slow += pending_x
         return successes, failures, slow
 
+    def policy_counts(self) -> dict[str, int] | None:
+        """The trip policy's counts for the fleet, as last reported; None for the time window."""
+        remote = self.remote
+        if remote is None or self.outcomes is None:
+            return None
+        if self.outcomes.policy == "consecutive":
+            return {"consecutive_failures": remote.streak}
+        return {"window_calls": remote.ring_calls, "window_failures": remote.ring_failures}
+
     def restart_window(self) -> None:
         """The shared state changed generation: unsent counts belong to the old one."""
-        self.pending = {}
+        self.take_pending()
 
     def status(self, now: float) -> dict[str, object] | None:
         """Whether Redis answers, and how long ago it last did."""
@@ -155,23 +196,25 @@ class RedisCoordination:
 
     # -- called by the worker ------------------------------------------------------------
 
-    def take_pending(self) -> list[int]:
-        """Swap out the pending counts as a flat list; the machine's lock is held."""
+    def take_pending(self) -> Pending:
+        """Swap out what waits to be sent; the machine's lock is held."""
         flat: list[int] = []
         for bucket, (successes, failures, slow) in self.pending.items():
             flat += (bucket, successes, failures, slow)
         self.pending = {}
-        return flat
+        policy = _NO_POLICY if self.outcomes is None else self.outcomes.take()
+        hint, self.hint = self.hint, -1.0
+        return flat, policy, hint
 
-    def take_done(self) -> list[tuple[str, int, str, float]]:
+    def take_done(self) -> list[tuple[str, int, str, float, float]]:
         """Swap out the queued probe verdicts."""
         with self._done_lock:
             done, self._done = self._done, []
         return done
 
-    def probe_done_args(self, item: tuple[str, int, str, float]) -> list[object]:
+    def probe_done_args(self, item: tuple[str, int, str, float, float]) -> list[object]:
         """Arguments of the PROBE_DONE script for one queued verdict."""
-        probe_id, gen, verdict, now = item
+        probe_id, gen, verdict, now, hint = item
         config = self.config
         return [
             probe_id,
@@ -185,11 +228,13 @@ class RedisCoordination:
             self.machine.jitter_factor(),
             int(now // self.width),
             BUCKETS,
+            hint,
         ]
 
-    def sync_args(self, gen: int, flat: list[int], now: float) -> list[object]:
+    def sync_args(self, gen: int, pending: Pending, now: float) -> list[object]:
         """Arguments of the SYNC script: pending counts plus the trip rules."""
         config = self.config
+        flat, policy, hint = pending
         return [
             gen,
             now,
@@ -199,13 +244,17 @@ class RedisCoordination:
             -1 if config.failure_rate is None else config.failure_rate,
             config.minimum_calls,
             self.machine.trip_wait(),
+            hint,
+            "time" if self.outcomes is None else self.outcomes.policy,
+            config.window_calls,
+            *policy,
             len(flat) // 4,
             *flat,
         ]
 
     def forked(self) -> None:
         """In a forked child: the parent flushes its own counts; start empty."""
-        self.pending = {}
+        self.take_pending()
         self._done = []
         self._done_lock = threading.Lock()
 

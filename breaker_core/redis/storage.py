@@ -198,9 +198,9 @@ class RedisStorage(Storage):
         if self.degraded:
             return  # the worker reconnects and loads every breaker then
         now = link.machine.now()
-        gen, flat = link.machine.drain(link.take_pending)
+        gen, pending = link.machine.drain(link.take_pending)
         try:
-            reply = self.run(SYNC, link.keys, link.sync_args(gen, flat, now))
+            reply = self.run(SYNC, link.keys, link.sync_args(gen, pending, now))
         except Unavailable:
             return  # degraded now (logged once); the machine decides alone
         link.received(reply, now)
@@ -298,9 +298,9 @@ class RedisStorage(Storage):
                         keys=list(link.keys), args=link.probe_done_args(item), client=pipe
                     )
                     batch.append((link, -1, now))
-                gen, flat = machine.drain(link.take_pending)
+                gen, pending = machine.drain(link.take_pending)
                 self._script(SYNC)(
-                    keys=list(link.keys), args=link.sync_args(gen, flat, now), client=pipe
+                    keys=list(link.keys), args=link.sync_args(gen, pending, now), client=pipe
                 )
                 batch.append((link, 0, now))
             replies = pipe.execute()

@@ -38,5 +38,8 @@ def parse_reply(reply: Sequence[object]) -> SharedView:
         failures=int(fields["failures"]),
         slow=int(fields["slow"]),
         probes=int(fields["probes"]),
+        streak=int(fields["streak"]),
+        ring_calls=int(fields["ring_calls"]),
+        ring_failures=int(fields["ring_failures"]),
         extra=values[len(STATE_FIELDS) + 1] if len(values) > len(STATE_FIELDS) + 1 else "",
     )

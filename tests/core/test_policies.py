@@ -159,20 +159,6 @@ def test_policy_settings_are_checked_at_start_up(options, path, expected):
     ), info.value.problems
 
 
-def test_shared_storage_refuses_policies_it_cannot_decide_yet():
-    with pytest.raises(ConfigurationError) as info:
-        Registry.from_settings(
-            {
-                "storage": "redis://127.0.0.1:6379/3",
-                "dependencies": {"api": {"trip_policy": "consecutive"}},
-            }
-        )
-    (problem,) = info.value.problems
-    assert problem.startswith(
-        'BREAKERS["dependencies"]["api"]["trip_policy"]: expected "time_window" with shared storage'
-    )
-
-
 # -- the model: what each policy decides, call by call ---------------------------------------
 
 STEPS = st.lists(

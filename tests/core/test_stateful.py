@@ -45,6 +45,7 @@ from hypothesis.stateful import (
 )
 
 from breaker_core import CircuitBreaker, CircuitOpenError, Registry, State
+from breaker_core.policy import TRIP_POLICIES
 from breaker_core.storage import storage_from_url
 
 TOLERANCE = 1e-9
@@ -79,15 +80,25 @@ def configs(draw: st.DrawFn, *, fast_path: bool = False) -> dict[str, Any]:
 
     With ``fast_path`` the options are those of a plain threshold breaker.
     """
+    trip_policy = "time_window"
+    window_calls = 100
     if fast_path:
         failure_threshold: int | None = draw(st.integers(1, 6))
         failure_rate = None
         slow_call_duration = None
     else:
+        trip_policy = draw(st.sampled_from(TRIP_POLICIES))
         failure_threshold = draw(st.none() | st.integers(1, 6))
         rates = st.sampled_from([0.2, 0.25, 1 / 3, 0.5, 2 / 3, 0.75, 1.0]) | st.floats(0.2, 1.0)
         failure_rate = draw(rates if failure_threshold is None else st.none() | rates)
+        if trip_policy == "consecutive":
+            failure_threshold = failure_threshold or draw(st.integers(1, 6))
+            failure_rate = None
         slow_call_duration = draw(st.none() | seconds)
+    minimum_calls = draw(st.integers(1, 8))
+    if trip_policy == "count_window":
+        # Small rings so that outcomes leave them; large enough for the thresholds.
+        window_calls = draw(st.integers(max(failure_threshold or 1, minimum_calls), 10))
     reset_timeout = draw(seconds)
     backoff = draw(st.sampled_from([1.0, 2.0]))
     if backoff > 1.0:
@@ -97,7 +108,9 @@ def configs(draw: st.DrawFn, *, fast_path: bool = False) -> dict[str, Any]:
     return {
         "failure_threshold": failure_threshold,
         "failure_rate": failure_rate,
-        "minimum_calls": draw(st.integers(1, 8)),
+        "minimum_calls": minimum_calls,
+        "trip_policy": trip_policy,
+        "window_calls": window_calls,
         "window": draw(st.sampled_from([1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0]) | st.floats(1, 20)),
         "reset_timeout": reset_timeout,
         "half_open_max_calls": draw(st.integers(1, 3)),
@@ -139,6 +152,9 @@ class Model:
         self.probes: dict[int, float] = {}  # probe id -> deadline, while it holds its slot
         self.probe_successes = 0
         self.ids = itertools.count()
+        # The trip policy's outcomes (True: a failure) of the CLOSED breaker, oldest
+        # first, since it last closed or an operator set a state.
+        self.outcomes: list[bool] = []
 
     # Reading --------------------------------------------------------------------
 
@@ -193,21 +209,49 @@ class Model:
         self._enter(State.OPEN)
 
     def _close(self) -> None:
-        # Closing from a probe empties the window and the failed-probe count.
+        # Closing from a probe empties the window, the policy's outcomes and the
+        # failed-probe count.
         self._enter(State.CLOSED)
         self.window.clear()
+        self.outcomes.clear()
         self.failed_probes = 0
 
     def manual(self, mode: State) -> None:
         # force_open / disable / metrics_only / reset: always a new epoch, and
-        # the window, the probes and the failed-probe count are cleared.
+        # the window, the policy, the probes and the failed-probe count are cleared.
         self._enter(mode)
         self.window.clear()
+        self.outcomes.clear()
         self.failed_probes = 0
 
+    def policy_counts(self) -> dict[str, int]:
+        policy = self.cfg["trip_policy"]
+        if policy == "consecutive":
+            streak = 0
+            for failed in reversed(self.outcomes):
+                if not failed:
+                    break
+                streak += 1
+            return {"consecutive_failures": streak}
+        if policy == "count_window":
+            last = self.outcomes[-self.cfg["window_calls"] :]
+            return {"window_calls": len(last), "window_failures": sum(last)}
+        return {}
+
     def _should_trip(self, now: float) -> bool:
-        counts = self.counts(now)
         threshold, rate = self.cfg["failure_threshold"], self.cfg["failure_rate"]
+        policy = self.cfg["trip_policy"]
+        if policy == "consecutive":
+            return self.policy_counts()["consecutive_failures"] >= threshold
+        if policy == "count_window":
+            counts = self.policy_counts()
+            calls, failures = counts["window_calls"], counts["window_failures"]
+            if threshold is not None and failures >= threshold:
+                return True
+            return (
+                rate is not None and calls >= self.cfg["minimum_calls"] and failures / calls >= rate
+            )
+        counts = self.counts(now)
         if threshold is not None and counts["failures"] >= threshold:
             return True
         return (
@@ -276,6 +320,8 @@ class Model:
         if kind in (None, "ignored") or self.mode is State.DISABLED:
             return
         self.window.append((int(now // self.width), kind))
+        if self.mode is State.CLOSED:
+            self.outcomes.append(kind != "success")  # slow calls are failures too
         if self.mode is State.CLOSED and self._should_trip(now):
             self.failed_probes = 0
             self._open(now)
@@ -496,6 +542,10 @@ class _BreakerMachine(RuleBasedStateMachine):
         snapshot = self.breaker.snapshot()
         actual = {key: snapshot[key] for key in ("calls", "successes", "failures", "slow_calls")}
         assert actual == self.model.counts(now)
+        assert snapshot["trip_policy"] == {
+            "name": self.model.cfg["trip_policy"],
+            **self.model.policy_counts(),
+        }
 
 
 class OverlappingCalls(_BreakerMachine):
