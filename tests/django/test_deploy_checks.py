@@ -8,6 +8,7 @@ timeout; W008: every breaker switched off.
 from __future__ import annotations
 
 import io
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ pytest.importorskip("django")
 from django.core.checks import run_checks
 from django.core.management import call_command
 
+from breaker_django import conf
 from breaker_django.servers import Workers, worker_processes
 
 SERVER_VARIABLES = ("GUNICORN_CMD_ARGS", "WEB_CONCURRENCY", "UWSGI_PROCESSES")
@@ -78,9 +80,20 @@ def test_an_installed_server_without_a_count_still_warns():
 
 
 def test_shared_storage_is_no_problem(settings, redis_url, monkeypatch):
+    redis = pytest.importorskip("redis")
+    prefix = f"deploycheck{uuid.uuid4().hex[:10]}"
     monkeypatch.setenv("WEB_CONCURRENCY", "4")
-    settings.BREAKERS = {**settings.BREAKERS, "storage": redis_url}
-    assert "breaker.W006" not in deploy_warnings()
+    storage = f"{redis_url}{'&' if '?' in redis_url else '?'}prefix={prefix}&refresh=0"
+    settings.BREAKERS = {**settings.BREAKERS, "storage": storage}
+    try:
+        assert "breaker.W006" not in deploy_warnings()
+    finally:
+        conf.get_registry().close()  # its last flush first, then the keys go
+        client = redis.Redis.from_url(redis_url)
+        keys = list(client.scan_iter(match=f"*{prefix}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
 
 
 def test_a_dependency_with_a_url_and_no_timeout(settings):
