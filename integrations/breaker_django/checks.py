@@ -30,9 +30,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register  # t
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 
 from breaker_core import ConfigurationError, Registry
-from breaker_core.links import docs_url
-from breaker_core.settings import dependency_warnings, settings_problems
-from breaker_core.validation import key_path
+from breaker_core.extension import dependency_warnings, docs_url, key_path, settings_problems
 from breaker_django import conf
 from breaker_django.cache import cache_alias
 from breaker_django.placement import MIDDLEWARE_PATH, placement

@@ -30,9 +30,8 @@ from django.core.signals import request_started  # type: ignore[import-untyped]
 from django.db import connections  # type: ignore[import-untyped]
 from django.db.backends.signals import connection_created  # type: ignore[import-untyped]
 
-from breaker_core import CircuitBreaker, ConfigurationError, Registry, database
-from breaker_core.links import docs_url
-from breaker_core.validation import describe, key_path
+from breaker_core import CircuitBreaker, ConfigurationError, Registry
+from breaker_core.extension import database, describe, docs_url, key_path
 from breaker_django import conf
 
 __all__ = [

@@ -11,8 +11,7 @@ from flask import Flask
 from werkzeug.wrappers import Response
 
 from breaker_core import CircuitBreaker, ConfigurationError, Registry
-from breaker_core.clock import Clock
-from breaker_core.guard import MISSING
+from breaker_core.extension import MISSING, Clock
 from breaker_core.web.routes import rejection
 from breaker_flask import signals
 from breaker_flask.cli import breakers_cli

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from breaker_core import Registry
-from breaker_core.attempt import Attempt
+from breaker_core.extension import Attempt
 from breaker_http.policy import is_failure_status, requested_wait
 from breaker_http.routing import Router
 

@@ -28,7 +28,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from breaker_core import ConfigurationError, Registry
-from breaker_core.durations import parse_duration
+from breaker_core.extension import parse_duration
 from breaker_core.web.fragments import fragment_key, render_fragment, render_fragment_async
 from breaker_jinja.keys import vary_on_values
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from jinja2 import Undefined
 
-from breaker_core.keys import PLAIN_TYPES, encode_key
+from breaker_core.extension import PLAIN_TYPES, encode_key
 
 __all__ = ["PLAIN_TYPES", "vary_on_values"]
 

@@ -10,7 +10,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.util.types import AttributeValue
 
 from breaker_core import CircuitOpenError, Event, Registry, State
-from breaker_core.keyed import DEFAULT_KEY_LABELS, KeyLabels, split_key_name
+from breaker_core.extension import DEFAULT_KEY_LABELS, KeyLabels, split_key_name
 from breaker_opentelemetry import names
 
 __all__ = ["BreakerTelemetry"]

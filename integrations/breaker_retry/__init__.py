@@ -15,6 +15,6 @@ across all callers. The engine's part (the budget, the predicates) is
 
 from __future__ import annotations
 
-from breaker_core.retry import RetryBudget, is_retryable, retry_after_of
+from breaker_core.extension import RetryBudget, is_retryable, retry_after_of
 
 __all__ = ["RetryBudget", "is_retryable", "retry_after_of"]

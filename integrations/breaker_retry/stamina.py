@@ -21,7 +21,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from breaker_core.retry import RetryBudget, is_retryable, retry_after_of
+from breaker_core.extension import RetryBudget, is_retryable, retry_after_of
 
 __all__ = ["budgeted", "retry_unless_open"]
 

@@ -27,7 +27,7 @@ from tenacity.retry import retry_base
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
-from breaker_core.retry import RetryBudget, is_retryable, retry_after_of
+from breaker_core.extension import RetryBudget, is_retryable, retry_after_of
 
 __all__ = ["retry_unless_open", "stop_on_budget", "wait_retry_after"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Dialect
 
-from breaker_core import database
+from breaker_core.extension import database
 
 __all__ = ["add_connect_options", "set_statement_timeout", "vendor"]
 

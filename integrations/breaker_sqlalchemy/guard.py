@@ -25,8 +25,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Dialect, Engine, ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from breaker_core import CircuitBreaker, ConfigurationError, database
-from breaker_core.attempt import Attempt
+from breaker_core import CircuitBreaker, ConfigurationError
+from breaker_core.extension import Attempt, database
 from breaker_sqlalchemy import connecting
 
 __all__ = ["EngineGuard", "guard", "unguard"]

@@ -33,7 +33,7 @@ from django.template.base import (  # type: ignore[import-untyped]
 )
 from django.template.context import Context  # type: ignore[import-untyped]
 
-from breaker_core.durations import parse_duration
+from breaker_core.extension import parse_duration
 from breaker_core.web.fragments import fragment_key, render_fragment
 from breaker_django import conf
 
