@@ -39,9 +39,11 @@ demo: $(VENV)/.installed-demo
 scenario: $(VENV)/.installed-dev
 	$(PY) -m example_apps.scenario $(if $(QUICK),--quick)
 
+# ruff, then the import contracts of pyproject.toml ([tool.importlinter]): the layers.
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy

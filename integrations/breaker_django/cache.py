@@ -18,10 +18,7 @@ from collections.abc import Callable
 from django.conf import settings  # type: ignore[import-untyped]
 from django.core.cache import caches  # type: ignore[import-untyped]
 
-from breaker_core.cache import Cache, CachedValue
-from breaker_core.clock import Clock
-from breaker_core.logtext import describe_exception
-from breaker_core.validation import Invalid
+from breaker_core.extension import Cache, CachedValue, Clock, Invalid, describe_exception
 
 __all__ = ["DjangoCache", "cache_factory"]
 
@@ -54,10 +51,6 @@ class DjangoCache:
 
     def __repr__(self) -> str:
         return f"<DjangoCache django://{self.alias}>"
-
-    def use_clock(self, clock: Clock) -> None:
-        """Read and record times on ``clock`` (the registry's), from now on."""
-        self._clock = clock
 
     def get(self, key: str) -> CachedValue | None:
         """Return the entry for ``key``, or None if absent, expired or unreadable."""

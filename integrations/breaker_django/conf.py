@@ -14,17 +14,15 @@ the registry is rebuilt as at start-up.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings  # type: ignore[import-untyped]
 from django.core.signals import setting_changed  # type: ignore[import-untyped]
 
 from breaker_core import ConfigurationError, Registry
-from breaker_core.clock import Clock
-from breaker_core.imports import import_string
-from breaker_core.storage import CacheFactory
-from breaker_django.cache import DjangoCache, cache_factory
+from breaker_core.extension import CacheFactory, Clock, import_string
+from breaker_django.cache import cache_factory
 
 __all__ = [
     "CLOCK_SETTING",
@@ -34,6 +32,7 @@ __all__ = [
     "current_registry",
     "get_clock",
     "get_registry",
+    "on_build",
     "reload",
     "user_settings",
 ]
@@ -46,6 +45,7 @@ DEFAULT_CACHE = "django://default"
 _lock = threading.Lock()
 _registry: Registry | None = None
 _error: ConfigurationError | None = None
+_on_build: list[Callable[[Registry], None]] = []
 
 
 def user_settings() -> Mapping[str, object] | None:
@@ -96,14 +96,19 @@ def _build() -> Registry:
         cache_schemes=cache_schemes(),
         default_cache=DEFAULT_CACHE,
     )
-    if isinstance(registry.cache, DjangoCache):
-        # The cache is opened before the registry settles its clock (wall time
-        # with shared storage): stored times must be read on the registry's clock.
-        registry.cache.use_clock(registry.clock)
-    from breaker_django import signals  # here: signals imports this module
-
-    signals.bridge(registry)
+    for hook in _on_build:
+        hook(registry)
     return registry
+
+
+def on_build(hook: Callable[[Registry], None]) -> None:
+    """Call ``hook(registry)`` for every registry built from settings from now on.
+
+    How :mod:`breaker_django.signals` bridges each new registry to its signals
+    without this module importing it (signals imports conf, never the reverse).
+    """
+    if hook not in _on_build:
+        _on_build.append(hook)
 
 
 def get_registry() -> Registry:

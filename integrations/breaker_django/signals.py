@@ -29,6 +29,7 @@ from typing import Any
 from django.dispatch import Signal  # type: ignore[import-untyped]
 
 from breaker_core import CircuitBreaker, Event, Registry
+from breaker_django import conf
 
 __all__ = ["call_rejected", "state_changed"]
 
@@ -48,8 +49,6 @@ class _BridgedSignal(Signal):  # type: ignore[misc]  # Django is untyped
         dispatch_uid: Any = None,
     ) -> None:
         super().connect(receiver, sender=sender, weak=weak, dispatch_uid=dispatch_uid)
-        from breaker_django import conf  # here: conf imports this module
-
         registry = conf.current_registry()
         if registry is not None:
             bridge(registry)
@@ -72,6 +71,9 @@ def bridge(registry: Registry) -> None:
         return
     _bridged.add(registry)
     registry.add_listener(_Forwarder(registry))
+
+
+conf.on_build(bridge)
 
 
 class _Forwarder:

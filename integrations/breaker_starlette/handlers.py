@@ -13,8 +13,7 @@ from starlette.websockets import WebSocket
 
 from breaker_core import CircuitOpenError, ConfigurationError, Registry
 from breaker_core.web.pages import PageGuard
-from breaker_starlette.middleware import page_guard
-from breaker_starlette.responses import answer_response, page_request
+from breaker_starlette.responses import answer_response, page_guard, page_request
 
 __all__ = ["breakers_of", "circuit_open_handler", "install_exception_handlers"]
 

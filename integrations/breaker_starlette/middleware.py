@@ -8,21 +8,13 @@ from collections.abc import Mapping
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from breaker_core import CircuitOpenError, ConfigurationError, Registry
-from breaker_core.clock import Clock
-from breaker_core.web.pages import PageGuard
-from breaker_starlette.responses import page_request, send_answer
+from breaker_core.extension import Clock
+from breaker_starlette.dependencies import declare_unavailable
+from breaker_starlette.responses import page_guard, page_request, send_answer
 
 __all__ = ["BreakerMiddleware", "page_guard"]
 
 logger = logging.getLogger("breaker_starlette")
-
-CSRF_COOKIE = "breakerpanel_csrf"
-"""The dashboard's CSRF cookie (``breaker_starlette.csrf.COOKIE``): it never personalises a page."""
-
-
-def page_guard(registry: Registry) -> PageGuard:
-    """A page guard with Starlette's additions to ``BREAKERS["pages"]`` (the dashboard cookie)."""
-    return PageGuard(registry, shared_cookies=(CSRF_COOKIE,))
 
 
 def build_registry(
@@ -142,8 +134,6 @@ class BreakerMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._declared:
             self._declared = True
-            from breaker_starlette.dependencies import declare_unavailable  # (import cycle)
-
             declare_unavailable(scope.get("app"))
         if scope["type"] != "http":
             if scope["type"] == "lifespan":

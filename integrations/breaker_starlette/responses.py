@@ -1,14 +1,31 @@
-"""ASGI requests as the page rules see them, and answers as ASGI messages or responses."""
+"""ASGI requests as the page rules see them, the page guard, and answers as ASGI messages
+or responses."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 from starlette.types import Scope, Send
 
-from breaker_core.web.pages import Answer
+from breaker_core import Registry
+from breaker_core.web.pages import Answer, PageGuard
 from breaker_core.web.shareable import PageRequest
 
-__all__ = ["answer_headers", "answer_response", "page_request", "send_answer"]
+__all__ = [
+    "CSRF_COOKIE",
+    "answer_headers",
+    "answer_response",
+    "page_guard",
+    "page_request",
+    "send_answer",
+]
+
+CSRF_COOKIE = "breakerpanel_csrf"
+"""The dashboard's CSRF cookie (``breaker_starlette.csrf.COOKIE``): it never personalises a page."""
+
+
+def page_guard(registry: Registry) -> PageGuard:
+    """A page guard with Starlette's additions to ``BREAKERS["pages"]`` (the dashboard cookie)."""
+    return PageGuard(registry, shared_cookies=(CSRF_COOKIE,))
 
 
 def page_request(scope: Scope) -> PageRequest:

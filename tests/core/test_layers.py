@@ -1,0 +1,157 @@
+"""The layers hold: the import contracts of pyproject.toml catch a violation, no import circles.
+
+``make lint`` runs ``lint-imports`` on the real tree; these tests show the contracts
+are able to fail (a forbidden import, even inside a function, breaks them) and that
+the runtime import graph of every package has no circle.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = [
+    "breaker_core",
+    "breaker_django",
+    "breaker_flask",
+    "breaker_starlette",
+    "breaker_jinja",
+    "breaker_http",
+    "breaker_opentelemetry",
+    "breaker_retry",
+    "breaker_sqlalchemy",
+]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def _copy_tree(target: Path) -> Path:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "breaker_core", target / "breaker_core", ignore=ignore)
+    shutil.copytree(ROOT / "integrations", target / "integrations", ignore=ignore)
+    shutil.copy(ROOT / "pyproject.toml", target / "pyproject.toml")
+    return target
+
+
+def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'integrations'}"}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--no-logo"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _add_to(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    pytest.importorskip("importlinter", reason="the dev extra installs import-linter")
+    if not LINT_IMPORTS.exists():
+        pytest.fail(f"{LINT_IMPORTS} is missing: install the dev extra")
+    return _copy_tree(tmp_path_factory.mktemp("layers"))
+
+
+def test_the_tree_as_it_is_keeps_every_contract(tree):
+    done = _lint(tree)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("module", "line", "named"),
+    [
+        # the engine reaching up into the web layer, from inside a function
+        (
+            "breaker_core/registry.py",
+            "def _late():\n    from breaker_core.web import pages\n\n    return pages\n",
+            "breaker_core.registry -> breaker_core.web.pages",
+        ),
+        (
+            "breaker_core/ops/health.py",
+            "import breaker_core.web.routes\n",
+            "breaker_core.ops.health -> breaker_core.web.routes",
+        ),
+        (
+            "integrations/breaker_django/views.py",
+            "import breaker_flask\n",
+            "breaker_django.views -> breaker_flask",
+        ),
+        # an integration reaching past the declared interface
+        (
+            "integrations/breaker_flask/extension.py",
+            "from breaker_core.machine import Machine\n",
+            "breaker_flask.extension -> breaker_core.machine",
+        ),
+    ],
+)
+def test_a_forbidden_import_breaks_the_contracts(tmp_path, module, line, named):
+    tree = _copy_tree(tmp_path)
+    _add_to(tree / module, "\n\n" + line)
+    done = _lint(tree)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "BROKEN" in done.stdout
+    assert named in done.stdout
+
+
+def test_no_import_circle_at_run_time():
+    # Imports inside functions count; those under ``if TYPE_CHECKING:`` exist only
+    # for annotations and never run, so they cannot close a circle.
+    grimp = pytest.importorskip("grimp", reason="the dev extra installs import-linter")
+    graph = grimp.build_graph(*PACKAGES, cache_dir=None, exclude_type_checking_imports=True)
+    circles = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            path = graph.find_shortest_chain(importer=imported, imported=module)
+            if path is not None:
+                circles.append(" -> ".join([module, *path]))
+    assert not circles, "import circles:\n" + "\n".join(circles)
+
+
+def _contracts() -> dict[str, dict[str, object]]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return {c["id"]: c for c in config["tool"]["importlinter"]["contracts"]}
+
+
+def test_the_interface_contract_forbids_every_other_module_of_breaker_core():
+    # A new engine module is forbidden to integrations unless it is added to the
+    # declared interface on purpose: the list in pyproject.toml must name them all.
+    children = {
+        path.stem if path.is_file() else path.name
+        for path in (ROOT / "breaker_core").iterdir()
+        if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()
+    }
+    declared = {"extension", "web", "ops"}
+    forbidden = set(_contracts()["integrations-interface"]["forbidden_modules"])
+    assert forbidden == {f"breaker_core.{name}" for name in children - declared}
+
+
+def test_no_integration_imports_a_private_name():
+    # Private names of another package (an integration's own are its business).
+    offences = []
+    for path in sorted((ROOT / "integrations").rglob("*.py")):
+        own = path.relative_to(ROOT / "integrations").parts[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            module = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
+            if module.startswith("breaker_") and module.split(".")[0] != own:
+                parts = module.split(".")
+                names = [alias.name for alias in node.names]
+                if any(p.startswith("_") for p in parts) or any(
+                    n.startswith("_") and not n.startswith("__") for n in names
+                ):
+                    offences.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offences, offences
