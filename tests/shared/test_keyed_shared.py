@@ -115,3 +115,36 @@ def test_a_probe_of_an_evicted_breaker_gives_its_slot_back(registries) -> None:
     gc.collect()
     sync(app)
     assert other.for_key("payments", "host-a").state is State.CLOSED
+
+
+def test_threads_probing_evicted_keys_leave_no_slot_behind(registries) -> None:
+    """Every key open, then threads probe them through a 2-key LRU: every key closes."""
+    app = registries(max_keys=2, failure_threshold=1, reset_timeout=5)
+    keys = [f"host-{i}" for i in range(8)]
+    for key in keys:
+        with pytest.raises(Boom):
+            app.for_key("payments", key).call(boom)
+    sync(app)
+    registries.clock.advance(5)
+    start = threading.Barrier(6)
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        start.wait()
+        for _ in range(100):
+            try:
+                app.for_key("payments", keys[rng.randrange(len(keys))]).call(lambda: None)
+            except CircuitOpenError:
+                pass  # another thread holds the key's one probe slot
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    gc.collect()
+    sync(app)
+    reader = registries(max_keys=100, failure_threshold=1, reset_timeout=5)
+    sync(reader)
+    states = {key: reader.for_key("payments", key).state for key in keys}
+    assert states == dict.fromkeys(keys, State.CLOSED)
