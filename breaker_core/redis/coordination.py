@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Protocol
 
+from breaker_core.config import BreakerConfig
 from breaker_core.coordination import Coordinated, SharedView, Verdict
 from breaker_core.errors import StorageError
 from breaker_core.redis.outcomes import policy_batch
@@ -34,6 +35,19 @@ Pending = tuple[list[int], list[object], float]
 """What a flush sends: bucket counts (flat), the trip policy's batch, the wait hint (-1: none)."""
 
 _NO_POLICY: list[object] = ["", 0, 0, 0]
+
+KEY_TTL = 3600.0
+"""Seconds a breaker per key's Redis state outlives its last use, at least."""
+
+
+def key_ttl(config: BreakerConfig) -> float:
+    """How long a breaker per key's Redis keys live after their last use.
+
+    An hour, or twice the longest span the state must survive untouched (the
+    window, the longest open wait, a probe's deadline) when that is longer.
+    """
+    wait = max(config.reset_timeout, config.max_reset_timeout or 0.0)
+    return max(KEY_TTL, 2 * (config.window + wait + config.probe_timeout))
 
 
 class Server(Protocol):
@@ -66,6 +80,8 @@ class RedisCoordination:
         self.config = machine.config
         tag = f"{{{storage.prefix}:{machine.name}}}"
         self.keys = (f"{tag}:s", f"{tag}:w", f"{tag}:p", f"{tag}:c")
+        self.keyed = machine.name.endswith("]")
+        """A breaker per key: synced only when it has something to send, its keys expire."""
         self.width = self.config.window / BUCKETS
         # bucket -> [successes, failures, slow]; guarded by the machine's lock
         self.pending: dict[int, list[int]] = {}
@@ -79,6 +95,11 @@ class RedisCoordination:
         """The last state Redis reported (None before the first answer)."""
         self.synced_at: float | None = None
         """The clock reading of the last successful exchange with Redis."""
+
+    @property
+    def ttl(self) -> float:
+        """Seconds the Redis keys live after this use (0: forever, for declared breakers)."""
+        return key_ttl(self.config) if self.keyed else 0.0
 
     @property
     def deciding(self) -> bool:
@@ -123,6 +144,7 @@ class RedisCoordination:
             config.reset_timeout,
             int(now // self.width),
             BUCKETS,
+            self.ttl,
         ]
         return self._remember(parse_reply(self.storage.run(ACQUIRE, self.keys, args)), now)
 
@@ -161,7 +183,7 @@ class RedisCoordination:
         Raises:
             Unavailable: Redis did not answer in time.
         """
-        args: list[object] = [state.value, now, int(now // self.width), BUCKETS]
+        args: list[object] = [state.value, now, int(now // self.width), BUCKETS, self.ttl]
         return self._remember(parse_reply(self.storage.run(SET_STATE, self.keys, args)), now)
 
     def shared_view(self) -> tuple[int, int, int] | None:
@@ -229,6 +251,7 @@ class RedisCoordination:
             int(now // self.width),
             BUCKETS,
             hint,
+            self.ttl,
         ]
 
     def sync_args(self, gen: int, pending: Pending, now: float) -> list[object]:
@@ -250,6 +273,7 @@ class RedisCoordination:
             *policy,
             len(flat) // 4,
             *flat,
+            self.ttl,
         ]
 
     def forked(self) -> None:

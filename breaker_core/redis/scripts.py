@@ -17,6 +17,10 @@ The trip policies' own counts live in the ``:s`` hash too: ``streak``
 :mod:`breaker_core.policy`: counted only while CLOSED, emptied when the breaker
 closes or an operator sets a state.
 
+Breakers per key (``name[key]``) pass a time to live as the last argument of
+every script: their keys expire that long after their last use, so keys that
+stop being used leave Redis by themselves (0: never, for declared breakers).
+
 Times are the clients' clock readings (seconds), passed in: the processes
 must share a clock (wall time, NTP-synced hosts; tests share a fake one).
 Numbers are returned as strings (Lua would truncate floats to integers).
@@ -53,6 +57,14 @@ end
 local function fmt(x) return string.format('%.17g', x) end
 
 local S, W, P, C = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local TTL = 0  -- seconds; each script sets it from its last argument
+
+local function touch()
+  if TTL > 0 then
+    local ms = math.floor(TTL * 1000)
+    for _, key in ipairs({S, W, P, C}) do redis.call('PEXPIRE', key, ms) end
+  end
+end
 
 local function load()
   local h = redis.call('HMGET', S, 'state', 'gen', 'open_until', 'failed', 'psucc',
@@ -113,6 +125,7 @@ local function totals(head, buckets)
 end
 
 local function reply(verdict, st, s, f, x, extra)
+  touch()
   return {verdict, st.state, tostring(st.gen), fmt(st.open_until), tostring(st.failed),
           st.opened_at, st.changed_at, st.reason, tostring(s), tostring(f), tostring(x),
           tostring(redis.call('ZCARD', P)), tostring(st.streak), tostring(st.ring_calls),
@@ -183,12 +196,14 @@ end
 
 -- ARGV: gen, now, head, buckets, threshold(-1: off), rate(-1: off), minimum_calls,
 --       trip_wait, wait_hint(-1: none), policy (time|consecutive|count), window_calls,
---       p1, p2, p3, p4 (the policy's batch), n, then n groups of (bucket, s, f, slow)
+--       p1, p2, p3, p4 (the policy's batch), n, then n groups of (bucket, s, f, slow),
+--       then ttl
 local gen, now, head, buckets = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
   tonumber(ARGV[4])
 local threshold, rate, minimum = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local trip_wait, hint, policy = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
 local size, n = tonumber(ARGV[11]), tonumber(ARGV[16])
+TTL = tonumber(ARGV[17 + n * 4]) or 0
 local st = load()
 if redis.call('EXISTS', S) == 0 then st.changed_at = fmt(now); save(st) end
 local counting = st.state == 'closed' or st.state == 'metrics_only'
@@ -242,10 +257,11 @@ return reply('state', st, s, f, x)
 ACQUIRE = (
     _COMMON
     + r"""
--- ARGV: now, probe_timeout, max_calls, probe_id, reset_timeout, head, buckets
+-- ARGV: now, probe_timeout, max_calls, probe_id, reset_timeout, head, buckets, ttl
 local now, probe_timeout, max_calls = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local probe_id, reset_timeout = ARGV[4], tonumber(ARGV[5])
 local head, buckets = tonumber(ARGV[6]), tonumber(ARGV[7])
+TTL = tonumber(ARGV[8]) or 0
 local st = load()
 local s, f, x = totals(head, buckets)
 if st.state == 'open' then
@@ -274,11 +290,12 @@ PROBE_DONE = (
     + r"""
 -- ARGV: probe_id, gen, outcome (success|failure|none), now, success_threshold,
 --       reset_timeout, backoff, max_reset_timeout(-1: none), jitter_factor, head, buckets,
---       wait_hint(-1: none; capped by the client)
+--       wait_hint(-1: none; capped by the client), ttl
 local probe_id, gen, outcome, now = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local success_threshold, reset_timeout = tonumber(ARGV[5]), tonumber(ARGV[6])
 local backoff, max_reset, jitter = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local head, buckets, hint = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+TTL = tonumber(ARGV[13]) or 0
 local st = load()
 local deadline = redis.call('ZSCORE', P, probe_id)
 redis.call('ZREM', P, probe_id)
@@ -310,8 +327,9 @@ return reply('state', st, s, f, x)
 SET_STATE = (
     _COMMON
     + r"""
--- ARGV: state, now, head, buckets
+-- ARGV: state, now, head, buckets, ttl
 local state, now = ARGV[1], tonumber(ARGV[2])
+TTL = tonumber(ARGV[5]) or 0
 local st = load()
 st.failed = 0
 local open_until = 0

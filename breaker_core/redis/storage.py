@@ -279,12 +279,15 @@ class RedisStorage(Storage):
 
     def _sync(self) -> bool:
         with self._held_lock:
-            _sending, self._held = self._held, set()  # alive until this sync has drained them
-        links = list(self._links)
-        if not links:
+            sending, self._held = self._held, set()  # alive until this sync has drained them
+        every = list(self._links)
+        if not every:
             return True
-        if self.degraded and not self._reconnect(links):
+        if self.degraded and not self._reconnect(every):
             return False
+        # An idle breaker per key is not refreshed: its next counted call brings it up to
+        # date, and an open one asks Redis when its wait ends (thousands of keys, no load).
+        links = [link for link in every if not link.keyed or link in sending]
         batch: list[tuple[RedisCoordination, int, float]] = []
         try:
             client = self._redis()

@@ -148,3 +148,39 @@ def test_threads_probing_evicted_keys_leave_no_slot_behind(registries) -> None:
     sync(reader)
     states = {key: reader.for_key("payments", key).state for key in keys}
     assert states == dict.fromkeys(keys, State.CLOSED)
+
+
+def _script_runs(client) -> int:
+    stats = client.info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval"))
+
+
+def test_idle_keyed_breakers_cost_redis_nothing_and_their_keys_expire(own_redis) -> None:
+    """A server of our own, so that its command counts are this test's alone."""
+    import redis
+
+    settings = {
+        "storage": f"{own_redis.url}?refresh=0&prefix=t",
+        "dependencies": {"payments": {"window": "10s", "reset_timeout": "30s"}},
+    }
+    app = Registry.from_settings(settings, clock=FakeClock())
+    client = redis.Redis(port=own_redis.port)
+    try:
+        for index in range(200):
+            app.for_key("payments", f"k{index}").call(lambda: None)
+        assert app.storage.sync_now()  # sends the 200 keys' counts
+        before = _script_runs(client)
+        for _ in range(10):
+            assert app.storage.sync_now()
+        assert _script_runs(client) - before == 10  # the declared breaker only
+        app.for_key("payments", "k5").call(lambda: None)
+        assert app.storage.sync_now()
+        assert _script_runs(client) - before == 10 + 2  # one more sync: declared + the used key
+
+        ttl = client.pttl("{t:payments[k5]}:s")
+        assert 3_590_000 < ttl <= 3_600_000  # an hour after its last use
+        assert client.pttl("{t:payments[k5]}:w") > 3_590_000
+        assert client.pttl("{t:payments}:s") == -1  # declared breakers never expire
+    finally:
+        client.close()
+        app.close()
