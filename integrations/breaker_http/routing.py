@@ -106,18 +106,20 @@ class Router:
 
     def match_url(self, url: str) -> str | None:
         """Like :meth:`match`, for a URL string."""
-        parts = urllib.parse.urlsplit(url)
-        try:
-            port = parts.port
-        except ValueError:
-            return None
-        return self.match(parts.scheme, parts.hostname or "", port, parts.path or "/")
+        parts = _parts(url)
+        return None if parts is None else self.match(*parts)
 
     def breaker_for_url(self, url: str) -> CircuitBreaker | None:
         """Like :meth:`breaker`, for a URL string."""
-        parts = urllib.parse.urlsplit(url)
-        try:
-            port = parts.port
-        except ValueError:
-            return None
-        return self.breaker(parts.scheme, parts.hostname or "", port, parts.path or "/")
+        parts = _parts(url)
+        return None if parts is None else self.breaker(*parts)
+
+
+def _parts(url: str) -> tuple[str, str, int | None, str] | None:
+    """Scheme, host, port and path of ``url``; None when its port is not a number."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return parts.scheme, parts.hostname or "", port, parts.path or "/"

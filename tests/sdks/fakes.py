@@ -20,6 +20,8 @@ from types import TracebackType
 from typing import Any
 
 MODES = ("healthy", "errors", "decline", "hang")
+TIMEOUT = 0.4
+"""The timeout setting of the dependencies the tests point at the fake, seconds."""
 MAX_HANG = 30.0
 
 

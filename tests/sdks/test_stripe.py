@@ -15,26 +15,14 @@ pytest.importorskip("requests")
 
 from breaker_core import CircuitOpenError, ConfigurationError, Registry, State  # noqa: E402
 from breaker_http.stripe_sdk import BreakerRequestsClient, stripe_client  # noqa: E402
+from tests.sdks.fakes import TIMEOUT  # noqa: E402
 
-TIMEOUT = 0.4
 FAST = 0.1  # an open breaker answers well within this
 
 
 @pytest.fixture
-def registry(fake, clock) -> Registry:
-    return Registry.from_settings(
-        {
-            "dependencies": {
-                "stripe": {
-                    "url": fake.url,
-                    "timeout": TIMEOUT,
-                    "failure_threshold": 3,
-                    "reset_timeout": 30,
-                }
-            }
-        },
-        clock=clock,
-    )
+def registry(guarded) -> Registry:
+    return guarded("stripe")
 
 
 @pytest.fixture

@@ -17,27 +17,15 @@ from twilio.base.exceptions import TwilioRestException  # noqa: E402
 
 from breaker_core import CircuitOpenError, ConfigurationError, Registry, State  # noqa: E402
 from breaker_http.twilio_sdk import twilio_client, twilio_http_client  # noqa: E402
+from tests.sdks.fakes import TIMEOUT  # noqa: E402
 
-TIMEOUT = 0.4
 FAST = 0.1
 ACCOUNT = "AC" + "0" * 32
 
 
 @pytest.fixture
-def registry(fake, clock) -> Registry:
-    return Registry.from_settings(
-        {
-            "dependencies": {
-                "twilio": {
-                    "url": fake.url,
-                    "timeout": TIMEOUT,
-                    "failure_threshold": 3,
-                    "reset_timeout": 30,
-                }
-            }
-        },
-        clock=clock,
-    )
+def registry(guarded) -> Registry:
+    return guarded("twilio")
 
 
 @pytest.fixture
