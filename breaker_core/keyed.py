@@ -109,12 +109,19 @@ class KeyedBreakers:
         return self.dependency.config.max_keys
 
     def get(self, key: str) -> CircuitBreaker:
-        """The breaker of ``key``: kept, still alive after eviction, or made now."""
+        """The breaker of ``key``: kept, still alive after eviction, or made now.
+
+        Raises:
+            TypeError, ValueError: ``key`` cannot name a breaker (see :func:`check_key`).
+        """
+        if type(key) is not str:
+            check_key(self.dependency.name, key)  # raises: only strings name breakers
         with self._lock:
             breaker = self._kept.get(key)
             if breaker is not None:
                 self._kept.move_to_end(key)
                 return breaker
+            check_key(self.dependency.name, key)  # a new key: checked once, when first used
             breaker = self._alive.get(key)
             if breaker is None:
                 breaker = self._make(key)

@@ -22,7 +22,7 @@ from breaker_core.durations import parse_duration
 from breaker_core.errors import ConfigurationError
 from breaker_core.events import GatedListener, Listener
 from breaker_core.guard import MISSING, make_guard
-from breaker_core.keyed import KeyedBreakers, check_key
+from breaker_core.keyed import KeyedBreakers
 from breaker_core.pagesettings import PageSettings
 from breaker_core.settings import parse_settings
 from breaker_core.storage import CacheFactory, Storage
@@ -220,7 +220,7 @@ class Registry:
         family = self._keyed.get(name)
         if family is None or family.stale:
             family = self._family(name)
-        return family.get(check_key(name, key))
+        return family.get(key)
 
     def _family(self, name: str) -> KeyedBreakers:
         with self._keyed_lock:
