@@ -11,7 +11,8 @@ SDK and exporters are the app's own choice. One line turns it on:
 
 Instruments (meter ``breakerpanel``; see :mod:`breaker_opentelemetry.names`):
 ``breakerpanel.calls``, ``breakerpanel.rejections``, ``breakerpanel.transitions``
-(counters), ``breakerpanel.state`` (observable gauge) and
+(observable counters read from the breakers' running totals at collection),
+``breakerpanel.state`` (observable gauge) and, with ``durations=True``,
 ``breakerpanel.call.duration`` (histogram, seconds). Every guarded call adds a
 ``breakerpanel.call`` event to the active span, when one is recording, with
 the dependency, the outcome, the breaker's state and whether the call was
@@ -51,7 +52,7 @@ def instrument(
     registry: Registry,
     *,
     meter_provider: MeterProvider | None = None,
-    durations: bool = True,
+    durations: bool = False,
     key_labels: int = 20,
 ) -> BreakerTelemetry:
     """Report ``registry``'s breakers to OpenTelemetry; returns the instruments' keeper.
@@ -59,14 +60,17 @@ def instrument(
     ``meter_provider`` defaults to the global one (``opentelemetry.metrics``);
     spans are always the active span of the calling context, from whatever
     tracer provider made it. :func:`uninstrument` (or ``.detach(registry)``)
-    turns it off again. ``durations=False`` leaves out the duration histogram,
-    the one instrument recorded on every call (the counters are counted
-    in-process and read when a reader collects): for very hot in-process
-    dependencies where the SDK's per-measurement cost matters. While it is
-    on, every breaker reports its calls to a listener: the engine's
-    listener-free fast path is lost (see ``docs/operations.md`` for the
-    measured cost). ``key_labels``: keys of breakers per key named in metric
-    attributes, per dependency (the rest are ``"(other)"``).
+    turns it off again.
+
+    Nothing runs per call for the counters and the state gauge: they read
+    the breakers' running totals when a reader collects. Span events come
+    from a listener gated on a recording span, so a call made while no span
+    records keeps the engine's fast path. ``durations=True`` adds the
+    duration histogram, the one instrument recorded on every call: its
+    listener hears every call, so the fast path is lost (see
+    ``docs/operations.md`` for the measured cost of each). ``key_labels``:
+    keys of breakers per key named in metric attributes, per dependency (the
+    rest are ``"(other)"``).
 
     Raises:
         ConfigurationError: ``registry`` is not a ``Registry``, or
@@ -82,5 +86,5 @@ def instrument(
 
 
 def uninstrument(telemetry: BreakerTelemetry) -> None:
-    """Stop reporting every registry ``telemetry`` reports (their fast path comes back)."""
+    """Stop reporting every registry ``telemetry`` reports."""
     telemetry.detach_all()

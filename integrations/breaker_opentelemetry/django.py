@@ -37,8 +37,12 @@ def _attach() -> None:
     _telemetry.attach(registry)
 
 
-def instrument_django(*, meter_provider: MeterProvider | None = None) -> BreakerTelemetry:
+def instrument_django(
+    *, meter_provider: MeterProvider | None = None, durations: bool = False
+) -> BreakerTelemetry:
     """Report ``breaker_django.breakers`` to OpenTelemetry; calling it again returns the same.
+
+    ``durations`` as in :func:`breaker_opentelemetry.instrument`.
 
     Raises:
         ConfigurationError: opentelemetry-api is not installed.
@@ -46,13 +50,13 @@ def instrument_django(*, meter_provider: MeterProvider | None = None) -> Breaker
     global _telemetry
     with _lock:
         if _telemetry is None:
-            _telemetry = _telemetry_class()(meter_provider)
+            _telemetry = _telemetry_class()(meter_provider, durations=durations)
         _attach()
         return _telemetry
 
 
 def uninstrument_django() -> None:
-    """Stop reporting (the breakers get their fast path back)."""
+    """Stop reporting."""
     global _telemetry
     with _lock:
         if _telemetry is not None:

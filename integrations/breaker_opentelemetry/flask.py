@@ -20,8 +20,12 @@ TELEMETRY_KEY = "breakers.opentelemetry"
 """``app.extensions`` key of the app's :class:`BreakerTelemetry`."""
 
 
-def instrument_app(app: Flask, *, meter_provider: MeterProvider | None = None) -> BreakerTelemetry:
+def instrument_app(
+    app: Flask, *, meter_provider: MeterProvider | None = None, durations: bool = False
+) -> BreakerTelemetry:
     """Report ``app``'s breakers to OpenTelemetry (once per registry; again returns it).
+
+    ``durations`` as in :func:`breaker_opentelemetry.instrument`.
 
     Raises:
         ConfigurationError: ``Breakers`` is not set up on ``app``, or
@@ -37,6 +41,6 @@ def instrument_app(app: Flask, *, meter_provider: MeterProvider | None = None) -
     if kept is not None and any(r is registry for r in kept.registries):
         telemetry: BreakerTelemetry = kept
         return telemetry
-    telemetry = instrument(registry, meter_provider=meter_provider)
+    telemetry = instrument(registry, meter_provider=meter_provider, durations=durations)
     app.extensions[TELEMETRY_KEY] = telemetry
     return telemetry

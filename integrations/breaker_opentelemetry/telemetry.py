@@ -1,23 +1,34 @@
-"""``BreakerTelemetry``: OpenTelemetry instruments fed by breaker events, and span marking."""
+"""``BreakerTelemetry``: OpenTelemetry instruments read from the breakers, and span marking.
+
+Calls, rejections, transitions and states are observable instruments, read
+from each breaker's running totals (:meth:`CircuitBreaker.totals`) when a
+reader collects: nothing runs per call for them. Span events come from a
+*gated* listener (``add_listener(..., when=recording)``): a call is told only
+while a span is recording in its context, and every other call keeps the
+breaker's fast path. The duration histogram is the one instrument that needs
+every call (``durations=True``): its listener is not gated.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.util.types import AttributeValue
 
-from breaker_core import CircuitOpenError, Event, Registry, State
+from breaker_core import CircuitBreaker, CircuitOpenError, Event, Registry, State
 from breaker_core.extension import DEFAULT_KEY_LABELS, KeyLabels, split_key_name
 from breaker_opentelemetry import names
 
-__all__ = ["BreakerTelemetry"]
+__all__ = ["BreakerTelemetry", "recording_gate"]
 
 _RAN = frozenset(("success", "failure", "ignored"))
 
 _Series = tuple[str, str | None, str, str]  # dependency, key label (None: declared), attr, value
+_Counts = dict[tuple[str, str, str], int]  # (attribute, value, old state) -> running total
 
 
 def _error_type(exc: BaseException) -> str:
@@ -26,19 +37,67 @@ def _error_type(exc: BaseException) -> str:
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
+def _public_recording() -> bool:
+    return trace.get_current_span().is_recording()
+
+
+def recording_gate() -> Callable[[], bool]:
+    """A cheap test of "a span is recording in this context", asked once per guarded call.
+
+    The API's ``trace.get_current_span().is_recording()`` costs about a third
+    of a closed call (three calls deep). With the API's default runtime
+    context (context variables) the same answer is read from its context
+    variable directly, and an empty context (no span at all) costs one
+    ``ContextVar.get``. Any other runtime context gets the public call.
+    """
+    from opentelemetry import context as otel_context
+    from opentelemetry.trace import propagation
+
+    variable = getattr(getattr(otel_context, "_RUNTIME_CONTEXT", None), "_current_context", None)
+    key = getattr(propagation, "_SPAN_KEY", None)
+    if not isinstance(variable, contextvars.ContextVar) or not isinstance(key, str):
+        return _public_recording
+    get = variable.get
+
+    def recording() -> bool:
+        current = get()
+        if not current:
+            return False
+        span = current.get(key)
+        return span is not None and bool(span.is_recording())
+
+    return recording
+
+
+def _counts(breaker: CircuitBreaker) -> _Counts:
+    """A breaker's running totals as (attribute, value, old state) -> count (none zero).
+
+    A series appears with its first count, as with a synchronous counter.
+    """
+    totals = breaker.totals()
+    found: _Counts = {(names.OUTCOME, k, ""): n for k, n in totals.calls.items() if n}
+    found.update({(names.REASON, k, ""): n for k, n in totals.rejections.items() if n})
+    found.update({(names.STATE, new, old): n for (old, new), n in totals.transitions.items()})
+    return found
+
+
 class BreakerTelemetry:
     """Metrics and span events for the breakers of one or more registries.
 
-    Made by :func:`breaker_opentelemetry.instrument`. :meth:`observe` is the
-    listener put on each attached registry; the state gauge reads the
-    attached registries when a reader collects.
+    Made by :func:`breaker_opentelemetry.instrument`. The observable
+    instruments read the attached registries' breakers when a reader
+    collects. A breaker per key adds what it counted since the last
+    collection to its label's series (its totals go when it is evicted: what
+    it counted after the last collection is lost then). :meth:`mark` (gated
+    on a recording span) or, with ``durations=True``, :meth:`observe` (every
+    call) is the listener put on each attached registry.
     """
 
     def __init__(
         self,
         meter_provider: metrics.MeterProvider | None = None,
         *,
-        durations: bool = True,
+        durations: bool = False,
         key_labels: int = DEFAULT_KEY_LABELS,
     ) -> None:
         from breaker_core import __version__
@@ -46,8 +105,6 @@ class BreakerTelemetry:
         self._durations = durations
         self._key_labels = KeyLabels(key_labels)
         meter = metrics.get_meter(names.METER_NAME, __version__, meter_provider)
-        # Calls and rejections are counted here (a dict increment under a lock, far
-        # cheaper than a synchronous instrument) and reported when a reader collects.
         meter.create_observable_counter(
             names.CALLS,
             callbacks=[self._observe_calls],
@@ -60,14 +117,21 @@ class BreakerTelemetry:
             unit="{call}",
             description="Calls the breaker refused without running them, by reason.",
         )
-        self._transitions = meter.create_counter(
-            names.TRANSITIONS, unit="{transition}", description="Breaker state changes."
+        meter.create_observable_counter(
+            names.TRANSITIONS,
+            callbacks=[self._observe_transitions],
+            unit="{transition}",
+            description="Breaker state changes.",
         )
-        self._duration = meter.create_histogram(
-            names.CALL_DURATION,
-            unit="s",
-            description="Duration of guarded calls that ran.",
-            explicit_bucket_boundaries_advisory=names.DURATION_BUCKETS,
+        self._duration = (
+            meter.create_histogram(
+                names.CALL_DURATION,
+                unit="s",
+                description="Duration of guarded calls that ran.",
+                explicit_bucket_boundaries_advisory=names.DURATION_BUCKETS,
+            )
+            if durations
+            else None
         )
         meter.create_observable_gauge(
             names.STATE_GAUGE,
@@ -81,8 +145,13 @@ class BreakerTelemetry:
             unit="{breaker}",
             description="Breakers per key a dependency keeps, by state.",
         )
+        self._listener = self.observe if durations else self.mark
+        self._gate = None if durations else recording_gate()
         self._lock = threading.Lock()
-        self._counts: dict[_Series, int] = {}
+        # Running sums per series, and each breaker read so far with what it had
+        # then (held until read once more after it leaves: no count is lost).
+        self._sums: dict[tuple[str, str | None, str, str, str], int] = {}
+        self._known: dict[int, tuple[CircuitBreaker, _Counts]] = {}
         self._registries: list[Registry] = []
         # Attribute dicts made once per series: none is built per call.
         self._attributes: dict[_Series, dict[str, AttributeValue]] = {}
@@ -100,17 +169,19 @@ class BreakerTelemetry:
             if any(r is registry for r in self._registries):
                 return
             self._registries.append(registry)
-        registry.add_listener(self.observe)
+        registry.add_listener(self._listener, when=self._gate)
 
     def detach(self, registry: Registry) -> None:
-        """Stop reporting ``registry``'s breakers (its fast path comes back)."""
+        """Stop reporting ``registry``'s breakers."""
         with self._lock:
             kept = [r for r in self._registries if r is not registry]
             if len(kept) == len(self._registries):
                 return
             self._registries = kept
+            for breaker in self._current([registry]):  # its counts stay reported
+                self._add(breaker, forget=True)
         try:
-            registry.remove_listener(self.observe)
+            registry.remove_listener(self._listener)
         except ValueError:
             pass  # already gone with a closed registry
 
@@ -131,43 +202,33 @@ class BreakerTelemetry:
         return attributes
 
     def observe(self, event: Event) -> None:
-        """Count ``event`` and mark the active span (the registries call this)."""
+        """Record a call's duration, then :meth:`mark` (the listener with ``durations=True``)."""
+        if self._duration is not None and event.kind in _RAN and event.duration is not None:
+            name: str = event.name
+            label: str | None = None
+            if name.endswith("]"):  # a breaker per key: a bounded label for metrics
+                name, label = self._key_labels.label(name)
+            outcome = "slow" if event.reason == "slow" else event.kind
+            self._duration.record(
+                event.duration, self._attrs((name, label, names.OUTCOME, outcome))
+            )
+        self.mark(event)
+
+    def mark(self, event: Event) -> None:
+        """Add ``event`` to the active span when it is recording (the gated listener)."""
         kind = event.kind
-        name: str = event.name
-        label: str | None = None
-        if name.endswith("]"):  # a breaker per key: a bounded label for metrics
-            name, label = self._key_labels.label(name)
         if kind in _RAN:
             outcome = "slow" if event.reason == "slow" else kind
-            key = (name, label, names.OUTCOME, outcome)
-            with self._lock:
-                self._counts[key] = self._counts.get(key, 0) + 1
-            if self._durations and event.duration is not None:
-                self._duration.record(event.duration, self._attrs(key))
         elif kind == "rejected":
             outcome = "rejected"
-            key = (name, label, names.REASON, event.reason or "open")
-            with self._lock:
-                self._counts[key] = self._counts.get(key, 0) + 1
-        elif kind == "state_change":
-            old = event.old_state.value if event.old_state is not None else ""
-            new = event.new_state.value if event.new_state is not None else ""
-            attributes: dict[str, AttributeValue] = {
-                names.DEPENDENCY: name,
-                names.STATE_OLD: old,
-                names.STATE: new,
-            }
-            if label is not None:
-                attributes[names.KEY] = label
-            self._transitions.add(1, attributes)
-            span = trace.get_current_span()
-            if span.is_recording():
-                span.add_event(names.STATE_CHANGE_EVENT, self._change_attributes(event))
-            return
-        else:
+        elif kind != "state_change":
             return
         span = trace.get_current_span()
-        if span.is_recording():
+        if not span.is_recording():
+            return
+        if kind == "state_change":
+            span.add_event(names.STATE_CHANGE_EVENT, self._change_attributes(event))
+        else:
             span.add_event(names.CALL_EVENT, self._call_attributes(event, outcome))
 
     def _call_attributes(self, event: Event, outcome: str) -> dict[str, AttributeValue]:
@@ -200,17 +261,70 @@ class BreakerTelemetry:
 
     # -- observable instruments ---------------------------------------------------
 
-    def _observe_counts(self, kind: str) -> Iterable[metrics.Observation]:
+    def _current(self, registries: Iterable[Registry] | None = None) -> list[CircuitBreaker]:
+        """Every breaker of ``registries`` (default: the attached ones), per key included."""
+        found: list[CircuitBreaker] = []
+        for registry in self.registries if registries is None else registries:
+            for breaker in registry.breakers():
+                found.append(breaker)
+                keyed = registry.keyed(breaker.name)
+                if keyed is not None:
+                    found.extend(keyed.breakers())
+        return found
+
+    def _add(self, breaker: CircuitBreaker, *, forget: bool) -> None:
+        """Add what ``breaker`` counted since it was last read to its series' sums; lock held."""
+        counts = _counts(breaker)
+        key = id(breaker)
+        before = self._known[key][1] if key in self._known else {}
+        dependency, label = self._key_labels.label(breaker.name)
+        for (kind, value, old), count in counts.items():
+            added = count - before.get((kind, value, old), 0)
+            if added > 0:
+                series = (dependency, label, kind, value, old)
+                self._sums[series] = self._sums.get(series, 0) + added
+        if forget:
+            self._known.pop(key, None)
+        else:
+            self._known[key] = (breaker, counts)
+
+    def _refresh(self, breakers: list[CircuitBreaker]) -> None:
+        """Read ``breakers`` (those attached now) and, a last time, those that left; lock held.
+
+        Sums never go down: a breaker that left (removed by ``reconfigure``, a
+        key evicted, a registry rebuilt) is read once more and forgotten, so
+        its counts stay and its successor's add to them.
+        """
+        present = {id(b) for b in breakers}
+        leaving = [b for key, (b, _) in self._known.items() if key not in present]
+        for breaker in breakers:
+            self._add(breaker, forget=False)
+        for breaker in leaving:
+            self._add(breaker, forget=True)
+
+    def _read(self, attribute: str) -> list[tuple[_Series, str, int]]:
+        """``(series, old state, running sum)`` of one attribute, read now."""
+        breakers = self._current()
         with self._lock:
-            counts = [(key, n) for key, n in self._counts.items() if key[2] == kind]
-        for key, n in counts:
-            yield metrics.Observation(n, self._attrs(key))
+            self._refresh(breakers)
+            return [
+                ((dependency, label, kind, value), old, count)
+                for (dependency, label, kind, value, old), count in self._sums.items()
+                if kind == attribute
+            ]
 
     def _observe_calls(self, options: Any) -> Iterable[metrics.Observation]:
-        return self._observe_counts(names.OUTCOME)
+        for series, _, count in self._read(names.OUTCOME):
+            yield metrics.Observation(count, self._attrs(series))
 
     def _observe_rejections(self, options: Any) -> Iterable[metrics.Observation]:
-        return self._observe_counts(names.REASON)
+        for series, _, count in self._read(names.REASON):
+            yield metrics.Observation(count, self._attrs(series))
+
+    def _observe_transitions(self, options: Any) -> Iterable[metrics.Observation]:
+        for series, old, count in self._read(names.STATE):
+            attributes = {**self._attrs(series), names.STATE_OLD: old}
+            yield metrics.Observation(count, attributes)
 
     def _observe_states(self, options: Any) -> Iterable[metrics.Observation]:
         seen: set[str] = set()

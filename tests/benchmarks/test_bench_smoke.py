@@ -226,7 +226,10 @@ def test_quick_run_writes_the_documented_json(
         "listener",
         "otel_api",
         "otel_sdk",
-        "otel_sdk_no_durations",
+        "otel_sdk_unsampled",
+        "otel_sdk_durations",
+        "plain_auto",
+        "otel_sdk_auto",
     ]
     assert all(side["median_ns"] > 0 for side in otel["sides"].values())
 

@@ -41,7 +41,7 @@ def boom() -> None:
 
 def test_calls_by_outcome_rejections_and_durations(otel, clock: FakeClock) -> None:
     registry = make_registry(clock)
-    instrument(registry, meter_provider=otel.meter_provider)
+    instrument(registry, meter_provider=otel.meter_provider, durations=True)
     inventory = registry["inventory"]
 
     def slow() -> str:
@@ -177,18 +177,30 @@ def test_no_recording_span_means_no_events_but_metrics(otel, clock: FakeClock) -
     assert otel.value(names.CALLS, dependency="inventory", outcome="success").value == 1
 
 
-def test_uninstrument_gives_the_fast_path_back(otel, clock: FakeClock) -> None:
-    registry = make_registry(clock)
-    inventory = registry["recommendations"]
-    plain = inventory._plain
+def test_the_fast_path_stays_and_durations_take_it_until_uninstrumented(
+    otel, clock: FakeClock
+) -> None:
+    registry = Registry.from_settings(
+        {"dependencies": {"cache": {"max_concurrent": None}}}, clock=clock
+    )
+    cache = registry["cache"]
+    assert cache._plain
     telemetry = instrument(registry, meter_provider=otel.meter_provider)
-    assert not inventory._plain
+    assert cache._plain  # only a gated listener: calls outside a recording span stay fast
     telemetry.attach(registry)  # a second attach adds no second listener
-    inventory.call(lambda: None)
+    assert len(cache._listening) == 1
+    cache.call(lambda: None)
+    assert otel.value(names.CALLS, dependency="cache", outcome="success").value == 1
+    assert otel.points(names.CALL_DURATION) == []  # no histogram unless asked for
     uninstrument(telemetry)
-    assert inventory._plain == plain
-    inventory.call(lambda: None)
-    assert otel.value(names.CALLS, dependency="recommendations", outcome="success").value == 1
+    assert cache._plain
+    assert not cache._listening
+    cache.call(lambda: None)  # no longer reported: the sum read at detach stays
+    assert otel.value(names.CALLS, dependency="cache", outcome="success").value == 1
+    timed = instrument(registry, meter_provider=otel.meter_provider, durations=True)
+    assert not cache._plain  # the histogram needs every call's duration
+    uninstrument(timed)
+    assert cache._plain
 
 
 def test_bad_registry_and_missing_api_are_configuration_errors(monkeypatch) -> None:
@@ -297,3 +309,73 @@ async def test_starlette_one_line(otel, clock: FakeClock) -> None:
         assert (await client.get("/")).text == "hidden"
     outcomes = [events_of(s)[0][names.OUTCOME] for s in otel.spans.get_finished_spans()]
     assert outcomes == ["failure", "rejected"]
+
+
+class _OtherRuntime:
+    """A runtime context that is not the API's context-variable one (it delegates to it)."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def attach(self, context: object) -> object:
+        return self._inner.attach(context)  # type: ignore[attr-defined]
+
+    def get_current(self) -> object:
+        return self._inner.get_current()  # type: ignore[attr-defined]
+
+    def detach(self, token: object) -> None:
+        self._inner.detach(token)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("public", [False, True], ids=["context-variable", "public-api"])
+def test_the_recording_gate_answers_as_the_api_does(otel, monkeypatch, public: bool) -> None:
+    from opentelemetry import context, trace
+
+    from breaker_opentelemetry.telemetry import _public_recording, recording_gate
+
+    if public:  # another runtime context: the gate falls back to the public call
+        monkeypatch.setattr(context, "_RUNTIME_CONTEXT", _OtherRuntime(context._RUNTIME_CONTEXT))
+    gate = recording_gate()
+    assert (gate is _public_recording) is public
+
+    def both() -> tuple[bool, bool]:
+        return gate(), trace.get_current_span().is_recording()
+
+    assert both() == (False, False)  # no span at all
+    with trace.use_span(trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)):
+        assert both() == (False, False)  # sampled out
+    baggage = context.set_value("some-key", "some value")  # a context that is not empty
+    token = context.attach(baggage)
+    try:
+        assert both() == (False, False)
+    finally:
+        context.detach(token)
+    with otel.tracer.start_as_current_span("recording"):
+        assert both() == (True, True)
+        with trace.use_span(trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)):
+            assert both() == (False, False)
+
+
+async def test_async_calls_mark_their_own_task_span(otel, clock: FakeClock) -> None:
+    import asyncio
+
+    registry = Registry.from_settings(
+        {"dependencies": {"cache": {"max_concurrent": None}}}, clock=clock
+    )
+    instrument(registry, meter_provider=otel.meter_provider)
+
+    async def lookup() -> str:
+        await asyncio.sleep(0)
+        return "hit"
+
+    async def traced() -> None:
+        with otel.tracer.start_as_current_span("traced"):
+            await registry["cache"].call_async(lookup)
+
+    async def untraced() -> None:
+        await registry["cache"].call_async(lookup)
+
+    await asyncio.gather(traced(), untraced(), traced(), untraced())
+    spans = otel.spans.get_finished_spans()
+    assert [len(events_of(span)) for span in spans] == [1, 1]
+    assert otel.value(names.CALLS, dependency="cache", outcome="success").value == 4
