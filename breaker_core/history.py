@@ -234,7 +234,9 @@ class History:
         successes, failures, slow)``. Each point has ``ago`` (seconds from its
         start to ``now``), ``calls``, ``failures`` (slow calls included),
         ``slow_calls``, ``rejections``, and ``p50``/``p90``/``p99`` (seconds;
-        None without timed calls); the whole is summarised the same way.
+        None without timed calls). ``minutes`` sums them per minute (the
+        last one ends now) and ``total`` over the five minutes, percentiles
+        taken from the summed latency buckets.
         """
         self.roll(now)
         current = int(now // INTERVAL)
@@ -246,15 +248,26 @@ class History:
             point[_FAILURES] += failures
             point[_SLOW] += slow
         empty = [0] * _WIDTH
-        rows = []
-        summary = [0] * _WIDTH
-        for index in range(current - POINTS + 1, current + 1):
-            point = points.get(index, empty)
-            summary = [a + b for a, b in zip(summary, point, strict=True)]
-            rows.append(_row(point, max(0.0, now - index * INTERVAL)))
-        total = _row(summary, POINTS * INTERVAL)
+        indices = range(current - POINTS + 1, current + 1)
+        raw = [points.get(index, empty) for index in indices]
+        agos = [max(0.0, now - index * INTERVAL) for index in indices]
+        per_minute = int(60 // INTERVAL)
+        minutes = [
+            _row(_sum(raw[start : start + per_minute]), agos[start])
+            for start in range(0, POINTS, per_minute)
+        ]
+        total = _row(_sum(raw), agos[0])
         del total["ago"]
-        return {"interval": INTERVAL, "points": rows, "total": total}
+        return {
+            "interval": INTERVAL,
+            "points": [_row(point, ago) for point, ago in zip(raw, agos, strict=True)],
+            "minutes": minutes,
+            "total": total,
+        }
+
+
+def _sum(points: Sequence[list[int]]) -> list[int]:
+    return [sum(column) for column in zip(*points, strict=True)]
 
 
 def _row(point: list[int], ago: float) -> dict[str, Any]:

@@ -10,6 +10,34 @@ _STATES = ["closed", "open", "half_open", "forced_open", "disabled", "metrics_on
 _NUMBER = {"type": "number", "minimum": 0}
 _COUNT = {"type": "integer", "minimum": 0}
 _ISO = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"}
+_SECONDS = {"type": ["number", "null"], "minimum": 0}
+_FIGURES = {
+    "calls": _COUNT,
+    "failures": _COUNT,
+    "slow_calls": _COUNT,
+    "rejections": _COUNT,
+    "timed": _COUNT,
+    "p50": _SECONDS,
+    "p90": _SECONDS,
+    "p99": _SECONDS,
+}
+_TOTAL = {"type": "object", "required": list(_FIGURES), "properties": _FIGURES}
+_ROW = {
+    "type": "object",
+    "required": ["ago", *_FIGURES],
+    "properties": {"ago": _NUMBER, **_FIGURES},
+}
+_HISTORY = {
+    "type": "object",
+    "required": ["interval", "points", "minutes", "total"],
+    "properties": {
+        "interval": {"type": "number", "exclusiveMinimum": 0},
+        "points": {"type": "array", "items": _ROW},
+        "minutes": {"type": "array", "items": _ROW},
+        "total": _TOTAL,
+    },
+}
+"""A breaker's last five minutes (:meth:`CircuitBreaker.history`): kept by the answering process."""
 
 STATUS_SCHEMA_DOCUMENT: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -19,6 +47,11 @@ STATUS_SCHEMA_DOCUMENT: dict[str, Any] = {
     "properties": {
         "schema": {"const": "breakerpanel.status/1"},
         "generated_at": _ISO,
+        "process": {
+            "type": "object",
+            "required": ["pid"],
+            "properties": {"pid": {"type": "integer", "minimum": 1}},
+        },
         "storage": {
             "type": "object",
             "required": ["scheme", "shared"],
@@ -97,6 +130,7 @@ STATUS_SCHEMA_DOCUMENT: dict[str, Any] = {
                     },
                     "thresholds": {"type": "object"},
                     "routes": {"type": "array", "items": {"type": "string"}},
+                    "history": _HISTORY,
                     "dependency": {"type": "string"},
                     "key": {"type": "string", "minLength": 1},
                 },

@@ -12,6 +12,11 @@ Each breaker entry is its :meth:`~breaker_core.CircuitBreaker.snapshot` plus
 ``at`` to each of the recent ``transitions``), ``thresholds`` and ``routes``;
 ``opened_at`` is given as a wall-clock ISO time too (the snapshot's is a reading
 of the breaker's clock, which means nothing outside the process).
+Declared breakers also carry ``history``: their last five minutes in
+10-second points, per minute and in total (:meth:`CircuitBreaker.history`).
+``process`` says which process answered (``pid``): the history counts that
+process's calls only, and with memory storage its breakers are its own, so
+another process of the same server may answer differently.
 ``keys`` lists the dependencies that have breakers per key
 (``registry.for_key``): how many are kept (``kept``, ``max_keys``,
 ``evictions``), how many are in each state (``states``), and at most
@@ -26,6 +31,7 @@ changed in meaning without a new version.
 from __future__ import annotations
 
 import datetime
+import os
 import time
 import urllib.parse
 from typing import Any
@@ -68,6 +74,12 @@ def _entry(breaker: CircuitBreaker, registry: Registry, now: float) -> dict[str,
     return entry
 
 
+def _declared(breaker: CircuitBreaker, registry: Registry, now: float) -> dict[str, Any]:
+    entry = _entry(breaker, registry, now)
+    entry["history"] = breaker.history()
+    return entry
+
+
 def _keys(registry: Registry, now: float, limit: int) -> list[dict[str, Any]]:
     found = []
     for name in registry.names:
@@ -105,10 +117,11 @@ def status_document(
     return {
         "schema": SCHEMA,
         "generated_at": _iso(now),
+        "process": {"pid": os.getpid()},
         "storage": {
             "scheme": urllib.parse.urlsplit(registry.storage.url).scheme,
             "shared": registry.storage.shared,
         },
-        "breakers": [_entry(breaker, registry, now) for breaker in registry.breakers()],
+        "breakers": [_declared(breaker, registry, now) for breaker in registry.breakers()],
         "keys": _keys(registry, now, key_entries),
     }

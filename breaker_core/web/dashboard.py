@@ -4,13 +4,16 @@
 JavaScript, no CDN, no build step): a card per dependency with its state in
 colour and words, failures and calls in the window, the failure and slow-call
 rates against their thresholds, time since the last transition and until the
-next probe, a sparkline of the failure rate and calls over the last minutes,
-and the last transitions with their reason. Breakers per key follow, per
-dependency: how many are kept and in which states, and cards for the few the
-status document lists (those not closed first; no buttons). It updates itself
-by polling the JSON status endpoint. When the viewer may change state, each card has buttons
-that POST ``name`` and ``action`` (plus the framework's CSRF field) to
-``action_url``, each asking for confirmation first.
+next probe, the last five minutes kept on the server (a chart of 10-second
+bars and a table per minute: calls, failures, slow calls, rejections, latency
+percentiles; see :mod:`breaker_core.web.history_view`), and the last
+transitions with their reason. The page names the process that answered.
+Breakers per key follow, per dependency: how many are kept and in which
+states, and cards for the few the status document lists (those not closed
+first; no buttons). It updates itself by polling the JSON status endpoint.
+When the viewer may change state, each card has buttons that POST ``name``
+and ``action`` (plus the framework's CSRF field) to ``action_url``, each
+asking for confirmation first.
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ import json
 from typing import Any
 
 from breaker_core.ops.actions import ACTIONS
+from breaker_core.web.history_view import (
+    HISTORY_FIGURE,
+    HISTORY_SCRIPT,
+    HISTORY_STYLE,
+    initial_histories,
+)
 
 __all__ = ["CONTENT_SECURITY_POLICY", "SECURITY_HEADERS", "render_dashboard"]
 
@@ -32,7 +41,8 @@ _BUTTONS = (
     ("reset", "Reset"),
 )
 
-_STYLE = """
+_STYLE = (
+    """
 body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #1d1d1f; background: #f5f5f7; }
 h1 { margin: 0 0 .3rem; } .note { color: #555; font-size: .9rem; margin: 0 0 1rem; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(21rem, 1fr)); gap: 1rem; }
@@ -46,38 +56,32 @@ h1 { margin: 0 0 .3rem; } .note { color: #555; font-size: .9rem; margin: 0 0 1re
 .disabled, .metrics_only { background: #e5e5ea; color: #3a3a3c; }
 dl { display: grid; grid-template-columns: 1fr 1fr; gap: .35rem .8rem; margin: .8rem 0; }
 dt { font-size: .72rem; text-transform: uppercase; color: #777; } dd { margin: 0; }
-small { color: #777; } .spark { width: 100%; height: 34px; background: #fafafa; }
+small { color: #777; }
 .transitions { margin: .6rem 0; padding-left: 1.1rem; font-size: .85rem; color: #333; }
 .actions form { display: inline; } .actions button { margin: .15rem .2rem .15rem 0; }
 .warn { background: #fdf0c8; padding: .4rem .6rem; border-radius: .4rem; font-size: .85rem; }
 .keyed { margin-top: 1.5rem; } .keyed h2 { font-size: 1.2rem; margin: 0 0 .2rem; }
 """
+    + HISTORY_STYLE
+)
 
-_SCRIPT = """
+_SCRIPT = (
+    """
 (function () {
   var config = JSON.parse(document.getElementById("breakerpanel-config").textContent);
-  var history = {};
   function secs(x) { return x ? x.toFixed(1) + "s" : "-"; }
   function pct(x) { return Math.round(x * 100) + "%"; }
   function text(card, cls, value) {
     var el = card.querySelector("." + cls);
     if (el) el.textContent = value;
   }
-  function spark(card, points) {
-    var svg = card.querySelector(".spark"); if (!svg) return;
-    var max = Math.max.apply(null, points.map(function (p) { return p.calls; }).concat([1]));
-    var w = 120 / Math.max(points.length, 1), bars = "", line = [];
-    points.forEach(function (p, i) {
-      var h = 30 * p.calls / max;
-      bars += '<rect x="' + (i * w) + '" y="' + (32 - h) + '" width="' + Math.max(w - .5, .5) +
-              '" height="' + h + '" fill="#c7d7f0"></rect>';
-      line.push((i * w + w / 2) + "," + (32 - 30 * p.rate));
-    });
-    svg.innerHTML = bars + '<polyline fill="none" stroke="#c0392b" stroke-width="1.2" points="' +
-      line.join(" ") + '"></polyline>';
+  function cardOf(name) {
+    return document.querySelector('[data-name="' + CSS.escape(name) + '"]');
   }
-  function show(b) {
-    var card = document.querySelector('[data-name="' + CSS.escape(b.name) + '"]');
+"""
+    + HISTORY_SCRIPT
+    + """  function show(b) {
+    var card = cardOf(b.name);
     if (!card) return;
     var state = card.querySelector(".state");
     state.className = "state " + b.state;
@@ -100,10 +104,7 @@ _SCRIPT = """
     }
     var warn = card.querySelector(".shared");
     if (warn) warn.hidden = !(b.shared && b.shared.healthy === false);
-    var points = history[b.name] = (history[b.name] || []);
-    points.push({calls: b.calls, rate: b.failure_rate});
-    if (points.length > config.points) points.shift();
-    spark(card, points);
+    if (b.history) drawHistory(card, b.history);
   }
   function summary(k) {
     var states = Object.keys(k.states).sort().map(function (s) {
@@ -114,6 +115,7 @@ _SCRIPT = """
   }
   function update(doc) {
     document.getElementById("updated").textContent = doc.generated_at;
+    if (doc.process) document.getElementById("pid").textContent = String(doc.process.pid);
     doc.breakers.forEach(show);
     (doc.keys || []).forEach(function (k) {
       k.breakers.forEach(show);
@@ -133,10 +135,15 @@ _SCRIPT = """
       if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
     });
   });
+  Object.keys(config.histories).forEach(function (name) {
+    var card = cardOf(name);
+    if (card) drawHistory(card, config.histories[name]);  // the past minutes, at once
+  });
   refresh();
   setInterval(refresh, config.interval_ms);
 })();
 """
+)
 
 
 def _sha256(text: str) -> str:
@@ -216,8 +223,7 @@ def _card(entry: dict[str, Any], actions: str) -> str:
         "</dd></div>"
         f'<div><dt>Next probe in</dt><dd class="retry">{_seconds(entry["retry_after"])}</dd>'
         "</div></dl>"
-        '<svg class="spark" viewBox="0 0 120 34" preserveAspectRatio="none" role="img" '
-        'aria-label="calls and failure rate over the last minutes"></svg>'
+        f"{HISTORY_FIGURE if 'history' in entry else ''}"
         f'<ol class="transitions">{transitions}</ol>'
         f'<div class="actions">{actions}</div>'
         "</section>"
@@ -283,24 +289,31 @@ def render_dashboard(
     """
     storage = document["storage"]
     note = (
-        "State is shared by every process."
+        "State is shared by every process; the last minutes count this process's calls only."
         if storage["shared"]
         else "State is kept in memory by each server process: this page shows, and its "
-        "buttons change, only the process that serves it."
+        "buttons change, only the process that serves it; another process may show "
+        "different figures."
     )
+    pid = html.escape(str(document.get("process", {}).get("pid", "?")))
     cards = "\n".join(
         _card(entry, _forms(str(entry["name"]), action_url, csrf) if action_url else "")
         for entry in document["breakers"]
     )
     config = json.dumps(
-        {"status_url": status_url, "interval_ms": int(interval * 1000), "points": 60}
+        {
+            "status_url": status_url,
+            "interval_ms": int(interval * 1000),
+            "histories": initial_histories(document),
+        }
     )
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Breakers</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<style>{_STYLE}</style></head><body>"
         f'<h1>Breakers</h1><p class="note">Updated <span id="updated">'
-        f"{html.escape(str(document['generated_at']))}</span>. {html.escape(note)}</p>"
+        f"{html.escape(str(document['generated_at']))}</span> by process "
+        f'<span id="pid">{pid}</span>. {html.escape(note)}</p>'
         f'<main class="cards">{cards or "<p>No dependencies are declared.</p>"}</main>'
         f"{_keyed_sections(document)}"
         '<script type="application/json" id="breakerpanel-config">'

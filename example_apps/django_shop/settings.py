@@ -3,7 +3,8 @@
 ``INVENTORY_URL`` and ``RECOMMENDATIONS_URL`` (default for both:
 ``http://127.0.0.1:8001``, one ``example_apps.upstream`` serving both),
 ``SHOP_DATABASE`` (default: a SQLite file in the temporary directory),
-``SHOP_SECRET_KEY`` and ``SHOP_DEBUG`` (``1`` by default: it is a demo).
+``SHOP_SECRET_KEY``, ``SHOP_DEBUG`` (``1`` by default: it is a demo) and
+``SHOP_CLOCK`` (a dotted path to the breakers' clock, for tests; real time unset).
 
 The demo and the scenario switch the shop with ``SHOP_MODE``
 (``breakerpanel``, ``bulkhead`` or ``naive``), ``BREAKERS_STORAGE`` and
@@ -55,6 +56,8 @@ NAIVE_RETRIES = SWITCHES.naive_retries
 
 BREAKERS = switches.apply(shop_breakers(INVENTORY_URL, RECOMMENDATIONS_URL), SWITCHES)
 
+# The breakers' clock: a dotted path (tests move it; real time when unset).
+BREAKERS_CLOCK = os.environ.get("SHOP_CLOCK") or None
 SECRET_KEY = os.environ.get("SHOP_SECRET_KEY", "breakerpanel-demo-shop-not-secret")
 DEBUG = os.environ.get("SHOP_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]

@@ -57,8 +57,13 @@ def wait_until_up(url: str, *, timeout: float, alive: Any = None) -> None:
 
 
 @contextlib.contextmanager
-def django_shop(inventory: str, recommendations: str, workdir: Path) -> Iterator[str]:
-    """The Django shop's demo command on a free port; yields its base URL."""
+def django_shop(
+    inventory: str, recommendations: str, workdir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """The Django shop's demo command on a free port; yields its base URL.
+
+    ``extra_env`` is added last (a test's ``SHOP_CLOCK``, say).
+    """
     port = free_port()
     # The shop's own settings, not the test project's, and none of the demo's switches.
     inherited = {
@@ -72,6 +77,7 @@ def django_shop(inventory: str, recommendations: str, workdir: Path) -> Iterator
         "INVENTORY_URL": inventory,
         "RECOMMENDATIONS_URL": recommendations,
         "SHOP_DATABASE": str(workdir / "shop.sqlite3"),
+        **(extra_env or {}),
     }
     log_path = workdir / "django-shop.log"
     with log_path.open("w") as log:

@@ -55,3 +55,36 @@ def test_health_body_validates(clock):
     code, body = health(registry)
     validator.validate(body)
     assert code == 503
+
+
+def test_status_document_carries_each_breakers_last_minutes_and_the_process(clock):
+    import os
+
+    registry = Registry.from_settings(
+        {"dependencies": {"a": {"failure_threshold": 2, "slow_call_duration": "1s"}}},
+        clock=clock,
+    )
+    validator = jsonschema.Draft202012Validator(STATUS_SCHEMA_DOCUMENT)
+    breaker = registry["a"]
+    for _ in range(4):
+        breaker.call(int)
+    clock.advance(60)  # the next minute
+    for _ in range(2):
+        with pytest.raises(ZeroDivisionError):
+            breaker.call(lambda: 1 / 0)
+    with pytest.raises(Exception, match="open"):
+        breaker.call(int)
+    document = status_document(registry)
+    validator.validate(document)
+    assert document["process"] == {"pid": os.getpid()}
+    history = document["breakers"][0]["history"]
+    assert [(m["calls"], m["failures"], m["rejections"]) for m in history["minutes"][-2:]] == [
+        (4, 0, 0),
+        (2, 2, 1),
+    ]
+    assert history["total"]["timed"] == 6  # slow_call_duration times every call
+    for bad in ({"interval": 0}, {"points": [{"ago": -1}]}, {"total": {"calls": "many"}}):
+        broken = {**history, **bad}
+        document["breakers"][0]["history"] = broken
+        with pytest.raises(jsonschema.ValidationError):
+            validator.validate(document)

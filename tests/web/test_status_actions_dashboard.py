@@ -81,3 +81,21 @@ def test_dashboard_escapes_names_and_script_data(clock):
     registry = Registry.from_settings({"dependencies": {"a-b.c_d": {}}}, clock=clock)
     page = render_dashboard(status_document(registry), status_url="/x</script><script>alert(1)")
     assert "</script><script>alert(1)" not in page
+
+
+def test_dashboard_embeds_the_last_minutes_and_names_the_process(clock):
+    import json
+    import os
+    import re
+
+    registry = Registry.from_settings({"dependencies": {"inventory": {}}}, clock=clock)
+    for _ in range(3):
+        registry["inventory"].call(int)
+    page = render_dashboard(status_document(registry), status_url="/s.json")
+    assert f'by process <span id="pid">{os.getpid()}</span>' in page
+    assert "another process may show different figures" in page  # memory storage
+    embedded = re.search(r'id="breakerpanel-config">(.*?)</script>', page, re.S)
+    assert embedded is not None
+    histories = json.loads(embedded.group(1))["histories"]
+    assert histories["inventory"]["total"]["calls"] == 3
+    assert page.count('<svg class="chart"') == 1
