@@ -21,7 +21,7 @@ HISTORY_FIGURE = (
     '<svg class="chart" viewBox="0 0 300 60" preserveAspectRatio="none" role="img" '
     'aria-label="calls, failures and rejections over the last five minutes"></svg>'
     '<table class="minutes"><thead><tr><th></th><th>calls</th><th>failed</th><th>slow</th>'
-    "<th>rejected</th><th>p50</th><th>p90</th><th>p99</th></tr></thead><tbody></tbody>"
+    "<th>rejected</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th></tr></thead><tbody></tbody>"
     "</table></figure>"
 )
 """The empty chart and table of a card, filled by :data:`HISTORY_SCRIPT`."""
@@ -35,7 +35,7 @@ HISTORY_STYLE = """
 .key { padding: 0 .3rem; color: #fff; border-radius: .2rem; }
 .minutes { width: 100%; border-collapse: collapse; font-size: .75rem; margin-top: .3rem; }
 .minutes th, .minutes td { text-align: right; padding: .05rem .25rem; }
-.minutes tbody th { text-align: left; font-weight: 400; color: #555; }
+.minutes tbody th { text-align: left; font-weight: 400; color: #555; white-space: nowrap; }
 .minutes tr.total { border-top: 1px solid #ccc; font-weight: 600; }
 """
 
@@ -43,7 +43,7 @@ HISTORY_SCRIPT = """
   function ms(x) {
     if (x === null || x === undefined) return "-";
     var v = x * 1000;
-    return (v < 10 ? v.toFixed(1) : Math.round(v)) + " ms";
+    return v < 10 ? v.toFixed(1) : String(Math.round(v));
   }
   function bar(cls, x, y, w, h, label) {
     return '<rect class="' + cls + '" x="' + x.toFixed(2) + '" y="' + y.toFixed(2) +
