@@ -14,7 +14,11 @@ stripe = pytest.importorskip("stripe")
 pytest.importorskip("requests")
 
 from breaker_core import CircuitOpenError, ConfigurationError, Registry, State  # noqa: E402
-from breaker_http.stripe_sdk import BreakerRequestsClient, stripe_client  # noqa: E402
+from breaker_http.stripe_sdk import (  # noqa: E402
+    BreakerAsyncClient,
+    BreakerRequestsClient,
+    stripe_client,
+)
 from tests.sdks.fakes import TIMEOUT  # noqa: E402
 
 FAST = 0.1  # an open breaker answers well within this
@@ -116,3 +120,58 @@ def test_the_dependency_needs_a_url(clock):
         stripe_client(registry, "sk_test_fake")
     with pytest.raises(KeyError, match="no dependency named 'payments'"):
         stripe_client(registry, "sk_test_fake", name="payments")
+
+
+@pytest.fixture
+async def async_client(registry, fake):
+    """What stripe_client builds, with the async client at hand to close it."""
+    fallback = BreakerAsyncClient(registry)
+    http_client = BreakerRequestsClient(registry, async_fallback_client=fallback)
+    yield stripe.StripeClient(
+        "sk_test_fake",
+        base_addresses={"api": fake.url},
+        http_client=http_client,
+        max_network_retries=0,
+    )
+    await fallback.close_async()
+
+
+async def pay_async(client) -> object:
+    return await client.v1.payment_intents.create_async(params={"amount": 500, "currency": "eur"})
+
+
+async def test_async_calls_are_guarded_too(async_client, registry, fake):
+    client = async_client
+    intent = await pay_async(client)
+    assert intent.status == "succeeded"
+    fake.set_mode("decline")
+    with pytest.raises(stripe.CardError):
+        await pay_async(client)
+    assert registry["stripe"].snapshot()["successes"] == 2
+    fake.set_mode("errors")
+    for _ in range(3):
+        with pytest.raises(stripe.APIError):
+            await pay_async(client)
+    assert registry["stripe"].state is State.OPEN
+    sent = fake.requests
+    began = time.perf_counter()
+    with pytest.raises(CircuitOpenError):
+        await pay_async(client)
+    assert time.perf_counter() - began < FAST
+    assert fake.requests == sent
+
+
+async def test_an_async_call_to_a_hung_api_times_out_and_counts(async_client, registry, fake):
+    fake.set_mode("hang")
+    began = time.perf_counter()
+    with pytest.raises(stripe.APIConnectionError):
+        await pay_async(async_client)
+    assert TIMEOUT <= time.perf_counter() - began < TIMEOUT + 2.0
+    assert registry["stripe"].snapshot()["failures"] == 1
+
+
+async def test_stripe_client_guards_its_async_methods(client, registry, fake):
+    registry["stripe"].force_open()
+    with pytest.raises(CircuitOpenError):
+        await pay_async(client)
+    assert fake.requests == 0
