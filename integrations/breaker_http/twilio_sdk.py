@@ -6,20 +6,83 @@ Twilio's ``Client`` takes the HTTP client it sends requests with. Its
 declared dependency runs under its breaker (5xx, timeouts and connection
 errors fail; a 4xx such as an invalid phone number is an answer), and an open
 breaker raises :class:`~breaker_core.CircuitOpenError` before any connection.
-Needs ``twilio`` installed (``pip install twilio``). See docs/sdks.md.
+For the ``*_async`` methods, :class:`BreakerAsyncHttpClient` sends through an
+``httpx.AsyncClient`` on :class:`~breaker_http.AsyncBreakerTransport` instead
+of Twilio's aiohttp client. Needs ``twilio`` installed (``pip install twilio``).
+See docs/sdks.md.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import httpx
+from twilio.http import AsyncHttpClient
 from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 
 from breaker_core import ConfigurationError, Registry
+from breaker_http.httpx_transport import AsyncBreakerTransport
 from breaker_http.requests_adapter import BreakerAdapter
 
-__all__ = ["twilio_client", "twilio_http_client"]
+__all__ = ["BreakerAsyncHttpClient", "twilio_client", "twilio_http_client"]
+
+_JSON_TYPES = ("application/json", "application/scim+json")  # sent as JSON, as Twilio does
+_logger = logging.getLogger("breaker_http.twilio")
+
+
+class BreakerAsyncHttpClient(AsyncHttpClient):  # type: ignore[misc]  # twilio is untyped
+    """Twilio's async HTTP client on ``httpx``, through the registry's breakers.
+
+    ``BreakerAsyncHttpClient(registry, timeout=None)``: pass it as
+    ``http_client=`` to :func:`twilio_client` (or ``twilio.rest.Client``) and
+    use the ``*_async`` methods. The dependency's ``timeout`` applies unless
+    ``timeout=`` or the call sets one. Close it with ``await client.close()``
+    (or ``async with``).
+    """
+
+    def __init__(self, registry: Registry, timeout: float | None = None) -> None:
+        super().__init__(_logger, True, timeout)
+        self._client = httpx.AsyncClient(transport=AsyncBreakerTransport(registry))
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - Twilio calls it with this name
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Send one request (Twilio calls this); an open breaker raises CircuitOpenError."""
+        options: dict[str, Any] = {"params": params, "headers": headers, "auth": auth}
+        if headers and headers.get("Content-Type") in _JSON_TYPES:
+            options["json"] = data
+        else:
+            options["data"] = data
+        seconds = timeout if timeout is not None else self.timeout
+        if seconds is not None:
+            if seconds <= 0:
+                raise ValueError(seconds)
+            options["timeout"] = seconds
+        response = await self._client.request(
+            method.upper(), url, follow_redirects=allow_redirects, **options
+        )
+        return Response(response.status_code, response.text, response.headers)
+
+    async def close(self) -> None:
+        """Close the httpx client."""
+        await self._client.aclose()
+
+    async def __aenter__(self) -> BreakerAsyncHttpClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
 
 def twilio_http_client(registry: Registry, **kwargs: Any) -> TwilioHttpClient:
@@ -53,7 +116,7 @@ def twilio_client(
     password: str,
     *,
     name: str = "twilio",
-    http_client: TwilioHttpClient | None = None,
+    http_client: TwilioHttpClient | BreakerAsyncHttpClient | None = None,
     **options: Any,
 ) -> Client:
     """A ``twilio.rest.Client`` whose requests run under the registry's breakers.

@@ -12,11 +12,16 @@ import pytest
 
 pytest.importorskip("twilio")
 requests = pytest.importorskip("requests")
+httpx = pytest.importorskip("httpx")
 
 from twilio.base.exceptions import TwilioRestException  # noqa: E402
 
 from breaker_core import CircuitOpenError, ConfigurationError, Registry, State  # noqa: E402
-from breaker_http.twilio_sdk import twilio_client, twilio_http_client  # noqa: E402
+from breaker_http.twilio_sdk import (  # noqa: E402
+    BreakerAsyncHttpClient,
+    twilio_client,
+    twilio_http_client,
+)
 from tests.sdks.fakes import TIMEOUT  # noqa: E402
 
 FAST = 0.1
@@ -102,3 +107,43 @@ def test_pooled_connections_are_required_and_a_url_too(registry, clock):
     bare = Registry.from_settings({"dependencies": {"twilio": {}}}, clock=clock)
     with pytest.raises(ConfigurationError, match=r'\["url"\] to Twilio\'s API host'):
         twilio_client(bare, ACCOUNT, "auth-token")
+
+
+@pytest.fixture
+async def async_client(registry):
+    async with BreakerAsyncHttpClient(registry) as http_client:
+        yield twilio_client(registry, ACCOUNT, "auth-token", http_client=http_client)
+
+
+async def send_async(client) -> object:
+    return await client.messages.create_async(to="+15558675310", from_="+15017122661", body="hello")
+
+
+async def test_async_calls_are_guarded_too(async_client, registry, fake):
+    assert (await send_async(async_client)).sid == "SMfake"
+    fake.set_mode("decline")
+    with pytest.raises(TwilioRestException):
+        await send_async(async_client)
+    assert registry["twilio"].snapshot()["successes"] == 2
+    fake.set_mode("errors")
+    for _ in range(3):
+        with pytest.raises(TwilioRestException):
+            await send_async(async_client)
+    assert registry["twilio"].state is State.OPEN
+    sent = fake.requests
+    began = time.perf_counter()
+    with pytest.raises(CircuitOpenError):
+        await send_async(async_client)
+    assert time.perf_counter() - began < FAST
+    assert fake.requests == sent
+
+
+async def test_an_async_call_to_a_hung_api_costs_the_dependency_timeout(
+    async_client, registry, fake
+):
+    fake.set_mode("hang")
+    began = time.perf_counter()
+    with pytest.raises(httpx.TimeoutException):
+        await send_async(async_client)
+    assert TIMEOUT <= time.perf_counter() - began < TIMEOUT + 2.0
+    assert registry["twilio"].snapshot()["failures"] == 1
