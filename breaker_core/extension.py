@@ -18,6 +18,7 @@ from breaker_core import database
 from breaker_core.attempt import Attempt
 from breaker_core.cache import Cache, CachedValue
 from breaker_core.clock import Clock
+from breaker_core.deprecation import warn_deprecated
 from breaker_core.durations import parse_duration
 from breaker_core.guard import MISSING
 from breaker_core.imports import import_string
@@ -55,4 +56,5 @@ __all__ = [
     "retry_after_of",
     "settings_problems",
     "split_key_name",
+    "warn_deprecated",
 ]

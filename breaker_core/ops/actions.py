@@ -16,6 +16,7 @@ from breaker_core.registry import Registry
 
 __all__ = [
     "ACTIONS",
+    "ACTION_HELP",
     "ActionError",
     "apply_action",
     "audit",
@@ -30,6 +31,15 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "metrics-only": ("metrics_only", "in metrics-only mode: recorded, never rejected"),
 }
 """Action name -> (breaker method, what the breaker is afterwards)."""
+
+ACTION_HELP: dict[str, str] = {
+    "open": "force breaker NAME open: every call is rejected until it is reset",
+    "close": "close breaker NAME, with an empty window",
+    "reset": "reset breaker NAME: closed, with an empty window (the same as close)",
+    "disable": "disable breaker NAME: every call passes and nothing is recorded",
+    "metrics-only": "put breaker NAME in metrics-only mode (shadow mode): recorded, never rejected",
+}
+"""What each action does, in the help of every command (lowercase, no final stop)."""
 
 UNREACHABLE = (
     "the shared storage ({url}) does not answer, so the state other processes see cannot "

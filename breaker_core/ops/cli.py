@@ -28,6 +28,7 @@ from typing import TextIO
 
 from breaker_core.errors import BreakerError, ConfigurationError
 from breaker_core.ops.actions import (
+    ACTION_HELP,
     ACTIONS,
     ActionError,
     apply_action,
@@ -45,14 +46,6 @@ ENVIRONMENT_VARIABLE = "BREAKERPANEL_SETTINGS"
 PROG = "python -m breaker_core"
 
 _SELECTOR = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*")
-
-_ACTION_HELP = {
-    "open": "force a breaker open: every call is rejected until it is reset",
-    "close": "close a breaker, with an empty window",
-    "reset": "the same as close",
-    "disable": "disable a breaker: every call passes, nothing is recorded",
-    "metrics-only": "shadow mode: record and emit events, never reject",
-}
 
 
 class SettingsError(BreakerError):
@@ -186,18 +179,24 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         parents=[common],
         description="Check breakerpanel settings, list breakers and change their state.",
-        epilog="Without a command, lists the breakers.",
+        epilog="Without a command, lists the breakers (--json: the JSON status document).",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="without a command: print the JSON status document"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     listing = commands.add_parser(
         "list", parents=[common], help="list every breaker with its state (the default)"
     )
     listing.add_argument(
-        "--json", action="store_true", help="print the JSON status document instead"
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,  # given before the command, it counts too
+        help="print the JSON status document instead",
     )
     commands.add_parser("check", parents=[common], help="validate the settings only")
     for action, (_, outcome) in ACTIONS.items():
-        what = _ACTION_HELP.get(action, f"afterwards the breaker is {outcome}")
+        what = ACTION_HELP.get(action, f"afterwards the breaker is {outcome}")
         sub = commands.add_parser(action, parents=[common], help=f"{what} (shared storage only)")
         sub.add_argument("name", help="the dependency's name")
     return parser

@@ -110,7 +110,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         # Inventory: the guarded client; its breaker counts failures and rejects while open.
         # Recommendations: called inside {% breaker "recommendations" %}, which already
-        # guards the call, so a plain client (a guarded one would count each failure twice).
+        # guards the call, so a plain client is enough (a guarded one would count once too).
         async with (
             registry.async_client("inventory") as inventory,
             httpx.AsyncClient(
@@ -122,9 +122,10 @@ def create_app(
     app = FastAPI(title="Breakerpanel shop", lifespan=lifespan)
     app.add_middleware(BreakerMiddleware, registry=registry)
     # /breakers/: the dashboard, its JSON and /metrics for the admin; /breakers/health for all.
+    admin = _admin_hook(admin_password)
     app.mount(
         "/breakers",
-        dashboard_app(registry, authorize=_admin_hook(admin_password), metrics=_metrics()),
+        dashboard_app(registry, can_view=admin, can_change=admin, metrics=_metrics()),
     )
 
     async def stock_of(request: Request, sku: str) -> int:

@@ -17,12 +17,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from breaker_django import conf
 from breaker_django.proxy import RegistryProxy
 
 if TYPE_CHECKING:
     from breaker_core import Registry
 
-__all__ = ["breakers"]
+__all__ = ["breakers", "current_registry"]
 
 breakers: Registry = cast("Registry", RegistryProxy())
 """The registry built from ``settings.BREAKERS``; follows it when settings change."""
+
+
+def current_registry() -> Registry:
+    """The registry in use, built from ``settings.BREAKERS`` on first use.
+
+    The same name as ``breaker_flask.current_registry()`` and
+    ``breaker_starlette.current_registry(request)``.
+
+    Raises:
+        ConfigurationError: ``settings.BREAKERS`` is invalid; the message lists
+            every problem with its path.
+    """
+    return conf.get_registry()

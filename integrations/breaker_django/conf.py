@@ -21,13 +21,14 @@ from django.conf import settings  # type: ignore[import-untyped]
 from django.core.signals import setting_changed  # type: ignore[import-untyped]
 
 from breaker_core import ConfigurationError, Registry
-from breaker_core.extension import CacheFactory, Clock, import_string
+from breaker_core.extension import CacheFactory, Clock, import_string, warn_deprecated
 from breaker_django.cache import cache_factory
 
 __all__ = [
     "CLOCK_SETTING",
     "DEFAULT_CACHE",
     "SETTING",
+    "built_registry",
     "cache_schemes",
     "current_registry",
     "get_clock",
@@ -135,8 +136,15 @@ def get_registry() -> Registry:
         return _registry
 
 
-def current_registry() -> Registry | None:
+def built_registry() -> Registry | None:
     """The registry if it is built and valid, else None (never builds, never raises)."""
+    return _registry
+
+
+def current_registry() -> Registry | None:
+    """Deprecated: :func:`built_registry` (``current_registry`` now means, as in Flask and
+    Starlette, the registry in use: :func:`breaker_django.current_registry`)."""
+    warn_deprecated("breaker_django.conf.current_registry()", "conf.built_registry()")
     return _registry
 
 

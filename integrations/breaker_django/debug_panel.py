@@ -105,7 +105,7 @@ class BreakersPanel(Panel):
 
     def generate_stats(self, request: Any, response: Any) -> None:
         """Keep the calls and every dependency's state for the panel."""
-        registry = conf.current_registry()
+        registry = conf.built_registry()
         states = (
             [{"dependency": b.name, **_state(b.snapshot())} for b in registry.breakers()]
             if registry is not None

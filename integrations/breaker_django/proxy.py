@@ -40,5 +40,5 @@ class RegistryProxy:
         return len(conf.get_registry())
 
     def __repr__(self) -> str:
-        registry = conf.current_registry()
+        registry = conf.built_registry()
         return f"<breakers: {registry!r}>" if registry is not None else "<breakers: not built>"

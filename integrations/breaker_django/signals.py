@@ -49,7 +49,7 @@ class _BridgedSignal(Signal):  # type: ignore[misc]  # Django is untyped
         dispatch_uid: Any = None,
     ) -> None:
         super().connect(receiver, sender=sender, weak=weak, dispatch_uid=dispatch_uid)
-        registry = conf.current_registry()
+        registry = conf.built_registry()
         if registry is not None:
             bridge(registry)
 

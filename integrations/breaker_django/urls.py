@@ -1,7 +1,8 @@
 """``path("breakers/", include("breaker_django.urls"))``: the operations endpoints.
 
 Names (namespace ``breakers``): ``breakers:dashboard`` (``""``),
-``breakers:status`` (``"status.json"``), ``breakers:action`` (``"action"``,
+``breakers:status`` (``"status"``, as in Flask and Starlette; ``"status.json"``, its
+old path, still answers for one release), ``breakers:action`` (``"action"``,
 POST only), ``breakers:health`` (``"health/"``, open to everyone) and
 ``breakers:metrics`` (``"metrics"``, 404 until
 :func:`breaker_django.metrics.enable_metrics` is called). Everything but
@@ -18,8 +19,9 @@ app_name = "breakers"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("status.json", views.status, name="status"),
+    path("status", views.status, name="status"),
+    path("status.json", views.status, name="status-json"),  # deprecated: the old path
     path("action", views.action, name="action"),
-    path("health/", views.health, name="health"),
+    path("health/", views.health_view, name="health"),
     path("metrics", views.metrics, name="metrics"),
 ]

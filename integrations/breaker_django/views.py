@@ -38,6 +38,7 @@ from django.views.decorators.http import (  # type: ignore[import-untyped]
     require_safe,
 )
 
+from breaker_core.extension import warn_deprecated
 from breaker_core.ops.actions import ActionError, apply_action, audit
 from breaker_core.ops.health import health as health_of
 from breaker_core.ops.status import status_document
@@ -52,7 +53,7 @@ __all__ = [
     "can_change",
     "can_view",
     "dashboard",
-    "health",
+    "health_view",
     "login_url",
     "metrics",
     "status",
@@ -240,11 +241,21 @@ action: Callable[[HttpRequest], HttpResponse] = _framed(
 )
 """POST, CSRF-protected: change one breaker's state (see :func:`_action`)."""
 
-health: Callable[[HttpRequest], HttpResponse] = _public(never_cache(require_safe(_health)))
+health_view: Callable[[HttpRequest], HttpResponse] = _public(never_cache(require_safe(_health)))
 """GET or HEAD, no login needed: the health document with its status code (see :func:`_health`).
 
-Route it anywhere as well: ``path("healthz", breaker_django.views.health)``.
+Route it anywhere as well: ``path("healthz", breaker_django.views.health_view)`` (the name
+of ``breaker_flask.health_view`` and ``breaker_starlette.health_view``).
 """
+
+
+def __getattr__(name: str) -> object:
+    # Deprecated names, kept for one release.
+    if name == "health":
+        warn_deprecated("breaker_django.views.health", "breaker_django.views.health_view")
+        return health_view
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 metrics: Callable[[HttpRequest], HttpResponse] = _framed(never_cache(require_GET(_metrics)))
 """GET, staff only: the Prometheus text (see :func:`_metrics`)."""

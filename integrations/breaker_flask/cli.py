@@ -3,7 +3,7 @@
 ::
 
     flask breakers                      # the table (same as "flask breakers list")
-    flask breakers list --json          # the status document
+    flask breakers --json               # the status document (same as "flask breakers list --json")
     flask breakers open inventory       # also: close, reset, disable, metrics-only
 
 The command runs in its own process. With ``memory://`` storage each server
@@ -21,6 +21,7 @@ from flask.cli import AppGroup
 
 from breaker_core import Registry
 from breaker_core.ops.actions import (
+    ACTION_HELP,
     ACTIONS,
     ActionError,
     apply_action,
@@ -34,11 +35,12 @@ __all__ = ["breakers_cli"]
 
 
 @click.group("breakers", cls=AppGroup, invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON status document.")
 @click.pass_context
-def breakers_cli(ctx: click.Context) -> None:
+def breakers_cli(ctx: click.Context, as_json: bool) -> None:
     """List circuit breakers; open, close, disable or reset one (shared storage only)."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(list_command)
+        ctx.invoke(list_command, as_json=as_json)
 
 
 def _registry() -> Registry:
@@ -66,15 +68,6 @@ def list_command(as_json: bool) -> None:
         click.echo(note, err=True)
 
 
-_HELP = {
-    "open": "Force breaker NAME open: every call is rejected until it is reset.",
-    "close": "Close breaker NAME, with an empty window.",
-    "reset": "Reset breaker NAME: closed, with an empty window.",
-    "disable": "Disable breaker NAME: every call passes and nothing is recorded.",
-    "metrics-only": "Put breaker NAME in metrics-only mode: recorded, never rejected.",
-}
-
-
 def _action_command(action: str) -> click.Command:
     @click.argument("name")
     def command(name: str) -> None:
@@ -84,7 +77,8 @@ def _action_command(action: str) -> click.Command:
             raise click.ClickException(str(error)) from None
         click.echo(message)
 
-    help_text = _HELP.get(action, f"Apply {action!r} to breaker NAME.")
+    what = ACTION_HELP.get(action, f"apply {action!r} to breaker NAME")
+    help_text = f"{what[0].upper()}{what[1:]}."
     return breakers_cli.command(action, help=help_text)(command)
 
 

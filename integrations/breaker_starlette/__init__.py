@@ -6,7 +6,9 @@
 - :func:`install_exception_handlers`: the 503 for apps without the middleware;
 - :func:`dashboard_app`: the dashboard and JSON status, mountable, with an auth hook,
   plus ``/health`` and (with ``metrics=``) ``/metrics``;
-- :func:`health_endpoint` and :func:`metrics_endpoint`: the same probes, to route yourself;
+- :func:`health_view` and :func:`metrics_view`: the same probes, to route yourself, and
+  :func:`enable_metrics` to keep the metrics;
+- :func:`current_registry`: the registry serving a request;
 - :func:`setup_templates` and :func:`render_template`: ``{% breaker %}`` blocks
   in ``Jinja2Templates``, rendered off the event loop (these need Jinja2).
 
@@ -19,15 +21,23 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from breaker_starlette.dashboard import Authorize, dashboard_app
+from breaker_starlette.dashboard import Authorize, Check, dashboard_app
 from breaker_starlette.dependencies import require
 from breaker_starlette.handlers import (
     breakers_of,
     circuit_open_handler,
+    current_registry,
     install_exception_handlers,
 )
 from breaker_starlette.middleware import BreakerMiddleware
-from breaker_starlette.monitoring import health_endpoint, metrics_endpoint
+from breaker_starlette.monitoring import (
+    enable_metrics,
+    health_endpoint,
+    health_view,
+    keep_metrics,
+    metrics_endpoint,
+    metrics_view,
+)
 
 if TYPE_CHECKING:
     from breaker_starlette.templates import RenderedTemplate, render_template, setup_templates
@@ -35,13 +45,19 @@ if TYPE_CHECKING:
 __all__ = [
     "Authorize",
     "BreakerMiddleware",
+    "Check",
     "RenderedTemplate",
     "breakers_of",
     "circuit_open_handler",
+    "current_registry",
     "dashboard_app",
+    "enable_metrics",
     "health_endpoint",
+    "health_view",
     "install_exception_handlers",
+    "keep_metrics",
     "metrics_endpoint",
+    "metrics_view",
     "render_template",
     "require",
     "setup_templates",

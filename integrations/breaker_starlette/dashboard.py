@@ -20,27 +20,26 @@ from starlette.responses import (
 from starlette.routing import Route, Router
 
 from breaker_core import ConfigurationError, Registry
+from breaker_core.extension import warn_deprecated
 from breaker_core.ops.actions import ActionError, apply_action, audit
 from breaker_core.ops.status import status_document
 from breaker_core.web.dashboard import SECURITY_HEADERS, render_dashboard
 from breaker_core.web.unavailable import prefers_json
 from breaker_starlette import csrf
-from breaker_starlette.monitoring import (
-    Endpoint,
-    health_endpoint,
-    keep_metrics,
-    metrics_endpoint,
-)
+from breaker_starlette.monitoring import Endpoint, enable_metrics, health_view, metrics_view
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-__all__ = ["Authorize", "dashboard_app"]
+__all__ = ["Authorize", "Check", "dashboard_app"]
 
 logger = logging.getLogger("breaker_starlette")
 
-Authorize = Callable[[Request], bool | Awaitable[bool]]
-"""``authorize(request)``: True to let the request see (and use) the dashboard."""
+Check = Callable[[Request], bool | Awaitable[bool]]
+"""``can_view(request)``, ``can_change(request)``: True to let the request through."""
+
+Authorize = Check
+"""The type of the deprecated ``authorize=`` hook (a :data:`Check`)."""
 
 _HEADERS = SECURITY_HEADERS
 
@@ -51,32 +50,40 @@ class _Dashboard:
     def __init__(
         self,
         registry: Registry,
-        authorize: Authorize | None,
-        read_only: bool,
+        can_view: Check | None,
+        can_change: Check | None,
         trusted_origins: Collection[str],
         interval: float,
     ) -> None:
         self.registry = registry
-        self.authorize = authorize
-        self.read_only = read_only
+        self.can_view = can_view
+        self.can_change = can_change
         self.trusted_origins = frozenset(trusted_origins)
         self.interval = interval
 
-    async def _refusal(self, request: Request) -> Response | None:
-        if self.authorize is None:
-            return _text("Forbidden: this dashboard has no authorize hook.", 403)
-        if _is_async(self.authorize):
-            result = self.authorize(request)
-        else:
-            result = await run_in_threadpool(self.authorize, request)
-        if inspect.isawaitable(result):
-            result = await result
-        if result is not True:
-            return _text("Forbidden", 403)
-        return None
+    async def _may_change(self, request: Request) -> bool:
+        return self.can_change is not None and await _allows(self.can_change, request)
+
+    async def _refusal(self, request: Request) -> tuple[Response | None, bool]:
+        """``(403 response or None, whether the request may change states)``.
+
+        Viewing needs ``can_view`` or ``can_change``; each hook runs at most once.
+        """
+        if self.can_view is None and self.can_change is None:
+            return _text("Forbidden: this dashboard has no can_view hook.", 403), False
+        may_change = await self._may_change(request)
+        if may_change:
+            return None, True
+        if (
+            self.can_view is not None
+            and self.can_view is not self.can_change
+            and await _allows(self.can_view, request)
+        ):
+            return None, False
+        return _text("Forbidden", 403), False
 
     async def page(self, request: Request) -> Response:
-        refusal = await self._refusal(request)
+        refusal, may_change = await self._refusal(request)
         if refusal is not None:
             return refusal
         base = request.scope.get("root_path", "")
@@ -84,7 +91,7 @@ class _Dashboard:
         html = render_dashboard(
             status_document(self.registry),
             status_url=f"{base}/status",
-            action_url=None if self.read_only else f"{base}/action",
+            action_url=f"{base}/action" if may_change else None,
             csrf=(csrf.FIELD, token),
             interval=self.interval,
         )
@@ -93,26 +100,28 @@ class _Dashboard:
         return response
 
     async def status(self, request: Request) -> Response:
-        refusal = await self._refusal(request)
+        refusal, _ = await self._refusal(request)
         if refusal is not None:
             return refusal
         return JSONResponse(status_document(self.registry), headers=_HEADERS)
 
     def protected(self, endpoint: Endpoint) -> Endpoint:
-        """``endpoint`` behind the authorize hook."""
+        """``endpoint`` behind the ``can_view`` check."""
 
         async def guarded(request: Request) -> Response:
-            refusal = await self._refusal(request)
+            refusal, _ = await self._refusal(request)
             return refusal if refusal is not None else await endpoint(request)
 
         return guarded
 
     async def action(self, request: Request) -> Response:
-        refusal = await self._refusal(request)
+        refusal, may_change = await self._refusal(request)
         if refusal is not None:
             return refusal
-        if self.read_only:
+        if self.can_change is None:
             return _text("Forbidden: this dashboard is read-only.", 403)
+        if not may_change:
+            return _text("Forbidden", 403)
         async with request.form(max_files=0, max_fields=10) as form:
             problem = csrf.check(request, form.get(csrf.FIELD), self.trusted_origins)
             name, action = form.get("name"), form.get("action")
@@ -140,6 +149,17 @@ def _text(message: str, status: int) -> Response:
     return PlainTextResponse(message, status_code=status, headers=_HEADERS)
 
 
+async def _allows(hook: Check, request: Request) -> bool:
+    """Run ``hook``: awaited when async, in the thread pool when sync; only ``True`` allows."""
+    if _is_async(hook):
+        result = hook(request)
+    else:
+        result = await run_in_threadpool(hook, request)
+    if inspect.isawaitable(result):
+        result = await result
+    return result is True
+
+
 def _is_async(hook: Callable[..., object]) -> bool:
     while isinstance(hook, functools.partial):
         hook = hook.func
@@ -151,21 +171,28 @@ def _is_async(hook: Callable[..., object]) -> bool:
 def dashboard_app(
     registry: Registry,
     *,
-    authorize: Authorize | None = None,
+    can_view: Check | None = None,
+    can_change: Check | None = None,
     read_only: bool = False,
+    authorize: Check | None = None,
     trusted_origins: Collection[str] = (),
     interval: float = 2.0,
     metrics: bool | CollectorRegistry = False,
 ) -> Router:
     """The dashboard (``/``), JSON status (``/status``), actions (``POST /action``) and probes.
 
-    Mount it: ``app.mount("/breakers", dashboard_app(registry, authorize=is_staff))``.
-    Every endpoint calls ``authorize(request)``: an async function is
-    awaited, a sync one runs in Starlette's thread pool (so it may query a
-    database). ``True`` lets the request through, anything else answers 403;
-    the hook may also raise (an ``HTTPException``, say). Without ``authorize``
-    every request is refused.
-    ``read_only=True`` hides the buttons and refuses every POST.
+    Mount it: ``app.mount("/breakers", dashboard_app(registry, can_view=is_staff,
+    can_change=is_admin))``. The page, the JSON status and the metrics need
+    ``can_view(request)`` or ``can_change(request)`` to allow the request; changing a
+    state needs ``can_change(request)``, and the page shows buttons only to those it
+    allows (the same words as Flask's ``dashboard_blueprint`` and Django's views). An
+    async hook is awaited, a sync one runs in Starlette's thread pool (so it may query
+    a database). ``True`` lets the request through, anything else answers 403; a hook
+    may also raise (an ``HTTPException``, say). Without either hook every request is
+    refused; without ``can_change`` the dashboard is read-only.
+    ``read_only=True`` ignores ``can_change``: no buttons, every POST refused.
+    ``authorize=`` (deprecated) is the one hook for both: ``can_view=authorize,
+    can_change=authorize``.
     ``trusted_origins`` are ``Origin`` values accepted by the CSRF check
     besides the request's own host (for a proxy that rewrites ``Host``).
     ``interval`` is the page's refresh period in seconds.
@@ -184,7 +211,8 @@ def dashboard_app(
         ConfigurationError: ``registry`` is not a ``Registry``; ``interval``
             is not positive; with ``metrics``, prometheus_client is missing or
             the ``CollectorRegistry`` already holds breakerpanel series (see
-            :func:`~breaker_starlette.monitoring.keep_metrics`).
+            :func:`~breaker_starlette.monitoring.enable_metrics`); ``authorize`` is
+            given with ``can_view`` or ``can_change``.
     """
     if not isinstance(registry, Registry):
         raise ConfigurationError(
@@ -196,22 +224,33 @@ def dashboard_app(
             f"dashboard_app(..., interval=...): expected a positive number of seconds, "
             f"got {interval!r}"
         )
-    if authorize is None:
-        logger.warning(
-            "dashboard_app() has no authorize hook: every request to it but /health is "
-            "refused (403); "
-            "pass authorize=lambda request: ... to let staff in"
+    if authorize is not None:
+        if can_view is not None or can_change is not None:
+            raise ConfigurationError(
+                "dashboard_app(authorize=...) is the deprecated name of can_view= and "
+                "can_change=: give either authorize or those, not both"
+            )
+        warn_deprecated(
+            "dashboard_app(authorize=...)", "dashboard_app(can_view=..., can_change=...)"
         )
-    dashboard = _Dashboard(registry, authorize, read_only, trusted_origins, interval)
+        can_view = can_change = authorize
+    if can_view is None and can_change is None:
+        logger.warning(
+            "dashboard_app() has no can_view hook: every request to it but /health is "
+            "refused (403); pass can_view=lambda request: ... (and can_change=) to let "
+            "staff in"
+        )
+    changer = None if read_only else can_change
+    dashboard = _Dashboard(registry, can_view, changer, trusted_origins, interval)
     routes = [
         Route("/", dashboard.page, methods=["GET"], name="dashboard"),
         Route("/status", dashboard.status, methods=["GET"], name="status"),
         Route("/action", dashboard.action, methods=["POST"], name="action"),
-        Route("/health", health_endpoint(registry), methods=["GET"], name="health"),
+        Route("/health", health_view(registry), methods=["GET"], name="health"),
     ]
     if metrics is not False:
         collector = None if metrics is True else metrics
-        keep_metrics(registry, collector)
-        serve = dashboard.protected(metrics_endpoint(collector))
+        enable_metrics(registry, collector)
+        serve = dashboard.protected(metrics_view(collector))
         routes.append(Route("/metrics", serve, methods=["GET"], name="metrics"))
     return Router(routes=routes)

@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from breaker_core import CircuitBreaker, Registry
 from breaker_core.web.routes import rejection
-from breaker_starlette.handlers import breakers_of
+from breaker_starlette.handlers import current_registry
 
 __all__ = ["UNAVAILABLE_RESPONSE", "declare_unavailable", "require"]
 
@@ -56,7 +56,7 @@ def require(
     endpoint may take it as a parameter.
 
     The registry is ``registry`` if given, else the request's (see
-    :func:`~breaker_starlette.breakers_of`).
+    :func:`~breaker_starlette.current_registry`).
 
     Raises:
         KeyError: ``name`` is not declared (at once when ``registry`` is
@@ -66,7 +66,7 @@ def require(
         registry[name]  # fail at import time on a typo
 
     async def dependency(request: Request) -> CircuitBreaker:
-        breaker = (registry if registry is not None else breakers_of(request))[name]
+        breaker = (registry if registry is not None else current_registry(request))[name]
         error = rejection(breaker)
         if error is not None:
             raise error

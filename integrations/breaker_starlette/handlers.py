@@ -12,10 +12,16 @@ from starlette.types import ExceptionHandler
 from starlette.websockets import WebSocket
 
 from breaker_core import CircuitOpenError, ConfigurationError, Registry
+from breaker_core.extension import warn_deprecated
 from breaker_core.web.pages import PageGuard
 from breaker_starlette.responses import answer_response, page_guard, page_request
 
-__all__ = ["breakers_of", "circuit_open_handler", "install_exception_handlers"]
+__all__ = [
+    "breakers_of",
+    "circuit_open_handler",
+    "current_registry",
+    "install_exception_handlers",
+]
 
 _GUARDS: weakref.WeakKeyDictionary[Registry, PageGuard] = weakref.WeakKeyDictionary()
 
@@ -37,7 +43,7 @@ def _find(connection: HTTPConnection) -> Registry | None:
     return found if isinstance(found, Registry) else None
 
 
-def breakers_of(connection: HTTPConnection) -> Registry:
+def current_registry(connection: HTTPConnection) -> Registry:
     """The registry serving this request (or websocket).
 
     Set by :class:`~breaker_starlette.BreakerMiddleware` for each request
@@ -55,6 +61,12 @@ def breakers_of(connection: HTTPConnection) -> Registry:
             "install_exception_handlers(app, registry=registry)"
         )
     return registry
+
+
+def breakers_of(connection: HTTPConnection) -> Registry:
+    """Deprecated: :func:`current_registry` (the same name in every integration)."""
+    warn_deprecated("breaker_starlette.breakers_of()", "breaker_starlette.current_registry()")
+    return current_registry(connection)
 
 
 async def circuit_open_handler(request: HTTPConnection, exc: Exception) -> Response | None:
@@ -95,7 +107,7 @@ def install_exception_handlers(app: Starlette, *, registry: Registry | None = No
     For apps that do not use :class:`~breaker_starlette.BreakerMiddleware`
     (with it, the middleware already does this). ``registry``, when given, is
     stored as ``app.state.breakers`` so that :func:`~breaker_starlette.require`
-    and :func:`breakers_of` find it. Works for Starlette and FastAPI apps.
+    and :func:`current_registry` find it. Works for Starlette and FastAPI apps.
 
     Raises:
         ConfigurationError: ``registry`` is not a ``Registry``.

@@ -2,16 +2,16 @@
 
 ::
 
-    from starlette.routing import Route
-    from breaker_core.ops.metrics import install_metrics
-    from breaker_starlette import health_endpoint, metrics_endpoint
+    from breaker_starlette import enable_metrics, health_view, metrics_view
 
-    install_metrics(registry)                        # keep the metrics: asked for once
-    app.add_route("/healthz", health_endpoint(registry))   # open to everyone
-    app.add_route("/metrics", metrics_endpoint())          # protect it your way
+    enable_metrics(registry)                          # keep the metrics: asked for once
+    app.add_route("/healthz", health_view(registry))  # open to everyone
+    app.add_route("/metrics", metrics_view())         # protect it your way
 
 ``dashboard_app`` serves both as well (``/health``, and ``/metrics`` behind its
-``authorize`` hook when given ``metrics=``).
+``can_view`` hook when given ``metrics=``). The names are those of Django and Flask
+(``enable_metrics``, ``health_view``, ``metrics_view``); Starlette's take the registry
+(or collector registry) and return the endpoint.
 """
 
 from __future__ import annotations
@@ -23,10 +23,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from breaker_core import ConfigurationError, Registry
+from breaker_core.extension import warn_deprecated
 from breaker_core.ops.health import health
 from breaker_core.ops.metrics import BreakerMetrics, install_metrics, render_latest
 
-__all__ = ["Endpoint", "health_endpoint", "keep_metrics", "metrics_endpoint"]
+__all__ = [
+    "Endpoint",
+    "enable_metrics",
+    "health_endpoint",
+    "health_view",
+    "keep_metrics",
+    "metrics_endpoint",
+    "metrics_view",
+]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 """A Starlette endpoint: ``Route(path, endpoint)`` or ``app.add_route(path, endpoint)``."""
@@ -34,7 +43,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def health_endpoint(registry: Registry) -> Endpoint:
+def health_view(registry: Registry) -> Endpoint:
     """An endpoint answering ``registry``'s health document (``breakerpanel.health/1``).
 
     200 unless a dependency marked ``required`` is open (503). No access
@@ -43,7 +52,7 @@ def health_endpoint(registry: Registry) -> Endpoint:
     Raises:
         ConfigurationError: ``registry`` is not a ``Registry``.
     """
-    _check_registry(registry, "health_endpoint")
+    _check_registry(registry, "health_view")
 
     async def endpoint(request: Request) -> Response:
         code, body = health(registry)
@@ -52,13 +61,12 @@ def health_endpoint(registry: Registry) -> Endpoint:
     return endpoint
 
 
-def metrics_endpoint(collector_registry: Any = None) -> Endpoint:
+def metrics_view(collector_registry: Any = None) -> Endpoint:
     """An endpoint answering the Prometheus text of ``collector_registry`` (default: global).
 
     It serves what is registered there; the breakers' series appear once
-    :func:`breaker_core.ops.metrics.install_metrics` (or ``dashboard_app(...,
-    metrics=...)``) was called. No access check of its own: route it where
-    only your scraper reaches it, or wrap it.
+    :func:`enable_metrics` (or ``dashboard_app(..., metrics=...)``) was called. No
+    access check of its own: route it where only your scraper reaches it, or wrap it.
 
     Raises (when requests come in):
         ConfigurationError: prometheus_client is not installed.
@@ -71,8 +79,10 @@ def metrics_endpoint(collector_registry: Any = None) -> Endpoint:
     return endpoint
 
 
-def keep_metrics(registry: Registry, collector_registry: Any = None) -> BreakerMetrics:
-    """``install_metrics(registry, collector_registry)`` with an error that names the fix.
+def enable_metrics(registry: Registry, collector_registry: Any = None) -> BreakerMetrics:
+    """Keep Prometheus metrics for ``registry`` in ``collector_registry`` (default: global).
+
+    ``install_metrics(registry, collector_registry)`` with an error that names the fix.
 
     Raises:
         ConfigurationError: prometheus_client is not installed, or
@@ -88,6 +98,24 @@ def keep_metrics(registry: Registry, collector_registry: Any = None) -> BreakerM
             "once per registry, and give each app its own "
             "prometheus_client.CollectorRegistry()"
         ) from None
+
+
+def health_endpoint(registry: Registry) -> Endpoint:
+    """Deprecated: :func:`health_view` (the same name in every integration)."""
+    warn_deprecated("breaker_starlette.health_endpoint()", "breaker_starlette.health_view()")
+    return health_view(registry)
+
+
+def metrics_endpoint(collector_registry: Any = None) -> Endpoint:
+    """Deprecated: :func:`metrics_view` (the same name in every integration)."""
+    warn_deprecated("breaker_starlette.metrics_endpoint()", "breaker_starlette.metrics_view()")
+    return metrics_view(collector_registry)
+
+
+def keep_metrics(registry: Registry, collector_registry: Any = None) -> BreakerMetrics:
+    """Deprecated: :func:`enable_metrics` (the same name in every integration)."""
+    warn_deprecated("breaker_starlette.keep_metrics()", "breaker_starlette.enable_metrics()")
+    return enable_metrics(registry, collector_registry)
 
 
 def _check_registry(registry: object, caller: str) -> None:

@@ -82,7 +82,7 @@ def django_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         with servers.django_shop(inventory.url, recommendations.url, workdir) as url:
             yield DjangoShop(
                 "django", url, inventory, recommendations, trip, "/product/SKU-1/",
-                "/breakers/status.json", "/breakers/health/",
+                "/breakers/status", "/breakers/health/",
             )  # fmt: skip
     finally:
         inventory.stop()

@@ -241,8 +241,12 @@ def test_settings_option_before_or_after_the_command(importable: Path):
     assert out.startswith("NAME")
 
 
-def test_list_json_prints_the_status_document(importable: Path):
-    status, out, _ = in_process("list", "--json", "--settings", "breakers.toml")
+@pytest.mark.parametrize(
+    "args", [("list", "--json"), ("--json",), ("--json", "list")], ids=" ".join
+)
+def test_list_json_prints_the_status_document(importable: Path, args: tuple[str, ...]):
+    # --json with or without the list command, as manage.py breakers and flask breakers
+    status, out, _ = in_process(*args, "--settings", "breakers.toml")
     assert status == 0
     document = json.loads(out)
     assert document["schema"] == "breakerpanel.status/1"

@@ -113,9 +113,11 @@ def test_a_refused_action_exits_non_zero_from_the_shell():
     assert "CommandError: breaker state is kept in memory" in done.stderr
 
 
-def test_json_prints_the_status_document():
+@pytest.mark.parametrize("args", [("--json",), ("list", "--json")], ids=" ".join)
+def test_json_prints_the_status_document(args):
+    # with or without the list command, as flask breakers and python -m breaker_core
     breakers["inventory"].force_open()
-    document = json.loads(run("--json"))
+    document = json.loads(run(*args))
     assert document["schema"] == "breakerpanel.status/1"
     assert [(b["name"], b["state"]) for b in document["breakers"]] == [
         ("inventory", "forced_open"),

@@ -17,7 +17,7 @@ from breaker_django import breakers
 pytestmark = pytest.mark.django_db
 
 DASHBOARD = "/ops/breakers/"
-STATUS = "/ops/breakers/status.json"
+STATUS = "/ops/breakers/status"
 ACTION = "/ops/breakers/action"
 
 
@@ -80,7 +80,7 @@ def test_staff_sees_every_dependency_read_only():
         assert f'data-name="{name}"' in html
     assert 'class="state forced_open"' in html
     assert "<form" not in html  # no buttons without the permission
-    assert '"status_url": "/ops/breakers/status.json"' in html
+    assert '"status_url": "/ops/breakers/status"' in html
 
 
 def test_staff_gets_the_status_document():
@@ -174,3 +174,41 @@ def test_a_state_change_is_logged_with_the_user(caplog):
         "breakerpanel dashboard: inventory: forced open: every call is rejected until it is "
         "reset (by 'root' from 127.0.0.1)"
     ) in caplog.text
+
+
+# -- one vocabulary: the names of Flask and Starlette; the old ones for one release ------------
+
+
+def test_the_old_status_path_answers_the_same_document():
+    client = client_for(user("ops", staff=True))
+    new = client.get(STATUS)
+    old = client.get("/ops/breakers/status.json")
+    assert (new.status_code, old.status_code) == (200, 200)
+    assert old.json()["schema"] == new.json()["schema"] == "breakerpanel.status/1"
+    assert [b["name"] for b in old.json()["breakers"]] == [
+        b["name"] for b in new.json()["breakers"]
+    ]
+    assert Client().get("/ops/breakers/status.json").status_code == 403  # same protection
+
+
+def test_current_registry_is_the_registry_in_use_and_the_old_one_warns():
+    from breaker_django import conf, current_registry
+
+    registry = current_registry()
+    assert registry is conf.get_registry()
+    assert registry.names == breakers.names
+    assert conf.built_registry() is registry
+    with pytest.warns(
+        DeprecationWarning, match=r"conf\.current_registry\(\) .* use conf\.built_registry"
+    ):
+        assert conf.current_registry() is registry
+
+
+def test_views_health_is_the_old_name_of_health_view():
+    from breaker_django import views
+
+    with pytest.warns(DeprecationWarning, match=r"use breaker_django\.views\.health_view"):
+        old = views.health
+    assert old is views.health_view
+    with pytest.raises(AttributeError):
+        views.no_such_view  # noqa: B018

@@ -29,8 +29,10 @@ def test_list_prints_an_aligned_table(app, registry):
     assert runner.invoke(args=["breakers"]).stdout.splitlines() == lines  # list is the default
 
 
-def test_list_json_prints_the_status_document(app):
-    result = app.test_cli_runner().invoke(args=["breakers", "list", "--json"])
+@pytest.mark.parametrize("args", [["list", "--json"], ["--json"]], ids=" ".join)
+def test_list_json_prints_the_status_document(app, args):
+    # --json with or without the list command, as manage.py breakers and python -m breaker_core
+    result = app.test_cli_runner().invoke(args=["breakers", *args])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["schema"] == "breakerpanel.status/1"

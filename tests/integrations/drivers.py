@@ -50,8 +50,8 @@ class Driver:
 
     @property
     def status_path(self) -> str:
-        """The dashboard's JSON status (Django names it ``status.json``)."""
-        return "/breakers/status.json" if self.name.startswith("django") else "/breakers/status"
+        """The dashboard's JSON status: the same path in every framework."""
+        return "/breakers/status"
 
     def request(
         self,

@@ -37,7 +37,7 @@ def make_app() -> tuple[Starlette, FakeClock]:
     app = Starlette(
         routes=[
             Route("/_test/{action}", control),
-            Mount("/breakers", app=dashboard_app(registry, authorize=staff)),
+            Mount("/breakers", app=dashboard_app(registry, can_view=staff, can_change=staff)),
             Route("/{rest:path}", any_page),
         ]
     )

@@ -20,7 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from breaker_core import ConfigurationError, Registry, State
-from breaker_starlette import Authorize, dashboard_app
+from breaker_starlette import Check, dashboard_app
 
 SETTINGS = {"dependencies": {"inventory": {"routes": ["/checkout/*"]}, "recommendations": {}}}
 
@@ -51,7 +51,9 @@ def registry(clock) -> Registry:
 
 @pytest.fixture
 def client(registry: Registry, backend: str) -> Iterator[TestClient]:
-    with TestClient(make_app(registry, authorize=is_staff), backend=backend) as test_client:
+    with TestClient(
+        make_app(registry, can_view=is_staff, can_change=is_staff), backend=backend
+    ) as test_client:
         yield test_client
 
 
@@ -80,11 +82,11 @@ def test_anonymous_and_other_users_are_refused(client: TestClient, path: str):
     assert client.get(path).status_code == 403
 
 
-def test_without_an_authorize_hook_everything_is_refused(
+def test_without_a_can_view_hook_everything_is_refused(
     registry: Registry, backend: str, caplog: pytest.LogCaptureFixture
 ):
     app = make_app(registry)
-    assert "no authorize hook" in caplog.text
+    assert "no can_view hook" in caplog.text
     with TestClient(app, backend=backend) as client:
         client.get("/login/staff")
         assert client.get("/ops/breakers/").status_code == 403
@@ -129,8 +131,8 @@ def test_sync_and_async_hooks(registry: Registry, backend: str, kind: str):
     async def async_hook(request: Request) -> bool:
         return request.headers.get("x-role") == "ops"
 
-    hook: Authorize = sync_hook if kind == "sync" else async_hook
-    with TestClient(make_app(registry, authorize=hook), backend=backend) as client:
+    hook: Check = sync_hook if kind == "sync" else async_hook
+    with TestClient(make_app(registry, can_view=hook, can_change=hook), backend=backend) as client:
         assert client.get("/ops/breakers/status").status_code == 403
         assert client.get("/ops/breakers/status", headers={"x-role": "ops"}).status_code == 200
 
@@ -139,14 +141,16 @@ def test_a_hook_may_answer_by_raising(registry: Registry, backend: str):
     def must_log_in(request: Request) -> bool:
         raise HTTPException(401, headers={"WWW-Authenticate": 'Basic realm="ops"'})
 
-    with TestClient(make_app(registry, authorize=must_log_in), backend=backend) as client:
+    with TestClient(
+        make_app(registry, can_view=must_log_in, can_change=must_log_in), backend=backend
+    ) as client:
         response = client.get("/ops/breakers/")
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == 'Basic realm="ops"'
 
 
 def test_a_truthy_but_not_true_answer_is_a_refusal(registry: Registry, backend: str):
-    with TestClient(make_app(registry, authorize=lambda r: "yes"), backend=backend) as client:  # type: ignore[arg-type,return-value]
+    with TestClient(make_app(registry, can_view=lambda r: "yes"), backend=backend) as client:  # type: ignore[arg-type,return-value]
         assert client.get("/ops/breakers/").status_code == 403
 
 
@@ -221,7 +225,9 @@ def test_a_cross_site_post_is_refused_even_with_the_token(
 
 
 def test_same_origin_and_trusted_origins_pass(registry: Registry, backend: str):
-    app = make_app(registry, authorize=is_staff, trusted_origins=["https://ops.example"])
+    app = make_app(
+        registry, can_view=is_staff, can_change=is_staff, trusted_origins=["https://ops.example"]
+    )
     with TestClient(app, backend=backend) as client:
         token = token_from(staff(client).get("/ops/breakers/").text)
         data = {"name": "inventory", "action": "disable", "csrf_token": token}
@@ -261,7 +267,9 @@ def test_get_on_the_action_url_is_not_allowed(client: TestClient):
 
 
 def test_read_only_has_no_buttons_and_refuses_posts(registry: Registry, backend: str):
-    with TestClient(make_app(registry, authorize=is_staff, read_only=True), backend=backend) as c:
+    with TestClient(
+        make_app(registry, can_view=is_staff, can_change=is_staff, read_only=True), backend=backend
+    ) as c:
         page = staff(c).get("/ops/breakers/").text
         assert "<button" not in page
         response = post(c, {"name": "inventory", "action": "open", "csrf_token": "x" * 43})
@@ -272,9 +280,9 @@ def test_read_only_has_no_buttons_and_refuses_posts(registry: Registry, backend:
 
 def test_bad_arguments_name_the_fix(registry: Registry):
     with pytest.raises(ConfigurationError, match=r"expected a breaker_core\.Registry"):
-        dashboard_app(SETTINGS, authorize=is_staff)  # type: ignore[arg-type]
+        dashboard_app(SETTINGS, can_view=is_staff, can_change=is_staff)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match=r"interval=\.\.\.\): expected a positive number"):
-        dashboard_app(registry, authorize=is_staff, interval=0)
+        dashboard_app(registry, can_view=is_staff, can_change=is_staff, interval=0)
 
 
 def test_a_hostile_mount_path_never_reaches_the_cookie_attributes(registry: Registry, backend: str):
@@ -287,7 +295,7 @@ def test_a_hostile_mount_path_never_reaches_the_cookie_attributes(registry: Regi
         routes=[
             Mount(
                 "/t/{tenant}/breakers",
-                app=dashboard_app(registry, authorize=lambda request: True),
+                app=dashboard_app(registry, can_view=lambda request: True),
             )
         ]
     )
@@ -298,3 +306,63 @@ def test_a_hostile_mount_path_never_reaches_the_cookie_attributes(registry: Regi
     assert "evil" not in cookie
     assert "Domain" not in cookie
     assert cookie.endswith("HttpOnly; Path=/; SameSite=strict")
+
+
+# -- can_view and can_change, the words of every integration ---------------------------------
+
+
+def is_ops(request: Request) -> bool:
+    return request.session.get("user") in {"staff", "ops"}
+
+
+def test_a_viewer_sees_no_buttons_and_cannot_change(registry: Registry, backend: str):
+    calls: list[str] = []
+
+    def may_change(request: Request) -> bool:
+        calls.append("change")
+        return request.session.get("user") == "ops"
+
+    app = make_app(registry, can_view=is_ops, can_change=may_change)
+    with TestClient(app, backend=backend) as client:
+        page = staff(client).get("/ops/breakers/").text
+        assert "<button" not in page
+        assert client.get("/ops/breakers/status").status_code == 200
+        response = post(client, {"name": "inventory", "action": "open", "csrf_token": "x" * 43})
+        assert response.status_code == 403
+        assert registry["inventory"].state is State.CLOSED
+        client.get("/login/ops")
+        page = client.get("/ops/breakers/").text
+        assert "<button" in page
+        response = post(
+            client, {"name": "inventory", "action": "open", "csrf_token": token_from(page)}
+        )
+        assert response.status_code == 303
+    assert registry["inventory"].state is State.FORCED_OPEN
+    assert calls  # the change hook was asked
+
+
+def test_can_change_alone_lets_its_users_view(registry: Registry, backend: str):
+    with TestClient(make_app(registry, can_change=is_staff), backend=backend) as client:
+        assert client.get("/ops/breakers/status").status_code == 403
+        assert staff(client).get("/ops/breakers/status").status_code == 200
+
+
+def test_authorize_is_a_deprecated_name_for_both_hooks(registry: Registry, backend: str):
+    calls: list[Request] = []
+
+    def hook(request: Request) -> bool:
+        calls.append(request)
+        return False
+
+    with pytest.warns(DeprecationWarning, match=r"authorize=.*can_view=\.\.\., can_change="):
+        app = make_app(registry, authorize=hook)
+    with TestClient(app, backend=backend) as client:
+        assert client.get("/ops/breakers/status").status_code == 403
+    assert len(calls) == 1  # one hook for both: asked once per request, as before
+    with pytest.warns(DeprecationWarning, match="authorize"):
+        app = make_app(registry, authorize=is_staff)
+    with TestClient(app, backend=backend) as client:
+        page = staff(client).get("/ops/breakers/").text
+        assert "<button" in page
+    with pytest.raises(ConfigurationError, match="either authorize or those, not both"):
+        dashboard_app(registry, authorize=is_staff, can_view=is_staff)

@@ -19,7 +19,7 @@ from starlette.websockets import WebSocketDisconnect
 from breaker_core import CircuitBreaker, ConfigurationError, Registry, State
 from breaker_starlette import (
     BreakerMiddleware,
-    breakers_of,
+    current_registry,
     install_exception_handlers,
     require,
 )
@@ -52,7 +52,7 @@ def build(
     @app.get("/reserve")
     async def reserve(request: Request) -> dict[str, str]:
         calls["reserve"] += 1
-        breakers_of(request)["inventory"].call(lambda: None)  # raises while open
+        current_registry(request)["inventory"].call(lambda: None)  # raises while open
         return {"reserved": "yes"}
 
     @app.get("/products/{sku}", response_class=HTMLResponse)
@@ -221,7 +221,7 @@ def test_websockets_reach_the_registry_stored_by_the_installer(registry: Registr
     @app.websocket("/ws")
     async def state(websocket: WebSocket) -> None:
         await websocket.accept()
-        await websocket.send_text(breakers_of(websocket)["inventory"].state.value)
+        await websocket.send_text(current_registry(websocket)["inventory"].state.value)
         await websocket.close()
 
     registry["inventory"].disable()

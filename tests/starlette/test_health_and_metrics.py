@@ -14,12 +14,13 @@ prometheus = pytest.importorskip("prometheus_client")
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
 from starlette.requests import Request  # noqa: E402
+from starlette.responses import JSONResponse  # noqa: E402
 from starlette.routing import Mount, Route  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from breaker_core import ConfigurationError, Registry, State  # noqa: E402
 from breaker_core.ops.metrics import BreakerMetrics, install_metrics  # noqa: E402
-from breaker_starlette import dashboard_app, health_endpoint, metrics_endpoint  # noqa: E402
+from breaker_starlette import dashboard_app, health_view, metrics_view  # noqa: E402
 from example_apps.starlette_shop import create_app as create_shop  # noqa: E402
 from example_apps.starlette_shop.settings import breakers_settings  # noqa: E402
 from example_apps.upstream import Upstream  # noqa: E402
@@ -70,7 +71,9 @@ def mounted(registry: Registry, backend: str, **options: object) -> TestClient:
 
 
 def test_health_follows_the_policy_per_state(registry: Registry, clock, backend: str):
-    with mounted(registry, backend, authorize=is_staff) as client:  # anonymous requests
+    with mounted(
+        registry, backend, can_view=is_staff, can_change=is_staff
+    ) as client:  # anonymous requests
         response = client.get("/ops/health")
         assert (response.status_code, response.json()) == (
             200,
@@ -100,20 +103,20 @@ def test_health_follows_the_policy_per_state(registry: Registry, clock, backend:
         assert client.head("/ops/health").status_code == 503
 
 
-def test_health_is_open_even_without_an_authorize_hook(registry: Registry, backend: str):
+def test_health_is_open_even_without_a_can_view_hook(registry: Registry, backend: str):
     with mounted(registry, backend) as client:
         assert client.get("/ops/").status_code == 403
         assert client.get("/ops/health").status_code == 200
 
 
 def test_health_endpoint_on_a_route_of_its_own(registry: Registry, backend: str):
-    app = Starlette(routes=[Route("/healthz", health_endpoint(registry))])
+    app = Starlette(routes=[Route("/healthz", health_view(registry))])
     registry["payments"].force_open()
     with TestClient(app, backend=backend) as client:
         response = client.get("/healthz")
     assert (response.status_code, response.json()["required_open"]) == (503, ["payments"])
     with pytest.raises(ConfigurationError, match=r"expected a breaker_core\.Registry"):
-        health_endpoint(SETTINGS)  # type: ignore[arg-type]
+        health_view(SETTINGS)  # type: ignore[arg-type]
 
 
 # -- metrics --------------------------------------------------------------------------------------
@@ -121,7 +124,9 @@ def test_health_endpoint_on_a_route_of_its_own(registry: Registry, backend: str)
 
 def test_metrics_need_the_hook_and_count_calls(registry: Registry, backend: str):
     collector = prometheus.CollectorRegistry()
-    with mounted(registry, backend, authorize=is_staff, metrics=collector) as client:
+    with mounted(
+        registry, backend, can_view=is_staff, can_change=is_staff, metrics=collector
+    ) as client:
         registry["payments"].call(int)
         with pytest.raises(ZeroDivisionError):
             registry["payments"].call(lambda: 1 / 0)
@@ -137,7 +142,7 @@ def test_metrics_need_the_hook_and_count_calls(registry: Registry, backend: str)
 
 
 def test_without_metrics_there_is_no_endpoint_and_nothing_listens(registry: Registry):
-    with mounted(registry, "asyncio", authorize=is_staff) as client:
+    with mounted(registry, "asyncio", can_view=is_staff, can_change=is_staff) as client:
         assert client.get("/ops/metrics", headers=STAFF).status_code == 404
     assert metrics_listeners(registry) == []  # the fast path is kept
 
@@ -146,7 +151,7 @@ def test_metrics_endpoint_on_a_route_of_its_own(registry: Registry):
     collector = prometheus.CollectorRegistry()
     install_metrics(registry, collector)
     registry["payments"].force_open()
-    app = Starlette(routes=[Route("/metrics", metrics_endpoint(collector))])
+    app = Starlette(routes=[Route("/metrics", metrics_view(collector))])
     with TestClient(app) as client:
         series = samples(client.get("/metrics").text)
     transition = (("dependency", "payments"), ("from_state", "closed"), ("to_state", "forced_open"))
@@ -155,10 +160,10 @@ def test_metrics_endpoint_on_a_route_of_its_own(registry: Registry):
 
 def test_metrics_installed_twice_name_the_fix(registry: Registry, clock):
     collector = prometheus.CollectorRegistry()
-    dashboard_app(registry, authorize=is_staff, metrics=collector)
+    dashboard_app(registry, can_view=is_staff, can_change=is_staff, metrics=collector)
     other = Registry.from_settings(SETTINGS, clock=clock)
     with pytest.raises(ConfigurationError, match=r"its own prometheus_client.CollectorRegistry"):
-        dashboard_app(other, authorize=is_staff, metrics=collector)
+        dashboard_app(other, can_view=is_staff, can_change=is_staff, metrics=collector)
 
 
 # -- the FastAPI shop, against real upstreams -----------------------------------------------------
@@ -192,3 +197,28 @@ def test_the_shop_serves_health_and_metrics_after_real_calls(upstreams, clock):
     assert calls(series, "recommendations", "failure") == 0
     assert series[("breakerpanel_state", (("dependency", "inventory"), ("state", "open")))] == 1
     assert inventory.stats()["requests"] == {"200": 1, "503": 3}  # the rejection sent nothing
+
+
+def test_the_old_names_warn_and_still_work(registry: Registry, backend: str):
+    import breaker_starlette
+
+    collector = prometheus.CollectorRegistry()
+    with pytest.warns(DeprecationWarning, match=r"use breaker_starlette\.enable_metrics\(\)"):
+        breaker_starlette.keep_metrics(registry, collector)
+    with pytest.warns(DeprecationWarning, match=r"use breaker_starlette\.health_view\(\)"):
+        health = breaker_starlette.health_endpoint(registry)
+    with pytest.warns(DeprecationWarning, match=r"use breaker_starlette\.metrics_view\(\)"):
+        metrics = breaker_starlette.metrics_endpoint(collector)
+
+    async def names(request: Request) -> JSONResponse:
+        return JSONResponse(list(breaker_starlette.breakers_of(request).names))
+
+    app = Starlette(
+        routes=[Route("/healthz", health), Route("/metrics", metrics), Route("/names", names)]
+    )
+    app.add_middleware(breaker_starlette.BreakerMiddleware, registry=registry)
+    with TestClient(app, backend=backend) as client:
+        assert client.get("/healthz").json()["status"] == "ok"
+        assert "breakerpanel_calls_total" in client.get("/metrics").text
+        with pytest.warns(DeprecationWarning, match=r"use breaker_starlette\.current_registry"):
+            assert client.get("/names").json() == list(registry.names)

@@ -4,6 +4,7 @@
 
     manage.py breakers                       # NAME  STATE  FAILURES  FAILURE RATE  RETRY IN
     manage.py breakers --json                # the status document (breakerpanel.status/1)
+    manage.py breakers list [--json]         # the same, as flask breakers / python -m breaker_core
     manage.py breakers open inventory        # also: close, reset, disable, metrics-only
 
 With ``memory://`` storage each server process keeps its own state, which a
@@ -43,8 +44,10 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django is untyped
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        """``[ACTION NAME]``."""
-        parser.add_argument("action", nargs="?", help=f"one of: {', '.join(ACTIONS)}")
+        """``[list | ACTION NAME] [--json]``."""
+        parser.add_argument(
+            "action", nargs="?", help=f"list (the default), or one of: {', '.join(ACTIONS)}"
+        )
         parser.add_argument("name", nargs="?", help="the dependency, as in settings.BREAKERS")
         parser.add_argument(
             "--json", action="store_true", help="print the JSON status document instead"
@@ -64,7 +67,7 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django is untyped
         except ConfigurationError as exc:
             raise CommandError(f"settings.BREAKERS is invalid:\n{exc}") from None
         action, name = options["action"], options["name"]
-        if action is None:
+        if action in (None, "list"):
             try:
                 note = prepare_listing(registry)
             except ActionError as exc:
