@@ -6,7 +6,7 @@ import datetime
 import math
 import re
 
-__all__ = ["format_duration", "parse_duration"]
+__all__ = ["parse_duration"]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PATTERN = re.compile(r"\s*((?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(ms|s|m|h)\s*", re.ASCII)
@@ -42,12 +42,3 @@ def parse_duration(value: object) -> float:
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError("a duration must be finite and not negative")
     return seconds
-
-
-def format_duration(seconds: float) -> str:
-    """Return a short human form of ``seconds``: ``"250ms"``, ``"10s"``, ``"5m"``."""
-    if seconds < 1:
-        return f"{seconds * 1000:g}ms"
-    if seconds < 120 or seconds % 60:
-        return f"{seconds:g}s"
-    return f"{seconds / 60:g}m"

@@ -134,10 +134,7 @@ class KeyedBreakers:
         breaker = CircuitBreaker(
             key_name(self.dependency.name, key), self.dependency.config, clock=registry.clock
         )
-        breaker.share_listeners(registry._listeners)
-        breaker.coordinate(registry.storage.attach(breaker))
-        if not registry.enabled:
-            breaker.disable()
+        registry.adopt(breaker)
         self._alive[key] = breaker
         return breaker
 

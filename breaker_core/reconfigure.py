@@ -69,9 +69,17 @@ def shared_field_problems(old: BreakerConfig, new: BreakerConfig, path: str) -> 
     ]
 
 
-def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | None) -> None:
-    """:meth:`breaker_core.Registry.reconfigure`: validate everything, then apply."""
-    source = registry._source
+def reconfigure_registry(
+    registry: Registry, settings: Mapping[str, object] | None
+) -> dict[str, CircuitBreaker]:
+    """:meth:`breaker_core.Registry.reconfigure`: validate everything, then apply.
+
+    Returns the breakers the registry keeps, in settings order: those that remain,
+    with their new settings applied, and new ones connected with
+    :meth:`~breaker_core.Registry.adopt`. The registry swaps its table for them.
+    Reads the registry through its public methods only.
+    """
+    source = registry.settings_source
     path: str = source["path"]
     parsed = parse_settings(
         settings,
@@ -106,7 +114,7 @@ def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | No
                 f"{registry.enabled}, got {parsed.enabled}); restart to apply it"
             )
         for name, config in parsed.dependencies.items():
-            breaker = registry._breakers.get(name)
+            breaker = registry.get(name)
             if breaker is not None:
                 dep_path = f'{path}["dependencies"]["{name}"]'
                 problems.extend(fixed_field_problems(breaker.config, config, dep_path))
@@ -121,23 +129,13 @@ def reconfigure_registry(registry: Registry, settings: Mapping[str, object] | No
         raise ConfigurationError(problems)
     kept: dict[str, CircuitBreaker] = {}
     for name, config in parsed.dependencies.items():
-        breaker = registry._breakers.get(name)
+        breaker = registry.get(name)
         if breaker is None:
-            breaker = CircuitBreaker(name, config, clock=registry.clock)
-            breaker.share_listeners(registry._listeners)
-            breaker.coordinate(registry.storage.attach(breaker))
-            if not registry.enabled:
-                breaker.disable()
+            breaker = registry.adopt(CircuitBreaker(name, config, clock=registry.clock))
         else:
             breaker.apply_config(config)
         kept[name] = breaker
-    removed = [b for name, b in registry._breakers.items() if name not in kept]
-    registry._breakers = kept
-    for name in [n for n in registry._budgets if n not in kept]:
-        del registry._budgets[name]
-    for breaker in removed:
-        breaker.share_listeners([])
-    registry.generation += 1
+    return kept
 
 
 def _shown(raw: object) -> object:

@@ -11,6 +11,7 @@ import difflib
 import logging
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
@@ -151,6 +152,22 @@ class Registry:
         self._breakers[breaker.name] = breaker
         return breaker
 
+    def adopt(self, breaker: CircuitBreaker) -> CircuitBreaker:
+        """Connect ``breaker`` to this registry without listing it: its listeners, its
+        storage and its ``enabled`` switch (per-key breakers, breakers ``reconfigure`` adds).
+        """
+        breaker.share_listeners(self._listeners)
+        breaker.coordinate(self._storage.attach(breaker))
+        if not self.enabled:
+            breaker.disable()
+        return breaker
+
+    @property
+    def settings_source(self) -> Mapping[str, Any]:
+        """What the registry was built from, for :meth:`reconfigure` to compare new settings
+        with: ``path``, ``cache`` (as written), ``cache_schemes``, ``default_cache``."""
+        return types.MappingProxyType(self._source)
+
     def reconfigure(self, settings: Mapping[str, object] | None) -> None:
         """Apply new ``BREAKERS`` settings to this live registry.
 
@@ -168,7 +185,14 @@ class Registry:
         """
         from breaker_core.reconfigure import reconfigure_registry
 
-        reconfigure_registry(self, settings)
+        kept = reconfigure_registry(self, settings)
+        removed = [b for name, b in self._breakers.items() if name not in kept]
+        self._breakers = kept
+        for name in [n for n in self._budgets if n not in kept]:
+            del self._budgets[name]
+        for breaker in removed:
+            breaker.share_listeners([])
+        self.generation += 1
 
     def __getitem__(self, name: str) -> CircuitBreaker:
         try:
@@ -320,7 +344,15 @@ class Registry:
         """
         from breaker_core.retry import budget_for
 
-        return budget_for(self, name, ratio=ratio, min_per_second=min_per_second, window=window)
+        budget = budget_for(
+            self,
+            name,
+            self._budgets.get(name),
+            ratio=ratio,
+            min_per_second=min_per_second,
+            window=window,
+        )
+        return self._budgets.setdefault(name, budget)
 
     # -- outbound HTTP clients ---------------------------------------------------------
 

@@ -182,24 +182,23 @@ def retry_after_of(exc: BaseException) -> float | None:
 def budget_for(
     registry: Registry,
     name: str,
+    budget: RetryBudget | None,
     *,
     ratio: float | None = None,
     min_per_second: float | None = None,
     window: float | str | None = None,
 ) -> RetryBudget:
-    """:meth:`breaker_core.Registry.retry_budget`: the dependency's budget, made on first use."""
+    """:meth:`breaker_core.Registry.retry_budget`: ``budget`` (the one the registry keeps for
+    ``name``) checked against the options asked for, or a new one when it is None."""
     registry[name]  # KeyError naming the declared dependencies
     given = {"ratio": ratio, "min_per_second": min_per_second, "window": window}
     asked = {key: value for key, value in given.items() if value is not None}
-    budget = registry._budgets.get(name)
     if budget is None:
-        budget = RetryBudget(
+        return RetryBudget(
             clock=registry.clock,
             name=f"retry_budget({name!r})",
             **asked,  # type: ignore[arg-type]
         )
-        registry._budgets[name] = budget
-        return budget
     if asked:
         probe = RetryBudget(name=f"retry_budget({name!r})", **asked)  # type: ignore[arg-type]
         wanted = {key: probe.options[key] for key in asked}

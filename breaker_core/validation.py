@@ -12,7 +12,7 @@ import difflib
 import json
 import math
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 from breaker_core.durations import parse_duration
@@ -347,11 +347,4 @@ def alias(value: object) -> str:
     """A non-empty name such as a ``DATABASES`` alias (``"default"``)."""
     if not isinstance(value, str) or not value or value != value.strip():
         raise Invalid('a database alias like "default"')
-    return value
-
-
-def mapping(value: object) -> Mapping[str, object]:
-    """A mapping (dict) of settings."""
-    if not isinstance(value, Mapping):
-        raise Invalid("a mapping (dict) of settings")
     return value

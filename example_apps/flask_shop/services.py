@@ -45,10 +45,9 @@ class Recommendations:
     """The lazy call behind the "Recommended for you" widget.
 
     Templates call :meth:`for_user` inside ``{% breaker "recommendations" %}``:
-    the block is the breaker, so the request here uses a plain client with the
-    dependency's timeout, not ``breakers.client(...)``, whose transport would
-    count the same failure a second time (and, half-open, be refused by the
-    block's own probe).
+    the block is the breaker and counts the outcome, so a plain client with the
+    dependency's timeout is enough here (``breakers.client(...)`` would do as
+    well: a call to the same breaker inside its block counts once).
     """
 
     def for_user(self, user: str) -> list[str]:

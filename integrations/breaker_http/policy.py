@@ -1,4 +1,6 @@
-"""What the three outbound clients agree on: which statuses fail, which timeout applies."""
+"""What the outbound clients (httpx sync and async, requests) agree on: which HTTP statuses
+count as failures, and how long a 429 or 503 asks callers to wait (``Retry-After``).
+"""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from breaker_core.durations import format_duration, parse_duration
+from breaker_core.durations import parse_duration
 
 
 @pytest.mark.parametrize(
@@ -76,15 +76,6 @@ def test_error_message_names_no_path():
     with pytest.raises(ValueError, match="unknown duration format") as info:
         parse_duration("10x")
     assert "BREAKERS" not in str(info.value)
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [(0.25, "250ms"), (0.001, "1ms"), (10, "10s"), (1.5, "1.5s"), (90, "90s"), (300, "5m")],
-)
-def test_format_duration_gives_a_short_form_that_parses_back(seconds, text):
-    assert format_duration(seconds) == text
-    assert parse_duration(text) == pytest.approx(seconds)
 
 
 # Finite, non-negative floats that Python writes without an exponent ("1e-05" is not a

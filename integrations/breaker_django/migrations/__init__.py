@@ -1,0 +1,1 @@
+"""Migrations of breaker_django (the model that carries its permission)."""

@@ -1,0 +1,1 @@
+"""The template tag library of breaker_django: ``{% load breakers %}``."""
