@@ -2,6 +2,8 @@
 
 Pure Python, standard library only: no framework, client library or Redis is
 imported here. See ``docs/`` for the semantics and the settings.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ when late but teach nothing about the usual latency.
 
 A call refused by the limit is rejected as by a full bulkhead
 (:class:`~breaker_core.BulkheadFullError`); ``max_wait`` applies the same way.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

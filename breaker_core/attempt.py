@@ -1,4 +1,7 @@
-"""``Attempt``: one guarded block whose outcome the caller may judge itself."""
+"""``Attempt``: one guarded block whose outcome the caller may judge itself.
+
+Layer: engine. Imports the standard library and other engine modules only.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 ``call``, ``call_async``, the decorator, ``with``/``async with`` and
 :meth:`CircuitBreaker.attempt` are thin callers of the decision code in
 :mod:`breaker_core.machine`.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

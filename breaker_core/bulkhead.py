@@ -10,6 +10,8 @@ newcomer keeps its place at the front and waits on.
 
 The cap is per process on purpose: a cross-process cap would cost a round trip
 to shared storage on every call, which is the latency the cap exists to bound.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ its **age**, the seconds since it was stored, measured by the backend on its
 own clock and never negative. A reader never compares a stored clock reading
 with a clock of its own (another process's monotonic clock, or wall time
 against monotonic time, gives nonsense such as a negative ``Age``).
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

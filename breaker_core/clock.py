@@ -1,4 +1,7 @@
-"""The clock type every part of the engine takes time from."""
+"""The clock type every part of the engine takes time from.
+
+Layer: engine. Imports the standard library and other engine modules only.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 The same table of fields serves ``CircuitBreaker(name, **options)``,
 ``BreakerConfig(...)`` and every entry of ``BREAKERS["dependencies"]``, so a
 setting means the same thing and fails with the same message everywhere.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ The machine calls in the other direction only through its public store API:
 ``adopt(view)``, ``drain(take)``, ``degraded()``, ``now()``, ``config``,
 ``trip_wait()`` and ``jitter_factor()``. This module imports no store and
 not the machine.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ helpers, so a database breaker means the same thing everywhere:
   ``timeout``, so a query never waits longer than that.
 
 Standard library only, like the rest of the engine.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 An old name keeps working for one release and says, once per use, where its
 replacement is. Standard library only; imports nothing of the project.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ it names the module here and loads it on first use, so the layers point one
 way (drivers and integrations import the engine, never the reverse) and a
 missing extra is one clear :class:`~breaker_core.ConfigurationError`.
 Standard library only; imports nothing of the project but ``errors``.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

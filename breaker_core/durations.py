@@ -1,4 +1,7 @@
-"""Parsing of durations written as numbers of seconds or strings like ``"250ms"``."""
+"""Parsing of durations written as numbers of seconds or strings like ``"250ms"``.
+
+Layer: engine. Imports the standard library and other engine modules only.
+"""
 
 from __future__ import annotations
 

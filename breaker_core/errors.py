@@ -5,6 +5,8 @@ clause catches it all. A rejected call raises :class:`CircuitOpenError`; a call
 rejected because the dependency's concurrency cap is reached raises
 :class:`BulkheadFullError`, a subclass, so code that handles an open breaker
 handles a full bulkhead the same way.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Events a breaker emits, and the safe dispatch of them to listeners."""
+"""Events a breaker emits, and the safe dispatch of them to listeners.
+
+Layer: engine. Imports the standard library and other engine modules only.
+"""
 
 from __future__ import annotations
 

@@ -10,6 +10,8 @@ and nothing else of ``breaker_core``: the engine's other modules may move or
 change. The import contract in ``pyproject.toml`` checks it.
 
 Part of the engine: standard library only, imports only the engine's modules.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ old, else with ``fallback``, else by raising the original error. A result
 that ``result_is_failure`` judges a failure is answered the same way (the
 fallback receives a :class:`~breaker_core.FailedResultError`), and returned
 as it is when there is nothing to answer with.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

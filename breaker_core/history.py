@@ -15,6 +15,8 @@ minutes). Their resolution is the interval or the window's bucket width,
 whichever is longer (a bucket is counted in the interval its middle falls in).
 
 Not thread-safe: the breaker calls it under its own lock.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Resolving dotted import strings such as ``"myapp.errors.UpstreamError"``."""
+"""Resolving dotted import strings such as ``"myapp.errors.UpstreamError"``.
+
+Layer: engine. Imports the standard library and other engine modules only.
+"""
 
 from __future__ import annotations
 

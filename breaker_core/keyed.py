@@ -18,6 +18,8 @@ sent yet are sent first: the storage keeps them until then).
 Eviction prefers the least recently used *closed* breaker among the oldest
 few, so keys cycling through the LRU do not push out a breaker that is open
 on a bad host while a closed one could go instead.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

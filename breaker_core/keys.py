@@ -9,6 +9,8 @@ once the first is gone (vary on ``user.pk``, not on ``user``).
 
 Used by ``{% breaker ... vary_on=... %}`` in Django and Jinja and by
 ``registry.guard(..., key=...)``, so they accept and refuse the same values.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The project's addresses, in one place: error hints link to the published documentation.
 
 A pip user has no ``docs/`` folder, so hints name pages by their URL here.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Standard library only; used by the engine and by every integration, so a log
 line reads the same whichever framework wrote it.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

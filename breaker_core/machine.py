@@ -11,6 +11,8 @@ Hot paths:
 - CLOSED admission reads one immutable phase object: no lock, no clock.
 - OPEN rejection reads the phase and the clock: no lock, no I/O.
 - Recording an outcome takes the lock once, for O(1) window arithmetic.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

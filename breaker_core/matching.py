@@ -5,6 +5,8 @@ exc.response.status_code >= 500``), or dotted paths to either. A class
 matches its instances; a callable matches when it returns a true value for
 the exception. Classes are tested first, all at once (one ``isinstance``); a
 predicate runs only when no class matched.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Deprecated: moved to :mod:`breaker_core.ops.metrics` (this alias goes in the next release)."""
+"""Deprecated: moved to :mod:`breaker_core.ops.metrics` (this alias goes in the next release).
+
+Layer: entry point. May import any layer of breaker_core.
+"""
 
 from __future__ import annotations
 

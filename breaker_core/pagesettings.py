@@ -13,6 +13,8 @@ BREAKERS = {
 
 Every key is optional; see ``docs/pages.md`` for what each one decides and why
 the defaults are what they are. Standard library only.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ counted outcome of a CLOSED breaker (under the breaker's lock) and asks
 :meth:`TripPolicy.trip_reason`; it resets the policy whenever the window is
 emptied (closing, manual transitions). Ignored calls and cancellations never
 reach it. Not thread-safe on its own: the machine's lock guards it.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ Fixtures:
           assert events.kinds("inventory") == ["failure", "failure", "state_change"]
 
 The objects behind them are in :mod:`breaker_core.testing`, which does not need pytest.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ window's schedule), its probes and its listeners. Thresholds, rates,
 ``max_concurrent`` and ``max_wait`` cannot change on a live breaker: calls in
 flight hold slots of the bulkhead they entered. Changing them is reported as
 a problem (remove the dependency and add it back, or restart).
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

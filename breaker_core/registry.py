@@ -2,6 +2,8 @@
 
 Imports the engine only; the HTTP clients it hands out are an optional driver
 named in :mod:`breaker_core.drivers`, loaded on first use.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

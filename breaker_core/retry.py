@@ -10,6 +10,8 @@ retried). When it is spent, callers get the error instead of another attempt,
 so retries cannot multiply the load on a dependency that is already
 struggling: at most ``1 + ratio`` times the calls reach it, whatever the
 number of attempts each caller allows.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ like a sync listener's. Tasks are kept referenced until they finish, so none
 is collected half-way. Coroutines still pending when the process exits are
 dropped (the loop thread is a daemon): listeners that must not lose events
 should hand them to a durable queue.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

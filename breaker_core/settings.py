@@ -4,6 +4,8 @@ One function, :func:`settings_problems`, finds every problem (Django reports
 them as system checks); :func:`parse_settings` raises them all at once as a
 :class:`~breaker_core.ConfigurationError` (Flask's ``init_app`` and
 ``Registry.from_settings``). The user's mapping is never modified.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The states a circuit breaker can be in."""
+"""The states a circuit breaker can be in.
+
+Layer: engine. Imports the standard library and other engine modules only.
+"""
 
 from __future__ import annotations
 

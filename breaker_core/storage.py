@@ -5,6 +5,8 @@ install). ``"redis://"``, ``"rediss://"`` and ``"unix://"`` share it through
 Redis (:mod:`breaker_core.redis`, loaded lazily; needs the redis extra). Schemes are looked
 up in plain dicts; an unknown scheme or a missing driver is a
 :class:`~breaker_core.ConfigurationError` that says what to write or install.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ This module imports neither pytest nor any framework: a ``unittest`` suite uses 
 is. The pytest fixtures built on it (``breaker_clock``, ``breaker_states``) live in
 :mod:`breaker_core.pytest_plugin`, which pytest loads through the ``breakerpanel`` entry
 point. The engine never imports either module.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Each parser takes a raw settings value and returns it normalised, or raises
 :class:`Invalid` with a phrase saying what is allowed. Callers add the path and
 the bad value, so every message reads
 ``<path>: expected <what is allowed>, got <value>``.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ breaker's history keeps it (:mod:`breaker_core.history`), at no cost per call.
 Not thread-safe: the breaker calls it under its own lock. The breaker's fast
 path reads ``head``, ``width`` and ``slot`` and bumps ``bucket_successes``
 directly when the newest bucket is current.
+
+Layer: engine. Imports the standard library and other engine modules only.
 """
 
 from __future__ import annotations

@@ -12,4 +12,6 @@ Imports the engine (``breaker_core``'s top-level modules) and nothing else of
 the project: never the web layer, the Redis driver or an integration (the
 import contract in ``pyproject.toml`` checks it). Standard library only;
 ``prometheus_client`` is loaded when metrics are turned on.
+
+Layer: ops. Imports the engine only.
 """

@@ -4,6 +4,8 @@ Used by ``manage.py breakers``, ``flask breakers``, ``python -m breaker_core``
 and the dashboards' POST endpoints, so every one of them accepts the same
 actions and refuses the same way. Imports the engine only (``breaker_core``'s
 top-level modules), never the web layer or an integration.
+
+Layer: ops. Imports the engine only.
 """
 
 from __future__ import annotations

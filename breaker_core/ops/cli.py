@@ -10,6 +10,8 @@ the ``BREAKERPANEL_SETTINGS`` environment variable. Standard library only.
 Exit status: 0 done; 1 an action was refused (unknown dependency, state not
 shared with the servers, shared storage unreachable); 2 bad usage or invalid
 settings.
+
+Layer: ops. Imports the engine only.
 """
 
 from __future__ import annotations

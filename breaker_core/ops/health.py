@@ -10,6 +10,8 @@ dependency required only when an instance truly cannot serve anything without
 it. The body is JSON: ``{"schema": "breakerpanel.health/1", "status": "ok" |
 "degraded" | "unavailable", "open": [...], "required_open": [...]}``
 ("degraded": optional dependencies are open).
+
+Layer: ops. Imports the engine only.
 """
 
 from __future__ import annotations

@@ -40,6 +40,8 @@ breaker; with Redis storage they agree); ``breakerpanel_in_flight`` is
 reported: :func:`render_latest` drops the gauge files of processes that no
 longer exist before it reads them (and :func:`child_exit` is a gunicorn hook
 doing the same as soon as a worker exits).
+
+Layer: ops. Imports the engine only.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""JSON Schemas of the documents the integrations serve (for clients and tests)."""
+"""JSON Schemas of the documents the integrations serve (for clients and tests).
+
+Layer: ops. Imports the engine only.
+"""
 
 from __future__ import annotations
 

@@ -26,6 +26,8 @@ document stays small however many keys there are.
 Storage URLs are reduced to their scheme: credentials and host names are never
 shown. New keys may be added within a schema version; a key is never removed or
 changed in meaning without a new version.
+
+Layer: ops. Imports the engine only.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 ``python -m breaker_core list``), so the three show the same columns.
 
 Imports the engine only.
+
+Layer: ops. Imports the engine only.
 """
 
 from __future__ import annotations

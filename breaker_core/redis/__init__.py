@@ -11,4 +11,6 @@ unreachable each process carries on with its own in-memory breaker and
 rejoins when Redis answers again. redis-py is imported lazily.
 
 This package imports the engine's public names and its port, never the machine.
+
+Layer: Redis driver. Imports the engine only (and redis-py).
 """

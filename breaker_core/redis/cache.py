@@ -8,6 +8,8 @@ do: only point it at a Redis you trust. A cache that does not answer in time
 behaves as empty (a miss) and never fails a request. After a failure or a
 timeout it stops asking for :data:`PAUSE` seconds (reads miss at once, writes
 are dropped), logs it once, and asks again after the pause.
+
+Layer: Redis driver. Imports the engine only (and redis-py).
 """
 
 from __future__ import annotations

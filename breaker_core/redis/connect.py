@@ -8,6 +8,8 @@
 
 Timeouts are short and redis-py's own retries are off: a request must never
 wait on Redis for longer than ``timeout``.
+
+Layer: Redis driver. Imports the engine only (and redis-py).
 """
 
 from __future__ import annotations

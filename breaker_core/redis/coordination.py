@@ -10,6 +10,8 @@ worker) and :meth:`~RedisCoordination.force_state` for manual changes.
 Memory stays bounded whatever an outage lasts: nothing is queued while Redis
 is away (the breaker's own window counts meanwhile, and the shared window has
 moved on when Redis is back), and at most one window of buckets is pending.
+
+Layer: Redis driver. Imports the engine only (and redis-py).
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ were counted, bounded whatever the traffic:
 
 The SYNC script (:mod:`breaker_core.redis.scripts`) applies a batch with the
 rules of :mod:`breaker_core.policy`. Guarded by the machine's lock.
+
+Layer: Redis driver. Imports the engine only (and redis-py).
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ Times are the clients' clock readings (seconds), passed in: the processes
 must share a clock (wall time, NTP-synced hosts; tests share a fake one).
 Numbers are returned as strings (Lua would truncate floats to integers).
 Every script returns the breaker's state as the same list, see :data:`STATE_FIELDS`.
+
+Layer: Redis driver. Imports the engine only (and redis-py).
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@
 
 The redis-py options of :data:`~breaker_core.redis.urls.DRIVER_OPTIONS` are passed on;
 anything else is refused at start-up (:mod:`breaker_core.redis.urls`).
+
+Layer: Redis driver. Imports the engine only (and redis-py).
 """
 
 from __future__ import annotations

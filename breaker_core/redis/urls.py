@@ -6,6 +6,8 @@ setting. What is checked: the port of every host, the database number, the
 Sentinel service, options we own, options that belong to the other URL (the
 storage's in the cache URL and the other way round) and the redis-py options
 we pass on (an unknown one would only fail later, at the first connection).
+
+Layer: Redis driver. Imports the engine only (and redis-py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Turning a script's reply into the port's :class:`~breaker_core.coordination.SharedView`."""
+"""Turning a script's reply into the port's :class:`~breaker_core.coordination.SharedView`.
+
+Layer: Redis driver. Imports the engine only (and redis-py).
+"""
 
 from __future__ import annotations
 

@@ -14,6 +14,8 @@ first; no buttons). It updates itself by polling the JSON status endpoint.
 When the viewer may change state, each card has buttons that POST ``name``
 and ``action`` (plus the framework's CSRF field) to ``action_url``, each
 asking for confirmation first.
+
+Layer: web. Imports the engine and breaker_core.ops, never the Redis driver.
 """
 
 from __future__ import annotations

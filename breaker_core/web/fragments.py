@@ -14,6 +14,8 @@ Degrading serves the stored rendering if it is at most ``stale_for`` old, else
 the fallback part, else nothing (the feature is hidden). The cache key covers
 the breaker, the template, the block and every ``vary_on`` value, so a
 personalised fragment is never served to another user.
+
+Layer: web. Imports the engine and breaker_core.ops, never the Redis driver.
 """
 
 from __future__ import annotations

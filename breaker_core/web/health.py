@@ -1,4 +1,7 @@
-"""Deprecated: moved to :mod:`breaker_core.ops.health` (this alias goes in the next release)."""
+"""Deprecated: moved to :mod:`breaker_core.ops.health` (this alias goes in the next release).
+
+Layer: web. Imports the engine and breaker_core.ops, never the Redis driver.
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ as it loads, whoever opened it when. The page embeds the histories it was
 rendered with and :data:`HISTORY_SCRIPT` draws them at once, then again from
 every polled document. Only numbers reach the chart's markup; the table is
 filled with ``textContent``.
+
+Layer: web. Imports the engine and breaker_core.ops, never the Redis driver.
 """
 
 from __future__ import annotations

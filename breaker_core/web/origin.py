@@ -3,6 +3,8 @@
 Every integration checks its CSRF token its own way (Django's middleware, a
 session token in Flask, a double-submit cookie in Starlette); on top of that
 the browser's own word on where a POST comes from is judged here, once.
+
+Layer: web. Imports the engine and breaker_core.ops, never the Redis driver.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ path no dependency guards costs one match of its path and nothing more.
 A good response is kept at most once per :data:`REFRESH` seconds per page
 variant and process: while a fresh copy is kept, later requests neither read
 their body again nor write to the cache.
+
+Layer: web. Imports the engine and breaker_core.ops, never the Redis driver.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ between them. Taking each middle piece at its leftmost place is always right
 (a star can absorb anything), so each piece is searched once with
 ``str.find``; nothing backtracks, and a visitor's long URL costs a few scans
 of it, not an exponential search.
+
+Layer: web. Imports the engine and breaker_core.ops, never the Redis driver.
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ header the response names in ``Vary`` is honoured: the kept copy records the
 request's values of those headers (``Cookie`` reduced to the cookies that may
 personalise) and of the ``key_cookies``, and is only served to a request with
 the same values.
+
+Layer: web. Imports the engine and breaker_core.ops, never the Redis driver.
 """
 
 from __future__ import annotations

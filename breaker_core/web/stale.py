@@ -12,6 +12,8 @@ Which responses may be kept and under which key is decided in
 
 Served copies carry ``Age`` (from the cache's own measure) and
 ``X-Breakerpanel: stale``.
+
+Layer: web. Imports the engine and breaker_core.ops, never the Redis driver.
 """
 
 from __future__ import annotations

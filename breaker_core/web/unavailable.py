@@ -3,6 +3,8 @@
 HTML or JSON by the request's ``Accept`` header, always with ``Retry-After``
 and ``Cache-Control: no-store``. The body does not name the dependency:
 internal service names are not the visitor's business.
+
+Layer: web. Imports the engine and breaker_core.ops, never the Redis driver.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ those settings, as a stable handle::
         stock = client.get("/SKU-1").json()
 
 See ``docs/django.md``.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

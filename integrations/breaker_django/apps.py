@@ -1,4 +1,8 @@
-"""The Django app: ``INSTALLED_APPS = [..., "breaker_django"]`` (label ``breaker``)."""
+"""The Django app: ``INSTALLED_APPS = [..., "breaker_django"]`` (label ``breaker``).
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
+"""
 
 from __future__ import annotations
 

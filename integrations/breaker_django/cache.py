@@ -3,6 +3,9 @@
 ``BREAKERS["cache"] = "django://<alias>"`` (default ``"django://default"``) keeps
 them in ``django.core.cache.caches[alias]``, so they live wherever the site's
 cache lives (local memory, Redis, Memcached, the database).
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@
 The errors (``E0xx``) also stop Django from starting: :func:`startup_errors` runs in
 ``AppConfig.ready()``, in every server (``runserver``, gunicorn, uvicorn, ``manage.py``
 commands), and raises :class:`InvalidBreakerSettings` listing all of them.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

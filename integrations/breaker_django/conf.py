@@ -9,6 +9,9 @@ reloader) is applied to the live registry with ``Registry.reconfigure`` (state
 and counts of the remaining dependencies kept); when the new settings are
 invalid or change ``storage``/``cache``, and on a change of ``BREAKERS_CLOCK``,
 the registry is rebuilt as at start-up.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""``breaker_django.context_processors.breakers``: the registry in every template."""
+"""``breaker_django.context_processors.breakers``: the registry in every template.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
+"""
 
 from __future__ import annotations
 

@@ -16,6 +16,9 @@ watchdog that cuts a query the server cannot cut (a hung server or network).
 The guard is installed on a connection object of the alias when it connects
 (``connection_created``), when a request starts (``request_started``) and for
 the thread that runs ``ready()``. See ``docs/databases.md``.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ task): the dependency, the outcome (``success``, ``failure``, ``slow``,
 then every dependency's state when the response left. The panel listens only
 while it is enabled and a request is being handled (the toolbar is a
 development tool: the listener takes the breakers off their fast path then).
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

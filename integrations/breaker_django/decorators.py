@@ -7,6 +7,9 @@ middleware's route guards (``Retry-After``, HTML or JSON by ``Accept``), or with
 Only the state is checked: the view's own errors are never counted as the dependency's
 failures (count calls where they are made: ``breakers.client(...)``, ``registry.guard``).
 Sync and async views alike; no middleware needed.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ an optional one passes (the pages degrade on their own; the breakerpanel
 health document and dashboard say which are open). Use these checks for
 **readiness**, never for liveness: restarting a process does not bring a
 dependency back (see ``docs/operations.md``).
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ Metrics follow the registry when it is rebuilt (``override_settings`` in
 tests). While they are enabled every breaker reports its calls to a listener:
 the engine's listener-free fast path is lost, which is why they are off until
 enabled.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

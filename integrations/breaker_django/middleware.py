@@ -14,6 +14,9 @@ thread hop. For each request it
 
 The flow is :class:`breaker_core.web.pages.PageGuard`'s; this module only
 translates Django's request and response.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 ``breaker.change_breaker_state``: grant it to a user or group in the admin (or
 ``user.user_permissions.add(...)``); superusers have it. The model has no
 table: it exists only so Django creates the permission.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ response after every middleware that can make it personal has had its say
 compression must happen after the page is kept, so ``GZipMiddleware`` must come
 **above** it. The system checks warn about both (``breaker.W002``,
 ``breaker.W004``) and the middleware does not keep pages while either is wrong.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""``breakers``: a stable handle on the registry built from ``settings.BREAKERS``."""
+"""``breakers``: a stable handle on the registry built from ``settings.BREAKERS``.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,9 @@ breakers are only a problem when several worker processes serve the site.
 Nothing here starts or imports a server; it reads what the server would read:
 ``GUNICORN_CMD_ARGS``, ``WEB_CONCURRENCY`` (gunicorn's and uvicorn's worker
 count), ``UWSGI_PROCESSES`` and a ``gunicorn.conf.py`` in the current directory.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ that raises is logged and does not affect the call.
 
 The bridge from the engine to these signals is installed on the registry only
 once a receiver is connected: until then breakers keep their fast path.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ for the pattern and :func:`django.urls.resolve` for the URLconf. When a URL
 pattern cannot be sampled (a regular expression, a locale prefix), it is
 taken to match any pattern whose literal start agrees with its own, so the
 warning is only given when no URL can match.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ POST only), ``breakers:health`` (``"health/"``, open to everyone) and
 ``breakers:metrics`` (``"metrics"``, 404 until
 :func:`breaker_django.metrics.enable_metrics` is called). Everything but
 health is staff only; see :mod:`breaker_django.views`.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

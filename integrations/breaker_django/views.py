@@ -7,6 +7,9 @@ Anonymous visitors of the dashboard are sent to the login page (see
 answer 403 instead. The POST
 endpoint is CSRF-protected whether or not ``CsrfViewMiddleware`` is installed.
 The health endpoint is open to everyone: load balancers must reach it.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@
     def checkout(): ...
 
 ``breaker_flask.breakers`` is the current app's registry. See ``docs/flask.md``.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ The command runs in its own process. With ``memory://`` storage each server
 process keeps its own breakers, so a state change from here could not reach
 them: it is refused, nothing is changed and the exit status is 1. Use the
 dashboard of the running app, or shared storage.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
 """
 
 from __future__ import annotations

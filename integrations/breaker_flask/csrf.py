@@ -14,6 +14,9 @@ With Flask-WTF's ``CSRFProtect`` on the app, the dashboard's action view is
 exempted from it (:func:`leave_to_own_check`): the checks above stand in for
 Flask-WTF's, every other view of the app keeps Flask-WTF's protection, and the
 dashboard's forms need no second token.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
 """
 
 from __future__ import annotations

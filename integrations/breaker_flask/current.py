@@ -1,4 +1,8 @@
-"""The current app's registry: ``breaker_flask.breakers`` and :func:`current_registry`."""
+"""The current app's registry: ``breaker_flask.breakers`` and :func:`current_registry`.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
+"""
 
 from __future__ import annotations
 

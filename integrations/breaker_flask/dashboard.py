@@ -19,6 +19,9 @@
 Nothing but ``/health`` is open by default: without ``can_view`` (or
 ``can_change``) every other request gets 403, and without ``can_change``
 every POST gets 403.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
 """
 
 from __future__ import annotations

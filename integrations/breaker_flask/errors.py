@@ -1,4 +1,8 @@
-"""``BreakerUnavailable``: the 503 a Flask app answers while a dependency a page needs is open."""
+"""``BreakerUnavailable``: the 503 a Flask app answers while a dependency a page needs is open.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""``Breakers``: the Flask extension object (``Breakers(app)`` or ``Breakers().init_app(app)``)."""
+"""``Breakers``: the Flask extension object (``Breakers(app)`` or ``Breakers().init_app(app)``).
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
+"""
 
 from __future__ import annotations
 

@@ -11,6 +11,9 @@
 The dashboard blueprint serves both as well (``/health``, and ``/metrics``
 behind its ``can_view`` hook); ``dashboard_blueprint(metrics=True)`` enables
 the metrics when the blueprint is registered.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ translates Flask's request and response into it:
   ``after_request`` functions run, so the response is judged when it is
   final, on the ``request_finished`` signal: a page that touched the session
   is never kept.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ and ``error`` (the :class:`~breaker_core.CircuitOpenError`).
 Signals are sent from the thread (or task) that made the call, possibly
 outside any request. A receiver that raises is logged and ignored: it never
 breaks the call.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
 """
 
 from __future__ import annotations

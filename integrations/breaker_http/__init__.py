@@ -4,6 +4,9 @@
 ``BreakerAdapter`` is a requests ``HTTPAdapter``; each maps a request to its
 dependency by URL and guards it with that dependency's breaker. Needs the
 ``http`` extra: ``pip install "breakerpanel[http]"``.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Ready clients for one dependency: ``registry.client(name)`` and friends."""
+"""Ready clients for one dependency: ``registry.client(name)`` and friends.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
+"""
 
 from __future__ import annotations
 

@@ -10,6 +10,9 @@ is opened; connection errors, timeouts and failing statuses are failures;
 The outcome is settled when the response body has been read (or closed), so a
 body that fails half-way is a failure, and a bulkhead or probe slot is held as
 long as the response holds its connection.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """What the outbound clients (httpx sync and async, requests) agree on: which HTTP statuses
 count as failures, and how long a 429 or 503 asks callers to wait (``Retry-After``).
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ the caller passed none.
 Unless ``stream=True``, the body is read inside the guard, so a body that fails
 half-way counts as a failure (requests would read it right after anyway). With
 ``stream=True`` the outcome is settled when the headers arrive.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

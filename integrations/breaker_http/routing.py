@@ -10,6 +10,9 @@ The host may be a wildcard: ``*.example.com`` matches every host under
 scheme and port). A named host wins over a wildcard, a longer wildcard over a
 shorter one, then the longest prefix. With ``"per": "host"`` each host of a
 dependency gets its own breaker (``registry.for_key(name, "host:port")``).
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

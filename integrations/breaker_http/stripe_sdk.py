@@ -11,6 +11,9 @@ stripe does not retry it. Its async methods (``create_async``...) go through
 :class:`BreakerAsyncClient`, an httpx client on
 :class:`~breaker_http.AsyncBreakerTransport`, with the same rules. Needs
 ``stripe`` installed (``pip install stripe``). See docs/sdks.md.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ For the ``*_async`` methods, :class:`BreakerAsyncHttpClient` sends through an
 ``httpx.AsyncClient`` on :class:`~breaker_http.AsyncBreakerTransport` instead
 of Twilio's aiohttp client. Needs ``twilio`` installed (``pip install twilio``).
 See docs/sdks.md.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@
     env.globals["breakers"] = registry      # the tag's registry, and state in templates
 
 See ``docs/jinja.md``.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ so the body (and the lazy call to the service inside it) only runs when the
 breaker admits it. The decision (render, record, degrade, serve the kept
 rendering) is :func:`breaker_core.web.fragments.render_fragment`, the same
 code Django's tag runs; this module only translates Jinja's idiom into it.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

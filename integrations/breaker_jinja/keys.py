@@ -5,6 +5,9 @@ the body depends on must be in the key, and the key must tell two visitors
 apart for certain. Which values are accepted is the engine's one rule,
 :mod:`breaker_core.keys` (shared with ``registry.guard(key=...)``); this module
 only adds Jinja's undefined values, which are refused by name.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

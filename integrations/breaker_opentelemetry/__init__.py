@@ -19,6 +19,9 @@ the dependency, the outcome, the breaker's state and whether the call was
 short-circuited: a trace tells a widget served stale because its breaker was
 open (``short_circuited=true``, ``outcome=rejected``) from a dependency that
 failed (``outcome=failure``, ``error.type``).
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and, for Django, breaker_django.conf.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 The instruments follow ``breaker_django.breakers`` when the registry is
 rebuilt (``override_settings(BREAKERS=...)`` in tests).
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and, for Django, breaker_django.conf.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Flask: ``instrument_app(app)`` after ``Breakers(app)``."""
+"""Flask: ``instrument_app(app)`` after ``Breakers(app)``.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and, for Django, breaker_django.conf.
+"""
 
 from __future__ import annotations
 

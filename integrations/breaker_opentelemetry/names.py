@@ -3,6 +3,9 @@
 They follow the OpenTelemetry naming guidelines: lowercase, dot-separated,
 namespaced under ``breakerpanel``; units in UCUM (``s``, ``{call}``); no
 ``_total`` suffix (exporters add their own).
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and, for Django, breaker_django.conf.
 """
 
 from __future__ import annotations

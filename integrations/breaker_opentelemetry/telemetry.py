@@ -7,6 +7,9 @@ reader collects: nothing runs per call for them. Span events come from a
 while a span is recording in its context, and every other call keeps the
 breaker's fast path. The duration histogram is the one instrument that needs
 every call (``durations=True``): its listener is not gated.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and, for Django, breaker_django.conf.
 """
 
 from __future__ import annotations

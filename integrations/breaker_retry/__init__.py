@@ -11,6 +11,9 @@ and an open breaker ends the loop instead of being retried. The budget
 (:meth:`breaker_core.Registry.retry_budget`) caps retries per dependency
 across all callers. The engine's part (the budget, the predicates) is
 :mod:`breaker_core.retry`, standard library only.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ spends a retry budget; ``budgeted`` counts the calls that earn it.
     @stamina.retry(on=retry_unless_open(httpx.HTTPError, budget=budget), attempts=3)
     @registry.inventory                                # innermost: every attempt guarded
     def stock(sku): ...
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@
     )
     @registry.inventory          # the breaker inside: every attempt is one guarded call
     def stock(sku): ...
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

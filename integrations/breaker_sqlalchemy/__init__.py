@@ -11,6 +11,9 @@ breaker, with the database failure rules of :mod:`breaker_core.database`;
 while it is open a query raises ``CircuitOpenError`` before any I/O. The
 breaker's ``timeout`` becomes the connect and statement timeout. Only
 SQLAlchemy's event API is used. See ``docs/databases.md``.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

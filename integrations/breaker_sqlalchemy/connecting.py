@@ -3,6 +3,9 @@
 Translates the dependency's ``timeout`` into each driver's terms with the
 engine's rules (:func:`breaker_core.database.connect_options`,
 :func:`breaker_core.database.statement_timeout_sql`).
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

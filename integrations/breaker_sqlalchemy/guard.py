@@ -13,6 +13,9 @@ Listens to SQLAlchemy's events only (no monkeypatching):
   statement is one call of the breaker, judged by
   :func:`breaker_core.database.is_failure` (or a disconnect SQLAlchemy
   detected); the watchdog cuts it a little after the ``timeout``.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

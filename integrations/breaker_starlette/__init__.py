@@ -14,6 +14,9 @@
 
 Needs the ``starlette`` extra: ``pip install "breakerpanel[starlette]"``. See
 ``docs/starlette.md``.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ whose path may hold anything a visitor typed) and puts the same token
 in each form. A POST is accepted only when the form field equals the cookie
 and, when the browser says where the request comes from (``Sec-Fetch-Site``,
 ``Origin``), it comes from this site.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
 """
 
 from __future__ import annotations

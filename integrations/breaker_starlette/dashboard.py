@@ -1,4 +1,8 @@
-"""The dashboard, JSON status, actions, health and metrics as a mountable ASGI app."""
+"""The dashboard, JSON status, actions, health and metrics as a mountable ASGI app.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""``require(name)``: a FastAPI dependency that rejects requests while a dependency is open."""
+"""``require(name)``: a FastAPI dependency that rejects requests while a dependency is open.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The registry of a request, the ``CircuitOpenError`` handler and its installer."""
+"""The registry of a request, the ``CircuitOpenError`` handler and its installer.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""``BreakerMiddleware``: route guards, stale pages and the 503, as pure ASGI middleware."""
+"""``BreakerMiddleware``: route guards, stale pages and the 503, as pure ASGI middleware.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
+"""
 
 from __future__ import annotations
 

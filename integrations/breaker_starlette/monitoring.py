@@ -12,6 +12,9 @@
 ``can_view`` hook when given ``metrics=``). The names are those of Django and Flask
 (``enable_metrics``, ``health_view``, ``metrics_view``); Starlette's take the registry
 (or collector registry) and return the endpoint.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
 """
 
 from __future__ import annotations

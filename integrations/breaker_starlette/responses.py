@@ -1,5 +1,9 @@
 """ASGI requests as the page rules see them, the page guard, and answers as ASGI messages
-or responses."""
+or responses.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
+"""
 
 from __future__ import annotations
 

@@ -8,6 +8,9 @@ same context processors, same ``response.template`` in tests) either with
 ``render_async`` (an ``enable_async=True`` environment, whose blocks may await
 ``registry.async_client(...)`` calls) or, for a sync environment, in
 Starlette's thread pool.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops) and breaker_jinja.
 """
 
 from __future__ import annotations

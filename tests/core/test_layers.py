@@ -155,3 +155,25 @@ def test_no_integration_imports_a_private_name():
                 ):
                     offences.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offences, offences
+
+
+def _layer_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).parts
+    if parts[0] == "integrations":
+        return "integration"
+    if len(parts) == 2:
+        return "entry point" if parts[1] in {"__main__.py", "cli.py", "metrics.py"} else "engine"
+    return {"web": "web", "ops": "ops", "redis": "Redis driver"}[parts[1]]
+
+
+def test_every_module_says_what_it_holds_and_its_layer():
+    # The opening docstring says what the module holds, then "Layer: ..." with what it may
+    # import; the layer must be the one the import contracts give its place.
+    offences = []
+    paths = [*(ROOT / "breaker_core").rglob("*.py"), *(ROOT / "integrations").rglob("*.py")]
+    for path in sorted(paths):
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        holds = doc.split("Layer:")[0].strip()
+        if not holds or f"Layer: {_layer_of(path)}." not in doc:
+            offences.append(str(path.relative_to(ROOT)))
+    assert not offences, offences

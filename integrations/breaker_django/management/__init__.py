@@ -1,1 +1,5 @@
-"""Django management commands of breaker_django."""
+"""Django management commands of breaker_django.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
+"""

@@ -1,4 +1,8 @@
-"""The unmanaged ``Breaker`` model that carries the ``change_breaker_state`` permission."""
+"""The unmanaged ``Breaker`` model that carries the ``change_breaker_state`` permission.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
+"""
 
 from __future__ import annotations
 

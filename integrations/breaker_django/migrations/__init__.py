@@ -1,1 +1,5 @@
-"""Migrations of breaker_django (the model that carries its permission)."""
+"""Migrations of breaker_django (the model that carries its permission).
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
+"""

@@ -14,6 +14,9 @@ recorded and the block degrades (the stored rendering if at most
 ``stale_for`` old, else the fallback part, else nothing); while the breaker
 is open the body is not rendered at all. The cache key covers the
 dependency, the template, the block and every ``vary_on`` value.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations

@@ -1,1 +1,5 @@
-"""``manage.py breakers``."""
+"""``manage.py breakers``.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
+"""

@@ -9,6 +9,9 @@
 
 With ``memory://`` storage each server process keeps its own state, which a
 command (another process) cannot reach: it says so and changes nothing.
+
+Layer: integration. Imports breaker_core's declared interface only (breaker_core,
+breaker_core.extension, .web, .ops).
 """
 
 from __future__ import annotations
