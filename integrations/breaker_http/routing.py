@@ -43,8 +43,11 @@ class _Route:
 
 
 def host_key(host: str, port: int) -> str:
-    """The key of one host's breaker under a ``"per": "host"`` dependency: ``host:port``."""
-    return f"{host}:{port}"
+    """The key of one host's breaker under a ``"per": "host"`` dependency: ``host:port``.
+
+    An IPv6 address is bracketed as in a URL (``[::1]:8080``).
+    """
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _specificity(route: _Route) -> tuple[int, int]:

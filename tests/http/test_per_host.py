@@ -167,3 +167,10 @@ def test_a_client_for_a_wildcard_dependency_needs_its_base_url():
         registry.client("shops")
     with registry.client("shops", base_url="https://a.shop.example") as client:
         assert str(client.base_url) == "https://a.shop.example"
+
+
+def test_host_keys_are_authorities():
+    from breaker_http.routing import host_key
+
+    assert host_key("api.example.com", 443) == "api.example.com:443"
+    assert host_key("::1", 8080) == "[::1]:8080"
