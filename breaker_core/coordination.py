@@ -83,6 +83,8 @@ class SharedView:
     """``"count_window"``: calls in the fleet's last ``window_calls``."""
     ring_failures: int = 0
     """``"count_window"``: failures among them."""
+    now: float = 0.0
+    """The time the store decided at (on the breaker's clock, like the other times)."""
     extra: str = ""
 
 
@@ -169,6 +171,11 @@ class Coordinated(Protocol):
 
     def now(self) -> float:
         """A reading of the breaker's clock."""
+        ...
+
+    @property
+    def own_clock(self) -> bool:
+        """True when the breaker was given a clock (tests): shared times then follow it."""
         ...
 
     def drain(self, take: Callable[[], T]) -> tuple[int, T]:

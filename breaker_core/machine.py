@@ -130,6 +130,8 @@ class Machine:
         self.name = name
         self._config = config
         self._clock: Clock = clock if clock is not None else time.monotonic
+        # A clock of its own (tests): shared storage then decides on it, not the server's.
+        self._own_clock = clock is not None and clock is not time.monotonic
         self._lock = threading.Lock()
         # Bound once: explicit acquire/release is about half the cost of `with`.
         self._acquire = self._lock.acquire
@@ -203,6 +205,11 @@ class Machine:
     def now(self) -> float:
         """A reading of the breaker's clock."""
         return self._clock()
+
+    @property
+    def own_clock(self) -> bool:
+        """True when the breaker was given a clock other than ``time.monotonic`` (tests)."""
+        return self._own_clock
 
     def coordinate(self, coordination: Coordination) -> None:
         """Decide through ``coordination`` from now on (the registry passes its storage's)."""
@@ -287,6 +294,10 @@ class Machine:
                         time=now,
                     )
                     change = _Change(event, self._shared_figures(view, now))
+            elif view.state is _OPEN and view.open_until != phase.open_until:
+                # The same opening, its end re-read on this clock (a clock step, or
+                # a wait stretched by Retry-After).
+                self._phase = _Phase(_OPEN, view.gen, view.open_until)
             self._failed_probes = view.failed
             if view.probes < self._config.half_open_max_calls:
                 self._busy_until = 0.0  # a slot is free somewhere: ask again
@@ -846,6 +857,7 @@ class Machine:
             self._window.reset()
             if self._policy is not None:
                 self._policy.reset()
+            self._coord.restart_window()  # a shared store's counts kept while apart, too
         event = Event(
             "state_change",
             self.name,
@@ -897,6 +909,7 @@ class Machine:
                 self._window.reset()
                 if self._policy is not None:
                     self._policy.reset()
+                self._coord.restart_window()
                 return
             change = self._transition(
                 new_state, now, "manual", math.inf if new_state is _FORCED_OPEN else 0.0

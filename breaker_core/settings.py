@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 from collections.abc import Mapping
 
 from breaker_core import validation as v
@@ -67,7 +66,7 @@ class ParsedSettings:
     defaults: BreakerConfig
     dependencies: dict[str, BreakerConfig]
     clock: Clock | None
-    """The clock given, or wall time when none was and the storage is shared."""
+    """The clock given (None: ``time.monotonic``; shared storage decides on the server's)."""
     pages: PageSettings = dataclasses.field(default_factory=PageSettings)
     """``BREAKERS["pages"]``: what decides whether a page may be kept."""
     warnings: tuple[str, ...] = ()
@@ -148,8 +147,6 @@ def _parse(
 
     cache: Cache | None = None
     raw_cache = settings.get("cache", default_cache)
-    if clock is None and storage is not None and storage.shared:
-        clock = time.time  # shared state compares times across processes: wall time
     try:
         cache = cache_from_url(raw_cache, clock=clock, extra_schemes=cache_schemes)
     except v.Invalid as exc:

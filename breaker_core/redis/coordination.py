@@ -24,6 +24,7 @@ from breaker_core.coordination import Coordinated, SharedView, Verdict
 from breaker_core.errors import StorageError
 from breaker_core.redis.outcomes import policy_batch
 from breaker_core.redis.scripts import ACQUIRE, SET_STATE
+from breaker_core.redis.timebase import TimeBase
 from breaker_core.redis.view import parse_reply
 from breaker_core.state import State
 from breaker_core.window import BUCKETS
@@ -57,6 +58,8 @@ class Server(Protocol):
 
     prefix: str
     degraded: bool
+    clock: str | None
+    """``"server"``, ``"client"``, or None: the server's unless the breaker has its own clock."""
 
     def run(self, lua: str, keys: tuple[str, ...], args: list[object]) -> Any:
         """Run one script now; raises Unavailable when Redis does not answer."""
@@ -85,6 +88,8 @@ class RedisCoordination:
         self.keyed = machine.name.endswith("]")
         """A breaker per key: synced only when it has something to send, its keys expire."""
         self.width = self.config.window / BUCKETS
+        server = storage.clock == "server" or (storage.clock is None and not machine.own_clock)
+        self.time = TimeBase(server)
         # bucket -> [successes, failures, slow]; guarded by the machine's lock
         self.pending: dict[int, list[int]] = {}
         # The outcomes in order, for "consecutive" and "count_window" (lock held too).
@@ -97,6 +102,8 @@ class RedisCoordination:
         """The last state Redis reported (None before the first answer)."""
         self.synced_at: float | None = None
         """The clock reading of the last successful exchange with Redis."""
+        self.rejoining = False
+        """The next flush carries the counts made while Redis was away: merged, once."""
 
     @property
     def ttl(self) -> float:
@@ -111,14 +118,16 @@ class RedisCoordination:
     # -- the port ----------------------------------------------------------------------
 
     def count_outcome(self, now: float, kind: int) -> None:
-        """Note one outcome (0 success, 1 failure, 2 slow failure); the machine's lock is held."""
-        if self.storage.degraded:
-            return  # the breaker's own window counts it; Redis will have moved on
+        """Note one outcome (0 success, 1 failure, 2 slow failure); the machine's lock is held.
+
+        Also while Redis is away: the counts of the last window wait (bounded) to join
+        the shared window once, when it answers again.
+        """
         bucket = int(now // self.width)
         pending = self.pending
         entry = pending.get(bucket)
         if entry is None:
-            if not pending:
+            if not pending and not self.storage.degraded:
                 self.storage.hold(self)  # an evicted per-key breaker: sent before it goes
             if len(pending) >= BUCKETS:
                 del pending[min(pending)]  # out of the window anyway: bounded memory
@@ -129,7 +138,8 @@ class RedisCoordination:
         if kind:
             if kind == 2:
                 entry[1] += 1
-            self.storage.wake()  # a failure may trip: flush it soon
+            if not self.storage.degraded:
+                self.storage.wake()  # a failure may trip: flush it soon
 
     def take_probe_slot(self, now: float, probe_id: str) -> SharedView:
         """Ask Redis for a probe slot (or the current verdict); one round trip.
@@ -139,16 +149,16 @@ class RedisCoordination:
         """
         config = self.config
         args = [
-            now,
+            self.time.now_arg(now),
             config.probe_timeout,
             config.half_open_max_calls,
             probe_id,
             config.reset_timeout,
-            int(now // self.width),
+            self.time.head_arg(now, self.width),
             BUCKETS,
             self.ttl,
         ]
-        return self._remember(parse_reply(self.storage.run(ACQUIRE, self.keys, args)), now)
+        return self._remember(self.storage.run(ACQUIRE, self.keys, args), now)
 
     def report_probe(
         self, probe_id: str, gen: int, verdict: Verdict, now: float, wait: float | None = None
@@ -185,8 +195,14 @@ class RedisCoordination:
         Raises:
             Unavailable: Redis did not answer in time.
         """
-        args: list[object] = [state.value, now, int(now // self.width), BUCKETS, self.ttl]
-        return self._remember(parse_reply(self.storage.run(SET_STATE, self.keys, args)), now)
+        args = [
+            state.value,
+            self.time.now_arg(now),
+            self.time.head_arg(now, self.width),
+            BUCKETS,
+            self.ttl,
+        ]
+        return self._remember(self.storage.run(SET_STATE, self.keys, args), now)
 
     def shared_view(self) -> tuple[int, int, int] | None:
         """The shared window as last reported plus this process's unsent counts (lock held)."""
@@ -244,13 +260,13 @@ class RedisCoordination:
             probe_id,
             gen,
             verdict,
-            now,
+            self.time.now_arg(now),  # the server's: when the verdict arrives
             config.success_threshold,
             config.reset_timeout,
             config.backoff,
             -1 if config.max_reset_timeout is None else config.max_reset_timeout,
             self.machine.jitter_factor(),
-            int(now // self.width),
+            self.time.head_arg(now, self.width),
             BUCKETS,
             hint,
             self.ttl,
@@ -260,10 +276,18 @@ class RedisCoordination:
         """Arguments of the SYNC script: pending counts plus the trip rules."""
         config = self.config
         flat, policy, hint = pending
+        # Buckets relative to the newest (0), so that the script places them on its clock;
+        # with the server's, none in the future (a local clock stepped back).
+        head = int(now // self.width)
+        server = self.time.server
+        for i in range(0, len(flat), 4):
+            flat[i] -= head
+            if server and flat[i] > 0:
+                flat[i] = 0
         return [
             gen,
-            now,
-            int(now // self.width),
+            self.time.now_arg(now),
+            self.time.head_arg(now, self.width),
             BUCKETS,
             -1 if config.failure_threshold is None else config.failure_threshold,
             -1 if config.failure_rate is None else config.failure_rate,
@@ -284,13 +308,16 @@ class RedisCoordination:
         self._done = []
         self._done_lock = threading.Lock()
 
-    def _remember(self, remote: SharedView, now: float) -> SharedView:
+    def _remember(self, reply: Any, before: float) -> SharedView:
+        """The reply as a view on the breaker's clock (read ``before`` the round trip)."""
+        after = self.machine.now()
+        remote = self.time.translate(parse_reply(reply), before, after)
         self.remote = remote
-        self.synced_at = now
+        self.synced_at = after
         return remote
 
     def received(self, reply: object, now: float) -> None:
-        """Adopt a reply of the worker's batch."""
+        """Adopt a reply of the worker's batch (sent at ``now``)."""
         if not isinstance(reply, list | tuple):
             raise StorageError(f"unexpected reply from Redis for {self.machine.name!r}: {reply!r}")
-        self.machine.adopt(self._remember(parse_reply(reply), now))
+        self.machine.adopt(self._remember(reply, now))

@@ -21,8 +21,13 @@ Breakers per key (``name[key]``) pass a time to live as the last argument of
 every script: their keys expire that long after their last use, so keys that
 stop being used leave Redis by themselves (0: never, for declared breakers).
 
-Times are the clients' clock readings (seconds), passed in: the processes
-must share a clock (wall time, NTP-synced hosts; tests share a fake one).
+Times come from the Redis server's ``TIME`` by default: every script reads it
+when its ``now`` argument is empty, so one clock serves the fleet and no
+host's clock step or skew moves a window or an open wait. A client that passes
+a number (a registry given its own clock: tests) decides on that clock instead.
+A window bucket argument ``w<width>`` means "the bucket of ``now``": the script
+computes it from the same clock. Every reply ends with the ``now`` it used, so
+the client can translate the times it holds to its own clock.
 Numbers are returned as strings (Lua would truncate floats to integers).
 Every script returns the breaker's state as the same list, see :data:`STATE_FIELDS`.
 
@@ -48,6 +53,7 @@ STATE_FIELDS = (
     "streak",
     "ring_calls",
     "ring_failures",
+    "now",
 )
 """The fields every script returns, in order (after a leading verdict)."""
 
@@ -58,6 +64,20 @@ local function num(x, default)
 end
 local function fmt(x) return string.format('%.17g', x) end
 
+-- The time of this decision: the client's reading, or the server's own clock.
+local function clock(arg)
+  if arg ~= '' then return tonumber(arg) end
+  if redis.replicate_commands then redis.replicate_commands() end  -- Redis < 5
+  local t = redis.call('TIME')
+  return tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+
+-- The newest bucket: given, or "w<width>": the bucket of `now`.
+local function bucket_of(arg, now)
+  if string.sub(arg, 1, 1) == 'w' then return math.floor(now / tonumber(string.sub(arg, 2))) end
+  return tonumber(arg)
+end
+
 local S, W, P, C = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local TTL = 0  -- seconds; each script sets it from its last argument
 
@@ -67,6 +87,7 @@ local function touch()
     for _, key in ipairs({S, W, P, C}) do redis.call('PEXPIRE', key, ms) end
   end
 end
+local NOW = 0  -- the script's `now`, returned with every reply
 
 local function load()
   local h = redis.call('HMGET', S, 'state', 'gen', 'open_until', 'failed', 'psucc',
@@ -131,7 +152,7 @@ local function reply(verdict, st, s, f, x, extra)
   return {verdict, st.state, tostring(st.gen), fmt(st.open_until), tostring(st.failed),
           st.opened_at, st.changed_at, st.reason, tostring(s), tostring(f), tostring(x),
           tostring(redis.call('ZCARD', P)), tostring(st.streak), tostring(st.ring_calls),
-          tostring(st.ring_failures), extra or ''}
+          tostring(st.ring_failures), fmt(NOW), extra or ''}
 end
 """
 
@@ -198,10 +219,12 @@ end
 
 -- ARGV: gen, now, head, buckets, threshold(-1: off), rate(-1: off), minimum_calls,
 --       trip_wait, wait_hint(-1: none), policy (time|consecutive|count), window_calls,
---       p1, p2, p3, p4 (the policy's batch), n, then n groups of (bucket, s, f, slow),
---       then ttl
-local gen, now, head, buckets = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
-  tonumber(ARGV[4])
+--       p1, p2, p3, p4 (the policy's batch), n, then n groups of (bucket, s, f, slow)
+--       where bucket is relative to head (0: the newest), then ttl; gen -1 merges a
+--       rejoining process's counts into whatever generation the server is in
+local gen, now = tonumber(ARGV[1]), clock(ARGV[2])
+NOW = now
+local head, buckets = bucket_of(ARGV[3], now), tonumber(ARGV[4])
 local threshold, rate, minimum = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local trip_wait, hint, policy = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
 local size, n = tonumber(ARGV[11]), tonumber(ARGV[16])
@@ -209,9 +232,11 @@ TTL = tonumber(ARGV[17 + n * 4]) or 0
 local st = load()
 if redis.call('EXISTS', S) == 0 then st.changed_at = fmt(now); save(st) end
 local counting = st.state == 'closed' or st.state == 'metrics_only'
+-- gen -1: counts made while Redis was away, merged into the current generation.
+if gen == -1 then gen = st.gen end
 if n > 0 and gen == st.gen and counting then
   for i = 0, n - 1 do
-    local b = ARGV[17 + i * 4]
+    local b = tostring(head + tonumber(ARGV[17 + i * 4]))
     local s, f, x = tonumber(ARGV[18 + i * 4]), tonumber(ARGV[19 + i * 4]),
       tonumber(ARGV[20 + i * 4])
     if s > 0 then redis.call('HINCRBY', W, b .. ':s', s) end
@@ -259,10 +284,11 @@ return reply('state', st, s, f, x)
 ACQUIRE = (
     _COMMON
     + r"""
--- ARGV: now, probe_timeout, max_calls, probe_id, reset_timeout, head, buckets, ttl
-local now, probe_timeout, max_calls = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+-- ARGV: now, probe_timeout, max_calls, probe_id, reset_timeout, head, buckets
+local now, probe_timeout, max_calls = clock(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+NOW = now
 local probe_id, reset_timeout = ARGV[4], tonumber(ARGV[5])
-local head, buckets = tonumber(ARGV[6]), tonumber(ARGV[7])
+local head, buckets = bucket_of(ARGV[6], now), tonumber(ARGV[7])
 TTL = tonumber(ARGV[8]) or 0
 local st = load()
 local s, f, x = totals(head, buckets)
@@ -292,11 +318,12 @@ PROBE_DONE = (
     + r"""
 -- ARGV: probe_id, gen, outcome (success|failure|none), now, success_threshold,
 --       reset_timeout, backoff, max_reset_timeout(-1: none), jitter_factor, head, buckets,
---       wait_hint(-1: none; capped by the client), ttl
-local probe_id, gen, outcome, now = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+--       wait_hint(-1: none; capped by the client)
+local probe_id, gen, outcome, now = ARGV[1], tonumber(ARGV[2]), ARGV[3], clock(ARGV[4])
+NOW = now
 local success_threshold, reset_timeout = tonumber(ARGV[5]), tonumber(ARGV[6])
 local backoff, max_reset, jitter = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local head, buckets, hint = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+local head, buckets, hint = bucket_of(ARGV[10], now), tonumber(ARGV[11]), tonumber(ARGV[12])
 TTL = tonumber(ARGV[13]) or 0
 local st = load()
 local deadline = redis.call('ZSCORE', P, probe_id)
@@ -329,8 +356,9 @@ return reply('state', st, s, f, x)
 SET_STATE = (
     _COMMON
     + r"""
--- ARGV: state, now, head, buckets, ttl
-local state, now = ARGV[1], tonumber(ARGV[2])
+-- ARGV: state, now, head, buckets
+local state, now = ARGV[1], clock(ARGV[2])
+NOW = now
 TTL = tonumber(ARGV[5]) or 0
 local st = load()
 st.failed = 0

@@ -8,7 +8,10 @@
   can ever wait on Redis (only a half-open probe request or a manual change asks it);
 - ``refresh`` (default ``250ms``, at most ``5s``): how often the worker flushes the
   counts and refreshes every breaker's state; ``0`` disables the worker (tests
-  call :meth:`RedisStorage.sync_now` themselves).
+  call :meth:`RedisStorage.sync_now` themselves);
+- ``clock`` (``server`` or ``client``): whose clock decides shared times. By
+  default the Redis server's ``TIME``, unless a breaker was given a clock of its
+  own (tests), which then decides (:mod:`breaker_core.redis.timebase`).
 
 The redis-py options of :data:`~breaker_core.redis.urls.DRIVER_OPTIONS` are passed on;
 anything else is refused at start-up (:mod:`breaker_core.redis.urls`).
@@ -33,6 +36,7 @@ from breaker_core.logtext import describe_exception
 from breaker_core.redis.connect import connect
 from breaker_core.redis.coordination import RedisCoordination
 from breaker_core.redis.scripts import PROBE_DONE, SYNC
+from breaker_core.redis.timebase import CLOCKS
 from breaker_core.redis.urls import CACHE_OPTIONS, STORAGE_OPTIONS, split_options
 from breaker_core.storage import Storage
 
@@ -132,6 +136,9 @@ class RedisStorage(Storage):
             raise ValueError("timeout must be a positive duration like 100ms")
         if self.refresh > 5:
             raise ValueError("refresh must be at most 5s")
+        self.clock = options.get("clock")
+        if self.clock is not None and self.clock not in CLOCKS:
+            raise ValueError(f"clock must be server or client, got {self.clock!r}")
         self._driver_url = driver_url
         self._client: Any = None
         self._cluster = False
@@ -304,6 +311,8 @@ class RedisStorage(Storage):
                     )
                     batch.append((link, -1, now))
                 gen, pending = machine.drain(link.take_pending)
+                if link.rejoining:
+                    gen, link.rejoining = -1, False  # merge into whatever generation is there
                 self._script(SYNC)(
                     keys=list(link.keys), args=link.sync_args(gen, pending, now), client=pipe
                 )
@@ -327,7 +336,7 @@ class RedisStorage(Storage):
             return False
         for link in links:
             link.take_done()  # probes of the outage expire on the server by themselves
-            link.machine.drain(link.take_pending)  # the shared window moved on meanwhile
+            link.rejoining = True  # what was counted while apart joins the shared window
         self.degraded = False
         logger.warning(
             "breakerpanel: Redis at %s answers again; rejoining shared state", self._safe_url()

@@ -16,7 +16,7 @@ import urllib.parse
 
 __all__ = ["CACHE_OPTIONS", "DRIVER_OPTIONS", "STORAGE_OPTIONS", "split_options"]
 
-STORAGE_OPTIONS = ("prefix", "timeout", "refresh")
+STORAGE_OPTIONS = ("prefix", "timeout", "refresh", "clock")
 """Options of the storage URL (see docs/shared.md)."""
 
 CACHE_OPTIONS = ("prefix", "timeout", "max_entries")

@@ -44,5 +44,6 @@ def parse_reply(reply: Sequence[object]) -> SharedView:
         streak=int(fields["streak"]),
         ring_calls=int(fields["ring_calls"]),
         ring_failures=int(fields["ring_failures"]),
+        now=float(fields["now"]),
         extra=values[len(STATE_FIELDS) + 1] if len(values) > len(STATE_FIELDS) + 1 else "",
     )

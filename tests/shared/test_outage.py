@@ -63,11 +63,103 @@ def test_redis_killed_mid_run_fails_no_call_and_is_rejoined(own_redis, prefix, c
         assert len(logged) == 1  # once, not per call
         own_redis.start()  # same port, empty Redis
         assert wait_for(lambda: breaker.snapshot()["shared"]["healthy"] is True)
-        assert wait_for(lambda: breaker.state is State.CLOSED)  # the shared state again
-        assert breaker.call(lambda: "ok") == "ok"
+        # The 3 failures made while apart join the (empty) shared window: the fleet trips.
+        assert registry.storage.sync_now()
+        assert breaker.state in (State.OPEN, State.HALF_OPEN)
+        assert breaker.snapshot()["failures"] == 3  # the shared window's
+        assert wait_for(lambda: breaker.state is State.HALF_OPEN)  # after reset_timeout
+        assert breaker.call(lambda: "ok") == "ok"  # the probe, a shared one
+        assert wait_for(lambda: breaker.state is State.CLOSED)
         assert [r for r in caplog.records if "answers again" in r.getMessage()]
     finally:
         registry.close()
+
+
+def test_counts_made_while_apart_join_the_shared_window_once(own_redis, prefix):
+    """Rejoining merges what this process counted while Redis was away (its last window's
+    worth, bounded), once: another process sees it, and it is never counted twice."""
+    url = f"{own_redis.url}?prefix={prefix}&refresh=50ms&timeout=100ms"
+    settings = {
+        "storage": url,
+        "dependencies": {"dep": {"failure_threshold": 5, "window": "60s", "reset_timeout": 30}},
+    }
+    apart = Registry.from_settings(settings)
+    others: list[Registry] = []
+    try:
+        breaker = apart["dep"]
+        assert wait_for(lambda: breaker.snapshot()["shared"]["synced_ago"] is not None)
+        own_redis.kill()
+        assert wait_for(lambda: breaker.snapshot()["shared"]["healthy"] is False)
+        for _ in range(3):
+            with pytest.raises(Boom):
+                breaker.call(_raise)
+        for _ in range(2):
+            breaker.call(int)
+        assert breaker.state is State.CLOSED  # 3 of 5: no local trip either
+        own_redis.start()  # same port, empty Redis
+        assert wait_for(lambda: breaker.snapshot()["shared"]["healthy"] is True)
+        other = Registry.from_settings(settings)  # a process that was never apart
+        others.append(other)
+
+        def shared_counts() -> tuple[int, int]:
+            assert other.storage.sync_now()
+            snapshot = other["dep"].snapshot()
+            return snapshot["failures"], snapshot["successes"]
+
+        assert wait_for(lambda: shared_counts() == (3, 2))
+        time.sleep(0.3)  # several more syncs of the rejoined process
+        assert shared_counts() == (3, 2)  # sent once
+        for _ in range(2):
+            with pytest.raises(Boom):
+                other["dep"].call(_raise)
+        assert other.storage.sync_now()
+        assert other["dep"].state is State.OPEN  # 3 from the outage + 2 now
+        assert wait_for(lambda: breaker.state is State.OPEN)
+    finally:
+        for registry in (apart, *others):
+            registry.close()
+
+
+def test_a_local_recovery_while_apart_leaves_only_later_counts_to_merge(own_redis, prefix):
+    """Closing locally (a probe succeeded while Redis was away) empties what waits to be
+    merged, as it empties the local window: the fleet does not trip on a past outage."""
+    url = f"{own_redis.url}?prefix={prefix}&refresh=50ms&timeout=100ms"
+    settings = {
+        "storage": url,
+        "dependencies": {"dep": {"failure_threshold": 3, "window": "60s", "reset_timeout": 0.2}},
+    }
+    apart = Registry.from_settings(settings)
+    others: list[Registry] = []
+    try:
+        breaker = apart["dep"]
+        assert wait_for(lambda: breaker.snapshot()["shared"]["synced_ago"] is not None)
+        own_redis.kill()
+        assert wait_for(lambda: breaker.snapshot()["shared"]["healthy"] is False)
+        for _ in range(3):
+            with pytest.raises(Boom):
+                breaker.call(_raise)
+        assert breaker.state is State.OPEN  # tripped on its own
+        assert wait_for(lambda: breaker.state is State.HALF_OPEN)
+        breaker.call(int)  # a local probe succeeds: closed, window emptied
+        assert breaker.state is State.CLOSED
+        with pytest.raises(Boom):
+            breaker.call(_raise)
+        own_redis.start()
+        assert wait_for(lambda: breaker.snapshot()["shared"]["healthy"] is True)
+        other = Registry.from_settings(settings)
+        others.append(other)
+
+        def shared_failures() -> int:
+            assert other.storage.sync_now()
+            return int(other["dep"].snapshot()["failures"])
+
+        assert wait_for(lambda: shared_failures() == 1)  # only the failure after closing
+        time.sleep(0.2)
+        assert shared_failures() == 1
+        assert other["dep"].state is State.CLOSED
+    finally:
+        for registry in (apart, *others):
+            registry.close()
 
 
 def test_unreachable_redis_at_start_fails_nothing(prefix, caplog):
