@@ -36,8 +36,10 @@ demo: $(VENV)/.installed-demo
 	$(PY) -m example_apps.demo $(if $(STORAGE),--storage '$(STORAGE)') $(if $(MODE),--mode '$(MODE)')
 
 # The cascade, measured (docs/scenario.md): tables, build/scenario/. QUICK=1: the short plan.
+# Then a database outage (PostgreSQL through a fault proxy), when PostgreSQL is reachable.
 scenario: $(VENV)/.installed-dev
 	$(PY) -m example_apps.scenario $(if $(QUICK),--quick)
+	$(PY) -m example_apps.scenario.database $(if $(QUICK),--quick)
 
 # ruff, then the import contracts of pyproject.toml ([tool.importlinter]): the layers.
 lint: $(VENV)/.installed-dev

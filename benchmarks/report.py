@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.db_cost import db_table, db_verdicts
 from benchmarks.otel_cost import otel_table
 from benchmarks.report_web import redis_table, web_notes, web_tables, web_verdicts
 from benchmarks.suite import BASELINE, CASES, OURS
@@ -357,6 +358,7 @@ def _verdicts(results: dict[str, Any]) -> list[str]:
         if not http["server"]["keep_alive"]:
             lines.append("  breaker transport cost: connections were NOT kept alive")
     lines += web_verdicts(results)
+    lines += db_verdicts(results)
     for mode in ("threads", "asyncio"):
         entry = results["probes"][mode]["results"].get(OURS)
         if entry is None or not entry.get("supported"):
@@ -429,6 +431,7 @@ def render(results: dict[str, Any]) -> str:
         *web_tables(results, _table),
         redis_table(results, _table),
         otel_table(results, _table),
+        db_table(results, _table),
         _probe_table(results),
         _verdicts(results),
         _notes(results),

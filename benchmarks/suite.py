@@ -27,6 +27,7 @@ from benchmarks.adapters import (
     fail,
     succeed,
 )
+from benchmarks.db_cost import DB_FULL, DB_QUICK, time_db
 from benchmarks.floor import FLOOR, floor_async_loop, floor_loop
 from benchmarks.http_cost import HTTP_FULL, HTTP_QUICK, time_http
 from benchmarks.otel_cost import OTEL_FULL, OTEL_QUICK, time_otel
@@ -417,6 +418,7 @@ def run(
         web = {name: time_framework(name, quick, say) for name in FRAMEWORKS}
         redis = time_redis(REDIS_QUICK if quick else REDIS_FULL, say)
         opentelemetry = time_otel(OTEL_QUICK if quick else OTEL_FULL, say)
+        database = time_db(DB_QUICK if quick else DB_FULL, say)
         probes = _count_probes(adapters, say)
     finished = datetime.datetime.now().astimezone()
     return {
@@ -461,6 +463,12 @@ def run(
             "listener, instrumented with the API's no-op meter, with an SDK MeterProvider read "
             "in memory, and the same without the duration histogram; no span recording; timed "
             "like the cases; target: the SDK side at most +10% over the plain breaker",
+            "database": "a closed SELECT 1 against PostgreSQL (psycopg, autocommit, one held "
+            "connection per side), in a child process: Django's cursor and a SQLAlchemy "
+            "connection, each plain, with the same statement_timeout as the guard sets, and "
+            "guarded (timeout 5 s: watchdog armed per query); timed like the cases; target: "
+            "guarded / statement_timeout at most +3% (the guard's own cost), guarded / plain "
+            "reported as the whole cost",
             "fresh_breaker_per_round": True,
             "targets": dict(TARGETS),
         },
@@ -471,5 +479,6 @@ def run(
         **web,
         "redis": redis,
         "opentelemetry": opentelemetry,
+        "database": database,
         "probes": probes,
     }

@@ -25,13 +25,13 @@ Layer: engine. Imports the standard library and other engine modules only.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
 import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -85,21 +85,51 @@ def is_failure(exc: BaseException) -> bool:
     return verdict
 
 
-def run(breaker: CircuitBreaker, fn: Callable[..., R], *args: Any) -> R:
+def run(
+    breaker: CircuitBreaker,
+    fn: Callable[..., R],
+    *args: Any,
+    fd: int | None = None,
+    timeout: float | None = None,
+) -> R:
     """Call ``fn(*args)`` under ``breaker`` with the database failure rules.
+
+    With ``fd`` and ``timeout``, the watchdog cuts the socket ``fd`` if the
+    call still runs at :func:`watchdog_delay` of ``timeout``. It goes through
+    ``breaker.call`` (its fast path when closed); an error that is not a
+    failure is counted as a success and raised unchanged.
 
     Raises:
         CircuitOpenError: the breaker is open; ``fn`` is not called.
     """
-    attempt = breaker.attempt()
-    attempt.__enter__()
+    result = breaker.call(_judged, fn, args, fd, timeout)
+    if type(result) is _Answered:
+        raise result.error
+    return result  # type: ignore[no-any-return]
+
+
+class _Answered:
+    """The database answered with the caller's error: a success for the breaker."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _judged(
+    fn: Callable[..., R], args: tuple[Any, ...], fd: int | None, timeout: float | None
+) -> Any:
+    token = None if fd is None or timeout is None else watchdog.arm(fd, watchdog_delay(timeout))
     try:
-        result = fn(*args)
-    except BaseException as exc:
-        settle(attempt, exc)
-        raise
-    attempt.__exit__(None, None, None)
-    return result
+        return fn(*args)
+    except Exception as error:
+        if is_failure(error):
+            raise
+        return _Answered(error)
+    finally:
+        if token is not None:
+            watchdog.disarm(token)
 
 
 def settle(attempt: Any, exc: BaseException | None) -> None:
@@ -219,66 +249,88 @@ def cut(fd: int) -> None:
         dup.close()
 
 
+_IDLE_LOOK = 1.0  # seconds between looks with nothing in flight
+_IDLE_LOOKS = 60  # empty looks before the thread waits to be woken
+
+
 class Watchdog:
     """Cuts queries still running at their deadline, from one background thread.
 
     ``token = watchdog.arm(fd, delay)`` before a query, ``watchdog.disarm(token)``
-    after it. Arming is a lock and a heap push; the thread sleeps until the
-    earliest deadline and starts on first use (again after a fork).
+    after it. Both are one dictionary operation (no lock): the thread keeps
+    no heap of finished queries. It sleeps until the earliest deadline it saw
+    in flight (or for a second when none is), then looks again; an ``arm``
+    wakes it only when its deadline is earlier than the one the thread sleeps
+    towards (after a minute without queries, or for a shorter timeout). The
+    thread starts on first use (again after a fork).
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._cond = threading.Condition(threading.Lock())
-        self._heap: list[tuple[float, int, int]] = []
-        self._live: set[int] = set()
+        self._live: dict[int, tuple[float, int]] = {}
         self._ids = itertools.count()
-        self._pid = -1
+        self._wake_at = math.inf  # when the thread looks next; inf: idle or not started
+        self._started = False
         self.cuts = 0
         """How many queries this watchdog has cut."""
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _forget_thread(ref))
 
     def arm(self, fd: int, delay: float) -> int:
         """Cut the socket ``fd`` in ``delay`` seconds unless disarmed first; return a token."""
         deadline = self._clock() + delay
         token = next(self._ids)
-        with self._cond:
-            if self._pid != os.getpid():
-                self._start()
-            earliest = self._heap[0][0] if self._heap else math.inf
-            heapq.heappush(self._heap, (deadline, token, fd))
-            self._live.add(token)
-            if deadline < earliest:
+        self._live[token] = (deadline, fd)
+        if deadline < self._wake_at:
+            with self._cond:
+                if not self._started:
+                    self._started = True
+                    threading.Thread(
+                        target=self._loop, name="breakerpanel-db-watchdog", daemon=True
+                    ).start()
+                self._wake_at = deadline
                 self._cond.notify()
         return token
 
     def disarm(self, token: int) -> None:
         """Forget the query of ``token`` (finished in time): it is never cut after this."""
-        with self._cond:
-            self._live.discard(token)
-
-    def _start(self) -> None:
-        self._pid = os.getpid()
-        self._heap.clear()
-        self._live.clear()
-        threading.Thread(target=self._loop, name="breakerpanel-db-watchdog", daemon=True).start()
+        self._live.pop(token, None)
 
     def _loop(self) -> None:
-        pid = os.getpid()
+        empty_looks = 0
         with self._cond:
-            while self._pid == pid:
-                if not self._heap:
-                    self._cond.wait()
-                    continue
-                deadline, token, fd = self._heap[0]
-                wait = deadline - self._clock()
-                if wait > 0:
-                    self._cond.wait(wait)
-                    continue
-                heapq.heappop(self._heap)
-                if token in self._live:
-                    self._live.discard(token)
-                    self.cuts += 1
-                    cut(fd)
+            while True:
+                now = self._clock()
+                earliest = math.inf
+                for token, (deadline, fd) in list(self._live.items()):
+                    if deadline <= now:
+                        if self._live.pop(token, None) is not None:
+                            self.cuts += 1
+                            cut(fd)
+                    elif deadline < earliest:
+                        earliest = deadline
+                if earliest == math.inf:
+                    # Nothing in flight: look again in a second rather than be woken by
+                    # the next arm (a notify per query when queries come one by one);
+                    # idle after a minute of nothing.
+                    empty_looks += 1
+                    if empty_looks <= _IDLE_LOOKS:
+                        earliest = now + _IDLE_LOOK
+                else:
+                    empty_looks = 0
+                self._wake_at = earliest
+                self._cond.wait(None if earliest == math.inf else earliest - now)
+
+
+def _forget_thread(ref: weakref.ref[Watchdog]) -> None:
+    """In a forked child: the parent's thread is gone; the next arm starts one."""
+    self = ref()
+    if self is not None:
+        self._cond = threading.Condition(threading.Lock())
+        self._live.clear()
+        self._wake_at = math.inf
+        self._started = False
 
 
 watchdog = Watchdog()

@@ -5,21 +5,33 @@ test) and MariaDB (``BREAKERPANEL_MARIADB``, default 127.0.0.1:3306, root, db
 test). A test that needs one skips with the reason when it is unreachable or
 its driver is missing, and fails when ``CI`` is set.
 
-:class:`FaultProxy` sits between the driver and the server; a test switches it
-to ``"blackhole"`` (connections accepted, nothing forwarded either way: a hung
-server or network) or ``"reset"`` (every connection reset at once) and back.
+:class:`FaultProxy` (``example_apps.scenario.faultproxy``, shared with the
+scenario's database outage) sits between the driver and the server; a test
+switches it to ``"blackhole"`` or ``"reset"`` and back.
 """
 
 from __future__ import annotations
 
 import os
-import selectors
 import socket
-import struct
-import threading
 from typing import Any
 
 import pytest
+
+from example_apps.scenario.faultproxy import FaultProxy
+
+__all__ = [
+    "MARIADB_HOST",
+    "MARIADB_PORT",
+    "PG_HOST",
+    "PG_PORT",
+    "FaultProxy",
+    "need_mariadb",
+    "need_module",
+    "need_mysqldb",
+    "need_postgres",
+    "unavailable",
+]
 
 PG_HOST, PG_PORT = os.environ.get("BREAKERPANEL_PG", "127.0.0.1:5432").split(":")
 MARIADB_HOST, MARIADB_PORT = os.environ.get("BREAKERPANEL_MARIADB", "127.0.0.1:3306").split(":")
@@ -65,107 +77,3 @@ def need_postgres() -> None:
 
 def need_mariadb() -> None:
     need_server(MARIADB_HOST, MARIADB_PORT, "MariaDB")
-
-
-class FaultProxy:
-    """A TCP proxy on 127.0.0.1 in front of ``target``; ``mode`` decides what it does.
-
-    ``"pass"`` forwards both ways; ``"blackhole"`` keeps every connection open
-    and forwards nothing (new connections are accepted and hang too);
-    ``"reset"`` resets every open connection and each new one at once.
-    """
-
-    def __init__(self, host: str, port: int | str) -> None:
-        self.target = (host, int(port))
-        self._listener = socket.socket()
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(128)
-        self.port: int = self._listener.getsockname()[1]
-        self.host = "127.0.0.1"
-        self._mode = "pass"
-        self._lock = threading.Lock()
-        self._pairs: list[tuple[socket.socket, socket.socket]] = []
-        self._closed = False
-        self.accepted = 0
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    @property
-    def mode(self) -> str:
-        return self._mode
-
-    @mode.setter
-    def mode(self, value: str) -> None:
-        assert value in ("pass", "blackhole", "reset"), value
-        with self._lock:
-            self._mode = value
-            if value == "reset":
-                for pair in self._pairs:
-                    for sock in pair:
-                        _reset(sock)
-                self._pairs.clear()
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.accepted += 1
-                if self._mode == "reset":
-                    _reset(client)
-                    continue
-                try:
-                    upstream = socket.create_connection(self.target, timeout=5)
-                except OSError:
-                    _reset(client)
-                    continue
-                self._pairs.append((client, upstream))
-            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
-
-    def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
-        selector = selectors.DefaultSelector()
-        selector.register(client, selectors.EVENT_READ, upstream)
-        selector.register(upstream, selectors.EVENT_READ, client)
-        try:
-            while not self._closed:
-                if self._mode == "blackhole":
-                    threading.Event().wait(0.02)  # hold the bytes: nothing goes through
-                    continue
-                for key, _ in selector.select(0.1):
-                    source: socket.socket = key.fileobj  # type: ignore[assignment]
-                    if self._mode != "pass":
-                        break
-                    data = source.recv(65536)
-                    if not data:
-                        return
-                    key.data.sendall(data)
-        except OSError:
-            return
-        finally:
-            selector.close()
-            for sock in (client, upstream):
-                try:
-                    sock.close()
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self._closed = True
-        self._listener.close()
-        with self._lock:
-            for pair in self._pairs:
-                for sock in pair:
-                    _reset(sock)
-            self._pairs.clear()
-
-
-def _reset(sock: socket.socket) -> None:
-    """Close ``sock`` with a TCP reset (SO_LINGER 0) rather than a clean FIN."""
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.close()
-    except OSError:
-        pass

@@ -1,4 +1,4 @@
-"""The shop app (templates and nothing else: no models)."""
+"""The shop app: templates, and the stock table read with ``SHOP_STOCK_SOURCE=database``."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 from django.conf import settings  # type: ignore[import-untyped]
+from django.db import DatabaseError  # type: ignore[import-untyped]
 
 from breaker_core import CircuitOpenError
 from breaker_django import breakers
@@ -27,6 +28,11 @@ def stock(sku: str) -> int | None:
     is open it is rejected at once, without opening a connection. With
     ``SHOP_MODE = "naive"`` (the scenario's baseline) it is :func:`naive.stock`.
     """
+    if _from_database():
+        try:
+            return stockroom(sku)
+        except (CircuitOpenError, DatabaseError):
+            return None  # the shopdb breaker is open, or the query failed (and counted)
     if getattr(settings, "SHOP_MODE", "breakerpanel") == "naive":
         return naive.stock(sku)
     try:
@@ -39,13 +45,35 @@ def stock(sku: str) -> int | None:
     return int(response.json()["stock"])
 
 
+def _from_database() -> bool:
+    return getattr(settings, "SHOP_STOCK_SOURCE", "inventory") == "database"
+
+
+def stockroom(sku: str) -> int:
+    """Units of ``sku`` in the shop's own stock table (0 for an unknown SKU).
+
+    The query runs under the ``shopdb`` breaker (``"database": "default"``).
+
+    Raises:
+        CircuitOpenError: the database's breaker is open: nothing was sent.
+        DatabaseError: the query failed (a timeout or lost connection counts).
+    """
+    from example_apps.django_shop.models import StockLevel
+
+    units = StockLevel.objects.filter(sku=sku).values_list("units", flat=True).first()
+    return int(units or 0)
+
+
 def current_stock(sku: str) -> int:
     """Units of ``sku`` in stock (the stock API's call).
 
     Raises:
-        CircuitOpenError: Inventory's breaker is open; the middleware answers.
+        CircuitOpenError: Inventory's (or the database's) breaker is open; the
+            middleware answers.
         httpx.HTTPError: Inventory failed; counted by the breaker.
     """
+    if _from_database():
+        return stockroom(sku)
     with breakers.client("inventory") as client:
         response = client.get(f"/{sku}")
     response.raise_for_status()

@@ -2,9 +2,15 @@
 
 ``INVENTORY_URL`` and ``RECOMMENDATIONS_URL`` (default for both:
 ``http://127.0.0.1:8001``, one ``example_apps.upstream`` serving both),
-``SHOP_DATABASE`` (default: a SQLite file in the temporary directory),
+``SHOP_DATABASE`` (default: a SQLite file in the temporary directory;
+``SHOP_POSTGRES=host:port/name`` uses PostgreSQL instead, user ``postgres``),
 ``SHOP_SECRET_KEY``, ``SHOP_DEBUG`` (``1`` by default: it is a demo) and
 ``SHOP_CLOCK`` (a dotted path to the breakers' clock, for tests; real time unset).
+
+``SHOP_STOCK_SOURCE``: where the product page and the stock API read the
+stock, ``inventory`` (the Inventory service, the default) or ``database``
+(the shop's ``StockLevel`` table). Every query on the shop's database runs
+under the ``shopdb`` breaker unless ``SHOP_DB_GUARD=0``.
 
 The demo and the scenario switch the shop with ``SHOP_MODE``
 (``breakerpanel``, ``bulkhead`` or ``naive``), ``BREAKERS_STORAGE`` and
@@ -58,6 +64,24 @@ BREAKERS = switches.apply(shop_breakers(INVENTORY_URL, RECOMMENDATIONS_URL), SWI
 
 # The breakers' clock: a dotted path (tests move it; real time when unset).
 BREAKERS_CLOCK = os.environ.get("SHOP_CLOCK") or None
+
+SHOP_STOCK_SOURCE = os.environ.get("SHOP_STOCK_SOURCE", "inventory")
+if SHOP_STOCK_SOURCE not in ("inventory", "database"):
+    raise ValueError(
+        f'SHOP_STOCK_SOURCE: expected "inventory" or "database", got {SHOP_STOCK_SOURCE!r}'
+    )
+SHOP_DATABASE_BREAKER: dict[str, Any] = {
+    "database": "default",
+    "timeout": "1s",
+    "failure_threshold": 3,
+    "reset_timeout": "5s",
+    # One connection per worker thread already bounds the queries in flight.
+    "max_concurrent": None,
+}
+"""The ``shopdb`` dependency: every query on the shop's database, and its connects."""
+if os.environ.get("SHOP_DB_GUARD", "1") != "0":
+    BREAKERS["dependencies"]["shopdb"] = SHOP_DATABASE_BREAKER
+
 SECRET_KEY = os.environ.get("SHOP_SECRET_KEY", "breakerpanel-demo-shop-not-secret")
 DEBUG = os.environ.get("SHOP_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
@@ -104,14 +128,27 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get(
-            "SHOP_DATABASE", str(Path(tempfile.gettempdir()) / "breakerpanel-django-shop.sqlite3")
-        ),
+
+def shop_database(postgres: str | None) -> dict[str, Any]:
+    """The ``default`` database: a SQLite file, or PostgreSQL at ``host:port/name``."""
+    if not postgres:
+        default_file = Path(tempfile.gettempdir()) / "breakerpanel-django-shop.sqlite3"
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("SHOP_DATABASE", str(default_file)),
+        }
+    address, _, name = postgres.partition("/")
+    host, _, port = address.partition(":")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name or "postgres",
+        "USER": "postgres",
+        "HOST": host,
+        "PORT": port or "5432",
     }
-}
+
+
+DATABASES = {"default": shop_database(os.environ.get("SHOP_POSTGRES"))}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

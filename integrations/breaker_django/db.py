@@ -111,25 +111,10 @@ class _Guard:
         breaker = _breaker_for(self.alias)
         if breaker is None:
             return execute(sql, params, many, context)
-        attempt = breaker.attempt()
-        attempt.__enter__()  # raises CircuitOpenError while open: nothing is sent
-        token = None
         timeout = breaker.config.timeout
-        try:
-            if timeout is not None:
-                fd = database.socket_fd(context["connection"].connection)
-                if fd is not None:
-                    token = database.watchdog.arm(fd, database.watchdog_delay(timeout))
-            result = execute(sql, params, many, context)
-        except BaseException as exc:
-            if token is not None:
-                database.watchdog.disarm(token)
-            database.settle(attempt, exc)
-            raise
-        if token is not None:
-            database.watchdog.disarm(token)
-        attempt.__exit__(None, None, None)
-        return result
+        fd = None if timeout is None else database.socket_fd(context["connection"].connection)
+        # CircuitOpenError while open: nothing is sent.
+        return database.run(breaker, execute, sql, params, many, context, fd=fd, timeout=timeout)
 
 
 def _connect(connection: Any, conn_params: dict[str, Any]) -> Any:

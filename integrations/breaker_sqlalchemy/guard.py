@@ -9,10 +9,10 @@ Listens to SQLAlchemy's events only (no monkeypatching):
   out is closed at once (its socket shut down, so closing waits on nothing)
   and ``CircuitOpenError`` is raised: no query, no rollback reaches the
   server.
-* ``before_cursor_execute`` / ``after_cursor_execute`` / ``handle_error``: each
-  statement is one call of the breaker, judged by
-  :func:`breaker_core.database.is_failure` (or a disconnect SQLAlchemy
-  detected); the watchdog cuts it a little after the ``timeout``.
+* ``do_execute`` / ``do_execute_no_params`` / ``do_executemany``: each
+  statement (the DBAPI call itself) is one call of the breaker, judged by
+  :func:`breaker_core.database.is_failure`; the watchdog cuts it a little
+  after the ``timeout``.
 
 Layer: integration. Imports breaker_core's declared interface only (breaker_core,
 breaker_core.extension, .web, .ops).
@@ -25,16 +25,14 @@ import weakref
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Dialect, Engine, ExceptionContext
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from breaker_core import CircuitBreaker, ConfigurationError
-from breaker_core.extension import Attempt, database
+from breaker_core.extension import database
 from breaker_sqlalchemy import connecting
 
 __all__ = ["EngineGuard", "guard", "unguard"]
-
-_CALL = "_breakerpanel_call"  # on the execution context: (attempt, watchdog token)
 
 _guards: weakref.WeakKeyDictionary[Engine, EngineGuard] = weakref.WeakKeyDictionary()
 
@@ -48,9 +46,9 @@ class EngineGuard:
         self._listeners: list[tuple[Any, str, Any]] = [
             (engine, "do_connect", self._do_connect),
             (engine.pool, "checkout", self._checkout),
-            (engine, "before_cursor_execute", self._before),
-            (engine, "after_cursor_execute", self._after),
-            (engine, "handle_error", self._error),
+            (engine, "do_execute", self._execute),
+            (engine, "do_execute_no_params", self._execute_no_params),
+            (engine, "do_executemany", self._executemany),
         ]
 
     def install(self) -> None:
@@ -98,56 +96,28 @@ class EngineGuard:
 
     # -- statements ------------------------------------------------------------------
 
-    def _before(
-        self,
-        conn: Connection,
-        cursor: Any,
-        statement: str,
-        parameters: Any,
-        context: Any,
-        executemany: bool,
-    ) -> None:
-        attempt = self.breaker.attempt()
-        attempt.__enter__()  # raises CircuitOpenError while open: nothing is sent
-        token = None
-        timeout = self.breaker.config.timeout
+    def _execute(self, cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        self._run(context, self.engine.dialect.do_execute, cursor, statement, parameters, context)
+        return True
+
+    def _execute_no_params(self, cursor: Any, statement: str, context: Any) -> bool:
+        self._run(context, self.engine.dialect.do_execute_no_params, cursor, statement, context)
+        return True
+
+    def _executemany(self, cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        self._run(
+            context, self.engine.dialect.do_executemany, cursor, statement, parameters, context
+        )
+        return True
+
+    def _run(self, context: Any, execute: Any, *args: Any) -> None:
+        """One statement under the breaker (CircuitOpenError while open: nothing is sent)."""
+        breaker = self.breaker
+        timeout = breaker.config.timeout
+        fd = None
         if timeout is not None:
-            fd = database.socket_fd(conn.connection.driver_connection)
-            if fd is not None:
-                token = database.watchdog.arm(fd, database.watchdog_delay(timeout))
-        setattr(context, _CALL, (attempt, token))
-
-    def _after(
-        self,
-        conn: Connection,
-        cursor: Any,
-        statement: str,
-        parameters: Any,
-        context: Any,
-        executemany: bool,
-    ) -> None:
-        attempt, _ = self._pop(context)
-        if attempt is not None:
-            attempt.__exit__(None, None, None)
-
-    def _error(self, ctx: ExceptionContext) -> None:
-        attempt, _ = self._pop(ctx.execution_context)
-        if attempt is None:
-            return  # not a statement of ours, or rejected before it was admitted
-        exc = ctx.original_exception
-        if ctx.is_disconnect and isinstance(exc, Exception) and not database.is_failure(exc):
-            attempt.fail()  # SQLAlchemy saw the connection die under another error class
-        database.settle(attempt, exc)
-
-    @staticmethod
-    def _pop(context: Any) -> tuple[Attempt | None, int | None]:
-        call: tuple[Attempt, int | None] | None = getattr(context, _CALL, None)
-        if call is None:
-            return None, None
-        setattr(context, _CALL, None)
-        if call[1] is not None:
-            database.watchdog.disarm(call[1])
-        return call
+            fd = database.socket_fd(context.root_connection.connection.driver_connection)
+        database.run(breaker, execute, *args, fd=fd, timeout=timeout)
 
 
 def _sync_engine(engine: Engine | AsyncEngine) -> Engine:

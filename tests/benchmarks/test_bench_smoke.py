@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import statistics
 import warnings
 from pathlib import Path
@@ -218,6 +219,20 @@ def test_quick_run_writes_the_documented_json(
         "async_closed_success": 0.8,
     }
     assert "breaker_core vs the floor" in printed
+
+    database = results["database"]
+    if os.environ.get("CI"):  # PostgreSQL runs on every CI machine: it must be timed there
+        assert database["available"], database["reason"]
+    if database["available"]:
+        assert "Database guard cost on a closed SELECT 1" in printed
+        assert set(database["pairs"]) == {"django", "sqlalchemy"}
+        for pair in database["pairs"].values():
+            assert pair["guarded_calls_counted"] > 0  # the guard really was in the loop
+            assert pair["plain_median_ns"] > 0
+            assert pair["guard_ratio"] > 0
+    else:
+        assert "PostgreSQL" in database["reason"] or "missing" in database["reason"]
+        assert f"Database guard cost: {database['reason']}" in printed
 
     otel = results["opentelemetry"]
     assert otel["available"] is True

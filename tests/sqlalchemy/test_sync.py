@@ -62,9 +62,10 @@ def timed(fn: Any, *args: Any) -> tuple[float, BaseException | None]:
 def test_healthy_queries_are_successes(engine, breaker):
     assert query(engine, "SELECT 1") == [(1,)]
     successes, failures = counts(breaker)
-    assert (successes, failures) == (2, 0)  # the connect, the query
+    assert failures == 0
+    assert successes >= 2  # the connect, the dialect's first queries, this query
     assert query(engine, "SELECT 2") == [(2,)]
-    assert counts(breaker) == (3, 0)  # the pooled connection: no new connect
+    assert counts(breaker) == (successes + 1, 0)  # the pooled connection: no new connect
 
 
 def test_integrity_and_programming_errors_never_trip(engine, breaker):

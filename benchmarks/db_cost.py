@@ -1,0 +1,291 @@
+"""The per-query cost of the database guards: a closed ``SELECT 1`` against PostgreSQL.
+
+Six sides, timed together like the cases (interleaved rounds, order rotated,
+gc off, median of the rounds), three per framework: Django's cursor on an
+alias without a guard (``django_plain``), on one whose sessions have the same
+``statement_timeout`` as the guard sets but no guard (``django_timeout``), and
+on an alias guarded by a dependency with ``"database"`` (``django_guarded``);
+the same three with a SQLAlchemy connection (``sqlalchemy_*``, the guard being
+``breaker_sqlalchemy.guard``). Every side holds one psycopg connection to the
+same server in autocommit and runs ``SELECT 1`` and fetches its row; the
+guarded sides have a ``timeout``, so the watchdog is armed and disarmed per
+query.
+
+Two ratios per framework: the guard's own cost (guarded / timeout: the
+same server work, the guard's Python around it), which the target judges (at
+most +3%), and the whole cost (guarded / plain), which adds what PostgreSQL
+spends on a statement timeout (a timer armed per statement).
+
+It runs in a child process (:func:`main`), since it configures Django's
+settings; PostgreSQL is ``BREAKERPANEL_PG``
+(default 127.0.0.1:5432, user postgres, database test). Without PostgreSQL
+or a driver the result says why, and nothing is timed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.timing import Measurement, Plan, SyncLoop, measure_sync, median_round_ratio
+
+__all__ = ["DB_FULL", "DB_QUICK", "DB_TARGET", "db_table", "db_verdicts", "time_db"]
+
+DB_TARGET = 0.03
+DB_FULL = Plan(calls={"closed_query": 2_000}, repeats=9)
+DB_QUICK = Plan(calls={"closed_query": 30}, repeats=3)
+PAIRS = {"django": "Django execute_wrapper", "sqlalchemy": "SQLAlchemy engine events"}
+HOST, PORT = os.environ.get("BREAKERPANEL_PG", "127.0.0.1:5432").split(":")
+DEPENDENCY = "benchdb"
+SIDES = ("plain", "timeout", "guarded")
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT_MS = 5000
+"""The guarded sides' timeout, and the timeout sides' statement_timeout."""
+SERVER_TIMEOUT = f"-c statement_timeout={TIMEOUT_MS}"  # libpq's options: set per session
+
+
+def _unavailable() -> str | None:
+    for module in ("psycopg", "sqlalchemy", "django"):
+        try:
+            __import__(module)
+        except ImportError as exc:
+            return f"{module} missing ({exc}); pip install -e '.[all,dev]'"
+    try:
+        socket.create_connection((HOST, int(PORT)), timeout=1).close()
+    except OSError as exc:
+        return f"PostgreSQL at {HOST}:{PORT} unreachable ({exc}): start it to time the guards"
+    return None
+
+
+def _database(options: dict[str, str]) -> dict[str, Any]:
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "test",
+        "USER": "postgres",
+        "HOST": HOST,
+        "PORT": PORT,
+        "OPTIONS": options,
+    }
+
+
+def _configure_django() -> None:
+    import django  # type: ignore[import-untyped]
+    from django.conf import settings  # type: ignore[import-untyped]
+
+    settings.configure(
+        SECRET_KEY="breakerpanel-benchmark-only-not-secret",
+        INSTALLED_APPS=["breaker_django"],
+        SILENCED_SYSTEM_CHECKS=["breaker.E003"],
+        DATABASES={
+            "default": _database({}),
+            "timeout": _database({"options": SERVER_TIMEOUT}),
+            "guarded": _database({}),
+        },
+        USE_TZ=True,
+        BREAKERS={
+            "dependencies": {
+                DEPENDENCY: {"database": "guarded", "timeout": TIMEOUT_MS / 1000},
+            }
+        },
+    )
+    django.setup()
+
+
+_cpu: dict[str, list[float]] = {}
+"""Per side, the process's CPU nanoseconds per query of every timed loop (warm-up first)."""
+
+
+def _query_loop(side: str, execute: Callable[[str], Any], fetch: Callable[[], Any]) -> SyncLoop:
+    samples = _cpu.setdefault(side, [])
+
+    def loop(n: int) -> int:
+        clock = time.perf_counter_ns
+        cpu = time.thread_time_ns
+        cpu_start = cpu()
+        start = clock()
+        for _ in range(n):
+            execute("SELECT 1")
+            fetch()
+        elapsed = clock() - start
+        samples.append((cpu() - cpu_start) / n)
+        return elapsed
+
+    return loop
+
+
+def _django_sides() -> dict[str, Callable[[], SyncLoop]]:
+    from django.db import connections  # type: ignore[import-untyped]
+
+    from breaker_django.db import guard_thread
+
+    guard_thread()  # as a request does when it starts
+    sides: dict[str, Callable[[], SyncLoop]] = {}
+    for alias in ("plain", "timeout", "guarded"):
+        side = f"django_{alias}"
+        alias = "default" if alias == "plain" else alias
+        cursor = connections[alias].cursor()
+        loop = _query_loop(side, cursor.execute, cursor.fetchone)
+        sides[side] = lambda loop=loop: loop  # type: ignore[misc]
+    return sides
+
+
+def _sqlalchemy_sides() -> tuple[dict[str, Callable[[], SyncLoop]], Any]:
+    from sqlalchemy import create_engine
+
+    from breaker_core import Registry
+    from breaker_sqlalchemy import guard
+
+    dependency = {DEPENDENCY: {"timeout": TIMEOUT_MS / 1000}}
+    registry = Registry.from_settings({"dependencies": dependency})
+    url = f"postgresql+psycopg://postgres@{HOST}:{PORT}/test"
+    sides: dict[str, Callable[[], SyncLoop]] = {}
+    for side in ("sqlalchemy_plain", "sqlalchemy_timeout", "sqlalchemy_guarded"):
+        args = {"options": SERVER_TIMEOUT} if side == "sqlalchemy_timeout" else {}
+        engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args=args)
+        if side == "sqlalchemy_guarded":
+            guard(engine, registry[DEPENDENCY])
+        conn = engine.connect()
+
+        def run(sql: str, conn: Any = conn) -> None:
+            conn.exec_driver_sql(sql).scalar()
+
+        loop = _query_loop(side, run, lambda: None)
+        sides[side] = lambda loop=loop: loop  # type: ignore[misc]
+    return sides, registry[DEPENDENCY]
+
+
+def _pair(
+    pair: str, plain: Measurement, timeout: Measurement, guarded: Measurement
+) -> dict[str, Any]:
+    guard_ratio = median_round_ratio(guarded, timeout)
+    cpu = {side: statistics.median(_cpu[f"{pair}_{side}"][1:]) for side in ("timeout", "guarded")}
+    return {
+        "guard_cpu_added_ns": round(cpu["guarded"] - cpu["timeout"], 1),
+        "timeout_cpu_ns": round(cpu["timeout"], 1),
+        "plain_median_ns": round(plain.median_ns, 1),
+        "timeout_median_ns": round(timeout.median_ns, 1),
+        "guarded_median_ns": round(guarded.median_ns, 1),
+        "guard_ratio": round(guard_ratio, 4),
+        "guard_added_pct": round(100 * (guard_ratio - 1), 2),
+        "whole_ratio": round(median_round_ratio(guarded, plain), 4),
+        "statement_timeout_ratio": round(median_round_ratio(timeout, plain), 4),
+        "target_met": guard_ratio <= 1 + DB_TARGET,
+    }
+
+
+def child(plan: Plan) -> dict[str, Any]:
+    """Time the four sides in this process (which it configures for Django)."""
+    from breaker_django import breakers
+
+    _configure_django()
+    sqlalchemy_sides, sqlalchemy_breaker = _sqlalchemy_sides()
+    prepare = {**_django_sides(), **sqlalchemy_sides}
+    calls = plan.calls["closed_query"]
+    measured = measure_sync(prepare, calls, plan.warmup_calls("closed_query"), plan.repeats)
+    counted = {
+        "django": breakers[DEPENDENCY].snapshot()["calls"],
+        "sqlalchemy": sqlalchemy_breaker.snapshot()["calls"],
+    }
+    return {
+        "available": True,
+        "calls_per_round": calls,
+        "rounds": plan.repeats,
+        "target_added_pct": round(100 * DB_TARGET, 2),
+        "pairs": {
+            pair: {
+                "title": title,
+                "guarded_calls_counted": counted[pair],
+                **_pair(pair, *(measured[f"{pair}_{side}"] for side in SIDES)),
+            }
+            for pair, title in PAIRS.items()
+        },
+    }
+
+
+def time_db(plan: Plan, progress: Callable[[str], None]) -> dict[str, Any]:
+    """Time the guards in a child process; without PostgreSQL or a driver, say why."""
+    missing = _unavailable()
+    if missing is not None:
+        return {"available": False, "reason": missing}
+    progress("timing the database guards on a closed query against PostgreSQL ...")
+    quick = ["--quick"] if plan is DB_QUICK else []
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, benchmarks.db_cost as m; m.main(sys.argv[1:])", *quick],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if done.returncode != 0:
+        return {"available": False, "reason": f"the child failed: {done.stderr.strip()[-500:]}"}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def db_table(results: dict[str, Any], table: Callable[..., list[str]]) -> list[str]:
+    """The printed table of :func:`time_db`'s results."""
+    data = results.get("database")
+    if not data or not data.get("available"):
+        reason = (data or {}).get("reason", "not measured")
+        return [f"Database guard cost: {reason}"]
+    lines = [
+        "Database guard cost on a closed SELECT 1 against PostgreSQL, ns per query (median of "
+        f"{data['rounds']} rounds of {data['calls_per_round']}); ratios: medians of the "
+        "rounds' ratios; guard = guarded / same statement_timeout without guard (target: at "
+        f"most +{data['target_added_pct']:g}%); whole = guarded / plain; CPU µs: the client "
+        "CPU time the guard adds per query"
+    ]
+    rows = [
+        [
+            entry["title"],
+            f"{entry['plain_median_ns']:.0f}",
+            f"{entry['timeout_median_ns']:.0f}",
+            f"{entry['guarded_median_ns']:.0f}",
+            f"{entry['guard_ratio']:.3f}",
+            f"{entry['whole_ratio']:.3f}",
+            f"{entry['guard_cpu_added_ns'] / 1000:+.1f}",
+            "met" if entry["target_met"] else "NOT met",
+        ]
+        for entry in data["pairs"].values()
+    ]
+    header = [
+        "guard",
+        "plain",
+        "timeout",
+        "guarded",
+        "guard ratio",
+        "whole ratio",
+        "CPU µs",
+        "target",
+    ]
+    return lines + table(header, rows)
+
+
+def db_verdicts(results: dict[str, Any]) -> list[str]:
+    """The verdict lines of :func:`time_db`'s results."""
+    data = results.get("database")
+    if not data or not data.get("available"):
+        return ["  database guard cost: not measured"]
+    lines = []
+    for entry in data["pairs"].values():
+        verb = "met" if entry["target_met"] else "NOT met"
+        lines.append(
+            f"  database guard cost ({entry['title']}): target {verb}: "
+            f"{entry['guard_added_pct']:+.1f}% vs +{data['target_added_pct']:g}% "
+            f"(with the statement timeout: x{entry['whole_ratio']:.3f})"
+        )
+    return lines
+
+
+def main(argv: Sequence[str]) -> None:
+    """The child's entry point: time the sides, print the result as one JSON line."""
+    print(json.dumps(child(DB_QUICK if "--quick" in argv else DB_FULL)))
