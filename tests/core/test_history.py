@@ -272,3 +272,20 @@ def test_an_ungated_listener_takes_the_fast_path_away_and_hears_everything():
     assert breaker._gate is None
     breaker.call(lambda: "ok")
     assert [e.kind for e in heard] == ["success"]
+
+
+def test_a_new_window_length_keeps_the_history_and_the_totals():
+    clock = FakeClock(1000.0)
+    registry = Registry.from_settings(
+        {"dependencies": {"inventory": {"window": "10s", "max_concurrent": None}}}, clock=clock
+    )
+    breaker = registry["inventory"]
+    for _ in range(4):
+        breaker.call(lambda: "ok")
+    clock.advance(INTERVAL)
+    registry.reconfigure({"dependencies": {"inventory": {"window": "60s", "max_concurrent": None}}})
+    breaker.call(lambda: "ok")
+    clock.advance(120)  # both buckets leave the new window
+    breaker.call(lambda: "ok")
+    assert breaker.totals().calls == {"success": 6}
+    assert breaker.history()["total"]["calls"] == 6
