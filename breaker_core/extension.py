@@ -28,10 +28,10 @@ from breaker_core.keyed import DEFAULT_KEY_LABELS, KeyLabels, split_key_name
 from breaker_core.keys import PLAIN_TYPES, encode_key
 from breaker_core.links import docs_url
 from breaker_core.logtext import describe_exception
+from breaker_core.problems import Invalid, describe, key_path
 from breaker_core.retry import RetryBudget, is_retryable, retry_after_of
 from breaker_core.settings import dependency_warnings, settings_problems
 from breaker_core.storage import CacheFactory
-from breaker_core.validation import Invalid, describe, key_path
 
 __all__ = [
     "DEFAULT_KEY_LABELS",
