@@ -15,6 +15,8 @@ local clock is noticed at the next exchange.
 With ``clock=client`` (or by default when the registry was given a clock of its
 own, as tests do), the breaker's readings are passed to the scripts and the
 offset is 0.
+
+Layer: Redis driver. Imports the engine only (and redis-py).
 """
 
 from __future__ import annotations
