@@ -3,7 +3,7 @@
 A framework translates its request and response into plain values; the
 sequence is the same in Django, Flask and Starlette::
 
-    visit = guard.visit(method, path, make_request)   # match once; None: not guarded
+    visit = guard.visit(method, path, make_request)   # None: nothing to do (the common case)
     if visit is not None:
         answer = visit.answer()         # a dependency is open: the kept copy or a 503
         if answer is not None:
@@ -70,25 +70,25 @@ class Answer:
 
 
 class PageVisit:
-    """One request to a path some dependency guards: answer it, or keep its response."""
+    """One request with something to do: answer it (a dependency is open), or keep its response."""
 
-    __slots__ = ("_make", "_request", "error", "guard", "keepers", "names")
+    __slots__ = ("_make", "_request", "error", "guard", "keepers")
 
     def __init__(
-        self, guard: PageGuard, method: str, names: list[str], make_request: RequestMaker
+        self,
+        guard: PageGuard,
+        error: CircuitOpenError | None,
+        keepers: list[str],
+        make_request: RequestMaker,
+        request: PageRequest | None = None,
     ) -> None:
         self.guard = guard
-        self.names = names
-        self._make = make_request
-        self._request: PageRequest | None = None
-        self.error = guard.rejection(names)
+        self.error = error
         """The error of an open dependency the page needs, else None."""
-        keepers: list[str] = []
-        if method == "GET" and self.error is None:
-            keepers = [name for name in names if guard.registry[name].config.stale_for > 0]
-            if keepers:
-                keepers = guard.wanted(keepers, self.request)
         self.keepers = keepers
+        """The dependencies that want a fresh copy of this page (empty when ``error``)."""
+        self._make = make_request
+        self._request = request
 
     @property
     def request(self) -> PageRequest:
@@ -142,17 +142,28 @@ class PageGuard:
         self._memo: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, float]]] = {}
 
     def visit(self, method: str, path: str, make_request: RequestMaker) -> PageVisit | None:
-        """Match ``path`` once: None when no dependency guards it (the common case)."""
-        if not self.routes:
-            return None
-        names = self.routes.dependencies_for(path)
-        if not names:
-            return None
-        return PageVisit(self, method, names, make_request)
+        """What to do for this request, or None when there is nothing to do (the common case).
 
-    def rejection(self, names: list[str]) -> CircuitOpenError | None:
-        """The error of the first open dependency among ``names``, else None."""
-        return self.routes.rejection_for("", names)
+        Nothing to do: no dependency guards ``path``, or every dependency it
+        needs is closed (or half-open) and none wants a fresh copy of the page
+        (not a GET, no ``stale_for``, or a copy was kept less than
+        :data:`REFRESH` seconds ago). The path is matched against the routes
+        once per path and settings generation; the request is built only when
+        a page keeper has to look at it.
+        """
+        plan = self.routes.plan(path)
+        if plan is None:
+            return None
+        error = plan.rejection()
+        if error is not None:
+            return PageVisit(self, error, [], make_request)
+        if method != "GET" or not plan.keepers:
+            return None
+        request = make_request()
+        keepers = self.wanted(plan.keepers, request)
+        if not keepers:
+            return None
+        return PageVisit(self, None, keepers, make_request, request)
 
     def answer_for(
         self, error: CircuitOpenError, request: PageRequest | PageVisit | RequestMaker

@@ -26,7 +26,10 @@ from breaker_core.errors import CircuitOpenError
 from breaker_core.registry import Registry
 from breaker_core.state import State
 
-__all__ = ["Glob", "RouteTable", "compile_route", "rejection"]
+__all__ = ["Glob", "RoutePlan", "RouteTable", "compile_route", "rejection"]
+
+_PLAN_LIMIT = 4096
+"""Paths whose plan is remembered; past it the memo starts again (visitors choose paths)."""
 
 
 class Glob:
@@ -73,6 +76,28 @@ def compile_route(pattern: str) -> Glob:
     return Glob(pattern)
 
 
+class RoutePlan:
+    """What one guarded path needs, worked out once per path and settings generation.
+
+    ``breakers``: the breakers of the dependencies whose routes match, in
+    settings order; ``keepers``: the names of those with ``stale_for``.
+    """
+
+    __slots__ = ("breakers", "keepers", "names")
+
+    def __init__(self, breakers: list[CircuitBreaker]) -> None:
+        self.breakers = tuple(breakers)
+        self.names = [breaker.name for breaker in breakers]
+        self.keepers = [breaker.name for breaker in breakers if breaker.config.stale_for > 0]
+
+    def rejection(self) -> CircuitOpenError | None:
+        """The error of the first open dependency, else None."""
+        for breaker in self.breakers:
+            if breaker.is_open:
+                return rejection(breaker)
+        return None
+
+
 class RouteTable:
     """The ``routes`` of every dependency of a registry, ready to match paths."""
 
@@ -94,6 +119,8 @@ class RouteTable:
         self._any = (
             re.compile("|".join(re.escape(prefix) for prefix in prefixes)) if self._routes else None
         )
+        # path -> its plan, or None when no route matches it (bounded: see _PLAN_LIMIT).
+        self._plans: dict[str, RoutePlan | None] = {}
 
     def __bool__(self) -> bool:
         if self.registry.generation != self._generation:
@@ -104,10 +131,33 @@ class RouteTable:
         """``(pattern, dependency)`` pairs, as declared."""
         return [(pattern, b.name) for b in self.registry.breakers() for pattern in b.config.routes]
 
+    def plan(self, path: str) -> RoutePlan | None:
+        """What ``path`` needs, or None when no dependency's routes match it.
+
+        Remembered per path until the settings change, so a path is matched
+        against the patterns once, not on every request.
+        """
+        if self.registry.generation != self._generation:
+            self._compile()
+        plans = self._plans
+        try:
+            return plans[path]
+        except KeyError:
+            pass
+        names = self._match(path)
+        plan = RoutePlan([self.registry[name] for name in names]) if names else None
+        if len(plans) >= _PLAN_LIMIT:
+            plans.clear()
+        plans[path] = plan
+        return plan
+
     def dependencies_for(self, path: str) -> list[str]:
         """The dependencies whose routes match ``path``, in settings order, without repeats."""
         if self.registry.generation != self._generation:
             self._compile()
+        return self._match(path)
+
+    def _match(self, path: str) -> list[str]:
         if self._any is None or self._any.match(path) is None:
             return []
         names: list[str] = []

@@ -101,8 +101,8 @@ class AppState:
 
     def keep(self, response: Response) -> None:
         """Keep ``response`` as its page's last good copy when allowed."""
-        visit: PageVisit | None = g.get(_VISIT)
-        if visit is None or not visit.collect or g.get(_ANSWERED):
+        visit: PageVisit | None = g.get(_VISIT)  # set only when the page is wanted
+        if visit is None or g.get(_ANSWERED):
             return
         streamed = response.is_streamed or response.direct_passthrough
         body = None if streamed else response.get_data()
@@ -122,13 +122,8 @@ def _on_open(error: CircuitOpenError) -> ResponseReturnValue:
     return state.answer(error)
 
 
-def _before_request() -> ResponseReturnValue | None:
-    state = app_state(current_app)
-    return state.before_request() if state is not None else None
-
-
 def _keep_page(sender: Flask, response: Response, **extra: Any) -> None:
-    state = app_state(sender)
+    state = sender.extensions.get(STATE_KEY)
     if state is not None:
         state.keep(response)
 
@@ -140,7 +135,14 @@ def install(app: Flask, registry: Registry) -> AppState:
     app.extensions[STATE_KEY] = state
     if again:  # init_app called again (new settings): the hooks are already there
         return state
-    app.before_request(_before_request)
+    extensions = app.extensions
+
+    def before_request() -> ResponseReturnValue | None:
+        # This app's state, read where install() (again) puts it: no current_app look-up.
+        state: AppState = extensions[STATE_KEY]
+        return state.before_request()
+
+    app.before_request(before_request)
     if CircuitOpenError not in app.error_handler_spec[None][None]:
         # An errorhandler(CircuitOpenError) the app registered first stays in charge.
         app.register_error_handler(CircuitOpenError, _on_open)

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from breaker_core import CircuitOpenError, ConfigurationError, Registry
 from breaker_core.extension import Clock
+from breaker_core.web.pages import PageVisit
 from breaker_starlette.dependencies import declare_unavailable
 from breaker_starlette.responses import page_guard, page_request, send_answer
 
@@ -158,23 +159,52 @@ class BreakerMiddleware:
             if answer is not None:
                 await send_answer(send, answer, method)
                 return
-        collect = visit is not None and visit.collect
-        responder = _Responder(send, collect, guard.settings.max_body)
+            await self._keeping(visit, scope, receive, send)
+            return
+        # Nothing to keep (the common case): only whether the response started is watched.
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except CircuitOpenError as error:
+            await self._escaped(error, started, scope, send, None)
+
+    async def _keeping(self, visit: PageVisit, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app for a page wanted as a last good copy, and keep its response."""
+        responder = _Responder(send, visit.collect, self.guard.settings.max_body)
         try:
             await self.app(scope, receive, responder)
         except CircuitOpenError as error:
-            if responder.started:
-                logger.error(
-                    "%s %s: %s after the response started; closing the connection "
-                    "(a 503 can no longer be sent)",
-                    method,
-                    scope["path"],
-                    error,
-                )
-                raise
-            made = visit if visit is not None else (lambda: page_request(scope))
-            await send_answer(send, guard.answer_for(error, made), method)
+            await self._escaped(error, responder.started, scope, send, visit)
             return
-        if visit is not None and collect:
+        if visit.collect:
             headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in responder.headers]
             visit.keep(responder.status, headers, responder.body)
+
+    async def _escaped(
+        self,
+        error: CircuitOpenError,
+        started: bool,
+        scope: Scope,
+        send: Send,
+        visit: PageVisit | None,
+    ) -> None:
+        """Answer a :class:`~breaker_core.CircuitOpenError` that escaped the app, if still can."""
+        method = scope["method"]
+        if started:
+            logger.error(
+                "%s %s: %s after the response started; closing the connection "
+                "(a 503 can no longer be sent)",
+                method,
+                scope["path"],
+                error,
+            )
+            raise error
+        made = visit if visit is not None else (lambda: page_request(scope))
+        await send_answer(send, self.guard.answer_for(error, made), method)

@@ -52,6 +52,29 @@ def test_route_table_finds_open_dependencies(clock):
     assert table.rejection_for("/product/1") is None
 
 
+def test_route_plans_are_remembered_per_path_until_the_settings_change(clock):
+    registry = Registry.from_settings(
+        {"dependencies": {"inventory": {"routes": ["/product/*"], "stale_for": "1m"}}},
+        clock=clock,
+    )
+    table = RouteTable(registry)
+    plan = table.plan("/product/1")
+    assert plan is not None
+    assert (plan.names, plan.keepers) == (["inventory"], ["inventory"])
+    assert table.plan("/product/1") is plan  # matched once
+    assert table.plan("/about") is None
+    assert plan.rejection() is None
+    registry["inventory"].force_open()
+    assert plan.rejection().name == "inventory"  # states are read live, not remembered
+    registry.reconfigure({"dependencies": {"inventory": {"routes": ["/about"]}}})
+    assert table.plan("/product/1") is None
+    fresh = table.plan("/about")
+    assert (fresh.names, fresh.keepers) == (["inventory"], [])
+    for number in range(5000):  # visitors choose paths: the memo stays bounded
+        table.plan(f"/x/{number}")
+    assert len(table._plans) <= 4096
+
+
 def test_half_open_does_not_block_a_page(clock):
     registry = Registry.from_settings(
         {"dependencies": {"inventory": {"routes": ["/checkout/*"], "failure_threshold": 1}}},
@@ -133,12 +156,13 @@ def test_page_guard_flow_keeps_and_serves_the_last_good_page(clock):
     visit = guard.visit("GET", "/product/1", _request("GET", "/product/1"))
     assert visit.answer() is None
     assert visit.collect
-    assert not guard.visit("POST", "/product/1", _request("POST", "/product/1")).collect
-    assert not guard.visit("GET", "/checkout", _request("GET", "/checkout")).collect
+    # Nothing to do: a POST is never kept, and /checkout's dependency keeps no pages.
+    assert guard.visit("POST", "/product/1", _request("POST", "/product/1")) is None
+    assert guard.visit("GET", "/checkout", _request("GET", "/checkout")) is None
     headers = [("Content-Type", "text/html")]
     assert visit.keep(200, headers, b"good page")
     # A fresh copy is kept: the next request neither reads its body nor stores it.
-    assert not guard.visit("GET", "/product/1", _request("GET", "/product/1")).collect
+    assert guard.visit("GET", "/product/1", _request("GET", "/product/1")) is None
     mine = guard.visit("GET", "/product/2", _request("GET", "/product/2"))
     assert not mine.keep(200, [("Set-Cookie", "s=1")], b"mine")
     registry["inventory"].force_open()
@@ -173,7 +197,7 @@ def test_a_good_page_is_stored_again_only_after_the_refresh_interval(clock):
     registry.cache.set = lambda key, value, ttl: (writes.append(key), real_set(key, value, ttl))
     for _ in range(50):
         visit = guard.visit("GET", "/p/1", _request("GET", "/p/1"))
-        if visit.collect:
+        if visit is not None and visit.collect:
             visit.keep(200, [("Content-Type", "text/html")], b"page")
     assert len(writes) == 2  # once: the page and its Vary index
     clock.advance(REFRESH)
