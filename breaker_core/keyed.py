@@ -164,6 +164,16 @@ class KeyedBreakers:
                 breaker.apply_config(dependency.config)
             self._shrink()
 
+    def detach(self) -> None:
+        """The dependency left the registry: forget the kept keys, stop telling its listeners.
+
+        Code still holding a keyed breaker keeps a working, detached one.
+        """
+        with self._lock:
+            self._kept.clear()
+            for breaker in list(self._alive.values()):
+                breaker.share_listeners([])
+
     @property
     def stale(self) -> bool:
         """True once the registry was reconfigured since this family last looked."""

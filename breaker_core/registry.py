@@ -171,6 +171,9 @@ class Registry(Handouts):
             del self._budgets[name]
         for breaker in removed:
             breaker.share_listeners([])
+        with self._keyed_lock:
+            for name in [n for n in self._keyed if n not in kept]:
+                self._keyed.pop(name).detach()  # its keys leave with it
         self.generation += 1
 
     def __getitem__(self, name: str) -> CircuitBreaker:
@@ -227,8 +230,6 @@ class Registry(Handouts):
 
     def _family(self, name: str) -> KeyedBreakers:
         with self._keyed_lock:
-            for gone in [n for n in self._keyed if n not in self._breakers]:
-                del self._keyed[gone]  # removed by reconfigure()
             dependency = self[name]
             family = self._keyed.get(name)
             if family is None:

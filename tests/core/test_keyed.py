@@ -206,10 +206,14 @@ def test_reconfigure_reaches_the_live_keyed_breakers() -> None:
     reg.reconfigure({"dependencies": {"payments": {"failure_threshold": 7}}})
     assert reg.for_key("payments", "a") is keyed
     assert keyed.config.failure_threshold == 7
+    heard: list[str] = []
+    reg.add_listener(lambda event: heard.append(event.name))
     reg.reconfigure({"dependencies": {"other": {}}})
     with pytest.raises(KeyError):
         reg.for_key("payments", "a")
     assert reg.keyed("payments") is None
+    assert keyed.call(lambda: 5) == 5  # a detached breaker still works
+    assert heard == []  # and the registry's listeners no longer hear it
 
 
 def test_disabled_registry_disables_keyed_breakers() -> None:
