@@ -164,6 +164,13 @@ class KeyedBreakers:
                 breaker.apply_config(dependency.config)
             self._shrink()
 
+    def listeners_changed(self) -> None:
+        """The registry's listeners changed: every live keyed breaker recomputes its own."""
+        with self._lock:
+            alive = list(self._alive.values())
+        for breaker in alive:
+            breaker.listeners_changed()
+
     def detach(self) -> None:
         """The dependency left the registry: forget the kept keys, stop telling its listeners.
 

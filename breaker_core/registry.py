@@ -291,11 +291,15 @@ class Registry(Handouts):
         keep their fast path for the other calls.
         """
         self._listeners.append(listener if when is None else GatedListener(listener, when))
-        for breaker in self._breakers.values():
-            breaker.listeners_changed()
+        self._listeners_changed()
 
     def remove_listener(self, listener: Listener) -> None:
         """Stop calling ``listener``. Raises ValueError if it was not added."""
         self._listeners.remove(listener)
+        self._listeners_changed()
+
+    def _listeners_changed(self) -> None:
         for breaker in self._breakers.values():
             breaker.listeners_changed()
+        for family in list(self._keyed.values()):
+            family.listeners_changed()  # breakers per key made before the change

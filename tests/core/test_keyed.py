@@ -52,12 +52,21 @@ def test_a_key_gets_its_own_breaker_with_the_dependency_settings() -> None:
     assert reg.keyed("other") is None
 
 
-def test_keyed_breakers_tell_the_registry_listeners() -> None:
+def test_keyed_breakers_tell_the_registry_listeners_added_before_and_after() -> None:
     reg = registry(FakeClock())
+    early = reg.for_key("payments", "early")
     seen: list[tuple[str, str]] = []
-    reg.add_listener(lambda event: seen.append((event.name, event.kind)))
+
+    def listener(event: object) -> None:
+        seen.append((event.name, event.kind))  # type: ignore[attr-defined]
+
+    reg.add_listener(listener)
     reg.for_key("payments", "eu").call(lambda: None)
-    assert ("payments[eu]", "success") in seen
+    early.call(lambda: None)
+    assert seen == [("payments[eu]", "success"), ("payments[early]", "success")]
+    reg.remove_listener(listener)
+    early.call(lambda: None)
+    assert len(seen) == 2
 
 
 def test_unknown_dependency_and_bad_keys_are_refused() -> None:
