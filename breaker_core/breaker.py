@@ -137,6 +137,21 @@ class CircuitBreaker(Machine):
             return self._config.reset_timeout
         return 0.0
 
+    def refuse_if_open(self) -> None:
+        """Raise ``CircuitOpenError`` if calls are rejected now; else do nothing.
+
+        For steps before a call that must not touch the network while the
+        breaker is open (handing out a pooled connection) but are not calls of
+        their own: nothing is admitted or counted as a call; the rejection is
+        counted and listeners hear it, as for any rejected call.
+
+        Raises:
+            CircuitOpenError: the breaker is open (or forced open).
+        """
+        if self.is_open:
+            forced = self._phase.state is _FORCED_OPEN
+            self._reject(self.retry_after, "forced_open" if forced else "open")
+
     def snapshot(self) -> dict[str, Any]:
         """Return the breaker's state and window counts as a JSON-ready dict.
 

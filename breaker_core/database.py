@@ -155,9 +155,7 @@ def refuse_if_open(breaker: CircuitBreaker) -> None:
     Raises:
         CircuitOpenError: the breaker is open (or forced open).
     """
-    if breaker.is_open:
-        forced = breaker.state.value == "forced_open"
-        breaker._reject(breaker.retry_after, "forced_open" if forced else "open")
+    breaker.refuse_if_open()
 
 
 def statement_timeout_sql(vendor: str, seconds: float, *, mariadb: bool = False) -> str | None:
