@@ -9,8 +9,8 @@
 
 ``SHOP_STOCK_SOURCE``: where the product page and the stock API read the
 stock, ``inventory`` (the Inventory service, the default) or ``database``
-(the shop's ``StockLevel`` table). Every query on the shop's database runs
-under the ``shopdb`` breaker unless ``SHOP_DB_GUARD=0``.
+(the shop's ``StockLevel`` table). With ``database``, every query on the
+shop's database runs under the ``shopdb`` breaker unless ``SHOP_DB_GUARD=0``.
 
 The demo and the scenario switch the shop with ``SHOP_MODE``
 (``breakerpanel``, ``bulkhead`` or ``naive``), ``BREAKERS_STORAGE`` and
@@ -79,7 +79,7 @@ SHOP_DATABASE_BREAKER: dict[str, Any] = {
     "max_concurrent": None,
 }
 """The ``shopdb`` dependency: every query on the shop's database, and its connects."""
-if os.environ.get("SHOP_DB_GUARD", "1") != "0":
+if SHOP_STOCK_SOURCE == "database" and os.environ.get("SHOP_DB_GUARD", "1") != "0":
     BREAKERS["dependencies"]["shopdb"] = SHOP_DATABASE_BREAKER
 
 SECRET_KEY = os.environ.get("SHOP_SECRET_KEY", "breakerpanel-demo-shop-not-secret")
