@@ -25,8 +25,6 @@ or a driver the result says why, and nothing is timed.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.timing import Measurement, Plan, SyncLoop, measure_sync, median_round_ratio
+from example_apps.scenario.faultproxy import PG_HOST, PG_PORT, postgres_unavailable
 
 __all__ = ["DB_FULL", "DB_QUICK", "DB_TARGET", "db_table", "db_verdicts", "time_db"]
 
@@ -43,26 +42,13 @@ DB_TARGET = 0.03
 DB_FULL = Plan(calls={"closed_query": 2_000}, repeats=9)
 DB_QUICK = Plan(calls={"closed_query": 30}, repeats=3)
 PAIRS = {"django": "Django execute_wrapper", "sqlalchemy": "SQLAlchemy engine events"}
-HOST, PORT = os.environ.get("BREAKERPANEL_PG", "127.0.0.1:5432").split(":")
+HOST, PORT = PG_HOST, PG_PORT
 DEPENDENCY = "benchdb"
 SIDES = ("plain", "timeout", "guarded")
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_MS = 5000
 """The guarded sides' timeout, and the timeout sides' statement_timeout."""
 SERVER_TIMEOUT = f"-c statement_timeout={TIMEOUT_MS}"  # libpq's options: set per session
-
-
-def _unavailable() -> str | None:
-    for module in ("psycopg", "sqlalchemy", "django"):
-        try:
-            __import__(module)
-        except ImportError as exc:
-            return f"{module} missing ({exc}); pip install -e '.[all,dev]'"
-    try:
-        socket.create_connection((HOST, int(PORT)), timeout=1).close()
-    except OSError as exc:
-        return f"PostgreSQL at {HOST}:{PORT} unreachable ({exc}): start it to time the guards"
-    return None
 
 
 def _database(options: dict[str, str]) -> dict[str, Any]:
@@ -216,7 +202,7 @@ def child(plan: Plan) -> dict[str, Any]:
 
 def time_db(plan: Plan, progress: Callable[[str], None]) -> dict[str, Any]:
     """Time the guards in a child process; without PostgreSQL or a driver, say why."""
-    missing = _unavailable()
+    missing = postgres_unavailable("psycopg", "sqlalchemy", "django")
     if missing is not None:
         return {"available": False, "reason": missing}
     progress("timing the database guards on a closed query against PostgreSQL ...")

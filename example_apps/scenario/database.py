@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,8 +30,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from example_apps.scenario.faultproxy import PG_HOST, PG_PORT, postgres_unavailable
+
 ROOT = Path(__file__).resolve().parents[2]
-HOST, PORT = os.environ.get("BREAKERPANEL_PG", "127.0.0.1:5432").split(":")
+HOST, PORT = PG_HOST, PG_PORT
 DATABASE = "breakerpanel_scenario"
 VARIANTS = ("unguarded", "guarded")
 THREADS = 8
@@ -40,20 +41,6 @@ PHASES = {"full": (3.0, 8.0, 8.0), "quick": (2.0, 4.0, 7.0)}
 """Seconds of each phase: healthy, outage (black-holed), recovered."""
 PHASE_NAMES = ("healthy", "outage", "recovered")
 STOCK_SHOWN = (b"in stock.", b"Sold out.")
-
-
-def unavailable() -> str | None:
-    """Why the database outage cannot run here, or None."""
-    try:
-        import django  # type: ignore[import-untyped]  # noqa: F401
-        import psycopg  # noqa: F401
-    except ImportError as exc:
-        return f"{exc.name} is not installed (pip install -e '.[all,dev]')"
-    try:
-        socket.create_connection((HOST, int(PORT)), timeout=1).close()
-    except OSError as exc:
-        return f"PostgreSQL at {HOST}:{PORT} is unreachable ({exc})"
-    return None
 
 
 def ensure_database() -> None:
@@ -82,7 +69,7 @@ def _configure(variant: str, proxy_port: int) -> None:
             "INVENTORY_URL": "http://127.0.0.1:9",
         }
     )
-    import django
+    import django  # type: ignore[import-untyped]
     from django.core.management import call_command  # type: ignore[import-untyped]
 
     django.setup()
@@ -231,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.child:
         print(json.dumps(child(args.child, phases)))
         return 0
-    missing = unavailable()
+    missing = postgres_unavailable("django", "psycopg")
     if missing is not None:
         print(f"Database outage: not run: {missing}")
         return 0

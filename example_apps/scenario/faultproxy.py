@@ -9,12 +9,31 @@ use it.
 
 from __future__ import annotations
 
+import importlib
+import os
 import selectors
 import socket
 import struct
 import threading
 
-__all__ = ["FaultProxy"]
+__all__ = ["PG_HOST", "PG_PORT", "FaultProxy", "postgres_unavailable"]
+
+PG_HOST, PG_PORT = os.environ.get("BREAKERPANEL_PG", "127.0.0.1:5432").split(":")
+"""The PostgreSQL server of the outage and of the benchmark (``BREAKERPANEL_PG``)."""
+
+
+def postgres_unavailable(*modules: str) -> str | None:
+    """Why PostgreSQL cannot be used here (a module missing, the server down), or None."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            return f"{module} is not installed ({exc}); pip install -e '.[all,dev]'"
+    try:
+        socket.create_connection((PG_HOST, int(PG_PORT)), timeout=1).close()
+    except OSError as exc:
+        return f"PostgreSQL at {PG_HOST}:{PG_PORT} is unreachable ({exc})"
+    return None
 
 
 class FaultProxy:
