@@ -137,7 +137,11 @@ def test_the_interface_contract_forbids_every_other_module_of_breaker_core():
     }
     declared = {"extension", "web", "ops"}
     forbidden = set(_contracts()["integrations-interface"]["forbidden_modules"])
-    assert forbidden == {f"breaker_core.{name}" for name in children - declared}
+    expected = {f"breaker_core.{name}" for name in children - declared}
+    assert forbidden == expected, (
+        "list a new module of breaker_core in the integrations-interface contract of "
+        f"pyproject.toml (and in the engine layer): {sorted(expected ^ forbidden)}"
+    )
 
 
 def test_no_integration_imports_a_private_name():
@@ -176,4 +180,8 @@ def test_every_module_says_what_it_holds_and_its_layer():
         holds = doc.split("Layer:")[0].strip()
         if not holds or f"Layer: {_layer_of(path)}." not in doc:
             offences.append(str(path.relative_to(ROOT)))
-    assert not offences, offences
+    assert not offences, (
+        "end each module's opening docstring with its layer line, like 'Layer: engine. "
+        "Imports the standard library and other engine modules only.' (see "
+        f"docs/decisions.md, Layers): {offences}"
+    )
