@@ -23,8 +23,7 @@ from breaker_core.cache import CachedValue
 from breaker_core.clock import Clock
 from breaker_core.logtext import describe_exception
 from breaker_core.redis.connect import connect
-from breaker_core.redis.storage import duration_param
-from breaker_core.redis.urls import CACHE_OPTIONS, STORAGE_OPTIONS, split_options
+from breaker_core.redis.urls import CACHE_OPTIONS, STORAGE_OPTIONS, duration_param, split_options
 
 __all__ = ["PAUSE", "RedisCache"]
 

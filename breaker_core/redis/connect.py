@@ -20,7 +20,7 @@ from typing import Any
 
 from breaker_core.errors import ConfigurationError
 
-__all__ = ["connect"]
+__all__ = ["Sequential", "connect"]
 
 
 def _module(name: str) -> Any:
@@ -82,3 +82,20 @@ def _sentinel(parts: urllib.parse.SplitResult, base: str, options: dict[str, Any
         hosts, sentinel_kwargs=sentinel_options, **options
     )
     return sentinel.master_for(service, db=db, **options)
+
+
+class Sequential:
+    """A stand-in for a pipeline that runs each script at once (Redis Cluster)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._replies: list[Any] = []
+
+    def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> None:
+        self._replies.append(self._client.evalsha(sha, numkeys, *keys_and_args))
+
+    def script_load(self, script: str) -> Any:
+        return self._client.script_load(script)
+
+    def execute(self) -> list[Any]:
+        return self._replies

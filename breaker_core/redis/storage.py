@@ -21,23 +21,21 @@ Layer: Redis driver. Imports the engine only (and redis-py).
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
 import threading
 import urllib.parse
 import weakref
 from typing import Any
 
 from breaker_core.coordination import Coordinated, Unavailable
-from breaker_core.durations import parse_duration
 from breaker_core.errors import ConfigurationError
 from breaker_core.logtext import describe_exception
-from breaker_core.redis.connect import connect
+from breaker_core.redis.connect import Sequential, connect
 from breaker_core.redis.coordination import RedisCoordination
+from breaker_core.redis.lifecycle import track
 from breaker_core.redis.scripts import PROBE_DONE, SYNC
 from breaker_core.redis.timebase import CLOCKS
-from breaker_core.redis.urls import CACHE_OPTIONS, STORAGE_OPTIONS, split_options
+from breaker_core.redis.urls import CACHE_OPTIONS, STORAGE_OPTIONS, duration_param, split_options
 from breaker_core.storage import Storage
 
 __all__ = ["RedisStorage", "StorageUnavailable"]
@@ -47,72 +45,6 @@ logger = logging.getLogger("breaker_core")
 
 StorageUnavailable = Unavailable
 """Redis did not answer in time; the breaker goes on on its own."""
-
-
-class _Sequential:
-    """A stand-in for a pipeline that runs each script at once (Redis Cluster)."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self._replies: list[Any] = []
-
-    def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> None:
-        self._replies.append(self._client.evalsha(sha, numkeys, *keys_and_args))
-
-    def script_load(self, script: str) -> Any:
-        return self._client.script_load(script)
-
-    def execute(self) -> list[Any]:
-        return self._replies
-
-
-def duration_param(text: str) -> float:
-    """A duration in a URL query: ``250ms``, ``1s`` or a bare number of seconds.
-
-    Raises:
-        ValueError: not a duration.
-    """
-    try:
-        return parse_duration(float(text))
-    except ValueError:
-        return parse_duration(text)
-
-
-_STORAGES: weakref.WeakSet[RedisStorage] = weakref.WeakSet()
-_held: list[RedisStorage] = []
-
-
-def _before_fork() -> None:
-    # No sync is half done when the process forks (the worker holds the machines'
-    # locks for a moment while it swaps out their counts).
-    _held[:] = list(_STORAGES)
-    for storage in _held:
-        storage._sync_lock.acquire()
-
-
-def _after_fork_in_parent() -> None:
-    for storage in _held:
-        storage._sync_lock.release()
-    _held.clear()
-
-
-def _after_fork_in_child() -> None:
-    _held.clear()
-    for storage in list(_STORAGES):
-        storage._forked()
-
-
-def _close_all() -> None:
-    for storage in list(_STORAGES):
-        storage.close()
-
-
-os.register_at_fork(
-    before=_before_fork,
-    after_in_parent=_after_fork_in_parent,
-    after_in_child=_after_fork_in_child,
-)
-atexit.register(_close_all)
 
 
 class RedisStorage(Storage):
@@ -155,7 +87,7 @@ class RedisStorage(Storage):
         self._thread: threading.Thread | None = None
         self._closed = False
         self.degraded = False  # True while Redis is unreachable (breakers run on their own)
-        _STORAGES.add(self)
+        track(self)
 
     # -- connection ----------------------------------------------------------------
 
@@ -223,7 +155,16 @@ class RedisStorage(Storage):
                     )
                     self._thread.start()
 
-    def _forked(self) -> None:
+    def hold_syncs(self) -> None:
+        """Before a fork: wait for a sync in progress and start none (the worker holds
+        the machines' locks for a moment while it swaps out their counts)."""
+        self._sync_lock.acquire()
+
+    def release_syncs(self) -> None:
+        """After a fork, in the parent: syncs may run again."""
+        self._sync_lock.release()
+
+    def forked(self) -> None:
         """In a forked child: own locks, connection and worker; nothing of the parent's."""
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
@@ -301,7 +242,7 @@ class RedisStorage(Storage):
         try:
             client = self._redis()
             # A cluster runs each breaker's scripts on its own node: no shared pipeline.
-            pipe = _Sequential(client) if self._cluster else client.pipeline(transaction=False)
+            pipe = Sequential(client) if self._cluster else client.pipeline(transaction=False)
             for link in links:
                 machine = link.machine
                 now = machine.now()

@@ -14,7 +14,15 @@ from __future__ import annotations
 
 import urllib.parse
 
-__all__ = ["CACHE_OPTIONS", "DRIVER_OPTIONS", "STORAGE_OPTIONS", "split_options"]
+from breaker_core.durations import parse_duration
+
+__all__ = [
+    "CACHE_OPTIONS",
+    "DRIVER_OPTIONS",
+    "STORAGE_OPTIONS",
+    "duration_param",
+    "split_options",
+]
 
 STORAGE_OPTIONS = ("prefix", "timeout", "refresh", "clock")
 """Options of the storage URL (see docs/shared.md)."""
@@ -103,3 +111,15 @@ def split_options(
     rest = [(k, v) for k, values in query.items() if k not in own for v in values]
     driver_url = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(rest)))
     return options, driver_url
+
+
+def duration_param(text: str) -> float:
+    """A duration in a URL query: ``250ms``, ``1s`` or a bare number of seconds.
+
+    Raises:
+        ValueError: not a duration.
+    """
+    try:
+        return parse_duration(float(text))
+    except ValueError:
+        return parse_duration(text)
