@@ -45,7 +45,6 @@ __all__ = [
     "is_failure",
     "refuse_if_open",
     "run",
-    "settle",
     "socket_fd",
     "statement_timeout_sql",
     "watchdog",
@@ -130,19 +129,6 @@ def _judged(
     finally:
         if token is not None:
             watchdog.disarm(token)
-
-
-def settle(attempt: Any, exc: BaseException | None) -> None:
-    """Exit ``attempt`` (entered) with the outcome ``exc`` judged by :func:`is_failure`.
-
-    A database failure goes to the breaker's ``record``/``ignore``; another
-    ``Exception`` is a success (the database answered); any other
-    ``BaseException`` (cancellation) is neither.
-    """
-    if exc is None or (isinstance(exc, Exception) and not is_failure(exc)):
-        attempt.__exit__(None, None, None)
-    else:
-        attempt.__exit__(type(exc), exc, exc.__traceback__)
 
 
 def refuse_if_open(breaker: CircuitBreaker) -> None:
@@ -318,6 +304,10 @@ class Watchdog:
                 else:
                     empty_looks = 0
                 self._wake_at = earliest
+                # An arm that read the previous _wake_at after the scan above did not
+                # notify: its query is in _live by now, so look again before sleeping.
+                if min((d for d, _ in list(self._live.values())), default=math.inf) < earliest:
+                    continue
                 self._cond.wait(None if earliest == math.inf else earliest - now)
 
 
