@@ -29,17 +29,17 @@ Layer: web. Imports the engine and breaker_core.ops, never the Redis driver.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from breaker_core.errors import CircuitOpenError
 from breaker_core.pagesettings import PageSettings
 from breaker_core.registry import Registry
 from breaker_core.web import shareable, stale
-from breaker_core.web.routes import RouteTable
+from breaker_core.web.routes import RoutePlan, RouteTable
 from breaker_core.web.shareable import PageRequest
 from breaker_core.web.unavailable import unavailable
 
-__all__ = ["REFRESH", "Answer", "PageGuard", "PageVisit", "RequestMaker"]
+__all__ = ["REFRESH", "Answer", "PageGuard", "PageVisit", "RawKey", "RequestMaker"]
 
 REFRESH = 1.0
 """Seconds a kept copy is left as it is before a later good response replaces it."""
@@ -48,6 +48,14 @@ _MEMO_LIMIT = 10_000
 
 RequestMaker = Callable[[], PageRequest]
 """Builds the request's :class:`~breaker_core.web.shareable.PageRequest` when needed."""
+
+RawKey = Callable[[], Hashable]
+"""Returns the framework's raw values that decide a request's scheme, authority, path and query.
+
+Two requests with equal raw keys must make equal ``PageRequest`` fields of
+those four (the framework's host checks included). It is only used to skip
+re-storing a page kept a moment ago, never to find a copy to serve.
+"""
 
 
 def _memo_key(name: str, request: PageRequest) -> tuple[str, ...]:
@@ -72,7 +80,7 @@ class Answer:
 class PageVisit:
     """One request with something to do: answer it (a dependency is open), or keep its response."""
 
-    __slots__ = ("_make", "_request", "error", "guard", "keepers")
+    __slots__ = ("_make", "_recent", "_request", "error", "guard", "keepers")
 
     def __init__(
         self,
@@ -81,6 +89,7 @@ class PageVisit:
         keepers: list[str],
         make_request: RequestMaker,
         request: PageRequest | None = None,
+        recent: tuple[RoutePlan, Hashable] | None = None,
     ) -> None:
         self.guard = guard
         self.error = error
@@ -89,6 +98,7 @@ class PageVisit:
         """The dependencies that want a fresh copy of this page (empty when ``error``)."""
         self._make = make_request
         self._request = request
+        self._recent = recent  # (the path's plan, the raw key) when the framework gave one
 
     @property
     def request(self) -> PageRequest:
@@ -115,7 +125,7 @@ class PageVisit:
         """
         if not self.keepers:
             return False
-        return self.guard.keep(self.keepers, self.request, status, headers, body)
+        return self.guard.keep(self.keepers, self.request, status, headers, body, self._recent)
 
 
 class PageGuard:
@@ -140,8 +150,17 @@ class PageGuard:
         # method, path, query) -> (the Vary names of the last kept response,
         # {variant text: clock reading of its last store}).
         self._memo: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, float]]] = {}
+        # raw key -> (plan, clock reading, refresh) of a page kept for every request of
+        # that key (it varies on nothing) by all of its plan's keepers at once.
+        self._recent: dict[Hashable, tuple[RoutePlan, float, float]] = {}
 
-    def visit(self, method: str, path: str, make_request: RequestMaker) -> PageVisit | None:
+    def visit(
+        self,
+        method: str,
+        path: str,
+        make_request: RequestMaker,
+        raw_key: RawKey | None = None,
+    ) -> PageVisit | None:
         """What to do for this request, or None when there is nothing to do (the common case).
 
         Nothing to do: no dependency guards ``path``, or every dependency it
@@ -149,7 +168,8 @@ class PageGuard:
         (not a GET, no ``stale_for``, or a copy was kept less than
         :data:`REFRESH` seconds ago). The path is matched against the routes
         once per path and settings generation; the request is built only when
-        a page keeper has to look at it.
+        a page keeper has to look at it. With ``raw_key``, a page kept a moment
+        ago for every request of that key is recognised without building it.
         """
         plan = self.routes.plan(path)
         if plan is None:
@@ -159,11 +179,19 @@ class PageGuard:
             return PageVisit(self, error, [], make_request)
         if method != "GET" or not plan.keepers:
             return None
+        recent = None
+        if raw_key is not None:
+            raw = raw_key()
+            seen = self._recent.get(raw)
+            age = self.registry.clock() - seen[1] if seen is not None else -1.0
+            if seen is not None and seen[0] is plan and 0 <= age < seen[2]:
+                return None  # kept a moment ago for every request of this key
+            recent = (plan, raw)
         request = make_request()
         keepers = self.wanted(plan.keepers, request)
         if not keepers:
             return None
-        return PageVisit(self, None, keepers, make_request, request)
+        return PageVisit(self, None, keepers, make_request, request, recent)
 
     def answer_for(
         self, error: CircuitOpenError, request: PageRequest | PageVisit | RequestMaker
@@ -221,8 +249,12 @@ class PageGuard:
         status: int,
         headers: list[tuple[str, str]],
         body: bytes | None,
+        recent: tuple[RoutePlan, Hashable] | None = None,
     ) -> bool:
-        """Keep the response under each of ``keepers`` if the rule allows; True if kept."""
+        """Keep the response under each of ``keepers`` if the rule allows; True if kept.
+
+        ``recent``: the path's plan and the request's raw key (see :data:`RawKey`).
+        """
         length = None if body is None else len(body)
         if body is None or shareable.refusal(request, status, headers, length, self.settings):
             return False
@@ -231,8 +263,10 @@ class PageGuard:
         now = self.registry.clock()
         if len(self._memo) > _MEMO_LIMIT:
             self._memo.clear()
+        refresh = REFRESH
         for name in keepers:
             stale_for = self.registry[name].config.stale_for
+            refresh = min(refresh, stale_for / 4)
             primary = shareable.primary_key(name, request)
             stale.store(
                 self.registry.cache, primary, names, variant, status, headers, body, stale_for
@@ -244,4 +278,8 @@ class PageGuard:
             if len(memo[1]) > _MEMO_LIMIT:
                 memo[1].clear()
             memo[1][variant] = now
+        if recent is not None and not variant and keepers == recent[0].keepers:
+            if len(self._recent) > _MEMO_LIMIT:
+                self._recent.clear()
+            self._recent[recent[1]] = (recent[0], now, refresh)
         return True

@@ -79,6 +79,26 @@ def page_request(request: HttpRequest) -> PageRequest:
     )
 
 
+_RAW = (
+    "HTTP_HOST",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "QUERY_STRING",
+)
+
+
+def raw_key(request: HttpRequest) -> tuple[object, ...]:
+    """The values :func:`page_request`'s scheme, host, path and query come from.
+
+    The scheme is read as Django reads it (``SECURE_PROXY_SSL_HEADER`` included);
+    the host headers are all there, whichever ``get_host()`` trusts.
+    """
+    meta = request.META
+    return (request.scheme, request.path, *[meta.get(name) for name in _RAW])
+
+
 def _meta_header(request: HttpRequest, name: str) -> str | None:
     """One request header from ``META``, without building ``request.headers``."""
     key = name.upper().replace("-", "_")
@@ -173,7 +193,10 @@ class BreakerMiddleware:
     def _before(self, guard: PageGuard, request: HttpRequest) -> HttpResponse | PageVisit | None:
         request.breakers = guard.registry
         visit = guard.visit(
-            request.method or "GET", request.path_info, lambda: page_request(request)
+            request.method or "GET",
+            request.path_info,
+            lambda: page_request(request),
+            lambda: raw_key(request),
         )
         if visit is None:
             return None

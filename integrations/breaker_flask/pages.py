@@ -47,19 +47,30 @@ def page_request() -> PageRequest:
     the app sets it); the path is ``script_root + path``; the query string is
     the raw bytes, each byte one character.
     """
+    current = request._get_current_object()  # type: ignore[attr-defined]
     try:
-        host: str | None = request.host
+        host: str | None = current.host
     except SecurityError:  # not in TRUSTED_HOSTS: nothing is kept or served for it
         host = None
+    headers = current.headers
     return PageRequest(
-        request.method,
-        request.scheme,
+        current.method,
+        current.scheme,
         host,
-        request.script_root + request.path,
-        request.query_string.decode("latin-1"),
-        request.headers.items(),
-        request.headers.get,
+        current.script_root + current.path,
+        current.query_string.decode("latin-1"),
+        headers.items(),
+        headers.get,
     )
+
+
+_RAW = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "PATH_INFO")
+
+
+def raw_key() -> tuple[object, ...]:
+    """The environ values :func:`page_request`'s scheme, host, path and query come from."""
+    environ = request.environ
+    return (*[environ.get(name) for name in _RAW], environ.get("QUERY_STRING"))
 
 
 class AppState:
@@ -73,7 +84,8 @@ class AppState:
 
     def before_request(self) -> ResponseReturnValue | None:
         """Answer a request whose page needs an open dependency (``routes``)."""
-        visit = self.pages.visit(request.method, request.path, page_request)
+        current = request._get_current_object()  # type: ignore[attr-defined]
+        visit = self.pages.visit(current.method, current.path, page_request, raw_key)
         if visit is None:
             return None
         if visit.error is not None:

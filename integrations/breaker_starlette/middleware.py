@@ -15,7 +15,7 @@ from breaker_core import CircuitOpenError, ConfigurationError, Registry
 from breaker_core.extension import Clock
 from breaker_core.web.pages import PageVisit
 from breaker_starlette.dependencies import declare_unavailable
-from breaker_starlette.responses import page_guard, page_request, send_answer
+from breaker_starlette.responses import page_guard, page_request, raw_key, send_answer
 
 __all__ = ["BreakerMiddleware", "page_guard"]
 
@@ -153,7 +153,9 @@ class BreakerMiddleware:
             state["breakers"] = self.registry
         guard = self.guard
         method: str = scope["method"]
-        visit = guard.visit(method, scope["path"], lambda: page_request(scope))
+        visit = guard.visit(
+            method, scope["path"], lambda: page_request(scope), lambda: raw_key(scope)
+        )
         if visit is not None:
             answer = visit.answer()
             if answer is not None:

@@ -20,6 +20,7 @@ __all__ = [
     "answer_response",
     "page_guard",
     "page_request",
+    "raw_key",
     "send_answer",
 ]
 
@@ -30,6 +31,24 @@ CSRF_COOKIE = "breakerpanel_csrf"
 def page_guard(registry: Registry) -> PageGuard:
     """A page guard with Starlette's additions to ``BREAKERS["pages"]`` (the dashboard cookie)."""
     return PageGuard(registry, shared_cookies=(CSRF_COOKIE,))
+
+
+def raw_key(scope: Scope) -> tuple[object, ...]:
+    """The scope values :func:`page_request`'s scheme, authority, path and query come from."""
+    host = None
+    for name, value in scope["headers"]:
+        if name == b"host":
+            host = value
+            break
+    server = scope.get("server")
+    return (
+        scope.get("scheme"),
+        host,
+        None if server is None else tuple(server),
+        scope.get("root_path"),
+        scope["path"],
+        scope.get("query_string"),
+    )
 
 
 def page_request(scope: Scope) -> PageRequest:

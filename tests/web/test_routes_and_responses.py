@@ -205,3 +205,37 @@ def test_a_good_page_is_stored_again_only_after_the_refresh_interval(clock):
     assert visit.collect
     visit.keep(200, [("Content-Type", "text/html")], b"newer page")
     assert len(writes) == 4
+
+
+def test_a_raw_key_skips_building_a_request_kept_a_moment_ago(clock):
+    from breaker_core.web.pages import REFRESH, PageGuard
+
+    registry = Registry.from_settings(
+        {"dependencies": {"inventory": {"routes": ["/p/*"], "stale_for": "1m"}}}, clock=clock
+    )
+    guard = PageGuard(registry)
+    built = []
+
+    def making(path, headers=()):
+        make = _request("GET", path, headers=headers)
+        return lambda: built.append(path) or make()
+
+    def request(path, raw, response_headers=(("Content-Type", "text/html"),)):
+        visit = guard.visit("GET", path, making(path), lambda: raw)
+        if visit is not None:
+            assert visit.keep(200, list(response_headers), b"page")
+        return visit
+
+    assert request("/p/1", ("raw", 1)) is not None
+    assert built == ["/p/1"]
+    for _ in range(20):  # kept a moment ago: not even the request is built
+        assert request("/p/1", ("raw", 1)) is None
+    assert built == ["/p/1"]
+    assert request("/p/2", ("raw", 2)) is not None  # another key: looked at and kept
+    clock.advance(REFRESH)
+    assert request("/p/1", ("raw", 1)) is not None  # the interval is over: kept again
+    # A page that varies on a header is not one copy for everyone: requests are looked at.
+    request("/p/3", ("raw", 3), [("Content-Type", "text/html"), ("Vary", "Accept-Language")])
+    built.clear()
+    assert guard.visit("GET", "/p/3", making("/p/3"), lambda: ("raw", 3)) is None
+    assert built == ["/p/3"]  # the request was built to read its Vary header
