@@ -53,8 +53,9 @@ RawKey = Callable[[], Hashable]
 """Returns the framework's raw values that decide a request's scheme, authority, path and query.
 
 Two requests with equal raw keys must make equal ``PageRequest`` fields of
-those four (the framework's host checks included). It is only used to skip
-re-storing a page kept a moment ago, never to find a copy to serve.
+those four (the framework's host checks included) and carry the same
+``Cookie`` header (key cookies are part of a copy's variant). It is only used
+to skip re-storing a page kept a moment ago, never to find a copy to serve.
 """
 
 
@@ -151,7 +152,7 @@ class PageGuard:
         # {variant text: clock reading of its last store}).
         self._memo: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, float]]] = {}
         # raw key -> (plan, clock reading, refresh) of a page kept for every request of
-        # that key (it varies on nothing) by all of its plan's keepers at once.
+        # that key (its response names no Vary header) by all of its plan's keepers at once.
         self._recent: dict[Hashable, tuple[RoutePlan, float, float]] = {}
 
     def visit(
@@ -278,7 +279,7 @@ class PageGuard:
             if len(memo[1]) > _MEMO_LIMIT:
                 memo[1].clear()
             memo[1][variant] = now
-        if recent is not None and not variant and keepers == recent[0].keepers:
+        if recent is not None and not names and keepers == recent[0].keepers:
             if len(self._recent) > _MEMO_LIMIT:
                 self._recent.clear()
             self._recent[recent[1]] = (recent[0], now, refresh)

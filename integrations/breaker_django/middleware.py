@@ -86,6 +86,7 @@ _RAW = (
     "SERVER_NAME",
     "SERVER_PORT",
     "QUERY_STRING",
+    "HTTP_COOKIE",
 )
 
 
@@ -93,7 +94,8 @@ def raw_key(request: HttpRequest) -> tuple[object, ...]:
     """The values :func:`page_request`'s scheme, host, path and query come from.
 
     The scheme is read as Django reads it (``SECURE_PROXY_SSL_HEADER`` included);
-    the host headers are all there, whichever ``get_host()`` trusts.
+    the host headers are all there, whichever ``get_host()`` trusts, and the
+    ``Cookie`` header (the language cookie is part of a copy's variant).
     """
     meta = request.META
     return (request.scheme, request.path, *[meta.get(name) for name in _RAW])

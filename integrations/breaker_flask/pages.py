@@ -68,9 +68,16 @@ _RAW = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NA
 
 
 def raw_key() -> tuple[object, ...]:
-    """The environ values :func:`page_request`'s scheme, host, path and query come from."""
+    """The environ values :func:`page_request`'s scheme, host, path and query come from.
+
+    With the ``Cookie`` header (see :data:`breaker_core.web.pages.RawKey`).
+    """
     environ = request.environ
-    return (*[environ.get(name) for name in _RAW], environ.get("QUERY_STRING"))
+    return (
+        *[environ.get(name) for name in _RAW],
+        environ.get("QUERY_STRING"),
+        environ.get("HTTP_COOKIE"),
+    )
 
 
 class AppState:

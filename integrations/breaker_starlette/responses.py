@@ -34,16 +34,21 @@ def page_guard(registry: Registry) -> PageGuard:
 
 
 def raw_key(scope: Scope) -> tuple[object, ...]:
-    """The scope values :func:`page_request`'s scheme, authority, path and query come from."""
-    host = None
+    """The scope values :func:`page_request`'s scheme, authority, path and query come from.
+
+    With the ``Cookie`` header (see :data:`breaker_core.web.pages.RawKey`).
+    """
+    host = cookie = None
     for name, value in scope["headers"]:
-        if name == b"host":
+        if name == b"host" and host is None:
             host = value
-            break
+        elif name == b"cookie":
+            cookie = value if cookie is None else cookie + b"; " + value
     server = scope.get("server")
     return (
         scope.get("scheme"),
         host,
+        cookie,
         None if server is None else tuple(server),
         scope.get("root_path"),
         scope["path"],

@@ -239,3 +239,25 @@ def test_a_raw_key_skips_building_a_request_kept_a_moment_ago(clock):
     built.clear()
     assert guard.visit("GET", "/p/3", making("/p/3"), lambda: ("raw", 3)) is None
     assert built == ["/p/3"]  # the request was built to read its Vary header
+
+
+def test_a_raw_key_with_the_cookie_header_covers_key_cookies(clock):
+    from breaker_core.web.pages import PageGuard
+
+    registry = Registry.from_settings(
+        {"dependencies": {"inventory": {"routes": ["/p/*"], "stale_for": "1m"}}}, clock=clock
+    )
+    guard = PageGuard(registry, key_cookies=("lang",))
+    built = []
+
+    def visit(cookie):
+        make = _request("GET", "/p/1", headers=[("Cookie", cookie)])
+        return guard.visit("GET", "/p/1", lambda: built.append(cookie) or make(), lambda: cookie)
+
+    first = visit("lang=fr")
+    assert first.keep(200, [("Content-Type", "text/html")], b"page en francais")
+    assert visit("lang=fr") is None
+    assert built == ["lang=fr"]
+    german = visit("lang=de")  # another language: another copy, looked at and kept
+    assert german is not None
+    assert built == ["lang=fr", "lang=de"]
