@@ -47,7 +47,7 @@ from breaker_core.logtext import (
     window_figures,
 )
 from breaker_core.matching import compile_matcher
-from breaker_core.policy import make_policy
+from breaker_core.policy import make_policy, reconfigured_policy
 from breaker_core.state import State
 from breaker_core.window import SlidingWindow
 
@@ -221,12 +221,15 @@ class Machine:
         """Take new settings (``Registry.reconfigure``), keeping state, counts and probes.
 
         A new ``window`` length takes the counts along (they age out on the new
-        window's schedule); an open breaker finishes the wait it started. The
+        window's schedule), so do new thresholds of the same trip policy (another
+        policy, or another ``window_calls``, starts counting afresh); an open
+        breaker finishes the wait it started. The
         caller has refused changes to ``max_concurrent`` and ``max_wait``.
         """
         with self._lock:
             if config.window != self._config.window:
                 self._window = self._window.resized(config.window, self._clock())
+            self._policy = reconfigured_policy(self._policy, self._config, config)
             self._config = config
             if hasattr(self._coord, "config"):
                 self._coord.config = config  # a shared store's copy of the thresholds

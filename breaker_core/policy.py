@@ -33,6 +33,7 @@ __all__ = [
     "CountWindow",
     "TripPolicy",
     "make_policy",
+    "reconfigured_policy",
 ]
 
 TRIP_POLICIES = ("time_window", "count_window", "consecutive")
@@ -140,3 +141,20 @@ def make_policy(config: BreakerConfig) -> TripPolicy | None:
             config.minimum_calls,
         )
     return None
+
+
+def reconfigured_policy(
+    policy: TripPolicy | None, old: BreakerConfig, new: BreakerConfig
+) -> TripPolicy | None:
+    """The policy for ``new`` settings: the same object with new thresholds if the rule and
+    its size are unchanged (its counts kept), else a fresh one (``Registry.reconfigure``)."""
+    if (old.trip_policy, old.window_calls) != (new.trip_policy, new.window_calls):
+        return make_policy(new)
+    if isinstance(policy, ConsecutiveFailures):
+        assert new.failure_threshold is not None  # checked by BreakerConfig
+        policy.threshold = new.failure_threshold
+    elif isinstance(policy, CountWindow):
+        policy.threshold = new.failure_threshold
+        policy.rate = new.failure_rate
+        policy.minimum_calls = new.minimum_calls
+    return policy

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from breaker_core.config import BreakerConfig
 from breaker_core.coordination import Coordinated, SharedView, Verdict
 from breaker_core.errors import StorageError
-from breaker_core.redis.outcomes import policy_batch
+from breaker_core.redis.outcomes import RingBatch, policy_batch
 from breaker_core.redis.scripts import ACQUIRE, SET_STATE
 from breaker_core.redis.timebase import TimeBase
 from breaker_core.redis.view import parse_reply
@@ -82,7 +82,7 @@ class RedisCoordination:
     def __init__(self, storage: Server, machine: Coordinated) -> None:
         self.storage = storage
         self.machine = machine
-        self.config = machine.config
+        self._config = machine.config
         tag = f"{{{storage.prefix}:{machine.name}}}"
         self.keys = (f"{tag}:s", f"{tag}:w", f"{tag}:p", f"{tag}:c")
         self.keyed = machine.name.endswith("]")
@@ -109,6 +109,19 @@ class RedisCoordination:
     def ttl(self) -> float:
         """Seconds the Redis keys live after this use (0: forever, for declared breakers)."""
         return key_ttl(self.config) if self.keyed else 0.0
+
+    @property
+    def config(self) -> BreakerConfig:
+        """The breaker's rules, as the machine last applied them."""
+        return self._config
+
+    @config.setter
+    def config(self, config: BreakerConfig) -> None:
+        self._config = config  # Registry.reconfigure: new thresholds (never a new policy)
+        if isinstance(self.outcomes, RingBatch):
+            self.outcomes.threshold = config.failure_threshold
+            self.outcomes.rate = config.failure_rate
+            self.outcomes.minimum = config.minimum_calls
 
     @property
     def deciding(self) -> bool:

@@ -262,3 +262,41 @@ def test_the_breaker_decides_as_the_model_for_any_sequence(options, steps):
             assert state == "half_open"
         else:
             assert state == model.state
+
+
+def _fail(breaker: CircuitBreaker, times: int) -> None:
+    for _ in range(times):
+        run(breaker, "failure")
+
+
+def test_reconfigure_applies_new_thresholds_to_the_policy_and_keeps_its_counts(clock):
+    def settings(policy: str, threshold: int) -> dict[str, object]:
+        return {"dependencies": {"d": {"trip_policy": policy, "failure_threshold": threshold}}}
+
+    registry = Registry.from_settings(settings("consecutive", 5), clock=clock)
+    breaker = registry["d"]
+    _fail(breaker, 1)
+    registry.reconfigure(settings("consecutive", 2))
+    assert breaker.snapshot()["trip_policy"]["consecutive_failures"] == 1  # kept
+    _fail(breaker, 1)
+    assert breaker.state is State.OPEN  # 2 in a row under the new threshold
+    breaker.reset()
+    _fail(breaker, 1)
+    registry.reconfigure(settings("time_window", 2))  # another rule: counts start afresh
+    assert breaker.snapshot()["trip_policy"] == {"name": "time_window"}
+
+
+def test_reconfigure_of_a_count_window_keeps_its_ring_unless_its_size_changes(clock):
+    def settings(threshold: int, size: int) -> dict[str, object]:
+        options = {"trip_policy": "count_window", "failure_threshold": threshold}
+        return {"dependencies": {"d": {**options, "window_calls": size}}}
+
+    registry = Registry.from_settings(settings(4, 10), clock=clock)
+    breaker = registry["d"]
+    _fail(breaker, 2)
+    registry.reconfigure(settings(3, 10))
+    assert breaker.snapshot()["trip_policy"]["window_failures"] == 2
+    registry.reconfigure(settings(3, 20))
+    assert breaker.snapshot()["trip_policy"]["window_failures"] == 0
+    _fail(breaker, 3)
+    assert breaker.state is State.OPEN

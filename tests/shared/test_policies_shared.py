@@ -385,3 +385,26 @@ def test_a_degraded_process_decides_with_its_own_policy(storage_url, clock):
         assert registry["dep"].state is State.OPEN
     finally:
         registry.close()
+
+
+def test_reconfigured_thresholds_reach_the_server_and_the_batch(fleet):
+    (a,) = fleet(1, trip_policy="count_window", window_calls=4, failure_threshold=4)
+    settings = {
+        "storage": a.storage.url,
+        "dependencies": {
+            "dep": {
+                "reset_timeout": 5,
+                "trip_policy": "count_window",
+                "window_calls": 4,
+                "failure_threshold": 2,
+            }
+        },
+    }
+    a.reconfigure(settings)
+    batch = a["dep"]._coord.outcomes
+    assert isinstance(batch, RingBatch)
+    assert batch.threshold == 2
+    run(a, "failure")
+    run(a, "failure")
+    sync(a)
+    assert a["dep"].state is State.OPEN
