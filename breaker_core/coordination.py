@@ -8,7 +8,10 @@ matter it asks a :class:`Coordination`, and nothing else:
 - :meth:`~Coordination.count_outcome`: an outcome to add to the fleet's window;
 - :meth:`~Coordination.report_probe`: a probe finished with this verdict;
 - :meth:`~Coordination.force_state`: an operator set a state for everyone;
-- :meth:`~Coordination.shared_view`: the fleet's window as last reported.
+- :meth:`~Coordination.shared_view`: the fleet's window as last reported;
+- :meth:`~Coordination.wait_hint`: a counted failure asks for a longer open wait
+  (``honor_retry_after``);
+- :meth:`~Coordination.policy_counts`: the fleet's trip-policy counts.
 
 Two implementations are siblings: :class:`MemoryCoordination` here (the
 machine's own state is the whole truth: it never defers) and
@@ -17,8 +20,8 @@ server, atomically). A store that does not answer raises :class:`Unavailable`;
 the machine then decides alone, exactly as with memory storage.
 
 The machine calls in the other direction only through its public store API:
-``adopt(view)``, ``drain(take)``, ``degraded()``, ``now()``, ``config``,
-``trip_wait()`` and ``jitter_factor()``. This module imports no store and
+``adopt(view)``, ``drain(take)``, ``degraded()``, ``now()``, ``own_clock``,
+``config``, ``trip_wait()`` and ``jitter_factor()``. This module imports no store and
 not the machine.
 
 Layer: engine. Imports the standard library and other engine modules only.

@@ -75,40 +75,62 @@ def test_redis_killed_mid_run_fails_no_call_and_is_rejoined(own_redis, prefix, c
         registry.close()
 
 
+class Apart:
+    """A process whose Redis (a server of the test's own) is killed; and others, later."""
+
+    def __init__(self, own_redis, prefix: str, **options: object) -> None:
+        self.server = own_redis
+        self.settings = {
+            "storage": f"{own_redis.url}?prefix={prefix}&refresh=50ms&timeout=100ms",
+            "dependencies": {"dep": {"window": "60s", **options}},
+        }
+        self.registries = [Registry.from_settings(self.settings)]
+        self.breaker = self.registries[0]["dep"]
+
+    def kill(self) -> None:
+        """Kill Redis once this process has synced, and wait until it notices."""
+        breaker = self.breaker
+        assert wait_for(lambda: breaker.snapshot()["shared"]["synced_ago"] is not None)
+        self.server.kill()
+        assert wait_for(lambda: breaker.snapshot()["shared"]["healthy"] is False)
+
+    def restart(self) -> Registry:
+        """Start Redis again (empty), wait for the rejoin; return a process never apart."""
+        self.server.start()
+        assert wait_for(lambda: self.breaker.snapshot()["shared"]["healthy"] is True)
+        other = Registry.from_settings(self.settings)
+        self.registries.append(other)
+        return other
+
+    def close(self) -> None:
+        for registry in self.registries:
+            registry.close()
+
+
+def shared_counts(registry: Registry) -> tuple[int, int]:
+    """The shared window's failures and successes, as ``registry`` reads them now."""
+    assert registry.storage.sync_now()
+    snapshot = registry["dep"].snapshot()
+    return snapshot["failures"], snapshot["successes"]
+
+
 def test_counts_made_while_apart_join_the_shared_window_once(own_redis, prefix):
     """Rejoining merges what this process counted while Redis was away (its last window's
     worth, bounded), once: another process sees it, and it is never counted twice."""
-    url = f"{own_redis.url}?prefix={prefix}&refresh=50ms&timeout=100ms"
-    settings = {
-        "storage": url,
-        "dependencies": {"dep": {"failure_threshold": 5, "window": "60s", "reset_timeout": 30}},
-    }
-    apart = Registry.from_settings(settings)
-    others: list[Registry] = []
+    apart = Apart(own_redis, prefix, failure_threshold=5, reset_timeout=30)
     try:
-        breaker = apart["dep"]
-        assert wait_for(lambda: breaker.snapshot()["shared"]["synced_ago"] is not None)
-        own_redis.kill()
-        assert wait_for(lambda: breaker.snapshot()["shared"]["healthy"] is False)
+        breaker = apart.breaker
+        apart.kill()
         for _ in range(3):
             with pytest.raises(Boom):
                 breaker.call(_raise)
         for _ in range(2):
             breaker.call(int)
         assert breaker.state is State.CLOSED  # 3 of 5: no local trip either
-        own_redis.start()  # same port, empty Redis
-        assert wait_for(lambda: breaker.snapshot()["shared"]["healthy"] is True)
-        other = Registry.from_settings(settings)  # a process that was never apart
-        others.append(other)
-
-        def shared_counts() -> tuple[int, int]:
-            assert other.storage.sync_now()
-            snapshot = other["dep"].snapshot()
-            return snapshot["failures"], snapshot["successes"]
-
-        assert wait_for(lambda: shared_counts() == (3, 2))
+        other = apart.restart()
+        assert wait_for(lambda: shared_counts(other) == (3, 2))
         time.sleep(0.3)  # several more syncs of the rejoined process
-        assert shared_counts() == (3, 2)  # sent once
+        assert shared_counts(other) == (3, 2)  # sent once
         for _ in range(2):
             with pytest.raises(Boom):
                 other["dep"].call(_raise)
@@ -116,25 +138,16 @@ def test_counts_made_while_apart_join_the_shared_window_once(own_redis, prefix):
         assert other["dep"].state is State.OPEN  # 3 from the outage + 2 now
         assert wait_for(lambda: breaker.state is State.OPEN)
     finally:
-        for registry in (apart, *others):
-            registry.close()
+        apart.close()
 
 
 def test_a_local_recovery_while_apart_leaves_only_later_counts_to_merge(own_redis, prefix):
     """Closing locally (a probe succeeded while Redis was away) empties what waits to be
     merged, as it empties the local window: the fleet does not trip on a past outage."""
-    url = f"{own_redis.url}?prefix={prefix}&refresh=50ms&timeout=100ms"
-    settings = {
-        "storage": url,
-        "dependencies": {"dep": {"failure_threshold": 3, "window": "60s", "reset_timeout": 0.2}},
-    }
-    apart = Registry.from_settings(settings)
-    others: list[Registry] = []
+    apart = Apart(own_redis, prefix, failure_threshold=3, reset_timeout=0.2)
     try:
-        breaker = apart["dep"]
-        assert wait_for(lambda: breaker.snapshot()["shared"]["synced_ago"] is not None)
-        own_redis.kill()
-        assert wait_for(lambda: breaker.snapshot()["shared"]["healthy"] is False)
+        breaker = apart.breaker
+        apart.kill()
         for _ in range(3):
             with pytest.raises(Boom):
                 breaker.call(_raise)
@@ -144,22 +157,13 @@ def test_a_local_recovery_while_apart_leaves_only_later_counts_to_merge(own_redi
         assert breaker.state is State.CLOSED
         with pytest.raises(Boom):
             breaker.call(_raise)
-        own_redis.start()
-        assert wait_for(lambda: breaker.snapshot()["shared"]["healthy"] is True)
-        other = Registry.from_settings(settings)
-        others.append(other)
-
-        def shared_failures() -> int:
-            assert other.storage.sync_now()
-            return int(other["dep"].snapshot()["failures"])
-
-        assert wait_for(lambda: shared_failures() == 1)  # only the failure after closing
+        other = apart.restart()
+        assert wait_for(lambda: shared_counts(other)[0] == 1)  # only the failure after closing
         time.sleep(0.2)
-        assert shared_failures() == 1
+        assert shared_counts(other)[0] == 1
         assert other["dep"].state is State.CLOSED
     finally:
-        for registry in (apart, *others):
-            registry.close()
+        apart.close()
 
 
 def test_unreachable_redis_at_start_fails_nothing(prefix, caplog):
