@@ -64,19 +64,21 @@ def page_request() -> PageRequest:
     )
 
 
-_RAW = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "PATH_INFO")
-
-
 def raw_key() -> tuple[object, ...]:
     """The environ values :func:`page_request`'s scheme, host, path and query come from.
 
     With the ``Cookie`` header (see :data:`breaker_core.web.pages.RawKey`).
     """
-    environ = request.environ
+    get = request.environ.get
     return (
-        *[environ.get(name) for name in _RAW],
-        environ.get("QUERY_STRING"),
-        environ.get("HTTP_COOKIE"),
+        get("wsgi.url_scheme"),
+        get("HTTP_HOST"),
+        get("SERVER_NAME"),
+        get("SERVER_PORT"),
+        get("SCRIPT_NAME"),
+        get("PATH_INFO"),
+        get("QUERY_STRING"),
+        get("HTTP_COOKIE"),
     )
 
 

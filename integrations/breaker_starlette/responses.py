@@ -38,12 +38,17 @@ def raw_key(scope: Scope) -> tuple[object, ...]:
 
     With the ``Cookie`` header (see :data:`breaker_core.web.pages.RawKey`).
     """
-    host = cookie = None
-    for name, value in scope["headers"]:
-        if name == b"host" and host is None:
-            host = value
-        elif name == b"cookie":
-            cookie = value if cookie is None else cookie + b"; " + value
+    headers = scope["headers"]
+    found = dict(headers)  # no loop in Python when no header name repeats (the usual case)
+    if len(found) == len(headers):
+        host, cookie = found.get(b"host"), found.get(b"cookie")
+    else:
+        host = cookie = None
+        for name, value in headers:
+            if name == b"host" and host is None:
+                host = value
+            elif name == b"cookie":
+                cookie = value if cookie is None else cookie + b"; " + value
     server = scope.get("server")
     return (
         scope.get("scheme"),

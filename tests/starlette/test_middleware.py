@@ -421,3 +421,19 @@ def test_json_body_of_the_503_is_valid_json_with_content_length(
     response = client.get("/checkout", headers={"accept": "application/json"})
     assert int(response.headers["content-length"]) == len(response.content)
     assert json.loads(response.content)["retry_after"] == 30
+
+
+def test_the_raw_key_reads_the_first_host_and_every_cookie_header():
+    from breaker_starlette.responses import raw_key
+
+    def scope(*headers: tuple[bytes, bytes]) -> dict[str, object]:
+        return {"type": "http", "scheme": "http", "path": "/p", "headers": list(headers)}
+
+    one = raw_key(scope((b"host", b"a.example"), (b"cookie", b"lang=fr; x=1")))
+    split = raw_key(scope((b"host", b"a.example"), (b"cookie", b"lang=fr"), (b"cookie", b"x=1")))
+    assert one == split  # HTTP/2 sends cookies as several headers: joined as page_request does
+    assert raw_key(scope((b"host", b"a.example"), (b"host", b"b.example"))) == raw_key(
+        scope((b"host", b"a.example"))
+    )
+    assert raw_key(scope((b"host", b"a.example"))) != raw_key(scope((b"host", b"b.example")))
+    assert raw_key(scope((b"cookie", b"lang=fr"))) != raw_key(scope((b"cookie", b"lang=de")))
