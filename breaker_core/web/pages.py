@@ -155,6 +155,13 @@ class PageGuard:
         # that key (its response names no Vary header) by all of its plan's keepers at once.
         self._recent: dict[Hashable, tuple[RoutePlan, float, float]] = {}
 
+    def guards(self, path: str) -> bool:
+        """True when some dependency's routes match ``path`` (remembered per path).
+
+        A cheap test before building the request makers :meth:`visit` takes.
+        """
+        return self.routes.plan(path) is not None
+
     def visit(
         self,
         method: str,

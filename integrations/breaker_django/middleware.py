@@ -194,9 +194,12 @@ class BreakerMiddleware:
 
     def _before(self, guard: PageGuard, request: HttpRequest) -> HttpResponse | PageVisit | None:
         request.breakers = guard.registry
+        path = request.path_info
+        if not guard.guards(path):
+            return None
         visit = guard.visit(
             request.method or "GET",
-            request.path_info,
+            path,
             lambda: page_request(request),
             lambda: raw_key(request),
         )

@@ -153,8 +153,11 @@ class BreakerMiddleware:
             state["breakers"] = self.registry
         guard = self.guard
         method: str = scope["method"]
-        visit = guard.visit(
-            method, scope["path"], lambda: page_request(scope), lambda: raw_key(scope)
+        path: str = scope["path"]
+        visit = (
+            guard.visit(method, path, lambda: page_request(scope), lambda: raw_key(scope))
+            if guard.guards(path)
+            else None
         )
         if visit is not None:
             answer = visit.answer()

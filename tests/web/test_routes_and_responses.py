@@ -152,6 +152,7 @@ def test_page_guard_flow_keeps_and_serves_the_last_good_page(clock):
         clock=clock,
     )
     guard = PageGuard(registry)
+    assert (guard.guards("/about"), guard.guards("/product/1")) == (False, True)
     assert guard.visit("GET", "/about", _request("GET", "/about")) is None  # not guarded
     visit = guard.visit("GET", "/product/1", _request("GET", "/product/1"))
     assert visit.answer() is None
