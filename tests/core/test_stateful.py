@@ -15,8 +15,10 @@ Both machines run against every store in ``STORES``: memory, and Redis (a
 real server, ``REDIS_URL``), where the Lua scripts decide. With Redis the
 breaker's state is settled (one worker cycle, ``storage.sync_now()``) before
 each comparison: the model describes the shared state once the process has
-flushed its counts and read the answer. To add a rule (a trip policy, say),
-add it to ``Model`` and ``_BreakerMachine``: every store runs it.
+flushed its counts and read the answer. Every trip policy (``time_window``,
+``consecutive``, ``count_window`` with small rings) is drawn for both stores,
+and the snapshot's policy counts are compared too. To add a rule, add it to
+``Model`` and ``_BreakerMachine``: every store runs it.
 """
 
 from __future__ import annotations
