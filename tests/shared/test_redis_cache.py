@@ -113,7 +113,7 @@ def test_a_hung_cache_costs_one_timeout_then_misses_at_once_and_rejoins(own_redi
             target=lambda: hang.execute_command("DEBUG", "SLEEP", "1.5")
         )
         sleeper.start()
-        time.sleep(0.2)  # the server is asleep now
+        _wait_until_asleep(own_redis.port)
         began = time.monotonic()
         assert cache.get("page") is None  # one timeout, then a miss
         first = time.monotonic() - began
@@ -136,3 +136,24 @@ def test_a_hung_cache_costs_one_timeout_then_misses_at_once_and_rejoins(own_redi
         assert [r for r in caplog.records if "answers again" in r.getMessage()]
     finally:
         registry.close()
+
+
+def _wait_until_asleep(port: int) -> None:
+    """Return once the server at ``port`` stops answering (its DEBUG SLEEP has begun).
+
+    A raw socket, so no client retry hides the silence: a PING unanswered
+    within 50 ms means the server is asleep.
+    """
+    import socket
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+            probe.sendall(b"PING\r\n")
+            probe.settimeout(0.05)
+            try:
+                probe.recv(64)
+            except TimeoutError:
+                return
+        time.sleep(0.01)
+    raise AssertionError("the redis-server never went to sleep")
