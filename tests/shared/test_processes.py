@@ -217,3 +217,58 @@ async def test_async_probe_never_blocks_and_is_single(storage_url, clock):
             assert breaker.state is State.CLOSED, f"trial {trial}"
     finally:
         registry.close()
+
+
+def test_exactly_one_probe_among_32_threads(storage_url, clock):
+    """32 threads of one process on a shared half-open breaker: one probe, over 30 trials."""
+    registry = Registry.from_settings(
+        {"storage": storage_url(refresh="0"), "dependencies": {"dep": SETTINGS}}, clock=clock
+    )
+    breaker = registry["dep"]
+    threads_count = 32
+    lock = threading.Lock()
+    try:
+        for trial in range(TRIALS):
+            for _ in range(3):
+                with pytest.raises(Boom):
+                    breaker.call(_raise)
+            registry.storage.sync_now()
+            assert breaker.state is State.OPEN, f"trial {trial}"
+            clock.advance(5)
+            ran: list[int] = []
+            outcomes: list[str] = []
+            release = threading.Event()
+            start = threading.Barrier(threads_count)
+
+            def probe(ran: list[int] = ran, release: threading.Event = release) -> str:
+                with lock:
+                    ran.append(1)
+                release.wait(WAIT)
+                return "ok"
+
+            def caller(
+                outcomes: list[str] = outcomes,
+                release: threading.Event = release,
+                start: threading.Barrier = start,
+            ) -> None:
+                start.wait(WAIT)
+                try:
+                    outcome = breaker.call(probe)
+                except CircuitOpenError:
+                    outcome = "rejected"
+                with lock:
+                    outcomes.append(outcome)
+                    if outcomes.count("rejected") == threads_count - 1:
+                        release.set()
+
+            threads = [threading.Thread(target=caller) for _ in range(threads_count)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(WAIT)
+            counted = (len(ran), outcomes.count("rejected"), outcomes.count("ok"))
+            assert counted == (1, threads_count - 1, 1), f"trial {trial}"
+            registry.storage.sync_now()
+            assert breaker.state is State.CLOSED, f"trial {trial}"
+    finally:
+        registry.close()
