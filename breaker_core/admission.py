@@ -1,0 +1,257 @@
+"""Admission: letting a call through, as a normal call or a probe, or rejecting it.
+
+The general admission path (the closed fast path lives in
+:class:`~breaker_core.CircuitBreaker`'s call forms): probe slots, local or
+from a shared store, the bulkhead, and rejections with their counts and events.
+
+Layer: engine. Imports the standard library and other engine modules only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import uuid
+from typing import NoReturn
+
+from breaker_core.coordination import Unavailable
+from breaker_core.errors import BulkheadFullError, CircuitOpenError
+from breaker_core.events import Event, dispatch
+from breaker_core.phase import (
+    _CLOSED,
+    _DISABLED,
+    _FORCED_OPEN,
+    _HALF_OPEN,
+    _METRICS_ONLY,
+    _OPEN,
+    Ticket,
+    _Change,
+    _Probe,
+)
+from breaker_core.sharing import Sharing
+
+__all__ = ["Admission"]
+
+
+class Admission(Sharing):
+    """The machine's admission of calls and probes, and its rejections."""
+
+    def _tells(self) -> bool:
+        """Whether listeners hear of the current call (its gate asked, if all are gated)."""
+        gate = self._gate
+        return bool(self._listening) and (gate is None or gate())
+
+    def _admit(self) -> Ticket:
+        """Admit a call or raise CircuitOpenError; take a bulkhead slot if capped (sync)."""
+        ticket = self._admit_breaker()
+        bulkhead = self._bulkhead
+        if bulkhead is not None and ticket is not None:
+            try:
+                acquired = bulkhead.acquire()
+            except BaseException:
+                self._give_back(ticket)  # interrupted while waiting: no slot leaks
+                raise
+            if not acquired:
+                self._give_back(ticket)
+                self._reject(bulkhead.retry_after, "bulkhead_full")
+        return ticket
+
+    async def _admit_async(self) -> Ticket:
+        """Like :meth:`_admit`; a task cancelled at any await gives back what it took."""
+        if self._coord.deciding and self._may_ask_store():
+            # A shared probe slot costs one round trip: never on the event loop.
+            ticket = await self._admit_in_thread()
+        else:
+            ticket = self._admit_breaker()
+        bulkhead = self._bulkhead
+        if bulkhead is not None and ticket is not None:
+            try:
+                acquired = await bulkhead.acquire_async()
+            except BaseException:
+                self._give_back(ticket)  # cancelled while waiting for a slot
+                raise
+            if not acquired:
+                self._give_back(ticket)
+                self._reject(bulkhead.retry_after, "bulkhead_full")
+        return ticket
+
+    async def _admit_in_thread(self) -> Ticket:
+        """Admission in a worker thread; if the task is cancelled, the thread's slot goes back."""
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        future = loop.run_in_executor(None, context.run, self._admit_breaker)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # The round trip goes on in its thread: whatever it takes is given back.
+            future.add_done_callback(self._give_back_late)
+            raise
+
+    def _give_back_late(self, future: asyncio.Future[Ticket]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self._give_back(future.result())
+
+    def _may_ask_store(self) -> bool:
+        """Whether admission would ask shared storage for a probe slot (else it is local)."""
+        phase = self._phase
+        if phase.state is _HALF_OPEN:
+            return self._clock() >= self._busy_until
+        return phase.state is _OPEN and self._clock() >= phase.open_until
+
+    def _admit_breaker(self) -> Ticket:
+        phase = self._phase
+        state = phase.state
+        if state is _CLOSED or state is _METRICS_ONLY:
+            return phase.gen
+        if state is _DISABLED:
+            return None
+        if state is _OPEN:
+            now = self._clock()
+            if now < phase.open_until:
+                self._reject(phase.open_until - now, "open", now)
+            return self._admit_probe(now)
+        if state is _HALF_OPEN:
+            return self._admit_probe(self._clock())
+        self._reject(self._config.reset_timeout, "forced_open")
+        return None  # unreachable: _reject raises
+
+    def _admit_probe(self, now: float) -> Ticket:
+        """Decide, under the lock, on a call that found the breaker OPEN or HALF_OPEN."""
+        if self._coord.deciding:
+            handled, shared_ticket = self._admit_shared_probe(now)
+            if handled:
+                return shared_ticket
+        config = self._config
+        change: _Change | None = None
+        rejection: tuple[float, str] | None = None
+        ticket: Ticket = None
+        with self._lock:
+            phase = self._phase
+            if phase.state is _OPEN:
+                if now < phase.open_until:
+                    rejection = (phase.open_until - now, "open")
+                else:
+                    change = self._transition(_HALF_OPEN, now, "reset_timeout")
+                    phase = self._phase
+            if rejection is None:
+                state = phase.state
+                if state is _HALF_OPEN:
+                    probes = self._probes
+                    for probe in [p for p in probes if now >= p.deadline]:
+                        probes.discard(probe)  # it never reported back: reclaim its slot
+                    if len(probes) < config.half_open_max_calls:
+                        ticket = _Probe(phase.gen, now + config.probe_timeout)
+                        probes.add(ticket)
+                    else:
+                        earliest = min(p.deadline for p in probes)
+                        rejection = (min(config.reset_timeout, earliest - now), "half_open_full")
+                elif state is _CLOSED or state is _METRICS_ONLY:
+                    ticket = phase.gen  # another thread closed it meanwhile
+                elif state is _FORCED_OPEN:
+                    rejection = (config.reset_timeout, "forced_open")
+                # DISABLED: ticket stays None, nothing is recorded
+        if change is not None:
+            try:
+                self._announce(change)
+            except BaseException:
+                if rejection is None:
+                    self._give_back(ticket)  # a listener stopped the call: free its slot
+                raise
+        if rejection is not None:
+            self._reject(rejection[0], rejection[1], now)
+        return ticket
+
+    def _admit_shared_probe(self, now: float) -> tuple[bool, Ticket]:
+        """Take a probe slot from the shared store, or reject.
+
+        Returns ``(True, ticket)`` when the store decided, ``(False, None)``
+        when it did not answer (the breaker then decides locally).
+        """
+        if now < self._busy_until:
+            wait = min(self._config.reset_timeout, self._busy_deadline - now)
+            self._reject(wait, "half_open_full", now)
+        key = uuid.uuid4().hex
+        try:
+            view = self._coord.take_probe_slot(now, key)
+        except Unavailable:
+            return False, None
+        self.adopt(view)
+        verdict = view.verdict
+        if verdict == "probe":
+            ticket = _Probe(view.gen, now + self._config.probe_timeout, key)
+            with self._lock:
+                self._probes.add(ticket)
+            return True, ticket
+        if verdict == "reject":
+            retry = float(view.extra)
+            if view.state is _HALF_OPEN:
+                # Every slot is taken somewhere: answer locally for a moment. The
+                # store gives the wait until the earliest slot's deadline; the answer
+                # is capped by reset_timeout, as the memory store answers.
+                wait = min(self._config.reset_timeout, retry)
+                self._busy_deadline = now + retry
+                self._busy_until = now + wait
+                self._reject(wait, "half_open_full", now)
+            self._reject(retry, "forced_open" if view.state is _FORCED_OPEN else "open", now)
+        if view.state is _DISABLED:
+            return True, None
+        return True, view.gen
+
+    def _reject(self, retry_after: float, reason: str, now: float | None = None) -> NoReturn:
+        """Raise the rejection error, counting it and telling listeners first."""
+        self.count_rejection(self._clock() if now is None else now, reason)
+        error: CircuitOpenError
+        if reason == "bulkhead_full":
+            error = BulkheadFullError(self.name, retry_after)
+        elif reason == "forced_open":
+            error = CircuitOpenError(self.name, retry_after, reason)
+        else:
+            cause = self._trip_cause
+            error = CircuitOpenError(self.name, retry_after, reason, cause)
+            error.__cause__ = cause
+        if self._tells():
+            try:
+                self._tell_rejected(error, reason, now)
+            except BaseException:  # logged by dispatch; the rejection stands
+                pass
+        try:
+            raise error
+        finally:
+            # The traceback holds this frame; a local pointing back at the
+            # error would make a reference cycle only the collector can free.
+            del error
+
+    def count_rejection(self, now: float, reason: str) -> None:
+        """Count a refused call (every rejection path does): no lock, but no count lost.
+
+        The counters are atomic; the first rejection of a new interval first
+        files the ones before it under their interval (see History.roll).
+        """
+        history = self._history
+        if now >= history.roll_at:
+            self._acquire()
+            try:
+                history.roll(now)
+            finally:
+                self._release()
+        next(history.rejected[reason])
+
+    def _tell_rejected(self, error: CircuitOpenError, reason: str, now: float | None) -> None:
+        event = Event(
+            "rejected",
+            self.name,
+            new_state=self._phase.state,
+            exception=error,
+            reason=reason,
+            time=self._clock() if now is None else now,
+        )
+        dispatch(self._listening, event)
+
+    def _give_back(self, ticket: Ticket) -> None:
+        """Return a probe slot taken by a call that was then refused by the bulkhead."""
+        if isinstance(ticket, _Probe):
+            with self._lock:
+                self._probes.discard(ticket)
+                self._busy_until = 0.0
+            if ticket.key is not None:
+                self._coord.report_probe(ticket.key, ticket.gen, "none", self._clock())

@@ -1,0 +1,133 @@
+"""The state machine's fields, set up in one place, and the flags the hot path reads.
+
+:class:`MachineState` is the base of the machine's mixins (transitions,
+shared state, admission, outcomes): it builds every field they read and write
+and recomputes the hot-path flags when listeners or settings change.
+
+Layer: engine. Imports the standard library and other engine modules only.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable
+
+from breaker_core.adaptive import AdaptiveBulkhead, build_bulkhead
+from breaker_core.clock import Clock
+from breaker_core.config import BreakerConfig
+from breaker_core.coordination import MEMORY, Coordination
+from breaker_core.events import GatedListener, Listener
+from breaker_core.history import History
+from breaker_core.matching import compile_matcher
+from breaker_core.phase import _CLOSED, RECENT_TRANSITIONS, _Phase, _Probe
+from breaker_core.policy import make_policy
+from breaker_core.state import State
+from breaker_core.window import SlidingWindow
+
+__all__ = ["MachineState"]
+
+
+class MachineState:
+    """The fields of one breaker's state machine (see :class:`~breaker_core.machine.Machine`)."""
+
+    def __init__(
+        self,
+        name: str,
+        config: BreakerConfig,
+        clock: Clock | None,
+        listeners: list[Listener] | None,
+    ) -> None:
+        self.name = name
+        self._config = config
+        self._clock: Clock = clock if clock is not None else time.monotonic
+        # A clock of its own (tests): shared storage then decides on it, not the server's.
+        self._own_clock = clock is not None and clock is not time.monotonic
+        self._lock = threading.Lock()
+        # Bound once: explicit acquire/release is about half the cost of `with`.
+        self._acquire = self._lock.acquire
+        self._release = self._lock.release
+        # Per-interval points and running totals (history.py): fed by buckets leaving
+        # the window and by the paths that are not the fast one.
+        self._history = History()
+        self._window = SlidingWindow(config.window, self._history.retire)
+        # consecutive / count_window; None for the time window (decided from _window).
+        self._policy = make_policy(config)
+        self._phase = _Phase(_CLOSED, 0)
+        self._probes: set[_Probe] = set()
+        self._probe_successes = 0
+        self._failed_probes = 0
+        self._opened_at: float | None = None
+        self._changed_at = self._clock()
+        # The failure being settled (under the lock), and the one that last tripped
+        # the breaker: CircuitOpenError carries it while OPEN/HALF_OPEN.
+        self._failing: BaseException | None = None
+        self._trip_cause: BaseException | None = None
+        # With shared storage the store trips the breaker: this process's last failure
+        # of the generation, the cause it shows when it adopts the trip.
+        self._last_failure: BaseException | None = None
+        # The last transitions (clock reading, from, to, reason), newest last.
+        self._recent: collections.deque[tuple[float, State, State, str]] = collections.deque(
+            maxlen=RECENT_TRANSITIONS
+        )
+        self._own_listeners: list[Listener] = []
+        # The registry's listeners, shared by reference so later additions apply.
+        self._shared_listeners: list[Listener] = listeners if listeners is not None else []
+        self._bulkhead = build_bulkhead(config.max_concurrent, config.max_wait, self._clock)
+        # An adaptive limit times every call: no lock-free token fast path then.
+        self._adaptive = isinstance(self._bulkhead, AdaptiveBulkhead)
+        self._tokens = (
+            self._bulkhead.tokens if self._bulkhead is not None and not self._adaptive else None
+        )
+        # Attempts holding this breaker in any thread or task: while 0, calls need
+        # not look up their context's holder (a cheap test on the hot path).
+        self._holding = 0
+        # The store that shares this breaker's state (see coordination.py); memory by default.
+        self._coord: Coordination = MEMORY
+        self._shared = False  # hot path: counts go to a shared store too
+        # Until then, a half-open breaker rejects locally: every shared probe slot was taken.
+        self._busy_until = 0.0
+        self._busy_deadline = 0.0
+        # Copied out of the config for the hot path.
+        self._slow = config.slow_call_duration
+        self._result_is_failure = config.result_is_failure
+        self._record = compile_matcher(config.record, "record")
+        self._ignore = compile_matcher(config.ignore, "ignore")
+        self._listening: tuple[Listener, ...] = ()
+        # With only gated listeners (add_listener(..., when=)): asked per call whether
+        # this call is told; None when no listener is gated or one hears everything.
+        self._gate: Callable[[], bool] | None = None
+        self._timed = False  # measure call durations (slow calls or listeners)
+        self._plain = False  # a closed success needs nothing but a window count
+        self.listeners_changed()
+
+    def listeners_changed(self) -> None:
+        """Recompute the listener tuple and the hot-path flags (after listeners change)."""
+        listening = (*self._own_listeners, *self._shared_listeners)
+        gates = tuple(x.when for x in listening if isinstance(x, GatedListener))
+        eager = len(gates) < len(listening)  # a listener hears every event
+        self._listening = listening
+        self._gate = None if eager or not gates else _any_of(gates)
+        self._timed = self._slow is not None or bool(listening) or self._adaptive
+        # A call whose gate says no stays on the fast path: gated listeners do not count.
+        self._plain = not (
+            self._slow is not None
+            or eager
+            or self._adaptive
+            or self._result_is_failure is not None
+            or self._config.failure_rate is not None
+            or self._policy is not None
+        )
+
+    def _tells(self) -> bool:
+        """Whether listeners hear of the current call (its gate asked, if all are gated)."""
+        gate = self._gate
+        return bool(self._listening) and (gate is None or gate())
+
+
+def _any_of(gates: tuple[Callable[[], bool], ...]) -> Callable[[], bool]:
+    """One gate asking each of ``gates`` in turn (the first one alone when there is one)."""
+    if len(gates) == 1:
+        return gates[0]
+    return lambda: any(gate() for gate in gates)

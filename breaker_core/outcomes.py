@@ -1,0 +1,227 @@
+"""Outcomes: counting a finished call and applying it to the window and the state.
+
+A closed success on the fast path, then the general path: judging a result
+or an exception, timing it, settling it under the lock (which may trip the
+breaker or end a probe) and telling listeners.
+
+Layer: engine. Imports the standard library and other engine modules only.
+"""
+
+from __future__ import annotations
+
+import logging
+from bisect import bisect_left
+
+from breaker_core.admission import Admission
+from breaker_core.events import Event, dispatch
+from breaker_core.history import LATENCY_AT as _LATENCY_AT
+from breaker_core.history import LATENCY_BOUNDS
+from breaker_core.phase import (
+    _ABANDONED,
+    _CLOSED,
+    _FAILURE,
+    _FAILURE_REASONS,
+    _IGNORED,
+    _OUTCOME_KINDS,
+    _OUTCOME_NAMES,
+    _RESULT,
+    _SLOW,
+    _SUCCESS,
+    NO_RESULT,
+    Ticket,
+    _Change,
+    _Phase,
+    _Probe,
+)
+
+__all__ = ["Outcomes"]
+
+logger = logging.getLogger("breaker_core")
+
+
+class Outcomes(Admission):
+    """The machine's counting of finished calls."""
+
+    def _count_success(self, phase: _Phase, now: float) -> None:
+        """Count a plain closed success (the fast path: no trip is possible on a success).
+
+        Also gives back the bulkhead slot the fast path took, if any.
+        """
+        bulkhead = self._bulkhead
+        if bulkhead is not None:
+            bulkhead.tokens.append(None)
+            if bulkhead.waiters:
+                bulkhead.wake_one()
+        window = self._window
+        self._acquire()
+        try:
+            if self._phase is phase:
+                if window.head == now // window.width:
+                    window.bucket_successes[window.slot] += 1
+                    window.successes += 1
+                else:
+                    window.add_success(now)
+                if self._shared:
+                    self._coord.count_outcome(now, 0)
+            else:
+                self._history.count(now, failure=False)  # an older epoch's: not windowed
+        finally:
+            self._release()
+
+    def _finish(self, ticket: Ticket, start: float | None, result: object) -> None:
+        """Count a call that returned (or a ``with`` block that ended without error)."""
+        if ticket is None:
+            return
+        now = self._clock()
+        duration = None if start is None else now - start
+        if self._bulkhead is not None:
+            self._bulkhead.release(duration)
+        outcome = _SUCCESS
+        if self._slow is not None and duration is not None and duration >= self._slow:
+            outcome = _SLOW
+        elif self._result_is_failure is not None and result is not NO_RESULT:
+            try:
+                if self._result_is_failure(result):
+                    outcome = _RESULT
+            except Exception:
+                logger.exception(
+                    "result_is_failure of breaker %r raised; the call counts as a success",
+                    self.name,
+                )
+        self._settle(ticket, outcome, now, duration, None)
+
+    def _finish_failed(
+        self, ticket: Ticket, start: float | None, wait: float | None = None
+    ) -> None:
+        """Count a block the caller judged a failure (``Attempt.fail``).
+
+        ``wait``: the open wait the failure asked for (``honor_retry_after``), for
+        a shared store to apply should this failure trip the breaker.
+        """
+        if ticket is None:
+            return
+        now = self._clock()
+        duration = None if start is None else now - start
+        if self._bulkhead is not None:
+            self._bulkhead.release(duration, True)
+        self._settle(ticket, _RESULT, now, duration, None, wait)
+
+    def _finish_error(self, ticket: Ticket, start: float | None, exc: BaseException) -> None:
+        """Count a call that raised ``exc``."""
+        if ticket is None:
+            return
+        now = self._clock()
+        duration = None if start is None else now - start
+        if self._bulkhead is not None:
+            # A cancelled call's duration says nothing about the dependency.
+            self._bulkhead.release(duration if isinstance(exc, Exception) else None, True)
+        if not isinstance(exc, Exception):
+            outcome = _ABANDONED
+        elif self._ignore is not None and self._ignore(exc):
+            outcome = _IGNORED
+        elif self._record is not None and self._record(exc):
+            outcome = _FAILURE
+        elif self._slow is not None and duration is not None and duration >= self._slow:
+            outcome = _SLOW
+        else:
+            outcome = _SUCCESS  # the dependency answered; the error is the caller's
+        self._settle(ticket, outcome, now, duration, exc)
+
+    def _settle(
+        self,
+        ticket: Ticket,
+        outcome: int,
+        now: float,
+        duration: float | None,
+        exc: BaseException | None,
+        wait: float | None = None,
+    ) -> None:
+        """Apply a finished call's outcome to the window and the state, under the lock."""
+        change: _Change | None = None
+        self._acquire()
+        try:
+            phase = self._phase
+            state = phase.state
+            if _SUCCESS < outcome < _IGNORED:
+                self._failing = exc  # the cause, should this failure trip the breaker
+            # A slow call is a slow call whatever it raised (as Resilience4j).
+            slow = outcome == _SLOW or (
+                outcome == _FAILURE
+                and duration is not None
+                and self._slow is not None
+                and duration >= self._slow
+            )
+            windowed = type(ticket) is int and ticket == phase.gen and outcome < _IGNORED
+            if outcome != _SUCCESS or not windowed:
+                self._tally(outcome, now, slow, windowed)
+            if duration is not None and outcome != _ABANDONED:
+                history = self._history
+                if history.start <= now < history.end:  # the newest point: inline
+                    history.latest[_LATENCY_AT + bisect_left(LATENCY_BOUNDS, duration)] += 1
+                else:
+                    history.duration(now, duration)
+            if type(ticket) is int:
+                if windowed:
+                    window = self._window
+                    coord = self._coord
+                    # With shared storage the store decides trips (unless it is away);
+                    # the local window counts every outcome all along.
+                    local = not coord.deciding
+                    policy = self._policy
+                    if policy is not None and state is _CLOSED:
+                        policy.record(outcome != _SUCCESS)
+                    if outcome == _SUCCESS:
+                        window.add_success(now)
+                        if self._shared:
+                            coord.count_outcome(now, 0)
+                        # A success can only trip by bringing the window to minimum_calls.
+                        if self._config.failure_rate is not None and state is _CLOSED and local:
+                            change = self._maybe_trip(now)
+                    else:
+                        window.add_failure(now, slow=slow)
+                        if self._shared:
+                            coord.count_outcome(now, 2 if slow else 1)
+                            self._last_failure = exc
+                            if wait is not None:
+                                coord.wait_hint(wait)
+                        if state is _CLOSED and local:
+                            change = self._maybe_trip(now)
+            elif isinstance(ticket, _Probe):
+                change = self._probe_finished(ticket, outcome, now, phase, wait)
+        finally:
+            self._failing = None
+            self._release()
+        try:
+            gate = self._gate
+            if outcome != _ABANDONED and self._listening and (gate is None or gate()):
+                dispatch(
+                    self._listening,
+                    Event(
+                        _OUTCOME_KINDS[outcome],
+                        self.name,
+                        new_state=state,
+                        exception=exc,
+                        duration=duration,
+                        reason=_FAILURE_REASONS.get(outcome),
+                        time=now,
+                    ),
+                )
+        finally:
+            # A listener's BaseException never hides the transition it caused.
+            if change is not None:
+                self._announce(change)
+
+    def _tally(self, outcome: int, now: float, slow: bool, windowed: bool) -> None:
+        """Count a call that did not succeed, or one the window does not hold; lock held.
+
+        The window counts what it holds (``windowed``) in its buckets; the
+        kind of every call that did not succeed, and what the window does not
+        hold (probes, calls of an older epoch), go to the history directly.
+        """
+        if outcome == _ABANDONED:
+            return
+        history = self._history
+        if outcome != _SUCCESS:
+            history.outcome(_OUTCOME_NAMES[outcome])
+        if not windowed and outcome < _IGNORED:
+            history.count(now, failure=outcome != _SUCCESS, slow=slow)

@@ -1,0 +1,75 @@
+"""The decision code's small types: the phase, probe slots, tickets and outcome codes.
+
+Shared by the modules of the state machine (:mod:`breaker_core.machine` and
+the mixins it is built from) and the call forms of
+:class:`~breaker_core.CircuitBreaker`; nothing here decides anything.
+
+Layer: engine. Imports the standard library and other engine modules only.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from breaker_core.events import Event
+from breaker_core.logtext import Figures
+from breaker_core.state import State
+
+_CLOSED = State.CLOSED
+_OPEN = State.OPEN
+_HALF_OPEN = State.HALF_OPEN
+_FORCED_OPEN = State.FORCED_OPEN
+_DISABLED = State.DISABLED
+_METRICS_ONLY = State.METRICS_ONLY
+
+# Outcomes of a finished call.
+_SUCCESS = 0
+_FAILURE = 1  # a recorded exception
+_SLOW = 2  # slower than slow_call_duration
+_RESULT = 3  # result_is_failure(result) was true
+_IGNORED = 4  # an exception listed in ignore
+_ABANDONED = 5  # a BaseException that is not an Exception: neither success nor failure
+
+_OUTCOME_KINDS = ("success", "failure", "failure", "failure", "ignored")
+RECENT_TRANSITIONS = 10
+"""How many of its last transitions a breaker remembers for snapshots and dashboards."""
+
+_OUTCOME_NAMES = ("success", "failure", "slow", "failure", "ignored")
+"""Outcomes as metrics name them: a slow call counts as ``slow``, not also as ``failure``."""
+_FAILURE_REASONS = {_FAILURE: "exception", _SLOW: "slow", _RESULT: "result"}
+NO_RESULT = object()
+"""Passed as the result of a call that has none (a ``with`` block)."""
+
+
+class _Phase:
+    """An immutable view of the state, swapped whole so lock-free readers see one version."""
+
+    __slots__ = ("gen", "open_until", "state")
+
+    def __init__(self, state: State, gen: int, open_until: float = 0.0) -> None:
+        self.state = state
+        self.gen = gen  # bumped on every transition; results of older calls are stale
+        self.open_until = open_until  # OPEN: when a probe may pass
+
+
+class _Probe:
+    """A half-open probe slot, held from admission until the probe reports back."""
+
+    __slots__ = ("deadline", "gen", "key")
+
+    def __init__(self, gen: int, deadline: float, key: str | None = None) -> None:
+        self.gen = gen
+        self.deadline = deadline
+        self.key = key  # the slot's id in shared storage; None for a local slot
+
+
+class _Change(NamedTuple):
+    """A state change to announce, with the figures that decided it (taken under the lock)."""
+
+    event: Event
+    figures: Figures
+
+
+# What admission hands to the caller and the caller hands back when it finishes:
+# the phase generation of a normal call, a _Probe, or None when nothing is recorded.
+Ticket = int | _Probe | None
