@@ -20,10 +20,7 @@ from breaker_core.phase import (
     _ABANDONED,
     _CLOSED,
     _FAILURE,
-    _FAILURE_REASONS,
     _IGNORED,
-    _OUTCOME_KINDS,
-    _OUTCOME_NAMES,
     _RESULT,
     _SLOW,
     _SUCCESS,
@@ -37,6 +34,12 @@ from breaker_core.phase import (
 __all__ = ["Outcomes"]
 
 logger = logging.getLogger("breaker_core")
+
+# Defined here, not imported: the compiler calls methods of imported names differently.
+_OUTCOME_KINDS = ("success", "failure", "failure", "failure", "ignored")
+_OUTCOME_NAMES = ("success", "failure", "slow", "failure", "ignored")
+"""Outcomes as metrics name them: a slow call counts as ``slow``, not also as ``failure``."""
+_FAILURE_REASONS = {_FAILURE: "exception", _SLOW: "slow", _RESULT: "result"}
 
 
 class Outcomes(Admission):

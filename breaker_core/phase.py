@@ -30,13 +30,9 @@ _RESULT = 3  # result_is_failure(result) was true
 _IGNORED = 4  # an exception listed in ignore
 _ABANDONED = 5  # a BaseException that is not an Exception: neither success nor failure
 
-_OUTCOME_KINDS = ("success", "failure", "failure", "failure", "ignored")
 RECENT_TRANSITIONS = 10
 """How many of its last transitions a breaker remembers for snapshots and dashboards."""
 
-_OUTCOME_NAMES = ("success", "failure", "slow", "failure", "ignored")
-"""Outcomes as metrics name them: a slow call counts as ``slow``, not also as ``failure``."""
-_FAILURE_REASONS = {_FAILURE: "exception", _SLOW: "slow", _RESULT: "result"}
 NO_RESULT = object()
 """Passed as the result of a call that has none (a ``with`` block)."""
 
