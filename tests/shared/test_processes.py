@@ -176,22 +176,32 @@ def test_a_state_forced_by_a_command_reaches_a_running_app(storage_url):
         command.close()
 
 
+def _half_open_registry(storage_url: Any, clock: Any) -> Registry:
+    """A registry whose "dep" shares Redis with no background refresh (the test syncs)."""
+    return Registry.from_settings(
+        {"storage": storage_url(refresh="0"), "dependencies": {"dep": SETTINGS}}, clock=clock
+    )
+
+
+def _trip_and_wait(registry: Registry, clock: Any, trial: int) -> None:
+    """Trip "dep" in the fleet, then move the clock past its wait: a probe may pass."""
+    for _ in range(3):
+        with pytest.raises(Boom):
+            registry["dep"].call(_raise)
+    registry.storage.sync_now()
+    assert registry["dep"].state is State.OPEN, f"trial {trial}"
+    clock.advance(5)
+
+
 async def test_async_probe_never_blocks_and_is_single(storage_url, clock):
     """100 tasks on a shared half-open breaker: exactly one probe, counted over 30 trials."""
     import asyncio
 
-    registry = Registry.from_settings(
-        {"storage": storage_url(refresh="0"), "dependencies": {"dep": SETTINGS}}, clock=clock
-    )
+    registry = _half_open_registry(storage_url, clock)
     breaker = registry["dep"]
     try:
         for trial in range(TRIALS):
-            for _ in range(3):
-                with pytest.raises(Boom):
-                    breaker.call(_raise)
-            registry.storage.sync_now()
-            assert breaker.state is State.OPEN, f"trial {trial}"
-            clock.advance(5)
+            _trip_and_wait(registry, clock, trial)
             ran: list[int] = []
             rejected: list[int] = []
             release = asyncio.Event()
@@ -221,20 +231,13 @@ async def test_async_probe_never_blocks_and_is_single(storage_url, clock):
 
 def test_exactly_one_probe_among_32_threads(storage_url, clock):
     """32 threads of one process on a shared half-open breaker: one probe, over 30 trials."""
-    registry = Registry.from_settings(
-        {"storage": storage_url(refresh="0"), "dependencies": {"dep": SETTINGS}}, clock=clock
-    )
+    registry = _half_open_registry(storage_url, clock)
     breaker = registry["dep"]
     threads_count = 32
     lock = threading.Lock()
     try:
         for trial in range(TRIALS):
-            for _ in range(3):
-                with pytest.raises(Boom):
-                    breaker.call(_raise)
-            registry.storage.sync_now()
-            assert breaker.state is State.OPEN, f"trial {trial}"
-            clock.advance(5)
+            _trip_and_wait(registry, clock, trial)
             ran: list[int] = []
             outcomes: list[str] = []
             release = threading.Event()
