@@ -5,16 +5,62 @@ Layer: engine. Imports the standard library and other engine modules only.
 
 from __future__ import annotations
 
-from contextvars import Token
+import threading
+from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from breaker_core.clock import Clock
+from breaker_core.config import BreakerConfig
 from breaker_core.machine import NO_RESULT, Ticket
 
-if TYPE_CHECKING:
-    from breaker_core.breaker import CircuitBreaker
+__all__ = ["Attempt", "AttemptHost"]
 
-__all__ = ["Attempt"]
+
+class AttemptHost(Protocol):
+    """What an :class:`Attempt` uses of its breaker (a :class:`~breaker_core.CircuitBreaker`).
+
+    Its name and settings (what readers of :attr:`Attempt.breaker` use), then the
+    machine's own hooks. Named here so this module need not import ``breaker`` (which
+    imports it to make attempts): no circle, even for the type checker.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def config(self) -> BreakerConfig: ...
+
+    _holding: int
+
+    @property
+    def _holder(self) -> ContextVar[Attempt | None]: ...
+
+    @property
+    def _lock(self) -> threading.Lock: ...
+
+    @property
+    def _clock(self) -> Clock: ...
+
+    @property
+    def _timed(self) -> bool: ...
+
+    @property
+    def _config(self) -> BreakerConfig: ...
+
+    def _admit(self) -> Ticket: ...
+
+    async def _admit_async(self) -> Ticket: ...
+
+    def _finish(self, ticket: Ticket, start: float | None, result: object) -> None: ...
+
+    def _finish_failed(
+        self, ticket: Ticket, start: float | None, wait: float | None = None
+    ) -> None: ...
+
+    def _finish_error(self, ticket: Ticket, start: float | None, exc: BaseException) -> None: ...
+
+    def _stretch_open_wait(self, ticket: Ticket, seconds: float) -> None: ...
 
 
 class Attempt:
@@ -47,7 +93,7 @@ class Attempt:
         "active",
     )
 
-    def __init__(self, breaker: CircuitBreaker, *, detached: bool = False) -> None:
+    def __init__(self, breaker: AttemptHost, *, detached: bool = False) -> None:
         self._machine = breaker
         self._ticket: Ticket = None
         self._start: float | None = None
@@ -61,8 +107,8 @@ class Attempt:
         """True between entering and exiting: only an active attempt holds its breaker."""
 
     @property
-    def breaker(self) -> CircuitBreaker:
-        """The breaker this attempt runs under."""
+    def breaker(self) -> AttemptHost:
+        """The breaker this attempt runs under (a :class:`~breaker_core.CircuitBreaker`)."""
         return self._machine
 
     @property

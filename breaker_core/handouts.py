@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from breaker_core.breaker import CircuitBreaker
 from breaker_core.cache import Cache
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     import httpx
     import requests
 
-    from breaker_core.registry import Registry
     from breaker_core.retry import RetryBudget
 
 __all__ = ["Handouts"]
@@ -37,13 +36,17 @@ R = TypeVar("R")
 
 
 class _HttpClients(Protocol):
-    """What the ``http-clients`` driver provides (:mod:`breaker_http.clients`)."""
+    """What the ``http-clients`` driver provides (:mod:`breaker_http.clients`).
 
-    def client(self, registry: Registry, name: str, **kwargs: Any) -> httpx.Client: ...
+    It is given the registry itself (a ``Handouts`` is always a ``Registry``); naming it
+    ``Handouts`` here keeps this module from importing ``registry``, which imports it.
+    """
 
-    def async_client(self, registry: Registry, name: str, **kwargs: Any) -> httpx.AsyncClient: ...
+    def client(self, registry: Handouts, name: str, **kwargs: Any) -> httpx.Client: ...
 
-    def session(self, registry: Registry, name: str) -> requests.Session: ...
+    def async_client(self, registry: Handouts, name: str, **kwargs: Any) -> httpx.AsyncClient: ...
+
+    def session(self, registry: Handouts, name: str) -> requests.Session: ...
 
 
 def _http_clients() -> _HttpClients:
@@ -62,8 +65,9 @@ class Handouts:
     def __getitem__(self, name: str) -> CircuitBreaker:
         raise NotImplementedError  # the Registry's
 
-    def _registry(self) -> Registry:
-        return cast("Registry", self)
+    @property
+    def clock(self) -> Clock:
+        raise NotImplementedError  # the Registry's
 
     # -- retries -----------------------------------------------------------------------
 
@@ -90,7 +94,7 @@ class Handouts:
         from breaker_core.retry import budget_for
 
         budget = budget_for(
-            self._registry(),
+            self,
             name,
             self._budgets.get(name),
             ratio=ratio,
@@ -113,17 +117,17 @@ class Handouts:
             ConfigurationError: the dependency has no ``url``, or httpx is not
                 installed (``pip install "breakerpanel[http]"``).
         """
-        client: httpx.Client = _http_clients().client(self._registry(), name, **kwargs)
+        client: httpx.Client = _http_clients().client(self, name, **kwargs)
         return client
 
     def async_client(self, name: str, **kwargs: Any) -> httpx.AsyncClient:
         """An ``httpx.AsyncClient`` for dependency ``name``; see :meth:`client`."""
-        client: httpx.AsyncClient = _http_clients().async_client(self._registry(), name, **kwargs)
+        client: httpx.AsyncClient = _http_clients().async_client(self, name, **kwargs)
         return client
 
     def session(self, name: str) -> requests.Session:
         """A ``requests.Session`` with the breaker adapter mounted; see :meth:`client`."""
-        session: requests.Session = _http_clients().session(self._registry(), name)
+        session: requests.Session = _http_clients().session(self, name)
         return session
 
     # -- guard -------------------------------------------------------------------------

@@ -27,14 +27,12 @@ from __future__ import annotations
 import collections
 import threading
 import weakref
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from breaker_core.breaker import CircuitBreaker
+from breaker_core.clock import Clock
 from breaker_core.errors import ConfigurationError
 from breaker_core.state import State
-
-if TYPE_CHECKING:
-    from breaker_core.registry import Registry
 
 __all__ = [
     "DEFAULT_KEY_LABELS",
@@ -87,13 +85,29 @@ def check_key(dependency: str, key: object) -> str:
     return key
 
 
+class KeyedOwner(Protocol):
+    """What :class:`KeyedBreakers` uses of its registry (a :class:`~breaker_core.Registry`).
+
+    Named here so this module need not import ``registry`` (which builds the per-key
+    breakers): no circle, even for the type checker.
+    """
+
+    @property
+    def generation(self) -> int: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def adopt(self, breaker: CircuitBreaker) -> CircuitBreaker: ...
+
+
 class KeyedBreakers:
     """The per-key breakers of one declared dependency (see the module docs).
 
     Thread-safe. Built by the registry on the first ``for_key`` of the dependency.
     """
 
-    def __init__(self, registry: Registry, dependency: CircuitBreaker) -> None:
+    def __init__(self, registry: KeyedOwner, dependency: CircuitBreaker) -> None:
         self.registry = registry
         self.dependency = dependency
         self._generation = registry.generation

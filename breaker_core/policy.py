@@ -22,15 +22,13 @@ Layer: engine. Imports the standard library and other engine modules only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from breaker_core.config import BreakerConfig
+from typing import Protocol
 
 __all__ = [
     "TRIP_POLICIES",
     "ConsecutiveFailures",
     "CountWindow",
+    "PolicySettings",
     "TripPolicy",
     "make_policy",
     "reconfigured_policy",
@@ -58,6 +56,29 @@ class TripPolicy(Protocol):
     def counts(self) -> dict[str, int]:
         """The policy's own counts, for snapshots."""
         ...
+
+
+class PolicySettings(Protocol):
+    """The settings a trip policy is made from: those of a :class:`~breaker_core.BreakerConfig`.
+
+    Named here so this module need not import ``config`` (which imports it to check
+    ``trip_policy``): no circle, even for the type checker.
+    """
+
+    @property
+    def trip_policy(self) -> str: ...
+
+    @property
+    def failure_threshold(self) -> int | None: ...
+
+    @property
+    def failure_rate(self) -> float | None: ...
+
+    @property
+    def minimum_calls(self) -> int: ...
+
+    @property
+    def window_calls(self) -> int: ...
 
 
 class ConsecutiveFailures:
@@ -128,7 +149,7 @@ class CountWindow:
         return {"window_calls": self.calls, "window_failures": self.failures}
 
 
-def make_policy(config: BreakerConfig) -> TripPolicy | None:
+def make_policy(config: PolicySettings) -> TripPolicy | None:
     """The policy object ``config`` asks for; None for the time window (the machine's own)."""
     if config.trip_policy == "consecutive":
         assert config.failure_threshold is not None  # checked by BreakerConfig
@@ -144,7 +165,7 @@ def make_policy(config: BreakerConfig) -> TripPolicy | None:
 
 
 def reconfigured_policy(
-    policy: TripPolicy | None, old: BreakerConfig, new: BreakerConfig
+    policy: TripPolicy | None, old: PolicySettings, new: PolicySettings
 ) -> TripPolicy | None:
     """The policy for ``new`` settings: the same object with new thresholds if the rule and
     its size are unchanged (its counts kept), else a fresh one (``Registry.reconfigure``)."""

@@ -19,20 +19,20 @@ Layer: engine. Imports the standard library and other engine modules only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from breaker_core.breaker import CircuitBreaker
+from breaker_core.clock import Clock
 from breaker_core.config import BreakerConfig
 from breaker_core.errors import ConfigurationError
+from breaker_core.pagesettings import PageSettings
 from breaker_core.settings import parse_settings
-from breaker_core.storage import redact_url
-
-if TYPE_CHECKING:
-    from breaker_core.registry import Registry
+from breaker_core.storage import Storage, redact_url
 
 __all__ = [
     "FIXED_FIELDS",
     "SHARED_FIELDS",
+    "Reconfigurable",
     "fixed_field_problems",
     "reconfigure_registry",
     "shared_field_problems",
@@ -71,8 +71,35 @@ def shared_field_problems(old: BreakerConfig, new: BreakerConfig, path: str) -> 
     ]
 
 
+class Reconfigurable(Protocol):
+    """What :func:`reconfigure_registry` reads of the registry (a :class:`~breaker_core.Registry`).
+
+    Named here so this module need not import ``registry`` (which calls it): no circle,
+    even for the type checker.
+    """
+
+    @property
+    def settings_source(self) -> Mapping[str, Any]: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def storage(self) -> Storage: ...
+
+    @property
+    def pages(self) -> PageSettings: ...
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def get(self, name: str) -> CircuitBreaker | None: ...
+
+    def adopt(self, breaker: CircuitBreaker) -> CircuitBreaker: ...
+
+
 def reconfigure_registry(
-    registry: Registry, settings: Mapping[str, object] | None
+    registry: Reconfigurable, settings: Mapping[str, object] | None
 ) -> dict[str, CircuitBreaker]:
     """:meth:`breaker_core.Registry.reconfigure`: validate everything, then apply.
 

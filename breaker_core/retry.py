@@ -19,17 +19,27 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from breaker_core.clock import Clock
 from breaker_core.durations import parse_duration
 from breaker_core.errors import CircuitOpenError, ConfigurationError
 from breaker_core.window import SlidingWindow
 
-if TYPE_CHECKING:
-    from breaker_core.registry import Registry
+__all__ = ["BudgetOwner", "RetryBudget", "budget_for", "is_retryable", "retry_after_of"]
 
-__all__ = ["RetryBudget", "budget_for", "is_retryable", "retry_after_of"]
+
+class BudgetOwner(Protocol):
+    """What :func:`budget_for` uses of the registry that keeps the budgets.
+
+    Named here so this module need not import ``registry`` (which hands budgets out):
+    no circle, even for the type checker.
+    """
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def __getitem__(self, name: str, /) -> object: ...
 
 
 class RetryBudget:
@@ -182,7 +192,7 @@ def retry_after_of(exc: BaseException) -> float | None:
 
 
 def budget_for(
-    registry: Registry,
+    registry: BudgetOwner,
     name: str,
     budget: RetryBudget | None,
     *,

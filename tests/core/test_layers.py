@@ -2,12 +2,14 @@
 
 ``make lint`` runs ``lint-imports`` on the real tree; these tests show the contracts
 are able to fail (a forbidden import, even inside a function, breaks them) and that
-the runtime import graph of every package has no circle.
+the import graph of every package has no circle, counting imports made only for the type
+checker (under ``if TYPE_CHECKING:``).
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import subprocess
@@ -108,18 +110,67 @@ def test_a_forbidden_import_breaks_the_contracts(tmp_path, module, line, named):
     assert named in done.stdout
 
 
-def test_no_import_circle_at_run_time():
-    # Imports inside functions count; those under ``if TYPE_CHECKING:`` exist only
-    # for annotations and never run, so they cannot close a circle.
-    grimp = pytest.importorskip("grimp", reason="the dev extra installs import-linter")
-    graph = grimp.build_graph(*PACKAGES, cache_dir=None, exclude_type_checking_imports=True)
+def _circles(graph) -> list[str]:
+    """Every circle of ``graph`` as ``a -> b -> ... -> a`` (one line per module on it)."""
     circles = []
     for module in sorted(graph.modules):
         for imported in graph.find_modules_directly_imported_by(module):
             path = graph.find_shortest_chain(importer=imported, imported=module)
             if path is not None:
                 circles.append(" -> ".join([module, *path]))
+    return circles
+
+
+def test_no_import_circle_even_for_the_type_checker():
+    # Every import counts: inside functions, and under ``if TYPE_CHECKING:`` too. The
+    # latter never run, but a module naming another for its annotations depends on it all
+    # the same; the lower module describes what it uses (a Protocol) instead.
+    grimp = pytest.importorskip("grimp", reason="the dev extra installs import-linter")
+    graph = grimp.build_graph(*PACKAGES, cache_dir=None, exclude_type_checking_imports=False)
+    circles = _circles(graph)
     assert not circles, "import circles:\n" + "\n".join(circles)
+
+
+def _circles_of(tree: Path, *, type_checking: bool) -> list[str]:
+    # grimp finds packages by import, so a copied tree is read in a process of its own.
+    code = (
+        "import importlib.util, json, sys, grimp\n"
+        f"spec = importlib.util.spec_from_file_location('layers', {str(Path(__file__))!r})\n"
+        "layers = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(layers)\n"
+        "graph = grimp.build_graph(*layers.PACKAGES, cache_dir=None,"
+        f" exclude_type_checking_imports={not type_checking})\n"
+        "print(json.dumps(layers._circles(graph)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'integrations'}"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    circles: list[str] = json.loads(done.stdout)
+    return circles
+
+
+@pytest.mark.slow
+def test_the_circle_check_sees_an_import_for_annotations_only(tmp_path):
+    # The check is able to fail: one annotation-only import back up closes a circle
+    # that a graph of run-time imports alone does not show.
+    pytest.importorskip("grimp", reason="the dev extra installs import-linter")
+    tree = _copy_tree(tmp_path)
+    _add_to(
+        tree / "breaker_core" / "policy.py",
+        "\n\nfrom typing import TYPE_CHECKING\n\n"
+        "if TYPE_CHECKING:\n    from breaker_core.config import BreakerConfig\n",
+    )
+    circle = "breaker_core.config -> breaker_core.policy -> breaker_core.config"
+    assert circle in _circles_of(tree, type_checking=True)
+    assert _circles_of(tree, type_checking=False) == []
 
 
 def _contracts() -> dict[str, dict[str, object]]:
