@@ -42,10 +42,11 @@ def _copy_tree(target: Path) -> Path:
     return target
 
 
-def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
+def _run_in(tree: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` with the copied ``tree`` (not this checkout) on the import path."""
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'integrations'}"}
     return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache", "--no-logo"],
+        command,
         cwd=tree,
         env=env,
         capture_output=True,
@@ -53,6 +54,10 @@ def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
+    return _run_in(tree, str(LINT_IMPORTS), "--no-cache", "--no-logo")
 
 
 def _add_to(path: Path, text: str) -> None:
@@ -142,16 +147,7 @@ def _circles_of(tree: Path, *, type_checking: bool) -> list[str]:
         f" exclude_type_checking_imports={not type_checking})\n"
         "print(json.dumps(layers._circles(graph)))\n"
     )
-    env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'integrations'}"}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tree,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _run_in(tree, sys.executable, "-c", code)
     assert done.returncode == 0, done.stderr
     circles: list[str] = json.loads(done.stdout)
     return circles
