@@ -36,11 +36,6 @@ __all__ = ["Admission"]
 class Admission(Sharing):
     """The machine's admission of calls and probes, and its rejections."""
 
-    def _tells(self) -> bool:
-        """Whether listeners hear of the current call (its gate asked, if all are gated)."""
-        gate = self._gate
-        return bool(self._listening) and (gate is None or gate())
-
     def _admit(self) -> Ticket:
         """Admit a call or raise CircuitOpenError; take a bulkhead slot if capped (sync)."""
         ticket = self._admit_breaker()
@@ -209,7 +204,7 @@ class Admission(Sharing):
             cause = self._trip_cause
             error = CircuitOpenError(self.name, retry_after, reason, cause)
             error.__cause__ = cause
-        if self._tells():
+        if self._listening and self._tells():
             try:
                 self._tell_rejected(error, reason, now)
             except BaseException:  # logged by dispatch; the rejection stands
