@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -54,6 +55,39 @@ def wait_until_up(url: str, *, timeout: float, alive: Any = None) -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"nothing answered at {url} after {timeout} s") from None
             time.sleep(0.05)  # waiting for a server to start, not for time to pass
+
+
+@contextlib.contextmanager
+def gunicorn_workers(app: str, ready_path: str, env: dict[str, str]) -> Iterator[str]:
+    """``app`` under gunicorn with 2 workers on a free port; yields its base URL.
+
+    Ready once ``ready_path`` answers; ``env`` is the whole environment of the server.
+    Stopped with SIGTERM (killed after 30 s).
+    """
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", app],
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}{ready_path}", timeout=30, alive=lambda: process.poll() is None)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def fresh_get(url: str) -> httpx.Response:
+    """A request on a new connection, so any worker of a prefork server may take it."""
+    with httpx.Client(timeout=10) as client:
+        return client.get(url, headers={"Connection": "close"})
 
 
 @contextlib.contextmanager

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,14 +17,10 @@ httpx = pytest.importorskip("httpx")
 
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
+from tests.browser.servers import fresh_get, gunicorn_workers  # noqa: E402
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 30.0) -> bool:
@@ -46,41 +39,9 @@ def wait_for(check: Callable[[], bool], timeout: float = 30.0) -> bool:
 def server(tmp_path: Path) -> Iterator[str]:
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
-    port = free_port()
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "tests.prometheus.multiproc_app:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        assert wait_for(lambda: httpx.get(f"{url}/metrics").status_code == 200), "no server"
+    with gunicorn_workers("tests.prometheus.multiproc_app:app", "/metrics", env) as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def fresh_get(url: str) -> httpx.Response:
-    """A request on a new connection, so either worker may take it."""
-    with httpx.Client() as client:
-        return client.get(url, headers={"Connection": "close"})
 
 
 def series(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -9,9 +9,6 @@ from __future__ import annotations
 import collections
 import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +19,7 @@ pytest.importorskip("gunicorn")
 pytest.importorskip("flask")
 httpx = pytest.importorskip("httpx")
 
-from tests.browser.servers import free_port, wait_until_up  # noqa: E402
+from tests.browser.servers import fresh_get, gunicorn_workers  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,31 +28,9 @@ CALLS = 40
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "integrations")])}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "tests.web.prefork_app:app"],
-        cwd=ROOT,
-        env=env,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/breakers/status", timeout=30, alive=lambda: process.poll() is None)
+    with gunicorn_workers("tests.web.prefork_app:app", "/breakers/status", env) as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def fresh_get(url: str) -> httpx.Response:
-    """A request on a new connection, so either worker may take it."""
-    with httpx.Client(timeout=10) as client:
-        return client.get(url, headers={"Connection": "close"})
 
 
 def test_every_answer_names_its_process_and_shows_that_process_calls(server: str) -> None:
