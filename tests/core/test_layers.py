@@ -20,17 +20,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = [
-    "breaker_core",
-    "breaker_django",
-    "breaker_flask",
-    "breaker_starlette",
-    "breaker_jinja",
-    "breaker_http",
-    "breaker_opentelemetry",
-    "breaker_retry",
-    "breaker_sqlalchemy",
-]
+PACKAGES = tuple(
+    tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"]
+)
+"""The project's import packages: the one list in pyproject.toml, import-linter's roots."""
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 

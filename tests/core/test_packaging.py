@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = (
-    "breaker_core",
-    "breaker_django",
-    "breaker_flask",
-    "breaker_starlette",
-    "breaker_jinja",
-    "breaker_http",
-    "breaker_opentelemetry",
-    "breaker_retry",
+PACKAGES = tuple(
+    tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"]
 )
+"""The project's import packages: the one list in pyproject.toml, import-linter's roots."""
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +217,9 @@ def test_the_wheel_in_a_clean_virtualenv_runs_every_integration(wheel: Path, tmp
     )
     assert bad.stdout.startswith("InvalidBreakerSettings breakerpanel: settings.BREAKERS has 1")
     assert 'BREAKERS["dependencies"]["inventory"]["window"]' in bad.stdout
+
+
+def test_the_package_list_names_every_package_of_the_tree():
+    integrations = (ROOT / "integrations").glob("*/__init__.py")
+    found = {"breaker_core"} | {init.parent.name for init in integrations}
+    assert set(PACKAGES) == found, "update [tool.importlinter] root_packages in pyproject.toml"
