@@ -78,7 +78,7 @@ def _client() -> Any:
 
 
 def _keys(client: Any, prefix: str) -> list[bytes]:
-    # Keys are "{<prefix>:<dependency>}:s|w|p" (breaker_core.redis.scripts).
+    # Keys are "{<prefix>:<dependency>}:s|w|p" (breaker_core.redis.script_common).
     return list(client.scan_iter(match=f"{{{prefix}:*", count=1000))
 
 

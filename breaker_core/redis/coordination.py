@@ -22,8 +22,8 @@ from typing import Any, Protocol
 from breaker_core.config import BreakerConfig
 from breaker_core.coordination import Coordinated, SharedView, Verdict
 from breaker_core.errors import StorageError
+from breaker_core.redis.admission_scripts import ACQUIRE, SET_STATE
 from breaker_core.redis.outcomes import RingBatch, policy_batch
-from breaker_core.redis.scripts import ACQUIRE, SET_STATE
 from breaker_core.redis.timebase import TimeBase
 from breaker_core.redis.view import parse_reply
 from breaker_core.state import State

@@ -14,7 +14,7 @@ were counted, bounded whatever the traffic:
   them against its ring) and the last ones (the ring once the batch is in),
   with the verdict of every window that lies wholly inside the batch.
 
-The SYNC script (:mod:`breaker_core.redis.scripts`) applies a batch with the
+The SYNC script (:mod:`breaker_core.redis.sync_script`) applies a batch with the
 rules of :mod:`breaker_core.policy`. Guarded by the machine's lock.
 
 Layer: Redis driver. Imports the engine only (and redis-py).

@@ -30,10 +30,11 @@ from typing import Any
 from breaker_core.coordination import Coordinated, Unavailable
 from breaker_core.errors import ConfigurationError
 from breaker_core.logtext import describe_exception
+from breaker_core.redis.admission_scripts import PROBE_DONE
 from breaker_core.redis.connect import Sequential, connect
 from breaker_core.redis.coordination import RedisCoordination
 from breaker_core.redis.lifecycle import track
-from breaker_core.redis.scripts import PROBE_DONE, SYNC
+from breaker_core.redis.sync_script import SYNC
 from breaker_core.redis.timebase import CLOCKS
 from breaker_core.redis.urls import CACHE_OPTIONS, STORAGE_OPTIONS, duration_param, split_options
 from breaker_core.storage import Storage

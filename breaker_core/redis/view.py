@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 
 from breaker_core.coordination import SharedView
-from breaker_core.redis.scripts import STATE_FIELDS
+from breaker_core.redis.script_common import STATE_FIELDS
 from breaker_core.state import State
 
 __all__ = ["parse_reply"]
