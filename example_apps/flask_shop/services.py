@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from flask import current_app
 
-from breaker_core import CircuitOpenError, ConfigurationError
+from breaker_core import CircuitOpenError
 from example_apps.flask_shop import naive
 from example_apps.flask_shop.extensions import breakers
 
@@ -45,9 +45,9 @@ class Recommendations:
     """The lazy call behind the "Recommended for you" widget.
 
     Templates call :meth:`for_user` inside ``{% breaker "recommendations" %}``:
-    the block is the breaker and counts the outcome, so a plain client with the
-    dependency's timeout is enough here (``breakers.client(...)`` would do as
-    well: a call to the same breaker inside its block counts once).
+    the block is the breaker and counts the outcome; the guarded client of the
+    same dependency inside it counts once, and brings the dependency's
+    ``base_url`` and timeout.
     """
 
     def for_user(self, user: str) -> list[str]:
@@ -56,10 +56,7 @@ class Recommendations:
         Raises:
             httpx.HTTPError: the service failed or did not answer; the block degrades.
         """
-        config = breakers["recommendations"].config
-        if config.url is None:
-            raise ConfigurationError('BREAKERS["dependencies"]["recommendations"] needs a url')
-        with httpx.Client(base_url=config.url, timeout=config.timeout) as client:
+        with breakers.client("recommendations") as client:
             response = client.get(f"/{user}")
             response.raise_for_status()
             return [str(sku) for sku in response.json()["items"]]
