@@ -10,6 +10,7 @@ worker) and :meth:`~RedisCoordination.force_state` for manual changes.
 Memory stays bounded whatever an outage lasts: nothing is queued while Redis
 is away (the breaker's own window counts meanwhile, and the shared window has
 moved on when Redis is back), and at most one window of buckets is pending.
+The scripts' arguments are built by :mod:`breaker_core.redis.script_args`.
 
 Layer: Redis driver. Imports the engine only (and redis-py).
 """
@@ -24,33 +25,18 @@ from breaker_core.coordination import Coordinated, SharedView, Verdict
 from breaker_core.errors import StorageError
 from breaker_core.redis.admission_scripts import ACQUIRE, SET_STATE
 from breaker_core.redis.outcomes import RingBatch, policy_batch
+from breaker_core.redis.script_args import Done, Pending, acquire_args, key_ttl, set_state_args
 from breaker_core.redis.timebase import TimeBase
 from breaker_core.redis.view import parse_reply
 from breaker_core.state import State
 from breaker_core.window import BUCKETS
 
-__all__ = ["MAX_DONE", "Pending", "RedisCoordination", "Server"]
+__all__ = ["MAX_DONE", "RedisCoordination", "Server"]
 
 MAX_DONE = 1000
 """At most this many probe verdicts wait for the worker (older ones are dropped)."""
 
-Pending = tuple[list[int], list[object], float]
-"""What a flush sends: bucket counts (flat), the trip policy's batch, the wait hint (-1: none)."""
-
 _NO_POLICY: list[object] = ["", 0, 0, 0]
-
-KEY_TTL = 3600.0
-"""Seconds a breaker per key's Redis state outlives its last use, at least."""
-
-
-def key_ttl(config: BreakerConfig) -> float:
-    """How long a breaker per key's Redis keys live after their last use.
-
-    An hour, or twice the longest span the state must survive untouched (the
-    window, the longest open wait, a probe's deadline) when that is longer.
-    """
-    wait = max(config.reset_timeout, config.max_reset_timeout or 0.0)
-    return max(KEY_TTL, 2 * (config.window + wait + config.probe_timeout))
 
 
 class Server(Protocol):
@@ -96,7 +82,7 @@ class RedisCoordination:
         self.outcomes = policy_batch(self.config)
         # The longest open wait a failure of this batch asked for (honor_retry_after).
         self.hint = -1.0
-        self._done: list[tuple[str, int, str, float, float]] = []
+        self._done: list[Done] = []
         self._done_lock = threading.Lock()
         self.remote: SharedView | None = None
         """The last state Redis reported (None before the first answer)."""
@@ -160,17 +146,7 @@ class RedisCoordination:
         Raises:
             Unavailable: Redis did not answer in time (the storage is now degraded).
         """
-        config = self.config
-        args = [
-            self.time.now_arg(now),
-            config.probe_timeout,
-            config.half_open_max_calls,
-            probe_id,
-            config.reset_timeout,
-            self.time.head_arg(now, self.width),
-            BUCKETS,
-            self.ttl,
-        ]
+        args = acquire_args(self, now, probe_id)
         return self._remember(self.storage.run(ACQUIRE, self.keys, args), now)
 
     def report_probe(
@@ -208,13 +184,7 @@ class RedisCoordination:
         Raises:
             Unavailable: Redis did not answer in time.
         """
-        args = [
-            state.value,
-            self.time.now_arg(now),
-            self.time.head_arg(now, self.width),
-            BUCKETS,
-            self.ttl,
-        ]
+        args = set_state_args(self, state, now)
         return self._remember(self.storage.run(SET_STATE, self.keys, args), now)
 
     def shared_view(self) -> tuple[int, int, int] | None:
@@ -259,61 +229,11 @@ class RedisCoordination:
         hint, self.hint = self.hint, -1.0
         return flat, policy, hint
 
-    def take_done(self) -> list[tuple[str, int, str, float, float]]:
+    def take_done(self) -> list[Done]:
         """Swap out the queued probe verdicts."""
         with self._done_lock:
             done, self._done = self._done, []
         return done
-
-    def probe_done_args(self, item: tuple[str, int, str, float, float]) -> list[object]:
-        """Arguments of the PROBE_DONE script for one queued verdict."""
-        probe_id, gen, verdict, now, hint = item
-        config = self.config
-        return [
-            probe_id,
-            gen,
-            verdict,
-            self.time.now_arg(now),  # the server's: when the verdict arrives
-            config.success_threshold,
-            config.reset_timeout,
-            config.backoff,
-            -1 if config.max_reset_timeout is None else config.max_reset_timeout,
-            self.machine.jitter_factor(),
-            self.time.head_arg(now, self.width),
-            BUCKETS,
-            hint,
-            self.ttl,
-        ]
-
-    def sync_args(self, gen: int, pending: Pending, now: float) -> list[object]:
-        """Arguments of the SYNC script: pending counts plus the trip rules."""
-        config = self.config
-        flat, policy, hint = pending
-        # Buckets relative to the newest (0), so that the script places them on its clock;
-        # with the server's, none in the future (a local clock stepped back).
-        head = int(now // self.width)
-        server = self.time.server
-        for i in range(0, len(flat), 4):
-            flat[i] -= head
-            if server and flat[i] > 0:
-                flat[i] = 0
-        return [
-            gen,
-            self.time.now_arg(now),
-            self.time.head_arg(now, self.width),
-            BUCKETS,
-            -1 if config.failure_threshold is None else config.failure_threshold,
-            -1 if config.failure_rate is None else config.failure_rate,
-            config.minimum_calls,
-            self.machine.trip_wait(),
-            hint,
-            "time" if self.outcomes is None else self.outcomes.policy,
-            config.window_calls,
-            *policy,
-            len(flat) // 4,
-            *flat,
-            self.ttl,
-        ]
 
     def forked(self) -> None:
         """In a forked child: the parent flushes its own counts; start empty."""

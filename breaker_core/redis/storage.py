@@ -34,6 +34,7 @@ from breaker_core.redis.admission_scripts import PROBE_DONE
 from breaker_core.redis.connect import Sequential, connect
 from breaker_core.redis.coordination import RedisCoordination
 from breaker_core.redis.lifecycle import track
+from breaker_core.redis.script_args import probe_done_args, sync_args
 from breaker_core.redis.sync_script import SYNC
 from breaker_core.redis.timebase import CLOCKS
 from breaker_core.redis.urls import CACHE_OPTIONS, STORAGE_OPTIONS, duration_param, split_options
@@ -142,7 +143,7 @@ class RedisStorage(Storage):
         now = link.machine.now()
         gen, pending = link.machine.drain(link.take_pending)
         try:
-            reply = self.run(SYNC, link.keys, link.sync_args(gen, pending, now))
+            reply = self.run(SYNC, link.keys, sync_args(link, gen, pending, now))
         except Unavailable:
             return  # degraded now (logged once); the machine decides alone
         link.received(reply, now)
@@ -249,14 +250,14 @@ class RedisStorage(Storage):
                 now = machine.now()
                 for item in link.take_done():
                     self._script(PROBE_DONE)(
-                        keys=list(link.keys), args=link.probe_done_args(item), client=pipe
+                        keys=list(link.keys), args=probe_done_args(link, item), client=pipe
                     )
                     batch.append((link, -1, now))
                 gen, pending = machine.drain(link.take_pending)
                 if link.rejoining:
                     gen, link.rejoining = -1, False  # merge into whatever generation is there
                 self._script(SYNC)(
-                    keys=list(link.keys), args=link.sync_args(gen, pending, now), client=pipe
+                    keys=list(link.keys), args=sync_args(link, gen, pending, now), client=pipe
                 )
                 batch.append((link, 0, now))
             replies = pipe.execute()
