@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from benchmarks.adapters import BenchError, asucceed, fail, must_not_run, succeed
+from benchmarks.guarded import BenchError, asucceed, fail, must_not_run, succeed
 from benchmarks.timing import AsyncLoop, SyncLoop, acall_loop, call_loop, call_loop_catching
 
 __all__ = ["FLOOR", "FloorBreaker", "FloorOpenError", "floor_async_loop", "floor_loop"]

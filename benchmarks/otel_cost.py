@@ -20,7 +20,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.adapters import succeed
+from benchmarks.guarded import succeed
 from benchmarks.timing import Plan, SyncLoop, call_loop, measure_sync, median_round_ratio
 
 __all__ = ["OTEL_FULL", "OTEL_QUICK", "OTEL_TARGET", "otel_table", "time_otel"]

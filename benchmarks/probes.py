@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.adapters import Adapter
+from benchmarks.adapter_base import Adapter
 
 __all__ = [
     "HOLD",

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.adapters import succeed
+from benchmarks.guarded import succeed
 from benchmarks.shared_processes import MEMORY, PROCESSES, REDIS, time_processes
 from benchmarks.timing import Measurement, Plan, call_loop, measure_sync, median_round_ratio
 from breaker_core import Registry

@@ -17,18 +17,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from benchmarks.adapters import (
-    ADAPTERS,
-    Adapter,
-    BenchError,
-    BreakerCoreAdapter,
-    Unsupported,
-    asucceed,
-    fail,
-    succeed,
-)
+from benchmarks.adapter_base import Adapter, Unsupported
+from benchmarks.adapter_breaker_core import BreakerCoreAdapter
+from benchmarks.adapters import ADAPTERS
 from benchmarks.db_cost import DB_FULL, DB_QUICK, time_db
 from benchmarks.floor import FLOOR, floor_async_loop, floor_loop
+from benchmarks.guarded import BenchError, asucceed, fail, succeed
 from benchmarks.http_cost import HTTP_FULL, HTTP_QUICK, time_http
 from benchmarks.otel_cost import OTEL_FULL, OTEL_QUICK, time_otel
 from benchmarks.probes import (

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from benchmarks.adapters import BenchError, fail, must_not_run, succeed
 from benchmarks.floor import FloorBreaker, FloorOpenError, floor_async_loop, floor_loop
+from benchmarks.guarded import BenchError, fail, must_not_run, succeed
 
 
 def test_the_floor_calls_counts_failures_and_rejects_when_open():
