@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.cases import BASELINE, CASES, OURS
 from benchmarks.db_cost import db_table, db_verdicts
 from benchmarks.otel_cost import otel_table
 from benchmarks.report_web import redis_table, web_notes, web_tables, web_verdicts
-from benchmarks.suite import BASELINE, CASES, OURS
 
 __all__ = ["DEFAULT_OUTPUT", "render", "write_json"]
 
