@@ -60,7 +60,7 @@ def test_missing_redis_driver_is_reported_missing(monkeypatch: pytest.MonkeyPatc
 
 
 def test_sections_not_measured_are_printed_as_such() -> None:
-    from benchmarks.report import _table
+    from benchmarks.report_format import table
     from benchmarks.report_web import redis_table, web_notes, web_tables, web_verdicts
 
     results = {
@@ -83,7 +83,7 @@ def test_sections_not_measured_are_printed_as_such() -> None:
         },
     }
 
-    tables = web_tables(results, _table)
+    tables = web_tables(results, table)
     verdicts = web_verdicts(results)
 
     assert tables == [
@@ -103,7 +103,7 @@ def test_sections_not_measured_are_printed_as_such() -> None:
         "  Starlette BreakerMiddleware: not measured (the child process failed (exit status 1))",
         "  Redis storage: not measured",
     ]
-    assert redis_table(results, _table) == [
+    assert redis_table(results, table) == [
         "Redis storage: missing (redis (redis-py) is not installed): no table"
     ]
     assert web_notes(results) == []
