@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.http_cost import SERVER_MODES
+from benchmarks.http_server_control import SERVER_MODES
 from benchmarks.report import DEFAULT_OUTPUT, render, write_json
 from benchmarks.suite import run
 

@@ -97,7 +97,7 @@ def run(
     ``quick`` uses tiny loops (a smoke run; the figures mean nothing).
     ``progress`` is called with a short line before each step. ``http_server``
     says where the HTTP server of the transport cost runs: ``"subprocess"`` or
-    ``"thread"`` (see :func:`benchmarks.http_cost.run_server`).
+    ``"thread"`` (see :func:`benchmarks.http_server_control.run_server`).
     """
     say = progress if progress is not None else (lambda line: None)
     plan = QUICK if quick else FULL
