@@ -19,13 +19,8 @@ from benchmarks.adapter_base import (
     unique,
 )
 from benchmarks.guarded import BenchError, asucceed, fail, must_not_run, succeed
-from benchmarks.timing import (
-    AsyncLoop,
-    SyncLoop,
-    acall_loop,
-    call_loop,
-    call_loop_catching,
-)
+from benchmarks.loops import acall_loop, call_loop, call_loop_catching
+from benchmarks.timing import AsyncLoop, SyncLoop
 from breaker_core.clock import FakeClock
 
 __all__ = ["BreakerCoreAdapter"]

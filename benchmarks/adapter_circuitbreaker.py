@@ -24,13 +24,8 @@ from benchmarks.adapter_base import (
     unique,
 )
 from benchmarks.guarded import BenchError, asucceed, fail, must_not_run, succeed
-from benchmarks.timing import (
-    AsyncLoop,
-    SyncLoop,
-    adirect_loop,
-    direct_loop,
-    direct_loop_catching,
-)
+from benchmarks.loops import adirect_loop, direct_loop, direct_loop_catching
+from benchmarks.timing import AsyncLoop, SyncLoop
 
 __all__ = ["CircuitbreakerAdapter"]
 

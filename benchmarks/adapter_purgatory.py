@@ -23,13 +23,8 @@ from benchmarks.adapter_base import (
     unique,
 )
 from benchmarks.guarded import BenchError, asucceed, fail, must_not_run, succeed
-from benchmarks.timing import (
-    AsyncLoop,
-    SyncLoop,
-    awith_loop,
-    with_loop,
-    with_loop_catching,
-)
+from benchmarks.loops import awith_loop, with_loop, with_loop_catching
+from benchmarks.timing import AsyncLoop, SyncLoop
 
 __all__ = ["PurgatoryAdapter"]
 

@@ -21,12 +21,8 @@ from benchmarks.adapter_base import (
     unique,
 )
 from benchmarks.guarded import BenchError, fail, must_not_run, succeed
-from benchmarks.timing import (
-    AsyncLoop,
-    SyncLoop,
-    call_loop,
-    call_loop_catching,
-)
+from benchmarks.loops import call_loop, call_loop_catching
+from benchmarks.timing import AsyncLoop, SyncLoop
 
 __all__ = ["PybreakerAdapter"]
 

@@ -18,14 +18,12 @@ from typing import Any
 from benchmarks.adapter_base import Adapter, Unsupported
 from benchmarks.floor import FLOOR, floor_async_loop, floor_loop
 from benchmarks.guarded import BenchError, asucceed, fail, succeed
+from benchmarks.loops import adirect_loop, direct_loop, direct_loop_catching
 from benchmarks.timing import (
     AsyncLoop,
     Measurement,
     Plan,
     SyncLoop,
-    adirect_loop,
-    direct_loop,
-    direct_loop_catching,
     garbage_per_call,
     measure_async,
     measure_sync,

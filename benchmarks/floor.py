@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from benchmarks.guarded import BenchError, asucceed, fail, must_not_run, succeed
-from benchmarks.timing import AsyncLoop, SyncLoop, acall_loop, call_loop, call_loop_catching
+from benchmarks.loops import acall_loop, call_loop, call_loop_catching
+from benchmarks.timing import AsyncLoop, SyncLoop
 
 __all__ = ["FLOOR", "FloorBreaker", "FloorOpenError", "floor_async_loop", "floor_loop"]
 

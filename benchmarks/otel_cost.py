@@ -21,7 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.guarded import succeed
-from benchmarks.timing import Plan, SyncLoop, call_loop, measure_sync, median_round_ratio
+from benchmarks.loops import call_loop
+from benchmarks.timing import Plan, SyncLoop, measure_sync, median_round_ratio
 
 __all__ = ["OTEL_FULL", "OTEL_QUICK", "OTEL_TARGET", "otel_table", "time_otel"]
 

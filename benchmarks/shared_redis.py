@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.guarded import succeed
+from benchmarks.loops import call_loop
 from benchmarks.shared_processes import MEMORY, PROCESSES, REDIS, time_processes
-from benchmarks.timing import Measurement, Plan, call_loop, measure_sync, median_round_ratio
+from benchmarks.timing import Measurement, Plan, measure_sync, median_round_ratio
 from breaker_core import Registry
 
 __all__ = [

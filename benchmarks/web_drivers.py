@@ -5,7 +5,7 @@ its body iterated and its ``close()`` called; an ASGI app is awaited with a
 prepared ``scope`` (a fresh copy per request, with an empty ``state``), a
 ``receive`` answering the empty request body and a ``send`` noting the status.
 Every loop checks every answer is a 200 and runs on its own copy of the
-loop's code object (:func:`benchmarks.timing._private`).
+loop's code object (:func:`benchmarks.loops.own_code`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from benchmarks.timing import AsyncLoop, SyncLoop, _private
+from benchmarks.loops import own_code
+from benchmarks.timing import AsyncLoop, SyncLoop
 
 __all__ = [
     "HEADERS",
@@ -112,7 +113,7 @@ def wsgi_loop(app: WSGIApp, path: str) -> SyncLoop:
                 raise RuntimeError(f"GET {path} answered {seen[0]!r}, not 200")
         return clock() - start
 
-    return _private(loop)
+    return own_code(loop)
 
 
 # -- ASGI ---------------------------------------------------------------------------------
@@ -191,4 +192,4 @@ def asgi_loop(app: ASGIApp, path: str) -> AsyncLoop:
                 raise RuntimeError(f"GET {path} answered {seen[0]}, not 200")
         return clock() - start
 
-    return _private(loop)
+    return own_code(loop)
