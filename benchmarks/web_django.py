@@ -22,16 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.timing import Plan
-from benchmarks.web_common import (
-    BREAKERS,
-    WITH,
-    WITHOUT,
-    Side,
-    check_apps,
-    section_json,
-    time_wsgi_routes,
-)
+from benchmarks.web_common import BREAKERS, WITH, WITHOUT, Side, check_apps
 from benchmarks.web_drivers import WSGIApp, wsgi_call
+from benchmarks.web_timing import section_json, time_wsgi_routes
 
 __all__ = ["NOOP", "SIDES", "time_django"]
 

@@ -21,18 +21,9 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.timing import Plan
-from benchmarks.web_common import (
-    BODY,
-    BREAKERS,
-    ROUTES,
-    WITH,
-    WITHOUT,
-    Side,
-    check_apps,
-    section_json,
-    time_asgi_routes,
-)
+from benchmarks.web_common import BODY, BREAKERS, ROUTES, WITH, WITHOUT, Side, check_apps
 from benchmarks.web_drivers import ASGIApp, asgi_call
+from benchmarks.web_timing import section_json, time_asgi_routes
 
 __all__ = ["NOOP_ASGI", "NOOP_BASE_HTTP", "SIDES", "time_starlette"]
 
