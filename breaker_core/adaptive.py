@@ -15,7 +15,10 @@ Two rules, both judged against the dependency's own usual latency:
   for longer than ``overdue_after``, the oldest call in flight is at least that
   late: the dependency is treated as stalled and at most ``floor`` calls may be
   in flight. That is what keeps a hanging dependency from taking every worker
-  before the first timeout is even seen.
+  before the first timeout is even seen. A call that *failed* late (a timeout)
+  is no progress either: until a call finishes in time, the dependency stays
+  stalled for every call admitted after it, so a hang's timeouts do not open a
+  window of ``overdue_after`` in which every thread may walk in again.
 
 ``overdue_after`` is the usual latency plus four times its mean deviation (the
 smoothed estimate TCP uses for its retransmission timeout, RFC 6298), times
@@ -23,7 +26,10 @@ smoothed estimate TCP uses for its retransmission timeout, RFC 6298), times
 it with weights 1/8 and 1/4, each at most :data:`TOLERANCE` times the current
 estimate, so a slow spell raises the estimate slowly while a lasting change of
 latency is still learned; calls that raised (timeouts, errors) cut the limit
-when late but teach nothing about the usual latency.
+when late but teach nothing about the usual latency. While fewer than
+:data:`LEARNING` latencies are known, ``overdue_after`` is also never below
+:data:`TOLERANCE` times the slowest of them (a cold start is slow), and before
+the first is known no call in flight is judged late.
 
 A call refused by the limit is rejected as by a full bulkhead
 (:class:`~breaker_core.BulkheadFullError`); ``max_wait`` applies the same way.
@@ -64,8 +70,9 @@ MIN_OVERDUE = 0.05
 MAX_CUT = 0.5
 """One late call cuts the limit at most in half: a single outlier is not a trend."""
 LEARNING = 20
-"""Calls measured before the stall rule applies: a cold start (imports, new connections)
-is slow, and nothing is known yet of the dependency's usual latency."""
+"""Calls measured before the smoothed estimate alone sets ``overdue_after``; until then it is
+never below :data:`TOLERANCE` times the slowest of them: a cold start (imports, new
+connections) is slow, and little is known yet of the dependency's usual latency."""
 
 
 class AdaptiveLimit:
@@ -76,9 +83,11 @@ class AdaptiveLimit:
 
     __slots__ = (
         "_deviation",
+        "_failed_late",
         "_latency",
         "_quiet_since",
         "_samples",
+        "_slowest",
         "in_flight",
         "limit",
     )
@@ -91,6 +100,9 @@ class AdaptiveLimit:
         self._latency: float | None = None  # smoothed latency; None before the first sample
         self._deviation = 0.0  # smoothed mean deviation of the latency
         self._samples = 0  # latencies learned so far (up to LEARNING)
+        self._slowest = 0.0  # the slowest of them (it bounds overdue_after while learning)
+        # The last call to finish failed after overdue_after (a timeout): no progress.
+        self._failed_late = False
         # When a call last finished, or the first call of a busy spell started.
         self._quiet_since = 0.0
 
@@ -99,18 +111,23 @@ class AdaptiveLimit:
         """Seconds without progress after which calls in flight count as late."""
         if self._latency is None:
             return MIN_OVERDUE
-        return max(MIN_OVERDUE, TOLERANCE * (self._latency + 4.0 * self._deviation))
+        estimate = TOLERANCE * (self._latency + 4.0 * self._deviation)
+        if self._samples < LEARNING:
+            estimate = max(estimate, TOLERANCE * self._slowest)
+        return max(MIN_OVERDUE, estimate)
 
     def stalled(self, now: float) -> bool:
         """True while calls are in flight and none finished within ``overdue_after``.
 
-        Never before :data:`LEARNING` latencies were measured.
+        Also while calls are in flight and the last call to finish failed late
+        (a timeout is no progress). Calls in flight are never judged late before
+        one latency was measured: a cold start is slow.
         """
-        return (
-            self.in_flight > 0
-            and self._samples >= LEARNING
-            and now - self._quiet_since > self.overdue_after
-        )
+        if self.in_flight <= 0:
+            return False
+        if self._failed_late:
+            return True
+        return self._samples > 0 and now - self._quiet_since > self.overdue_after
 
     def allowed(self, now: float) -> int:
         """How many calls may be in flight right now."""
@@ -137,6 +154,7 @@ class AdaptiveLimit:
         if latency is None or latency < 0:
             return
         threshold = self.overdue_after
+        self._failed_late = failed and latency > threshold
         if latency > threshold:
             cut = max(MAX_CUT, threshold / latency)
             self.limit = max(float(FLOOR), self.limit * cut)
@@ -146,6 +164,7 @@ class AdaptiveLimit:
             return  # a timeout or an error says how long failing takes, not what is usual
         if self._samples < LEARNING:
             self._samples += 1
+            self._slowest = max(self._slowest, latency)
         if self._latency is None:
             self._latency = latency
             self._deviation = latency / 2.0

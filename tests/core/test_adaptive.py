@@ -196,22 +196,73 @@ def test_a_stalled_dependency_gets_only_the_floor_and_rejections_are_counted(clo
 
 def test_a_cold_start_is_not_a_stall(clock):
     breaker = auto(clock)
-    cold = breaker.attempt(detached=True)
-    cold.__enter__()  # the first call of a new process: slow, and nothing is known yet
-    for _ in range(LEARNING - 1):
-        clock.advance(0.2)  # the cold call is long past any overdue_after
-        timed_call(breaker, clock, FAST)  # admitted beside it: no stall rule while learning
+    adaptive = limiter(breaker).adaptive
+    cold = [breaker.attempt(detached=True) for _ in range(3)]
+    for attempt in cold:
+        attempt.__enter__()  # a new process's first calls, at once: slow, nothing known yet
+    clock.advance(0.3)
+    timed_call(breaker, clock, FAST)  # long past any overdue_after, but nothing measured yet
     assert limiter(breaker).rejected == 0
-    cold.__exit__(None, None, None)  # the LEARNING-th latency: the stall rule applies from now
+    cold[0].__exit__(None, None, None)  # the first latency measured: 300 ms (with its neighbour)
+    assert adaptive.overdue_after >= 2 * 0.3  # while learning: twice the slowest answer
+    clock.advance(0.25)  # the other cold calls are as slow as the first was: not late
+    timed_call(breaker, clock, FAST)
+    assert limiter(breaker).rejected == 0
+    for attempt in cold[1:]:
+        attempt.__exit__(None, None, None)
+    for _ in range(LEARNING):
+        timed_call(breaker, clock, FAST)
+    assert adaptive.overdue_after == MIN_OVERDUE  # learned: the usual latency alone sets it
+
+
+def test_the_stall_rule_applies_from_the_first_measured_call(clock):
+    # A gunicorn worker with 2 threads may meet a hang after a handful of calls: both of its
+    # threads must not wait on the dependency.
+    breaker = auto(clock)
+    for _ in range(3):
+        timed_call(breaker, clock, FAST)
     stuck = breaker.attempt(detached=True)
-    stuck.__enter__()
+    stuck.__enter__()  # the dependency starts to hang
     adaptive = limiter(breaker).adaptive
     assert not adaptive.stalled(clock())
     clock.advance(adaptive.overdue_after + 0.001)
     assert adaptive.stalled(clock())
+    assert limit_of(breaker) == FLOOR
     with pytest.raises(BulkheadFullError):
         breaker.call(lambda: None)
     stuck.__exit__(None, None, None)
+
+
+def test_a_timeout_is_no_progress_the_next_call_waits_alone(clock):
+    breaker = auto(clock, failure_threshold=10_000)
+    adaptive = limiter(breaker).adaptive
+    for _ in range(LEARNING):
+        timed_call(breaker, clock, FAST)
+    timed_out_call(breaker, clock, SLOW)  # a hang's first timeout
+    assert limit_of(breaker) == INITIAL // 2  # nothing in flight: a call may go in
+    first = breaker.attempt(detached=True)
+    first.__enter__()  # goes in alone, at once after the timeout
+    assert adaptive.stalled(clock())  # no call has finished in time since the timeout
+    with pytest.raises(BulkheadFullError):
+        breaker.call(lambda: None)  # no window of overdue_after for a second thread
+    first.__exit__(None, None, None)  # finished in time: progress
+    assert not adaptive.stalled(clock())
+    concurrent = concurrent_round(breaker, clock, 3, FAST)
+    assert concurrent == 3  # healthy again: the limit, not the floor
+
+
+def test_a_process_that_never_saw_an_answer_gets_the_floor_after_its_first_timeout(clock):
+    breaker = auto(clock, failure_threshold=10_000)
+    both = [breaker.attempt(detached=True) for _ in range(2)]
+    both[0].__enter__()  # started while the dependency hangs: nothing measured yet
+    clock.advance(0.5)
+    both[1].__enter__()  # nothing known: no call is judged late
+    clock.advance(SLOW - 0.5)
+    both[0].__exit__(TimeoutError, TimeoutError("inventory timed out"), None)
+    assert limiter(breaker).adaptive.stalled(clock())  # the other is still waiting
+    with pytest.raises(BulkheadFullError):
+        breaker.call(lambda: None)
+    both[1].__exit__(TimeoutError, TimeoutError("inventory timed out"), None)
 
 
 def test_a_full_adaptive_limit_is_answered_like_a_full_bulkhead(clock):

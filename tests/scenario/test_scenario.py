@@ -8,6 +8,7 @@ report's own verdicts.
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from breaker_core.durations import parse_duration
 
 for module in ("gunicorn", "uvicorn", "matplotlib", "django", "flask", "fastapi", "httpx"):
     pytest.importorskip(module)
@@ -97,15 +100,69 @@ def test_with_a_breaker_no_page_fails_with_an_error(results, shop, mode):
     assert data["product"]["outcomes"].get("ok", 0) < data["product"]["requests"]
 
 
+MARGIN = 0.05  # seconds: the servers' wall clock against the load's, and the time to route
+
+
+def all_open(
+    data: dict[str, Any], processes: int, reset_timeout: float
+) -> list[tuple[float, float]]:
+    """The spans in which every process's Inventory breaker refused every call.
+
+    A breaker that opened at ``t`` refuses every call until ``t + reset_timeout``
+    (then the next call is its probe, whenever its transition is logged) or its
+    next transition, whichever is first; every process starts closed.
+    """
+    refusing: dict[int, list[tuple[float, float]]] = {}
+    transitions = sorted(
+        (t for t in data["transitions"] if t["breaker"] == "inventory"), key=lambda t: t["t"]
+    )
+    for i, t in enumerate(transitions):
+        if t["new_state"] == "open":
+            later = [n["t"] for n in transitions[i + 1 :] if n["pid"] == t["pid"]]
+            end = min([t["t"] + reset_timeout, *later[:1]])
+            refusing.setdefault(t["pid"], []).append((t["t"], end))
+    if len(refusing) < processes:
+        return []  # a process whose breaker never opened refused nothing
+    edges = sorted({edge for spans in refusing.values() for span in spans for edge in span})
+    return [
+        (start, end)
+        for start, end in itertools.pairwise(edges)
+        if all(any(a <= start and end <= b for a, b in spans) for spans in refusing.values())
+    ]
+
+
 @pytest.mark.parametrize("mode", ["no_limit", "default"])
 @pytest.mark.parametrize("shop", ALL_SHOPS)
 def test_stale_copies_and_503s_go_where_they_belong(results, shop, mode):
     data = run(results, shop, mode)
-    refused = data["stock"]["outcomes"].get("stale", 0) + data["checkout"]["outcomes"].get("503", 0)
-    assert refused > 0  # while open: the kept JSON for everyone, the checkout a 503
+    plan = results["plan"]
     assert "stale" not in data["checkout"]["outcomes"]  # it sets a cookie: never kept
     assert "stale" not in data["product"]["outcomes"]  # not in routes: it degrades itself
     assert "503" not in data["product"]["outcomes"]
+    requests = [
+        (page, due, due + latency, outcome) for page, due, latency, outcome, _ in data["requests"]
+    ]
+    # Inventory answers nothing during the hang: a stock API request served wholly inside
+    # it is its kept copy (the breaker refused) or a 503 with Retry-After (refused, or the
+    # call failed), never a fresh answer or an error. The schedule sends some.
+    hang_at, recover_at = data["hang_at"] + MARGIN, data["recover_at"] - MARGIN
+    during = [
+        outcome
+        for page, due, done, outcome in requests
+        if page == "stock" and hang_at <= due and done <= recover_at
+    ]
+    assert during, "the schedule sends the stock API requests during the hang"
+    assert set(during) <= {"stale", "503"}, during
+    # While every process's breaker is open no view runs: the checkout (which calls nothing
+    # on a GET) is a 503, the stock API its kept copy, or a 503 in a process that keeps none
+    # of it (the sync shops keep copies per process).
+    processes = plan["workers"] if shop in SYNC_SHOPS else 1
+    expected = {"stock": {"stale", "503"}, "checkout": {"503"}}
+    reset_timeout = parse_duration(plan["inventory"]["reset_timeout"])
+    for start, end in all_open(data, processes, reset_timeout):
+        for page, due, done, outcome in requests:
+            if page in expected and start + MARGIN <= due and done <= end - MARGIN:
+                assert outcome in expected[page], (page, due, outcome, (start, end))
 
 
 @pytest.mark.parametrize("mode", ["no_limit", "default"])
