@@ -61,9 +61,9 @@ class Registry(Handouts):
         self._breakers: dict[str, CircuitBreaker] = {}
         self._listeners: list[Listener] = []
         self.pages = PageSettings()
+        """``BREAKERS["pages"]``: what decides whether a page may be kept."""
         self.enabled = True
         """``BREAKERS["enabled"]``: False when every breaker is a pass-through (DISABLED)."""
-        """``BREAKERS["pages"]``: what decides whether a page may be kept."""
         self._budgets: dict[str, RetryBudget] = {}
         self._keyed: dict[str, KeyedBreakers] = {}
         self._keyed_lock = threading.Lock()
