@@ -45,7 +45,10 @@ SETTINGS_DEFAULTS = BreakerConfig(max_concurrent="auto")
 """What every dependency declared in settings starts from: the engine's defaults plus an
 adaptive concurrency limit (``max_concurrent = "auto"``, docs/bulkhead.md). A breaker built in
 code (``CircuitBreaker(...)``) has no limit unless asked: it may guard anything, while a
-dependency in settings is a remote service called from a web worker."""
+dependency in settings is a remote service called from a web worker. A dependency with a
+``database`` gets no limit unless it or ``defaults`` sets one: each thread's connection (or
+the pool) already bounds its queries in flight, and the limit's bookkeeping would more than
+double the guard's cost per query (docs/decisions.md)."""
 
 DEFAULT_STORAGE = "memory://"
 DEFAULT_CACHE = "memory://"
@@ -156,6 +159,7 @@ def _parse(
     defaults = _parse_defaults(raw_defaults, v.key_path(path, "defaults"), problems)
     pages = parse_pages(settings.get("pages"), v.key_path(path, "pages"), problems)
     default_timeout = isinstance(raw_defaults, Mapping) and "timeout" in raw_defaults
+    default_limit = isinstance(raw_defaults, Mapping) and "max_concurrent" in raw_defaults
 
     dependencies: dict[str, BreakerConfig] = {}
     deps_path = v.key_path(path, "dependencies")
@@ -191,6 +195,8 @@ def _parse(
             continue
         if config.url is not None and "timeout" not in options and not default_timeout:
             config = dataclasses.replace(config, timeout=DEFAULT_URL_TIMEOUT)
+        if config.database is not None and "max_concurrent" not in options and not default_limit:
+            config = dataclasses.replace(config, max_concurrent=None)
         dependencies[name] = config
 
     if problems or storage is None or cache is None:

@@ -93,12 +93,20 @@ def _breaker_for(alias: str) -> CircuitBreaker | None:
 
 
 class _Guard:
-    """The execute wrapper of one connection object (one alias, one thread)."""
+    """The execute wrapper of one connection object (one alias, one thread).
 
-    __slots__ = ("alias",)
+    It keeps the breaker it found for the current registry, and whether the
+    driver's connections have a socket the watchdog can cut (SQLite's have
+    none), so a query costs no look-up of either.
+    """
+
+    __slots__ = ("_breaker", "_registry", "_watch", "alias")
 
     def __init__(self, alias: str) -> None:
         self.alias = alias
+        self._registry: Registry | None = None
+        self._breaker: CircuitBreaker | None = None
+        self._watch: bool | None = None  # None: not known before the first query
 
     def __call__(
         self,
@@ -108,13 +116,29 @@ class _Guard:
         many: bool,
         context: Mapping[str, Any],
     ) -> Any:
-        breaker = _breaker_for(self.alias)
+        try:
+            registry = conf.get_registry()
+        except ConfigurationError:
+            return execute(sql, params, many, context)  # the system checks report it
+        if registry is not self._registry:
+            self._breaker = guarded_aliases(registry).get(self.alias)
+            self._registry = registry
+        breaker = self._breaker
         if breaker is None:
             return execute(sql, params, many, context)
         timeout = breaker.config.timeout
-        fd = None if timeout is None else database.socket_fd(context["connection"].connection)
+        connection = None
+        if timeout is not None:
+            connection = context["connection"].connection
+            watch = self._watch
+            if watch is None:
+                watch = self._watch = database.socket_fd(connection) is not None
+            if not watch:
+                connection = None
         # CircuitOpenError while open: nothing is sent.
-        return database.run(breaker, execute, sql, params, many, context, fd=fd, timeout=timeout)
+        return database.run(
+            breaker, execute, sql, params, many, context, connection=connection, timeout=timeout
+        )
 
 
 def _connect(connection: Any, conn_params: dict[str, Any]) -> Any:

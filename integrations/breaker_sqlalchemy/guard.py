@@ -14,6 +14,10 @@ Listens to SQLAlchemy's events only (no monkeypatching):
   :func:`breaker_core.database.is_failure`; the watchdog cuts it a little
   after the ``timeout``.
 
+Per statement: one ``breaker.call`` and the watchdog's arm and disarm; the
+dialect's methods are bound once, and the socket is looked up only for a
+statement the watchdog cuts.
+
 Layer: integration. Imports breaker_core's declared interface only (breaker_core,
 breaker_core.extension, .web, .ops).
 """
@@ -50,6 +54,11 @@ class EngineGuard:
             (engine, "do_execute_no_params", self._execute_no_params),
             (engine, "do_executemany", self._executemany),
         ]
+        dialect = engine.dialect
+        self._do_execute = dialect.do_execute
+        self._do_execute_no_params = dialect.do_execute_no_params
+        self._do_executemany = dialect.do_executemany
+        self._watch: bool | None = None  # whether its connections have a socket: first query
 
     def install(self) -> None:
         """Listen to the engine's events."""
@@ -97,27 +106,33 @@ class EngineGuard:
     # -- statements ------------------------------------------------------------------
 
     def _execute(self, cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        self._run(context, self.engine.dialect.do_execute, cursor, statement, parameters, context)
-        return True
+        return self._run(self._do_execute, context, (cursor, statement, parameters, context))
 
     def _execute_no_params(self, cursor: Any, statement: str, context: Any) -> bool:
-        self._run(context, self.engine.dialect.do_execute_no_params, cursor, statement, context)
-        return True
+        return self._run(self._do_execute_no_params, context, (cursor, statement, context))
 
     def _executemany(self, cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        self._run(
-            context, self.engine.dialect.do_executemany, cursor, statement, parameters, context
-        )
-        return True
+        return self._run(self._do_executemany, context, (cursor, statement, parameters, context))
 
-    def _run(self, context: Any, execute: Any, *args: Any) -> None:
-        """One statement under the breaker (CircuitOpenError while open: nothing is sent)."""
+    def _run(self, execute: Any, context: Any, args: tuple[Any, ...]) -> bool:
+        """One statement under the breaker (CircuitOpenError while open: nothing is sent).
+
+        The watchdog gets the pooled connection (its socket is looked up only if
+        it cuts); whether the engine's connections have a socket at all (SQLite's
+        have none) is learned at the first statement.
+        """
         breaker = self.breaker
         timeout = breaker.config.timeout
-        fd = None
+        connection = None
         if timeout is not None:
-            fd = database.socket_fd(context.root_connection.connection.driver_connection)
-        database.run(breaker, execute, *args, fd=fd, timeout=timeout)
+            connection = context.root_connection.connection
+            watch = self._watch
+            if watch is None:
+                watch = self._watch = database.socket_fd(connection) is not None
+            if not watch:
+                connection = None
+        database.run(breaker, execute, *args, connection=connection, timeout=timeout)
+        return True
 
 
 def _sync_engine(engine: Engine | AsyncEngine) -> Engine:

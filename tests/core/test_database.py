@@ -173,3 +173,31 @@ def test_the_watchdog_keeps_its_deadlines_apart_under_many_threads():
         for a, b in pairs:
             a.close()
             b.close()
+
+
+def test_the_watchdog_finds_the_socket_of_a_connection_only_when_it_cuts():
+    watchdog = db.Watchdog()
+    a, b = socket.socketpair()
+
+    class PoolProxy:
+        """Like SQLAlchemy's pooled connection: the driver's connection behind it."""
+
+        def __init__(self, driver: object) -> None:
+            self.driver_connection = driver
+
+    class NoSocket:
+        """Like SQLite's connection: nothing to cut."""
+
+    try:
+        assert db.socket_fd(PoolProxy(a)) == a.fileno()
+        assert db.socket_fd(NoSocket()) is None
+        watchdog.arm(NoSocket(), 0.01)
+        watchdog.arm(PoolProxy(a), 0.1)
+        started = time.monotonic()
+        assert a.recv(10) == b""  # cut through the proxy, found at the deadline
+        assert time.monotonic() - started < 5
+        # The earlier deadline passed first: its connection had no socket, so no cut counted.
+        assert watchdog.cuts == 1
+    finally:
+        a.close()
+        b.close()

@@ -135,6 +135,25 @@ def test_the_concurrency_limit_of_settings_can_be_fixed_or_turned_off():
     assert BreakerConfig().max_concurrent is None  # a breaker built in code has no limit
 
 
+def test_a_database_dependency_has_no_concurrency_limit_unless_asked():
+    def limits(defaults: dict[str, object]) -> list[object]:
+        registry = Registry.from_settings(
+            {
+                "defaults": defaults,
+                "dependencies": {
+                    "db": {"database": "default"},
+                    "db_auto": {"database": "other", "max_concurrent": "auto"},
+                    "api": {},
+                },
+            }
+        )
+        return [registry[n].config.max_concurrent for n in ("db", "db_auto", "api")]
+
+    assert limits({}) == [None, "auto", "auto"]
+    assert limits({"max_concurrent": "auto"}) == ["auto", "auto", "auto"]
+    assert limits({"max_concurrent": 8}) == [8, "auto", 8]
+
+
 @pytest.mark.parametrize("settings_mapping", [None, {}, {"dependencies": {}}])
 def test_no_dependencies_give_an_empty_registry(settings_mapping):
     registry = Registry.from_settings(settings_mapping)
