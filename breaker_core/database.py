@@ -119,24 +119,19 @@ _delays: dict[float, float] = {}  # watchdog_delay per timeout, without a call p
 def _judged(
     fn: Callable[..., R], args: tuple[Any, ...], connection: object, timeout: float | None
 ) -> Any:
-    if connection is None or timeout is None:
-        token = None
-    else:
+    try:
+        if connection is None or timeout is None:
+            return fn(*args)
         delay = _delays.get(timeout)
         if delay is None:
             delay = watchdog_delay(timeout)
             if len(_delays) < 64:
                 _delays[timeout] = delay
-        token = watchdog.arm(connection, delay)
-    try:
-        return fn(*args)
+        return watchdog.watch(fn, args, connection, delay)
     except Exception as error:
         if is_failure(error):
             raise
         return _Answered(error)
-    finally:
-        if token is not None:
-            watchdog.disarm(token)
 
 
 def refuse_if_open(breaker: CircuitBreaker) -> None:

@@ -23,8 +23,11 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 __all__ = ["Watchdog", "cut", "socket_fd", "watchdog", "watchdog_delay"]
+
+R = TypeVar("R")
 
 
 def watchdog_delay(timeout: float) -> float:
@@ -122,15 +125,37 @@ class Watchdog:
         token = next(self._ids)
         self._live[token] = (deadline, connection)
         if deadline < self._wake_at:
-            with self._cond:
-                if not self._started:
-                    self._started = True
-                    threading.Thread(
-                        target=self._loop, name="breakerpanel-db-watchdog", daemon=True
-                    ).start()
-                self._wake_at = deadline
-                self._cond.notify()
+            self._wake(deadline)
         return token
+
+    def watch(
+        self, fn: Callable[..., R], args: tuple[Any, ...], connection: object, delay: float
+    ) -> R:
+        """``fn(*args)`` armed on ``connection`` for ``delay`` seconds: ``arm``, call, ``disarm``.
+
+        One call per query instead of three (the guards' path).
+        """
+        deadline = self._clock() + delay
+        token = next(self._ids)
+        live = self._live
+        live[token] = (deadline, connection)
+        if deadline < self._wake_at:
+            self._wake(deadline)
+        try:
+            return fn(*args)
+        finally:
+            live.pop(token, None)
+
+    def _wake(self, deadline: float) -> None:
+        """Have the thread (started on first use) look again by ``deadline``."""
+        with self._cond:
+            if not self._started:
+                self._started = True
+                threading.Thread(
+                    target=self._loop, name="breakerpanel-db-watchdog", daemon=True
+                ).start()
+            self._wake_at = deadline
+            self._cond.notify()
 
     def disarm(self, token: int) -> None:
         """Forget the query of ``token`` (finished in time): it is never cut after this."""

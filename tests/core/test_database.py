@@ -201,3 +201,19 @@ def test_the_watchdog_finds_the_socket_of_a_connection_only_when_it_cuts():
     finally:
         a.close()
         b.close()
+
+
+def test_watch_cuts_the_call_it_runs_and_spares_its_socket_once_it_returned():
+    watchdog = db.Watchdog()
+    a, b = socket.socketpair()
+    c, d = socket.socketpair()
+    try:
+        d.sendall(b"ok")
+        assert watchdog.watch(c.recv, (10,), c, 0.05) == b"ok"  # returned in time
+        assert watchdog.watch(a.recv, (10,), a, 0.1) == b""  # blocked: cut at its deadline
+        assert watchdog.cuts == 1
+        d.sendall(b"still")
+        assert c.recv(10) == b"still"  # past its deadline, the returned call's socket works
+    finally:
+        for sock in (a, b, c, d):
+            sock.close()
