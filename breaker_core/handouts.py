@@ -110,12 +110,14 @@ class Handouts:
 
         ``base_url`` and ``timeout`` come from the dependency's settings; other
         keywords go to ``httpx.Client``. Every request to any declared
-        dependency made with it is guarded.
+        dependency made with it is guarded, through a proxy or a mount too.
 
         Raises:
             KeyError: no dependency is named ``name``.
-            ConfigurationError: the dependency has no ``url``, or httpx is not
-                installed (``pip install "breakerpanel[http]"``).
+            ConfigurationError: the dependency has no ``url``, an option of httpx's
+                default transport (``verify``, ``limits`` ...) is given beside your
+                own ``transport=``, or httpx is not installed
+                (``pip install "breakerpanel[http]"``).
         """
         client: httpx.Client = _http_clients().client(self, name, **kwargs)
         return client

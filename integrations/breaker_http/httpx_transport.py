@@ -43,22 +43,27 @@ _contexts: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
 _contexts_lock = threading.Lock()
 
 
-def shared_ssl_context() -> ssl.SSLContext:
+def shared_ssl_context(trust_env: bool = True) -> ssl.SSLContext:
     """The SSL context an httpx transport builds by default (``verify=True``), made once.
 
     httpx builds it anew for every transport, which loads the CA bundle (certifi's,
-    or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set): 20 to 40 ms of CPU on a quiet
-    machine, more than the request itself. One context per value of those two
-    variables is shared by the default transports of :class:`BreakerTransport` and
-    :class:`AsyncBreakerTransport` (all HTTP/1.1, so httpcore sets the same ALPN on it).
+    or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set and ``trust_env``): 20 to 40 ms
+    of CPU on a quiet machine, more than the request itself. One context per value
+    of those two variables is shared by the default transports of
+    :class:`BreakerTransport`, :class:`AsyncBreakerTransport` and the ready clients
+    when no TLS option is given; only HTTP/1.1 transports use it, so httpcore sets
+    the same ALPN on it, and no client certificate is ever loaded into it.
     """
-    key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    if trust_env:
+        key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    else:
+        key = (None, None)  # the same context as with neither variable set
     context = _contexts.get(key)
     if context is None:
         with _contexts_lock:
             context = _contexts.get(key)
             if context is None:
-                context = _contexts[key] = httpx.create_ssl_context()
+                context = _contexts[key] = httpx.create_ssl_context(trust_env=trust_env)
     return context
 
 
