@@ -112,8 +112,13 @@ class CircuitBreaker(BreakerControls):
             if holder is not None and holder.active:
                 return fn(*args, **kwargs)  # inside an attempt on this breaker: it counts
         phase = self._phase
-        gate = self._gate
-        if self._plain and (gate is None or not gate()):
+        read = self._gate_read  # self._gate(), inlined: no Python call while the gate is shut
+        if self._plain and (
+            read is None
+            or not (seen := read())
+            or seen is self._gate.quiet  # type: ignore[union-attr]
+            or not self._gate.opens(seen)  # type: ignore[union-attr]
+        ):
             if phase.state is _CLOSED:
                 # The common case, kept short: nothing to time, judge or tell.
                 tokens = self._tokens
@@ -175,8 +180,13 @@ class CircuitBreaker(BreakerControls):
             if holder is not None and holder.active:
                 return await fn(*args, **kwargs)  # inside an attempt on this breaker: it counts
         phase = self._phase
-        gate = self._gate
-        if self._plain and (gate is None or not gate()):
+        read = self._gate_read  # self._gate(), inlined: no Python call while the gate is shut
+        if self._plain and (
+            read is None
+            or not (seen := read())
+            or seen is self._gate.quiet  # type: ignore[union-attr]
+            or not self._gate.opens(seen)  # type: ignore[union-attr]
+        ):
             if phase.state is _CLOSED:
                 tokens = self._tokens
                 if tokens is not None:

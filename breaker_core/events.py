@@ -9,10 +9,11 @@ import dataclasses
 import inspect
 import logging
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from breaker_core.state import State
 
-__all__ = ["Event", "EventKind", "GatedListener", "Listener", "dispatch"]
+__all__ = ["ContextGate", "Event", "EventKind", "GatedListener", "Listener", "dispatch"]
 
 logger = logging.getLogger("breaker_core")
 
@@ -51,6 +52,51 @@ Listener = Callable[[Event], object]
 """A callable taking an :class:`Event`. A returned awaitable (an ``async def`` listener's
 coroutine) is scheduled, never awaited on the call's path (:mod:`breaker_core.scheduling`);
 any other return value is ignored."""
+
+
+def _accept(seen: object) -> bool:
+    return True
+
+
+class ContextGate:
+    """A gate read from the caller's context: ``add_listener(fn, when=ContextGate(read, test))``.
+
+    Open while ``read()`` returns a true value that ``test`` accepts (``test``
+    defaults to accepting every one). ``read`` is meant to be a bound
+    ``ContextVar.get`` (of a variable with a default): a breaker reads it
+    inline on its fast path, with no Python call, so an empty context costs
+    one ``ContextVar.get``. The last value ``test`` refused is remembered (by
+    identity, kept alive until another one replaces it): while it is the
+    value read, the gate is shut without asking ``test`` again. So ``test``
+    must refuse for good: a value refused once would be refused again (an
+    immutable context whose span is not recording, say; a span that stopped
+    recording never records again).
+
+    A plain ``when`` callable is kept as ``ContextGate(when)``: its answer is
+    the value read, and every true one is accepted.
+    """
+
+    __slots__ = ("quiet", "read", "test")
+
+    def __init__(self, read: Callable[[], object], test: Callable[[Any], bool] = _accept) -> None:
+        self.read = read
+        self.test = test
+        self.quiet: object = None  # the last value test refused
+
+    def __call__(self) -> bool:
+        """True when the caller's context opens the gate (the breaker's fast path inlines this)."""
+        seen = self.read()
+        return bool(seen) and seen is not self.quiet and self.opens(seen)
+
+    def opens(self, seen: object) -> bool:
+        """Ask ``test`` about ``seen`` (a true value, not the quiet one); remember a refusal."""
+        if self.test(seen):
+            return True
+        self.quiet = seen
+        return False
+
+    def __repr__(self) -> str:
+        return f"<ContextGate {self.read!r} test {self.test!r}>"
 
 
 class GatedListener:

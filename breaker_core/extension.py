@@ -22,6 +22,7 @@ from breaker_core.cache import Cache, CachedValue
 from breaker_core.clock import Clock
 from breaker_core.deprecation import warn_deprecated
 from breaker_core.durations import parse_duration
+from breaker_core.events import ContextGate
 from breaker_core.guard import MISSING
 from breaker_core.imports import import_string
 from breaker_core.keyed import DEFAULT_KEY_LABELS, KeyLabels, split_key_name
@@ -42,6 +43,7 @@ __all__ = [
     "CacheFactory",
     "CachedValue",
     "Clock",
+    "ContextGate",
     "Invalid",
     "KeyLabels",
     "RetryBudget",

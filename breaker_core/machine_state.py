@@ -18,7 +18,7 @@ from breaker_core.adaptive import AdaptiveBulkhead, build_bulkhead
 from breaker_core.clock import Clock
 from breaker_core.config import BreakerConfig
 from breaker_core.coordination import MEMORY, Coordination
-from breaker_core.events import GatedListener, Listener
+from breaker_core.events import ContextGate, GatedListener, Listener
 from breaker_core.history import History
 from breaker_core.matching import compile_matcher
 from breaker_core.phase import _CLOSED, RECENT_TRANSITIONS, _Phase, _Probe
@@ -97,7 +97,8 @@ class MachineState:
         self._listening: tuple[Listener, ...] = ()
         # With only gated listeners (add_listener(..., when=)): asked per call whether
         # this call is told; None when no listener is gated or one hears everything.
-        self._gate: Callable[[], bool] | None = None
+        self._gate: ContextGate | None = None
+        self._gate_read: Callable[[], object] | None = None  # its read (the fast path's)
         self._timed = False  # measure call durations (slow calls or listeners)
         self._plain = False  # a closed success needs nothing but a window count
         self.listeners_changed()
@@ -109,6 +110,7 @@ class MachineState:
         eager = len(gates) < len(listening)  # a listener hears every event
         self._listening = listening
         self._gate = None if eager or not gates else _any_of(gates)
+        self._gate_read = None if self._gate is None else self._gate.read
         self._timed = self._slow is not None or bool(listening) or self._adaptive
         # A call whose gate says no stays on the fast path: gated listeners do not count.
         self._plain = not (
@@ -126,8 +128,12 @@ class MachineState:
         return bool(self._listening) and (gate is None or gate())
 
 
-def _any_of(gates: tuple[Callable[[], bool], ...]) -> Callable[[], bool]:
-    """One gate asking each of ``gates`` in turn (the first one alone when there is one)."""
+def _any_of(gates: tuple[Callable[[], object], ...]) -> ContextGate:
+    """One gate asking each of ``gates`` in turn (the first one alone when there is one).
+
+    The fast path reads a :class:`ContextGate` inline, so a plain callable is made one.
+    """
     if len(gates) == 1:
-        return gates[0]
-    return lambda: any(gate() for gate in gates)
+        gate = gates[0]
+        return gate if isinstance(gate, ContextGate) else ContextGate(gate)
+    return ContextGate(lambda: any(gate() for gate in gates))

@@ -1,12 +1,13 @@
-"""``BreakerTelemetry``: OpenTelemetry instruments read from the breakers, and span marking.
+"""``BreakerTelemetry``: OpenTelemetry instruments read from the breakers, and its listener.
 
 Calls, rejections, transitions and states are observable instruments, read
 from each breaker's running totals (:meth:`CircuitBreaker.totals`) when a
 reader collects: nothing runs per call for them. Span events come from a
-*gated* listener (``add_listener(..., when=recording)``): a call is told only
-while a span is recording in its context, and every other call keeps the
-breaker's fast path. The duration histogram is the one instrument that needs
-every call (``durations=True``): its listener is not gated.
+*gated* listener (``add_listener(..., when=recording_gate())``, see
+:mod:`breaker_opentelemetry.spans`): a call is told only while a span is
+recording in its context, and every other call keeps the breaker's fast
+path. The duration histogram is the one instrument that needs every call
+(``durations=True``, opt-in): its listener is not gated.
 
 Layer: integration. Imports breaker_core's declared interface only (breaker_core,
 breaker_core.extension, .web, .ops) and, for Django, breaker_django.conf.
@@ -14,62 +15,22 @@ breaker_core.extension, .web, .ops) and, for Django, breaker_django.conf.
 
 from __future__ import annotations
 
-import contextvars
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from opentelemetry import metrics, trace
+from opentelemetry import metrics
 from opentelemetry.util.types import AttributeValue
 
-from breaker_core import CircuitBreaker, CircuitOpenError, Event, Registry, State
+from breaker_core import CircuitBreaker, Event, Registry, State
 from breaker_core.extension import DEFAULT_KEY_LABELS, KeyLabels, split_key_name
 from breaker_opentelemetry import names
+from breaker_opentelemetry.spans import RAN, mark, recording_gate
 
-__all__ = ["BreakerTelemetry", "recording_gate"]
-
-_RAN = frozenset(("success", "failure", "ignored"))
+__all__ = ["BreakerTelemetry"]
 
 _Series = tuple[str, str | None, str, str]  # dependency, key label (None: declared), attr, value
 _Counts = dict[tuple[str, str, str], int]  # (attribute, value, old state) -> running total
-
-
-def _error_type(exc: BaseException) -> str:
-    cls = type(exc)
-    module = cls.__module__
-    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
-
-
-def _public_recording() -> bool:
-    return trace.get_current_span().is_recording()
-
-
-def recording_gate() -> Callable[[], bool]:
-    """A cheap test of "a span is recording in this context", asked once per guarded call.
-
-    The API's ``trace.get_current_span().is_recording()`` costs about a third
-    of a closed call (three calls deep). With the API's default runtime
-    context (context variables) the same answer is read from its context
-    variable directly, and an empty context (no span at all) costs one
-    ``ContextVar.get``. Any other runtime context gets the public call.
-    """
-    from opentelemetry import context as otel_context
-    from opentelemetry.trace import propagation
-
-    variable = getattr(getattr(otel_context, "_RUNTIME_CONTEXT", None), "_current_context", None)
-    key = getattr(propagation, "_SPAN_KEY", None)
-    if not isinstance(variable, contextvars.ContextVar) or not isinstance(key, str):
-        return _public_recording
-    get = variable.get
-
-    def recording() -> bool:
-        current = get()
-        if not current:
-            return False
-        span = current.get(key)
-        return span is not None and bool(span.is_recording())
-
-    return recording
 
 
 def _counts(breaker: CircuitBreaker) -> _Counts:
@@ -206,7 +167,7 @@ class BreakerTelemetry:
 
     def observe(self, event: Event) -> None:
         """Record a call's duration, then :meth:`mark` (the listener with ``durations=True``)."""
-        if self._duration is not None and event.kind in _RAN and event.duration is not None:
+        if self._duration is not None and event.kind in RAN and event.duration is not None:
             name: str = event.name
             label: str | None = None
             if name.endswith("]"):  # a breaker per key: a bounded label for metrics
@@ -215,52 +176,11 @@ class BreakerTelemetry:
             self._duration.record(
                 event.duration, self._attrs((name, label, names.OUTCOME, outcome))
             )
-        self.mark(event)
+        mark(event)
 
     def mark(self, event: Event) -> None:
         """Add ``event`` to the active span when it is recording (the gated listener)."""
-        kind = event.kind
-        if kind in _RAN:
-            outcome = "slow" if event.reason == "slow" else kind
-        elif kind == "rejected":
-            outcome = "rejected"
-        elif kind != "state_change":
-            return
-        span = trace.get_current_span()
-        if not span.is_recording():
-            return
-        if kind == "state_change":
-            span.add_event(names.STATE_CHANGE_EVENT, self._change_attributes(event))
-        else:
-            span.add_event(names.CALL_EVENT, self._call_attributes(event, outcome))
-
-    def _call_attributes(self, event: Event, outcome: str) -> dict[str, AttributeValue]:
-        rejected = outcome == "rejected"
-        attributes = _named(event.name)
-        attributes[names.OUTCOME] = outcome
-        attributes[names.SHORT_CIRCUITED] = rejected
-        if event.new_state is not None:
-            attributes[names.STATE] = event.new_state.value
-        if event.reason is not None:
-            attributes[names.REASON] = event.reason
-        exc = event.exception
-        if rejected and isinstance(exc, CircuitOpenError):
-            attributes[names.RETRY_AFTER] = exc.retry_after
-        elif exc is not None:
-            attributes[names.ERROR_TYPE] = _error_type(exc)
-        if event.duration is not None:
-            attributes["breakerpanel.duration"] = event.duration
-        return attributes
-
-    def _change_attributes(self, event: Event) -> dict[str, AttributeValue]:
-        attributes = _named(event.name)
-        if event.old_state is not None:
-            attributes[names.STATE_OLD] = event.old_state.value
-        if event.new_state is not None:
-            attributes[names.STATE] = event.new_state.value
-        if event.reason is not None:
-            attributes[names.REASON] = event.reason
-        return attributes
+        mark(event)
 
     # -- observable instruments ---------------------------------------------------
 
@@ -371,12 +291,3 @@ class BreakerTelemetry:
                 seen.add(name)
                 for state, count in sorted(keyed.state_counts().items()):
                     yield metrics.Observation(count, {names.DEPENDENCY: name, names.STATE: state})
-
-
-def _named(name: str) -> dict[str, AttributeValue]:
-    """A span event's dependency attributes: a breaker per key carries its exact key."""
-    dependency, key = split_key_name(name)
-    attributes: dict[str, AttributeValue] = {names.DEPENDENCY: dependency}
-    if key is not None:
-        attributes[names.KEY] = key
-    return attributes

@@ -289,3 +289,33 @@ def test_a_new_window_length_keeps_the_history_and_the_totals():
     breaker.call(lambda: "ok")
     assert breaker.totals().calls == {"success": 6}
     assert breaker.history()["total"]["calls"] == 6
+
+
+def test_a_context_gate_asks_its_test_once_per_refused_value():
+    from breaker_core.extension import ContextGate
+
+    asked: list[str] = []
+
+    def test(value: str) -> bool:
+        asked.append(value)
+        return value == "recording"
+
+    variable: contextvars.ContextVar[str] = contextvars.ContextVar("span", default="")
+    breaker = CircuitBreaker("inventory", max_concurrent=None)
+    heard: list[Event] = []
+    breaker.add_listener(heard.append, when=ContextGate(variable.get, test))
+    assert breaker._plain
+    for _ in range(3):
+        breaker.call(lambda: "empty context: shut, test not asked")
+    token = variable.set("sampled out")
+    for _ in range(3):
+        breaker.call(lambda: "refused once, then remembered")
+    variable.reset(token)
+    token = variable.set("recording")
+    breaker.call(lambda: "heard")
+    variable.reset(token)
+    assert [e.kind for e in heard] == ["success"]
+    # the refused value was asked about once; a value let through is asked about each
+    # time (the fast path, the general path, the gated listener): it is not remembered
+    assert asked == ["sampled out", "recording", "recording", "recording"]
+    assert breaker.totals().calls == {"success": 7}

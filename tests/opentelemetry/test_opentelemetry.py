@@ -331,12 +331,12 @@ class _OtherRuntime:
 def test_the_recording_gate_answers_as_the_api_does(otel, monkeypatch, public: bool) -> None:
     from opentelemetry import context, trace
 
-    from breaker_opentelemetry.telemetry import _public_recording, recording_gate
+    from breaker_opentelemetry.spans import _public_recording, recording_gate
 
     if public:  # another runtime context: the gate falls back to the public call
         monkeypatch.setattr(context, "_RUNTIME_CONTEXT", _OtherRuntime(context._RUNTIME_CONTEXT))
     gate = recording_gate()
-    assert (gate is _public_recording) is public
+    assert (gate.read is _public_recording) is public
 
     def both() -> tuple[bool, bool]:
         return gate(), trace.get_current_span().is_recording()
@@ -344,12 +344,17 @@ def test_the_recording_gate_answers_as_the_api_does(otel, monkeypatch, public: b
     assert both() == (False, False)  # no span at all
     with trace.use_span(trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)):
         assert both() == (False, False)  # sampled out
+        assert both() == (False, False)  # the same context, remembered as not recording
     baggage = context.set_value("some-key", "some value")  # a context that is not empty
     token = context.attach(baggage)
     try:
         assert both() == (False, False)
     finally:
         context.detach(token)
+    with otel.tracer.start_as_current_span("recording") as span:
+        assert both() == (True, True)
+        span.end()  # still current, no longer recording
+        assert both() == (False, False)
     with otel.tracer.start_as_current_span("recording"):
         assert both() == (True, True)
         with trace.use_span(trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)):
