@@ -128,17 +128,21 @@ class CircuitBreaker(BreakerControls):
                     except IndexError:
                         return self._call(fn, args, kwargs)  # full: wait or reject
                 try:
-                    result = fn(*args, **kwargs)
+                    # Without keywords: no empty dict built and merged for the call
+                    # (the checker cannot see that kwargs is empty there).
+                    result = fn(*args, **kwargs) if kwargs else fn(*args)  # type: ignore[call-arg]
                 except BaseException as exc:
                     try:
                         self._finish_error(phase.gen, None, exc)
                     except BaseException:  # a listener's: logged, the call's own wins
                         pass
                     raise
-                self._count_success(phase, self._clock())
+                clock = self._clock  # an attribute, not a method: loaded, then called
+                self._count_success(phase, clock())
                 return result
             if phase.state is _OPEN:
-                now = self._clock()
+                clock = self._clock
+                now = clock()
                 if now < phase.open_until:
                     history = self._history
                     if now >= history.roll_at:
@@ -195,17 +199,19 @@ class CircuitBreaker(BreakerControls):
                     except IndexError:
                         return await self._call_async(fn, args, kwargs)
                 try:
-                    result = await fn(*args, **kwargs)
+                    result = await (fn(*args, **kwargs) if kwargs else fn(*args))  # type: ignore[call-arg]
                 except BaseException as exc:
                     try:
                         self._finish_error(phase.gen, None, exc)
                     except BaseException:  # a listener's: logged, the call's own wins
                         pass
                     raise
-                self._count_success(phase, self._clock())
+                clock = self._clock  # an attribute, not a method: loaded, then called
+                self._count_success(phase, clock())
                 return result
             if phase.state is _OPEN:
-                now = self._clock()
+                clock = self._clock
+                now = clock()
                 if now < phase.open_until:
                     history = self._history
                     if now >= history.roll_at:

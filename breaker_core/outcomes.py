@@ -56,10 +56,11 @@ class Outcomes(Admission):
             if bulkhead.waiters:
                 bulkhead.wake_one()
         window = self._window
-        self._acquire()
+        lock = self._lock
+        lock.acquire()
         try:
             if self._phase is phase:
-                if window.head == now // window.width:
+                if now < window.end:  # the newest bucket (no division, no call)
                     window.bucket_successes[window.slot] += 1
                     window.successes += 1
                 else:
@@ -69,13 +70,14 @@ class Outcomes(Admission):
             else:
                 self._history.count(now, failure=False)  # an older epoch's: not windowed
         finally:
-            self._release()
+            lock.release()
 
     def _finish(self, ticket: Ticket, start: float | None, result: object) -> None:
         """Count a call that returned (or a ``with`` block that ended without error)."""
         if ticket is None:
             return
-        now = self._clock()
+        clock = self._clock
+        now = clock()
         duration = None if start is None else now - start
         if self._bulkhead is not None:
             self._bulkhead.release(duration)
@@ -113,16 +115,21 @@ class Outcomes(Admission):
         """Count a call that raised ``exc``."""
         if ticket is None:
             return
-        now = self._clock()
+        # Callables kept in attributes are loaded, then called: ``self._clock()``
+        # would look the name up on the class first, on every call.
+        clock = self._clock
+        now = clock()
         duration = None if start is None else now - start
         if self._bulkhead is not None:
             # A cancelled call's duration says nothing about the dependency.
             self._bulkhead.release(duration if isinstance(exc, Exception) else None, True)
+        ignore = self._ignore
+        record = self._record
         if not isinstance(exc, Exception):
             outcome = _ABANDONED
-        elif self._ignore is not None and self._ignore(exc):
+        elif ignore is not None and ignore(exc):
             outcome = _IGNORED
-        elif self._record is not None and self._record(exc):
+        elif record is not None and record(exc):
             outcome = _FAILURE
         elif self._slow is not None and duration is not None and duration >= self._slow:
             outcome = _SLOW
@@ -141,7 +148,8 @@ class Outcomes(Admission):
     ) -> None:
         """Apply a finished call's outcome to the window and the state, under the lock."""
         change: _Change | None = None
-        self._acquire()
+        lock = self._lock
+        lock.acquire()
         try:
             phase = self._phase
             state = phase.state
@@ -193,7 +201,7 @@ class Outcomes(Admission):
                 change = self._probe_finished(ticket, outcome, now, phase, wait)
         finally:
             self._failing = None
-            self._release()
+            lock.release()
         try:
             gate = self._gate
             if outcome != _ABANDONED and self._listening and (gate is None or gate()):

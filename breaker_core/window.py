@@ -20,6 +20,7 @@ Layer: engine. Imports the standard library and other engine modules only.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 __all__ = ["BUCKETS", "SlidingWindow"]
@@ -35,6 +36,7 @@ class SlidingWindow:
         "bucket_failures",
         "bucket_slow",
         "bucket_successes",
+        "end",
         "failures",
         "head",
         "retire",
@@ -58,6 +60,8 @@ class SlidingWindow:
         """Absolute index of the newest bucket (None before the first outcome)."""
         self.slot = 0
         """Ring position of the newest bucket (``head % BUCKETS``)."""
+        self.end = -math.inf
+        """The least time past the newest bucket (``now < end``: count in ``slot``)."""
         self.successes = 0
         """Successes in the window (as of the last :meth:`advance`)."""
         self.failures = 0
@@ -85,17 +89,18 @@ class SlidingWindow:
             return self.slot
         self.head = index
         self.slot = index % BUCKETS
+        self.end = _bucket_start(index + 1, self.width)
         return self.slot
 
     def add_success(self, now: float) -> None:
         """Count a success at ``now``."""
-        slot = self.slot if self.head == now // self.width else self.advance(now)
+        slot = self.slot if now < self.end else self.advance(now)
         self.bucket_successes[slot] += 1
         self.successes += 1
 
     def add_failure(self, now: float, *, slow: bool = False) -> None:
         """Count a failure at ``now``; ``slow`` also counts it as a slow call."""
-        slot = self.advance(now)
+        slot = self.slot if now < self.end else self.advance(now)
         self.bucket_failures[slot] += 1
         self.failures += 1
         if slow:
@@ -117,6 +122,7 @@ class SlidingWindow:
         self._clear_all()
         self.head = None
         self.slot = 0
+        self.end = -math.inf
 
     def buckets(self) -> list[tuple[float, int, int, int]]:
         """The non-empty buckets not retired yet: ``(middle, successes, failures, slow)``."""
@@ -155,3 +161,17 @@ class SlidingWindow:
         for slot in range(BUCKETS):
             self.bucket_successes[slot] = self.bucket_failures[slot] = self.bucket_slow[slot] = 0
         self.successes = self.failures = self.slow = 0
+
+
+def _bucket_start(index: int, width: float) -> float:
+    """The least float ``t`` with ``int(t // width) >= index`` (``index * width``, to the ulp).
+
+    ``now < window.end`` then says exactly what ``now // width <= head`` says,
+    without the division (the closed fast path's test).
+    """
+    start = index * width
+    while start // width < index:
+        start = math.nextafter(start, math.inf)
+    while (below := math.nextafter(start, -math.inf)) // width >= index:
+        start = below
+    return start
