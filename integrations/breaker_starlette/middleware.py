@@ -7,7 +7,7 @@ breaker_core.extension, .web, .ops) and breaker_jinja.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -69,7 +69,8 @@ class _Responder:
         self.size = 0
         self.body: bytes | None = None
 
-    async def __call__(self, message: Message) -> None:
+    def __call__(self, message: Message) -> Awaitable[None]:
+        """Note the message, then hand on ``send``'s awaitable (no coroutine of its own)."""
         kind = message["type"]
         if kind == "http.response.start":
             self.started = True
@@ -90,7 +91,7 @@ class _Responder:
                         self.body = b"".join(self.chunks)
             else:
                 self.chunks = None  # pathsend, zerocopysend: not a body we can keep
-        await self.send(message)
+        return self.send(message)
 
 
 class BreakerMiddleware:
@@ -123,6 +124,7 @@ class BreakerMiddleware:
         self.app = app
         self.registry = build_registry(registry, settings, clock, "BreakerMiddleware")
         self.guard = page_guard(self.registry)
+        self.routes = self.guard.routes
         self._owns_registry = registry is None  # built here: closed at lifespan shutdown
         self._declared = False  # the 503 of require() in the app's OpenAPI schema
 
@@ -137,48 +139,59 @@ class BreakerMiddleware:
         await self.app(scope, receive, closing if self._owns_registry else send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self._declared:
-            self._declared = True
-            declare_unavailable(scope.get("app"))
         if scope["type"] != "http":
+            self._declare(scope)
             if scope["type"] == "lifespan":
                 await self._lifespan(scope, receive, send)
             else:
                 await self.app(scope, receive, send)
             return
-        state = scope.get("state")
-        if state is None:
+        if not self._declared:
+            self._declare(scope)
+        try:
+            scope["state"]["breakers"] = self.registry
+        except KeyError:  # a server without lifespan state
             scope["state"] = {"breakers": self.registry}
-        else:
-            state["breakers"] = self.registry
-        guard = self.guard
-        method: str = scope["method"]
-        path: str = scope["path"]
-        visit = (
-            guard.visit(method, path, lambda: page_request(scope), lambda: raw_key(scope))
-            if guard.guards(path)
-            else None
-        )
-        if visit is not None:
-            answer = visit.answer()
-            if answer is not None:
-                await send_answer(send, answer, method)
+        if self.routes.plan(scope["path"]) is not None:  # remembered per path
+            visit = self._visit(scope)
+            if visit is not None:
+                await self._visited(visit, scope, receive, send)
                 return
-            await self._keeping(visit, scope, receive, send)
-            return
-        # Nothing to keep (the common case): only whether the response started is watched.
+        # Nothing to answer or keep (the common case): only whether the
+        # response started is watched, by a plain function handing on send's
+        # awaitable (no coroutine of its own per message).
         started = False
 
-        async def watch(message: Message) -> None:
+        def watch(message: Message) -> Awaitable[None]:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, watch)
         except CircuitOpenError as error:
             await self._escaped(error, started, scope, send, None)
+
+    def _declare(self, scope: Scope) -> None:
+        """Declare the 503 of ``require()`` in the app's OpenAPI schema, on the first request."""
+        if not self._declared:
+            self._declared = True
+            declare_unavailable(scope.get("app"))
+
+    def _visit(self, scope: Scope) -> PageVisit | None:
+        """The page guard's visit of a request whose path some dependency's ``routes`` match."""
+        return self.guard.visit(
+            scope["method"], scope["path"], lambda: page_request(scope), lambda: raw_key(scope)
+        )
+
+    async def _visited(self, visit: PageVisit, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer now (a dependency is open), or run the app and keep the page."""
+        answer = visit.answer()
+        if answer is not None:
+            await send_answer(send, answer, scope["method"])
+            return
+        await self._keeping(visit, scope, receive, send)
 
     async def _keeping(self, visit: PageVisit, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the app for a page wanted as a last good copy, and keep its response."""
