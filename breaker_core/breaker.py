@@ -112,12 +112,15 @@ class CircuitBreaker(BreakerControls):
             if holder is not None and holder.active:
                 return fn(*args, **kwargs)  # inside an attempt on this breaker: it counts
         phase = self._phase
-        read = self._gate_read  # self._gate(), inlined: no Python call while the gate is shut
-        if self._plain and (
-            read is None
-            or not (seen := read())
-            or seen is self._gate.quiet  # type: ignore[union-attr]
-            or not self._gate.opens(seen)  # type: ignore[union-attr]
+        # Plain and no gate: one flag. Plain and gated: self._gate(), inlined (no
+        # Python call while the gate is shut); _gate_read is set whenever _quick is not.
+        if self._quick or (
+            self._plain
+            and (
+                not (seen := self._gate_read())  # type: ignore[misc]
+                or seen is self._gate.quiet  # type: ignore[union-attr]
+                or not self._gate.opens(seen)  # type: ignore[union-attr]
+            )
         ):
             if phase.state is _CLOSED:
                 # The common case, kept short: nothing to time, judge or tell.
@@ -184,12 +187,15 @@ class CircuitBreaker(BreakerControls):
             if holder is not None and holder.active:
                 return await fn(*args, **kwargs)  # inside an attempt on this breaker: it counts
         phase = self._phase
-        read = self._gate_read  # self._gate(), inlined: no Python call while the gate is shut
-        if self._plain and (
-            read is None
-            or not (seen := read())
-            or seen is self._gate.quiet  # type: ignore[union-attr]
-            or not self._gate.opens(seen)  # type: ignore[union-attr]
+        # Plain and no gate: one flag. Plain and gated: self._gate(), inlined (no
+        # Python call while the gate is shut); _gate_read is set whenever _quick is not.
+        if self._quick or (
+            self._plain
+            and (
+                not (seen := self._gate_read())  # type: ignore[misc]
+                or seen is self._gate.quiet  # type: ignore[union-attr]
+                or not self._gate.opens(seen)  # type: ignore[union-attr]
+            )
         ):
             if phase.state is _CLOSED:
                 tokens = self._tokens

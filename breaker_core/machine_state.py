@@ -101,6 +101,7 @@ class MachineState:
         self._gate_read: Callable[[], object] | None = None  # its read (the fast path's)
         self._timed = False  # measure call durations (slow calls or listeners)
         self._plain = False  # a closed success needs nothing but a window count
+        self._quick = False  # plain, and no gate to ask: the call forms' first test
         self.listeners_changed()
 
     def listeners_changed(self) -> None:
@@ -121,6 +122,7 @@ class MachineState:
             or self._config.failure_rate is not None
             or self._policy is not None
         )
+        self._quick = self._plain and self._gate_read is None
 
     def _tells(self) -> bool:
         """Whether listeners hear of the current call (its gate asked, if all are gated)."""
