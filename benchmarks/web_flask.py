@@ -6,17 +6,14 @@ to both sides). Apps built the same way, with the same routes and view:
 
 - without: ``Flask(...)``, ``app.config["BREAKERS"]`` set, no extension;
 - with: the same plus ``Breakers(app)``;
-- references, plain path only: the bare app given a no-op ``before_request``
-  function and a no-op ``request_finished`` receiver for that app (the two
-  hooks the extension installs: what hooks cost in Flask), and the bare app
-  while the extension's ``request_finished`` receiver is connected.
+- reference, plain path only: the bare app given a no-op ``before_request``
+  function and a no-op ``request_finished`` receiver for that app (what
+  these two hooks cost in Flask).
 
-``Breakers.init_app`` connects its ``request_finished`` receiver for every
-sender: once any app of a process has the extension, every Flask app of the
-process runs it on each request. So that the bare side is Flask without the
-extension, that receiver is disconnected before each of the bare and no-op
-sides' timed loops and connected again before the extension's; the last
-reference measures what it costs a bare app.
+The extension's hooks are the app's own: its ``before_request`` function,
+and a ``request_finished`` receiver connected for that app only while one of
+its requests has a page to keep. The other apps of the process never run
+them.
 """
 
 from __future__ import annotations
@@ -31,14 +28,13 @@ from benchmarks.web_common import BODY, BREAKERS, ROUTES, WITH, WITHOUT, Side, c
 from benchmarks.web_drivers import WSGIApp, wsgi_call
 from benchmarks.web_timing import section_json, time_wsgi_routes
 
-__all__ = ["NOOP", "SIDES", "STRAY", "time_flask"]
+__all__ = ["NOOP", "SIDES", "time_flask"]
 
 SIDES = (
     Side(
         WITHOUT,
         "without",
-        'Flask(...), app.config["BREAKERS"] set, no extension (and breaker_flask\'s '
-        "request_finished receiver disconnected while it is timed)",
+        'Flask(...), app.config["BREAKERS"] set, no extension',
     ),
     Side(WITH, "Breakers(app)", "the same app with Breakers(app)"),
 )
@@ -46,12 +42,6 @@ NOOP = Side(
     "noop_hooks",
     "no-op hooks",
     "the bare app with a no-op before_request function and a no-op request_finished receiver",
-)
-STRAY = Side(
-    "bare_with_receiver",
-    "bare, extension's receiver connected",
-    "the bare app while breaker_flask's request_finished receiver is connected "
-    "(another app of the process has Breakers)",
 )
 
 
@@ -85,23 +75,6 @@ def _app(extension: bool = False, noop_hooks: bool = False) -> Any:
     return app
 
 
-def _receiver_switch() -> tuple[Callable[[], None], Callable[[], None]]:
-    """Functions connecting and disconnecting the extension's ``request_finished`` receiver."""
-    from flask.signals import request_finished
-
-    from breaker_flask import pages
-
-    receiver = pages._keep_page
-
-    def connect() -> None:
-        request_finished.connect(receiver)
-
-    def disconnect() -> None:
-        request_finished.disconnect(receiver)
-
-    return connect, disconnect
-
-
 def time_flask(plan: Plan, progress: Callable[[str], None]) -> dict[str, Any]:
     """Build the apps, check them, time every route; return the JSON section."""
     started = time.perf_counter()
@@ -110,25 +83,13 @@ def time_flask(plan: Plan, progress: Callable[[str], None]) -> dict[str, Any]:
         WITHOUT: _app(),
         WITH: with_app,
         NOOP.key: _app(noop_hooks=True),
-        STRAY.key: _app(),
     }
-    connect, disconnect = _receiver_switch()
 
     def call(side: str) -> Callable[[str], Any]:
         return lambda path: wsgi_call(apps[side], path)
 
     check_apps(with_app.extensions["breakers"], call(WITH), call(WITHOUT))
-    try:
-        routes = time_wsgi_routes(
-            apps,
-            SIDES,
-            [NOOP, STRAY],
-            plan,
-            progress,
-            before={WITHOUT: disconnect, NOOP.key: disconnect, WITH: connect, STRAY.key: connect},
-        )
-    finally:
-        connect()
+    routes = time_wsgi_routes(apps, SIDES, [NOOP], plan, progress)
     return section_json(
         "Flask",
         importlib.metadata.version("flask"),

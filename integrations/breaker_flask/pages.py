@@ -13,15 +13,23 @@ translates Flask's request and response into it:
   final, on the ``request_finished`` signal: a page that touched the session
   is never kept.
 
+What every request pays is the ``before_request`` function: one look-up of
+its path (remembered per path). The ``request_finished`` receiver is
+connected for the app only while one of its requests has a response to keep
+(at most once per :data:`~breaker_core.web.pages.REFRESH` per page variant),
+so on every other request blinker has no receiver to call.
+
 Layer: integration. Imports breaker_core's declared interface only (breaker_core,
 breaker_core.extension, .web, .ops) and breaker_jinja.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 from flask.signals import request_finished
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import SecurityError
@@ -36,8 +44,11 @@ __all__ = ["STATE_KEY", "AppState", "app_state", "page_request"]
 STATE_KEY = "breaker_flask"
 """``app.extensions`` key of the extension's private state (the registry is under "breakers")."""
 
-_ANSWERED = "_breakerpanel_answered"  # flag on flask.g: this response is ours, never keep it
-_VISIT = "_breakerpanel_visit"  # the request's PageVisit on flask.g
+_ANSWERED = "_breakerpanel_answered"  # flag on the request: this response is ours, never keep it
+_VISIT = "_breakerpanel_visit"  # the request's PageVisit, on the request object
+
+# The current request object, without a pass through the proxy's attribute look-up.
+_current_request = request._get_current_object  # type: ignore[attr-defined]
 
 
 def page_request() -> PageRequest:
@@ -47,7 +58,7 @@ def page_request() -> PageRequest:
     the app sets it); the path is ``script_root + path``; the query string is
     the raw bytes, each byte one character.
     """
-    current = request._get_current_object()  # type: ignore[attr-defined]
+    current = _current_request()
     try:
         host: str | None = current.host
     except SecurityError:  # not in TRUSTED_HOSTS: nothing is kept or served for it
@@ -69,7 +80,7 @@ def raw_key() -> tuple[object, ...]:
 
     With the ``Cookie`` header (see :data:`breaker_core.web.pages.RawKey`).
     """
-    get = request.environ.get
+    get = _current_request().environ.get
     return (
         get("wsgi.url_scheme"),
         get("HTTP_HOST"),
@@ -82,24 +93,72 @@ def raw_key() -> tuple[object, ...]:
     )
 
 
-class AppState:
-    """What the extension keeps per app: the registry and its page guard."""
+class Finisher:
+    """The app's ``request_finished`` receiver, connected only while a response is to be kept.
 
-    def __init__(self, registry: Registry) -> None:
+    :meth:`expect` is called for a request whose response is wanted (it
+    connects the receiver for the app); the receiver hands that response to
+    the request's visit, and disconnects itself once no such request is in
+    flight. Requests are held weakly: one that never reaches
+    ``request_finished`` (an exception propagated out of the app) is
+    forgotten when it ends, and the next response of the app disconnects the
+    receiver.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self._app = weakref.ref(app)
+        self._lock = threading.Lock()
+        self._waiting: weakref.WeakSet[object] = weakref.WeakSet()
+        self._connected = False
+
+    def expect(self, current: object) -> None:
+        """Have the final response of request ``current`` (holding its visit) judged."""
+        with self._lock:
+            self._waiting.add(current)
+            app = self._app()
+            if not self._connected and app is not None:
+                # A bound method: blinker holds it weakly; the app's state holds self.
+                request_finished.connect(self.finished, sender=app)
+                self._connected = True
+
+    def finished(self, sender: Flask, response: Response, **extra: Any) -> None:
+        """The ``request_finished`` receiver: keep the response if its request wants it."""
+        current = _current_request()
+        visit: PageVisit | None = current.__dict__.pop(_VISIT, None)
+        try:
+            if visit is not None and not current.__dict__.get(_ANSWERED):
+                streamed = response.is_streamed or response.direct_passthrough
+                body = None if streamed else response.get_data()
+                visit.keep(response.status_code, list(response.headers.items()), body)
+        finally:
+            with self._lock:
+                self._waiting.discard(current)
+                if self._connected and not self._waiting:
+                    request_finished.disconnect(self.finished)  # this app's only sender
+                    self._connected = False
+
+
+class AppState:
+    """What the extension keeps per app: the registry, its page guard and the receiver."""
+
+    def __init__(self, registry: Registry, finisher: Finisher) -> None:
         self.registry = registry
         self.pages = PageGuard(registry)
+        self.finisher = finisher
 
     # -- request cycle -----------------------------------------------------------------
 
-    def before_request(self) -> ResponseReturnValue | None:
-        """Answer a request whose page needs an open dependency (``routes``)."""
-        current = request._get_current_object()  # type: ignore[attr-defined]
-        visit = self.pages.visit(current.method, current.path, page_request, raw_key)
-        if visit is None:
-            return None
+    def begin(self, visit: PageVisit) -> ResponseReturnValue | None:
+        """The start of a request :meth:`PageGuard.visit` has something to do for.
+
+        A dependency the page needs is open: the answer. Else a fresh copy of
+        the page is wanted: the response is judged when it is final.
+        """
         if visit.error is not None:
             return self.answer(visit.error, visit)
-        setattr(g, _VISIT, visit)
+        current = _current_request()
+        setattr(current, _VISIT, visit)
+        self.finisher.expect(current)
         return None
 
     def answer(self, error: CircuitOpenError, visit: PageVisit | None = None) -> Response:
@@ -108,8 +167,9 @@ class AppState:
         The 503 goes through Flask's HTTP error handling, so an app's
         ``errorhandler(503)`` renders it.
         """
-        setattr(g, _ANSWERED, True)
-        made = visit or g.get(_VISIT) or page_request
+        current = _current_request()
+        setattr(current, _ANSWERED, True)
+        made = visit or getattr(current, _VISIT, None) or page_request
         answer = self.pages.answer_for(error, made)
         if answer.stale:
             response = Response(answer.body, status=answer.status, headers=answer.headers)
@@ -119,15 +179,6 @@ class AppState:
             return response
         handled = current_app.handle_http_exception(BreakerUnavailable(error))
         return current_app.make_response(handled)
-
-    def keep(self, response: Response) -> None:
-        """Keep ``response`` as its page's last good copy when allowed."""
-        visit: PageVisit | None = g.get(_VISIT)  # set only when the page is wanted
-        if visit is None or g.get(_ANSWERED):
-            return
-        streamed = response.is_streamed or response.direct_passthrough
-        body = None if streamed else response.get_data()
-        visit.keep(response.status_code, list(response.headers.items()), body)
 
 
 def app_state(app: Flask) -> AppState | None:
@@ -143,31 +194,26 @@ def _on_open(error: CircuitOpenError) -> ResponseReturnValue:
     return state.answer(error)
 
 
-def _keep_page(sender: Flask, response: Response, **extra: Any) -> None:
-    state = sender.extensions.get(STATE_KEY)
-    if state is not None:
-        state.keep(response)
-
-
 def install(app: Flask, registry: Registry) -> AppState:
     """Create the app's state and hook it into the request cycle."""
-    state = AppState(registry)
-    again = STATE_KEY in app.extensions
-    app.extensions[STATE_KEY] = state
-    if again:  # init_app called again (new settings): the hooks are already there
+    previous = app_state(app)
+    if previous is not None:  # init_app called again (new settings): the hooks are there
+        state = app.extensions[STATE_KEY] = AppState(registry, previous.finisher)
         return state
+    state = app.extensions[STATE_KEY] = AppState(registry, Finisher(app))
     extensions = app.extensions
 
     def before_request() -> ResponseReturnValue | None:
-        # This app's state, read where install() (again) puts it: no current_app look-up.
+        # Every request of the app runs this: the path's plan, remembered per path,
+        # decides; nothing else is looked up. This app's state is read where
+        # install() (again) puts it: no current_app look-up.
+        current = _current_request()
         state: AppState = extensions[STATE_KEY]
-        return state.before_request()
+        visit = state.pages.visit(current.method, current.path, page_request, raw_key)
+        return None if visit is None else state.begin(visit)
 
     app.before_request(before_request)
     if CircuitOpenError not in app.error_handler_spec[None][None]:
         # An errorhandler(CircuitOpenError) the app registered first stays in charge.
         app.register_error_handler(CircuitOpenError, _on_open)
-    # Module-level receiver, connected for this app only: other Flask apps in the
-    # process do not pay for it. blinker keeps weak references to both.
-    request_finished.connect(_keep_page, sender=app)
     return state

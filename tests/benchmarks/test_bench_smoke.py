@@ -30,7 +30,7 @@ HTTP_CLIENTS = {
 WEB = {
     # results key: (framework module, table title, references timed on the plain path)
     "django": ("django", "Django BreakerMiddleware", ["noop_middleware"]),
-    "flask": ("flask", "Flask Breakers extension", ["noop_hooks", "bare_with_receiver"]),
+    "flask": ("flask", "Flask Breakers extension", ["noop_hooks"]),
     "starlette": ("starlette", "Starlette BreakerMiddleware", ["noop_base_http", "noop_asgi"]),
 }
 ROUTES = {"plain": "/about", "guarded": "/checkout/cart", "kept": "/catalog/sku-1"}
