@@ -21,7 +21,8 @@ import logging
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
-from breaker_core.breaker import CircuitBreaker, is_async_callable
+from breaker_core.awaitables import is_async_callable
+from breaker_core.breaker import CircuitBreaker
 from breaker_core.cache import Cache
 from breaker_core.clock import Clock
 from breaker_core.errors import CircuitOpenError, ConfigurationError, FailedResultError
