@@ -200,7 +200,9 @@ QUICK = dataclasses.replace(
     name="quick",
     healthy=0.8,
     hang=3.0,
-    recovered=1.2,
+    # Longer than the recovery bound (reset_timeout + one timeout, 1.2 s): a process whose
+    # breaker opened just before Inventory returned must still get a request to probe with.
+    recovered=2.0,
     product_rate=4.0,
     about_rate=4.0,
     client_timeout=5.0,
