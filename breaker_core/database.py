@@ -29,12 +29,20 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from breaker_core.db_timeouts import connect_options, statement_timeout_sql
-from breaker_core.db_watchdog import Watchdog, cut, socket_fd, watchdog, watchdog_delay
+from breaker_core.db_watchdog import (
+    SocketCheck,
+    Watchdog,
+    cut,
+    socket_fd,
+    watchdog,
+    watchdog_delay,
+)
 
 if TYPE_CHECKING:
     from breaker_core.breaker import CircuitBreaker
 
 __all__ = [
+    "SocketCheck",
     "Watchdog",
     "connect_options",
     "cut",

@@ -25,7 +25,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["Watchdog", "cut", "socket_fd", "watchdog", "watchdog_delay"]
+__all__ = ["SocketCheck", "Watchdog", "cut", "socket_fd", "watchdog", "watchdog_delay"]
 
 R = TypeVar("R")
 
@@ -33,6 +33,27 @@ R = TypeVar("R")
 def watchdog_delay(timeout: float) -> float:
     """When the watchdog cuts a query: a little after ``timeout``, so the server cuts first."""
     return timeout + max(0.1, timeout * 0.1)
+
+
+class SocketCheck:
+    """Whether a guard's connections have a socket the watchdog could cut, learned once.
+
+    ``check(connection)`` returns ``connection`` when the driver's connections
+    have a socket (:func:`socket_fd` finds one in the first connection asked
+    about), else None (SQLite's have none), so a guard hands the watchdog
+    nothing to watch without looking for a socket on every query.
+    """
+
+    __slots__ = ("_has_socket",)
+
+    def __init__(self) -> None:
+        self._has_socket: bool | None = None  # None: not known before the first query
+
+    def __call__(self, connection: object) -> object | None:
+        has_socket = self._has_socket
+        if has_socket is None:
+            has_socket = self._has_socket = socket_fd(connection) is not None
+        return connection if has_socket else None
 
 
 def socket_fd(connection: object) -> int | None:

@@ -106,7 +106,7 @@ class _Guard:
         self.alias = alias
         self._registry: Registry | None = None
         self._breaker: CircuitBreaker | None = None
-        self._watch: bool | None = None  # None: not known before the first query
+        self._watch = database.SocketCheck()
 
     def __call__(
         self,
@@ -127,14 +127,7 @@ class _Guard:
         if breaker is None:
             return execute(sql, params, many, context)
         timeout = breaker.config.timeout
-        connection = None
-        if timeout is not None:
-            connection = context["connection"].connection
-            watch = self._watch
-            if watch is None:
-                watch = self._watch = database.socket_fd(connection) is not None
-            if not watch:
-                connection = None
+        connection = None if timeout is None else self._watch(context["connection"].connection)
         # CircuitOpenError while open: nothing is sent.
         return database.run(
             breaker, execute, sql, params, many, context, connection=connection, timeout=timeout

@@ -58,7 +58,7 @@ class EngineGuard:
         self._do_execute = dialect.do_execute
         self._do_execute_no_params = dialect.do_execute_no_params
         self._do_executemany = dialect.do_executemany
-        self._watch: bool | None = None  # whether its connections have a socket: first query
+        self._watch = database.SocketCheck()  # whether its connections have a socket
 
     def install(self) -> None:
         """Listen to the engine's events."""
@@ -123,14 +123,7 @@ class EngineGuard:
         """
         breaker = self.breaker
         timeout = breaker.config.timeout
-        connection = None
-        if timeout is not None:
-            connection = context.root_connection.connection
-            watch = self._watch
-            if watch is None:
-                watch = self._watch = database.socket_fd(connection) is not None
-            if not watch:
-                connection = None
+        connection = None if timeout is None else self._watch(context.root_connection.connection)
         database.run(breaker, execute, *args, connection=connection, timeout=timeout)
         return True
 

@@ -217,3 +217,16 @@ def test_watch_cuts_the_call_it_runs_and_spares_its_socket_once_it_returned():
     finally:
         for sock in (a, b, c, d):
             sock.close()
+
+
+def test_a_socket_check_learns_once_whether_connections_have_a_socket():
+    class NoSocket:
+        pass
+
+    with_socket = db.SocketCheck()
+    assert with_socket(7) == 7  # an int is taken as the descriptor itself
+    assert with_socket(NoSocket()) is not None  # learned at the first: not looked up again
+
+    without = db.SocketCheck()
+    assert without(NoSocket()) is None
+    assert without(7) is None  # the driver's connections have none: nothing to watch
