@@ -38,7 +38,7 @@ def watchdog_delay(timeout: float) -> float:
 class SocketCheck:
     """Whether a guard's connections have a socket the watchdog could cut, learned once.
 
-    ``check(connection)`` returns ``connection`` when the driver's connections
+    ``check.watched(connection)`` returns ``connection`` when the driver's connections
     have a socket (:func:`socket_fd` finds one in the first connection asked
     about), else None (SQLite's have none), so a guard hands the watchdog
     nothing to watch without looking for a socket on every query.
@@ -49,7 +49,8 @@ class SocketCheck:
     def __init__(self) -> None:
         self._has_socket: bool | None = None  # None: not known before the first query
 
-    def __call__(self, connection: object) -> object | None:
+    def watched(self, connection: object) -> object | None:
+        """``connection`` if the driver's connections have a socket, else None."""
         has_socket = self._has_socket
         if has_socket is None:
             has_socket = self._has_socket = socket_fd(connection) is not None

@@ -127,7 +127,9 @@ class _Guard:
         if breaker is None:
             return execute(sql, params, many, context)
         timeout = breaker.config.timeout
-        connection = None if timeout is None else self._watch(context["connection"].connection)
+        connection = (
+            None if timeout is None else self._watch.watched(context["connection"].connection)
+        )
         # CircuitOpenError while open: nothing is sent.
         return database.run(
             breaker, execute, sql, params, many, context, connection=connection, timeout=timeout

@@ -123,7 +123,9 @@ class EngineGuard:
         """
         breaker = self.breaker
         timeout = breaker.config.timeout
-        connection = None if timeout is None else self._watch(context.root_connection.connection)
+        connection = (
+            None if timeout is None else self._watch.watched(context.root_connection.connection)
+        )
         database.run(breaker, execute, *args, connection=connection, timeout=timeout)
         return True
 

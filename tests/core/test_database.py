@@ -224,9 +224,9 @@ def test_a_socket_check_learns_once_whether_connections_have_a_socket():
         pass
 
     with_socket = db.SocketCheck()
-    assert with_socket(7) == 7  # an int is taken as the descriptor itself
-    assert with_socket(NoSocket()) is not None  # learned at the first: not looked up again
+    assert with_socket.watched(7) == 7  # an int is taken as the descriptor itself
+    assert with_socket.watched(NoSocket()) is not None  # learned at the first: not looked up again
 
     without = db.SocketCheck()
-    assert without(NoSocket()) is None
-    assert without(7) is None  # the driver's connections have none: nothing to watch
+    assert without.watched(NoSocket()) is None
+    assert without.watched(7) is None  # the driver's connections have none: nothing to watch
