@@ -170,7 +170,10 @@ class Plan:
 FULL = Plan(
     name="full",
     healthy=3.0,
-    hang=7.0,
+    # Long enough to see the state the claims are about: with the default adaptive limit
+    # a process trips about 6 s into the hang (one failure per timeout gets through), so a
+    # 7 s hang left half a second with the breaker open everywhere (docs/scenario.md).
+    hang=12.0,
     recovered=4.0,
     product_rate=8.0,
     about_rate=6.0,
