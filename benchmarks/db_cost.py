@@ -129,9 +129,8 @@ def _sqlalchemy_sides() -> tuple[dict[str, Callable[[], SyncLoop]], Any]:
     from breaker_core import Registry
     from breaker_sqlalchemy import guard
 
-    # No concurrency limit, as docs/databases.md declares a SQLAlchemy database dependency
-    # (Django's, with "database", gets none by default).
-    dependency = {DEPENDENCY: {"timeout": TIMEOUT_MS / 1000, "max_concurrent": None}}
+    # A database dependency guarded in code: no concurrency limit by default, as Django's.
+    dependency = {DEPENDENCY: {"database": True, "timeout": TIMEOUT_MS / 1000}}
     registry = Registry.from_settings({"dependencies": dependency})
     url = f"postgresql+psycopg://postgres@{HOST}:{PORT}/test"
     sides: dict[str, Callable[[], SyncLoop]] = {}

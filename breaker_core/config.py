@@ -97,8 +97,10 @@ class BreakerConfig:
     """HTTP statuses counted as failures by outbound clients; None: every 5xx."""
     required: bool = False
     """Whether the health endpoint answers 503 while this dependency is open."""
-    database: str | None = None
-    """A database alias (Django ``DATABASES`` key) every query on which runs under this breaker."""
+    database: str | Literal[True] | None = None
+    """The database this breaker guards: a Django ``DATABASES`` alias (every query on it runs
+    under this breaker), or True for one guarded in code (``breaker_sqlalchemy.guard``). Either
+    makes it a database dependency: no concurrency limit unless asked (settings.py)."""
     # Breakers per key.
     per: str | None = None
     """``"host"``: outbound HTTP clients use one breaker per host of this dependency
@@ -195,7 +197,7 @@ _PARSERS: dict[str, v.Parser] = {
     "stale_for": v.non_negative_duration,
     "failure_statuses": v.optional(v.failure_statuses),
     "required": v.boolean,
-    "database": v.optional(v.alias),
+    "database": v.optional(v.database),
     "per": v.optional(v.one_of(("host",))),
     "max_keys": v.count_up_to(1_000_000),
 }

@@ -46,9 +46,10 @@ SETTINGS_DEFAULTS = BreakerConfig(max_concurrent="auto")
 adaptive concurrency limit (``max_concurrent = "auto"``, docs/bulkhead.md). A breaker built in
 code (``CircuitBreaker(...)``) has no limit unless asked: it may guard anything, while a
 dependency in settings is a remote service called from a web worker. A dependency with a
-``database`` gets no limit unless it or ``defaults`` sets one: each thread's connection (or
-the pool) already bounds its queries in flight, and the limit's bookkeeping would more than
-double the guard's cost per query (docs/decisions.md)."""
+``database`` (a Django alias, or True for an engine guarded in code such as SQLAlchemy's)
+gets no limit unless it or ``defaults`` sets one: each thread's connection (or the pool)
+already bounds its queries in flight, and the limit's bookkeeping would more than double
+the guard's cost per query (docs/decisions.md)."""
 
 DEFAULT_STORAGE = "memory://"
 DEFAULT_CACHE = "memory://"

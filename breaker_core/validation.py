@@ -27,6 +27,7 @@ __all__ = [
     "alias",
     "concurrency_limit",
     "count_up_to",
+    "database",
     "describe",
     "exception_classes",
     "exception_matchers",
@@ -287,3 +288,14 @@ def alias(value: object) -> str:
     if not isinstance(value, str) or not value or value != value.strip():
         raise Invalid('a database alias like "default"')
     return value
+
+
+def database(value: object) -> str | Literal[True]:
+    """A ``DATABASES`` alias (Django guards it), or True: a database guarded in code."""
+    if value is True:
+        return True
+    try:
+        return alias(value)
+    except Invalid:
+        allowed = 'a database alias like "default", True (a database guarded in code'
+        raise Invalid(allowed + ", like a SQLAlchemy engine)") from None

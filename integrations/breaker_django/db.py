@@ -61,7 +61,7 @@ def guarded_aliases(registry: Registry) -> dict[str, CircuitBreaker]:
     mapping = {}
     for breaker in registry.breakers():
         alias = breaker.config.database
-        if alias is not None:
+        if isinstance(alias, str):  # True: a database guarded in code (SQLAlchemy), no alias
             mapping.setdefault(alias, breaker)
             _default_connect_timeout(alias, breaker.config.timeout)
     _cached = (registry, mapping)

@@ -210,6 +210,10 @@ URL = 'an http(s) URL like "http://inventory.internal:8000"'
 OR_NONE = " or None"
 
 # field, bad value, what is allowed, the value as shown, a detail the line must contain
+DATABASE = (
+    'a database alias like "default", True (a database guarded in code, like a SQLAlchemy '
+    "engine) or None"
+)
 INVALID = [
     ("failure_threshold", 0, POSITIVE_INT + OR_NONE, "0", None),
     ("failure_threshold", -1, POSITIVE_INT + OR_NONE, "-1", None),
@@ -341,8 +345,9 @@ INVALID = [
     ("window_calls", 10**6, POSITIVE_INT, "1000000", "at most 100000"),
     ("honor_retry_after", 1, "true or false", "1", None),
     ("required", 1, "true or false", "1", None),
-    ("database", "", 'a database alias like "default" or None', '""', None),
-    ("database", 5, 'a database alias like "default" or None', "5", None),
+    ("database", "", DATABASE, '""', None),
+    ("database", 5, DATABASE, "5", None),
+    ("database", False, DATABASE, "False", None),
     ("per", "tenant", 'one of "host" or None', '"tenant"', None),
     ("max_keys", 0, POSITIVE_INT, "0", None),
     ("max_keys", 10**7, POSITIVE_INT, "10000000", "at most 1000000"),

@@ -590,7 +590,7 @@ VALID = {
         st.none(), st.lists(st.integers(min_value=100, max_value=599), max_size=3)
     ),
     "required": st.booleans(),
-    "database": st.sampled_from([None, "default", "replica"]),
+    "database": st.sampled_from([None, "default", "replica", True]),
     "per": st.sampled_from([None, "host"]),
     "max_keys": st.integers(min_value=1, max_value=10**6),
 }
