@@ -3,22 +3,26 @@
 A framework translates its request and response into plain values; the
 sequence is the same in Django, Flask and Starlette::
 
-    visit = guard.visit(method, path, make_request)   # None: nothing to do (the common case)
-    if visit is not None:
+    plan = guard.routes.plan(path)      # None: no dependency guards the path (the common case)
+    visit = None if plan is None else guard.visit(plan, method, request, page_request, raw_key)
+    if visit is not None:               # None: nothing to do
         answer = visit.answer()         # a dependency is open: the kept copy or a 503
         if answer is not None:
             return translate(answer)
     try:
         response = run_the_view()
     except CircuitOpenError as error:   # escaped the view: same answer, never a 500
-        return translate(guard.answer_for(error, visit or make_request))
+        return translate(guard.answer_for(error, visit or (lambda: page_request(request))))
     if visit is not None and visit.collect:   # a fresh copy is wanted: read the body
         visit.keep(status, headers, body)
     return response
 
-``make_request`` builds the :class:`~breaker_core.web.shareable.PageRequest`;
-it is called only when a kept copy is looked up or stored, so a request whose
-path no dependency guards costs one match of its path and nothing more.
+``page_request(request)`` builds the
+:class:`~breaker_core.web.shareable.PageRequest` of the framework's
+``request``; it is called only when a kept copy is looked up or stored, so a
+request whose path no dependency guards costs one look-up of its path, and
+one on a guarded path whose dependencies are closed and keep no pages, the
+plan's state reads: no function is made per request.
 
 A good response is kept at most once per :data:`REFRESH` seconds per page
 variant and process: while a fresh copy is kept, later requests neither read
@@ -30,6 +34,7 @@ Layer: web. Imports the engine and breaker_core.ops, never the Redis driver.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from breaker_core.errors import CircuitOpenError
 from breaker_core.pagesettings import PageSettings
@@ -41,16 +46,22 @@ from breaker_core.web.unavailable import unavailable
 
 __all__ = ["REFRESH", "Answer", "PageGuard", "PageVisit", "RawKey", "RequestMaker"]
 
+_S = TypeVar("_S")
+
 REFRESH = 1.0
 """Seconds a kept copy is left as it is before a later good response replaces it."""
 
 _MEMO_LIMIT = 10_000
 
 RequestMaker = Callable[[], PageRequest]
-"""Builds the request's :class:`~breaker_core.web.shareable.PageRequest` when needed."""
+"""Builds the request's :class:`~breaker_core.web.shareable.PageRequest` when needed.
 
-RawKey = Callable[[], Hashable]
-"""Returns the framework's raw values that decide a request's scheme, authority, path and query.
+:meth:`PageGuard.visit` takes the framework's request and a function of it
+(``page_request(request)``) instead, so that no function is made per request.
+"""
+
+RawKey = Callable[[_S], Hashable]
+"""The raw values of the framework's request deciding its scheme, authority, path and query.
 
 Two requests with equal raw keys must make equal ``PageRequest`` fields of
 those four (the framework's host checks included) and carry the same
@@ -81,14 +92,15 @@ class Answer:
 class PageVisit:
     """One request with something to do: answer it (a dependency is open), or keep its response."""
 
-    __slots__ = ("_make", "_recent", "_request", "error", "guard", "keepers")
+    __slots__ = ("_make", "_recent", "_request", "_source", "error", "guard", "keepers")
 
     def __init__(
         self,
         guard: PageGuard,
         error: CircuitOpenError | None,
         keepers: list[str],
-        make_request: RequestMaker,
+        source: Any,
+        make_request: Callable[[Any], PageRequest],
         request: PageRequest | None = None,
         recent: tuple[RoutePlan, Hashable] | None = None,
     ) -> None:
@@ -97,6 +109,7 @@ class PageVisit:
         """The error of an open dependency the page needs, else None."""
         self.keepers = keepers
         """The dependencies that want a fresh copy of this page (empty when ``error``)."""
+        self._source = source  # the framework's request, given to make_request
         self._make = make_request
         self._request = request
         self._recent = recent  # (the path's plan, the raw key) when the framework gave one
@@ -105,7 +118,7 @@ class PageVisit:
     def request(self) -> PageRequest:
         """The request, built on first use."""
         if self._request is None:
-            self._request = self._make()
+            self._request = self._make(self._source)
         return self._request
 
     @property
@@ -145,6 +158,7 @@ class PageGuard:
     ) -> None:
         self.registry = registry
         self.routes = RouteTable(registry)
+        self.clock = registry.clock
         base: PageSettings = getattr(registry, "pages", None) or PageSettings()
         self.settings = base.extended(shared_cookies=shared_cookies, key_cookies=key_cookies)
         # Process-local memo of what was kept lately: (dependency, scheme, authority,
@@ -156,50 +170,48 @@ class PageGuard:
         self._recent: dict[Hashable, tuple[RoutePlan, float, float]] = {}
 
     def guards(self, path: str) -> bool:
-        """True when some dependency's routes match ``path`` (remembered per path).
-
-        A cheap test before building the request makers :meth:`visit` takes.
-        """
+        """True when some dependency's routes match ``path`` (remembered per path)."""
         return self.routes.plan(path) is not None
 
     def visit(
         self,
+        plan: RoutePlan,
         method: str,
-        path: str,
-        make_request: RequestMaker,
-        raw_key: RawKey | None = None,
+        request: _S,
+        make_request: Callable[[_S], PageRequest],
+        raw_key: RawKey[_S] | None = None,
     ) -> PageVisit | None:
         """What to do for this request, or None when there is nothing to do (the common case).
 
-        Nothing to do: no dependency guards ``path``, or every dependency it
-        needs is closed (or half-open) and none wants a fresh copy of the page
-        (not a GET, no ``stale_for``, or a copy was kept less than
-        :data:`REFRESH` seconds ago). The path is matched against the routes
-        once per path and settings generation; the request is built only when
-        a page keeper has to look at it. With ``raw_key``, a page kept a moment
-        ago for every request of that key is recognised without building it.
+        ``plan`` is the request path's (``guard.routes.plan(path)``, not None); ``request`` is
+        the framework's request, handed to ``make_request`` (which builds its
+        :class:`~breaker_core.web.shareable.PageRequest`) and ``raw_key`` only
+        when they are needed.
+
+        Nothing to do: every dependency the path needs is closed (or
+        half-open) and none wants a fresh copy of the page (not a GET, no
+        ``stale_for``, or a copy was kept less than :data:`REFRESH` seconds
+        ago). The request is built only when a page keeper has to look at it.
+        With ``raw_key``, a page kept a moment ago for every request of that
+        key is recognised without building it.
         """
-        plan = self.routes.plan(path)
-        if plan is None:
-            return None
         error = plan.rejection()
         if error is not None:
-            return PageVisit(self, error, [], make_request)
+            return PageVisit(self, error, [], request, make_request)
         if method != "GET" or not plan.keepers:
             return None
         recent = None
         if raw_key is not None:
-            raw = raw_key()
+            raw = raw_key(request)
             seen = self._recent.get(raw)
-            age = self.registry.clock() - seen[1] if seen is not None else -1.0
-            if seen is not None and seen[0] is plan and 0 <= age < seen[2]:
+            if seen is not None and seen[0] is plan and 0 <= self.clock() - seen[1] < seen[2]:
                 return None  # kept a moment ago for every request of this key
             recent = (plan, raw)
-        request = make_request()
-        keepers = self.wanted(plan.keepers, request)
+        page = make_request(request)
+        keepers = self.wanted(plan.keepers, page)
         if not keepers:
             return None
-        return PageVisit(self, None, keepers, make_request, request, recent)
+        return PageVisit(self, None, keepers, request, make_request, page, recent)
 
     def answer_for(
         self, error: CircuitOpenError, request: PageRequest | PageVisit | RequestMaker
@@ -238,7 +250,7 @@ class PageGuard:
 
     def wanted(self, keepers: list[str], request: PageRequest) -> list[str]:
         """The dependencies among ``keepers`` with no copy of this page kept recently."""
-        now = self.registry.clock()
+        now = self.clock()
         wanted = []
         for name in keepers:
             memo = self._memo.get(_memo_key(name, request))
@@ -268,7 +280,7 @@ class PageGuard:
             return False
         names = shareable.vary_names(headers)
         variant = shareable.variant(request, names, self.settings)
-        now = self.registry.clock()
+        now = self.clock()
         if len(self._memo) > _MEMO_LIMIT:
             self._memo.clear()
         refresh = REFRESH

@@ -195,14 +195,10 @@ class BreakerMiddleware:
     def _before(self, guard: PageGuard, request: HttpRequest) -> HttpResponse | PageVisit | None:
         request.breakers = guard.registry
         path = request.path_info
-        if not guard.guards(path):
+        plan = guard.routes.plan(path)
+        if plan is None:
             return None
-        visit = guard.visit(
-            request.method or "GET",
-            path,
-            lambda: page_request(request),
-            lambda: raw_key(request),
-        )
+        visit = guard.visit(plan, request.method or "GET", request, page_request, raw_key)
         if visit is None:
             return None
         answer = visit.answer()

@@ -29,7 +29,7 @@ import threading
 import weakref
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Request, Response, current_app, request
 from flask.signals import request_finished
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import SecurityError
@@ -51,14 +51,15 @@ _VISIT = "_breakerpanel_visit"  # the request's PageVisit, on the request object
 _current_request = request._get_current_object  # type: ignore[attr-defined]
 
 
-def page_request() -> PageRequest:
-    """The current Flask request as the page rules see it.
+def page_request(current: Request | None = None) -> PageRequest:
+    """A Flask request (by default the current one) as the page rules see it.
 
     The authority is ``request.host`` (checked against ``TRUSTED_HOSTS`` when
     the app sets it); the path is ``script_root + path``; the query string is
     the raw bytes, each byte one character.
     """
-    current = _current_request()
+    if current is None:
+        current = _current_request()
     try:
         host: str | None = current.host
     except SecurityError:  # not in TRUSTED_HOSTS: nothing is kept or served for it
@@ -75,12 +76,12 @@ def page_request() -> PageRequest:
     )
 
 
-def raw_key() -> tuple[object, ...]:
+def raw_key(current: Request) -> tuple[object, ...]:
     """The environ values :func:`page_request`'s scheme, host, path and query come from.
 
     With the ``Cookie`` header (see :data:`breaker_core.web.pages.RawKey`).
     """
-    get = _current_request().environ.get
+    get = current.environ.get
     return (
         get("wsgi.url_scheme"),
         get("HTTP_HOST"),
@@ -209,7 +210,11 @@ def install(app: Flask, registry: Registry) -> AppState:
         # install() (again) puts it: no current_app look-up.
         current = _current_request()
         state: AppState = extensions[STATE_KEY]
-        visit = state.pages.visit(current.method, current.path, page_request, raw_key)
+        pages = state.pages
+        plan = pages.routes.plan(current.path)
+        if plan is None:
+            return None
+        visit = pages.visit(plan, current.method, current, page_request, raw_key)
         return None if visit is None else state.begin(visit)
 
     app.before_request(before_request)

@@ -152,8 +152,9 @@ class BreakerMiddleware:
             scope["state"]["breakers"] = self.registry
         except KeyError:  # a server without lifespan state
             scope["state"] = {"breakers": self.registry}
-        if self.routes.plan(scope["path"]) is not None:  # remembered per path
-            visit = self._visit(scope)
+        plan = self.routes.plan(scope["path"])  # remembered per path
+        if plan is not None:
+            visit = self.guard.visit(plan, scope["method"], scope, page_request, raw_key)
             if visit is not None:
                 await self._visited(visit, scope, receive, send)
                 return
@@ -178,12 +179,6 @@ class BreakerMiddleware:
         if not self._declared:
             self._declared = True
             declare_unavailable(scope.get("app"))
-
-    def _visit(self, scope: Scope) -> PageVisit | None:
-        """The page guard's visit of a request whose path some dependency's ``routes`` match."""
-        return self.guard.visit(
-            scope["method"], scope["path"], lambda: page_request(scope), lambda: raw_key(scope)
-        )
 
     async def _visited(self, visit: PageVisit, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer now (a dependency is open), or run the app and keep the page."""

