@@ -87,7 +87,7 @@ def _unsampled(loop: SyncLoop) -> SyncLoop:
 
 
 def time_otel(plan: Plan, progress: Callable[[str], None]) -> dict[str, Any]:
-    """Time the four sides; a missing opentelemetry SDK is reported, not raised."""
+    """Time every side (:data:`SIDES`); a missing opentelemetry SDK is reported, not raised."""
     try:
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import InMemoryMetricReader

@@ -96,13 +96,14 @@ class CircuitBreaker(BreakerControls):
             if holder is not None and holder.active:
                 return fn(*args, **kwargs)  # inside an attempt on this breaker: it counts
         phase = self._phase
-        # Plain and no gate: one flag. Plain and gated: self._gate(), inlined (no
-        # Python call while the gate is shut); _gate_read is set whenever _quick is not.
-        # The read is named before the call (`self._gate_read()` is a missed method call).
-        if self._quick or (
-            self._plain
+        # One attribute decides: None (plain, no gate: the fast path), False (not plain:
+        # the general path) or the read of the gated listeners' gate: self._gate(),
+        # inlined, so a shut gate costs the read and no Python call.
+        read = self._fast_read
+        if read is None or (
+            read
             and (
-                not (seen := (read := self._gate_read)())  # type: ignore[misc]  # noqa: F841
+                not (seen := read())
                 or seen is self._gate.quiet  # type: ignore[union-attr]
                 or not self._gate.opens(seen)  # type: ignore[union-attr]
             )
@@ -172,13 +173,14 @@ class CircuitBreaker(BreakerControls):
             if holder is not None and holder.active:
                 return await fn(*args, **kwargs)  # inside an attempt on this breaker: it counts
         phase = self._phase
-        # Plain and no gate: one flag. Plain and gated: self._gate(), inlined (no
-        # Python call while the gate is shut); _gate_read is set whenever _quick is not.
-        # The read is named before the call (`self._gate_read()` is a missed method call).
-        if self._quick or (
-            self._plain
+        # One attribute decides: None (plain, no gate: the fast path), False (not plain:
+        # the general path) or the read of the gated listeners' gate: self._gate(),
+        # inlined, so a shut gate costs the read and no Python call.
+        read = self._fast_read
+        if read is None or (
+            read
             and (
-                not (seen := (read := self._gate_read)())  # type: ignore[misc]  # noqa: F841
+                not (seen := read())
                 or seen is self._gate.quiet  # type: ignore[union-attr]
                 or not self._gate.opens(seen)  # type: ignore[union-attr]
             )

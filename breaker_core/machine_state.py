@@ -13,6 +13,7 @@ import collections
 import threading
 import time
 from collections.abc import Callable
+from typing import Literal
 
 from breaker_core.adaptive import AdaptiveBulkhead, build_bulkhead
 from breaker_core.clock import Clock
@@ -98,10 +99,11 @@ class MachineState:
         # With only gated listeners (add_listener(..., when=)): asked per call whether
         # this call is told; None when no listener is gated or one hears everything.
         self._gate: ContextGate | None = None
-        self._gate_read: Callable[[], object] | None = None  # its read (the fast path's)
         self._timed = False  # measure call durations (slow calls or listeners)
         self._plain = False  # a closed success needs nothing but a window count
-        self._quick = False  # plain, and no gate to ask: the call forms' first test
+        # The call forms' first test: None (plain, no gate), False (not plain) or, plain
+        # and gated, the gate's read (the call forms read the gate inline).
+        self._fast_read: Callable[[], object] | Literal[False] | None = False
         self.listeners_changed()
 
     def listeners_changed(self) -> None:
@@ -111,7 +113,6 @@ class MachineState:
         eager = len(gates) < len(listening)  # a listener hears every event
         self._listening = listening
         self._gate = None if eager or not gates else _any_of(gates)
-        self._gate_read = None if self._gate is None else self._gate.read
         self._timed = self._slow is not None or bool(listening) or self._adaptive
         # A call whose gate says no stays on the fast path: gated listeners do not count.
         self._plain = not (
@@ -122,7 +123,8 @@ class MachineState:
             or self._config.failure_rate is not None
             or self._policy is not None
         )
-        self._quick = self._plain and self._gate_read is None
+        gate = self._gate
+        self._fast_read = (None if gate is None else gate.read) if self._plain else False
 
     def _tells(self) -> bool:
         """Whether listeners hear of the current call (its gate asked, if all are gated)."""

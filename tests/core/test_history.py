@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import threading
 
@@ -272,6 +273,38 @@ def test_an_ungated_listener_takes_the_fast_path_away_and_hears_everything():
     assert breaker._gate is None
     breaker.call(lambda: "ok")
     assert [e.kind for e in heard] == ["success"]
+
+
+def test_a_gated_breaker_that_is_not_plain_judges_every_call_and_tells_through_its_gate():
+    clock = FakeClock(1000.0)
+    breaker = CircuitBreaker(
+        "inventory", max_concurrent=None, slow_call_duration=1.0, failure_threshold=9, clock=clock
+    )
+    gate: contextvars.ContextVar[bool] = contextvars.ContextVar("slow gate", default=False)
+    heard: list[Event] = []
+    breaker.add_listener(heard.append, when=gate.get)
+    assert not breaker._plain  # slow calls: no fast path
+    assert breaker._gate is not None
+
+    def slow() -> str:
+        clock.advance(2.0)
+        return "late"
+
+    async def aslow() -> str:
+        return slow()
+
+    breaker.call(slow)  # the gate is shut: not heard, still judged slow
+    asyncio.run(breaker.call_async(aslow))
+    token = gate.set(True)
+    try:
+        breaker.call(slow)
+        asyncio.run(breaker.call_async(aslow))
+    finally:
+        gate.reset(token)
+    assert [(e.kind, e.reason) for e in heard] == [("failure", "slow")] * 2
+    calls = breaker.totals().calls
+    assert calls["slow"] == 4
+    assert not calls.get("success")
 
 
 def test_a_new_window_length_keeps_the_history_and_the_totals():
