@@ -8,7 +8,9 @@ helpers, so a database breaker means the same thing everywhere:
   and ``OSError``/``TimeoutError`` raised while connecting) are failures; every
   other error (``IntegrityError``, ``ProgrammingError``, ``DataError``...) is
   the caller's: the database answered, so the call counts as a success.
-* :func:`run`: one guarded call (a query or a connect) under a breaker.
+* :func:`run`: one guarded call (a query or a connect) under a breaker;
+  :func:`run_watched`, the same for a guard's statements, with the watchdog's
+  delay worked out beforehand (positional: no keywords to build per query).
 * :func:`refuse_if_open`: reject before any I/O while the breaker is open,
   without taking a slot when it is not.
 * :func:`statement_timeout_sql` and :func:`connect_options`
@@ -49,6 +51,7 @@ __all__ = [
     "is_failure",
     "refuse_if_open",
     "run",
+    "run_watched",
     "socket_fd",
     "statement_timeout_sql",
     "watchdog",
@@ -110,6 +113,39 @@ def run(
     if type(result) is _Answered:
         raise result.error
     return result  # type: ignore[no-any-return]
+
+
+def run_watched(
+    breaker: CircuitBreaker,
+    fn: Callable[..., R],
+    args: tuple[Any, ...],
+    connection: object | None,
+    delay: float,
+) -> R:
+    """:func:`run` for a guard's statements: ``fn(*args)``, watched on ``connection``.
+
+    ``delay`` is :func:`watchdog_delay` of the dependency's ``timeout``, which
+    the guard works out once (not per statement); with ``connection`` None
+    (no timeout, or a driver without a socket) nothing is watched.
+
+    Raises:
+        CircuitOpenError: the breaker is open; ``fn`` is not called.
+    """
+    result = breaker.call(_watched, fn, args, connection, delay)
+    if type(result) is _Answered:
+        raise result.error
+    return result  # type: ignore[no-any-return]
+
+
+def _watched(fn: Callable[..., R], args: tuple[Any, ...], connection: object, delay: float) -> Any:
+    try:
+        if connection is None:
+            return fn(*args)
+        return watchdog.watch(fn, args, connection, delay)
+    except Exception as error:
+        if is_failure(error):
+            raise
+        return _Answered(error)
 
 
 class _Answered:

@@ -49,14 +49,14 @@ __all__ = [
 _MARK = "_breakerpanel_guard"
 _DEPENDENCIES = 'BREAKERS["dependencies"]'
 
-_cached: tuple[Registry | None, dict[str, CircuitBreaker]] = (None, {})
+_cached: tuple[Registry | None, int, dict[str, CircuitBreaker]] = (None, -1, {})
 
 
 def guarded_aliases(registry: Registry) -> dict[str, CircuitBreaker]:
     """``{alias: breaker}`` for every dependency of ``registry`` with a ``database``."""
     global _cached
-    cached_registry, mapping = _cached
-    if cached_registry is registry:
+    cached_registry, generation, mapping = _cached
+    if cached_registry is registry and generation == registry.generation:
         return mapping
     mapping = {}
     for breaker in registry.breakers():
@@ -64,7 +64,7 @@ def guarded_aliases(registry: Registry) -> dict[str, CircuitBreaker]:
         if isinstance(alias, str):  # True: a database guarded in code (SQLAlchemy), no alias
             mapping.setdefault(alias, breaker)
             _default_connect_timeout(alias, breaker.config.timeout)
-    _cached = (registry, mapping)
+    _cached = (registry, registry.generation, mapping)
     return mapping
 
 
@@ -95,20 +95,24 @@ def _breaker_for(alias: str) -> CircuitBreaker | None:
 class _Guard:
     """The execute wrapper of one connection object (one alias, one thread).
 
-    It keeps the breaker it found for the current registry, and whether the
-    driver's connections have a socket the watchdog can cut (SQLite's have
-    none), so a query costs no look-up of either.
+    It keeps, for the current registry and its settings generation, the
+    breaker of its alias and the watchdog's delay, and whether the driver's
+    connections have a socket the watchdog can cut (SQLite's have none), so
+    a query costs no look-up of any of them. Django calls :meth:`execute`, a
+    method (calling an instance is not specialised in Python 3.11).
     """
 
-    __slots__ = ("_breaker", "_registry", "_watch", "alias")
+    __slots__ = ("_breaker", "_delay", "_generation", "_registry", "_watch", "alias")
 
     def __init__(self, alias: str) -> None:
         self.alias = alias
         self._registry: Registry | None = None
+        self._generation = -1
         self._breaker: CircuitBreaker | None = None
+        self._delay: float | None = None  # None: no timeout, nothing to watch
         self._watch = database.SocketCheck()
 
-    def __call__(
+    def execute(
         self,
         execute: Callable[..., Any],
         sql: Any,
@@ -116,24 +120,36 @@ class _Guard:
         many: bool,
         context: Mapping[str, Any],
     ) -> Any:
+        """Run the statement under the alias's breaker (Django's ``execute_wrapper``)."""
         try:
             registry = conf.get_registry()
         except ConfigurationError:
             return execute(sql, params, many, context)  # the system checks report it
-        if registry is not self._registry:
-            self._breaker = guarded_aliases(registry).get(self.alias)
-            self._registry = registry
+        if registry is not self._registry or registry.generation != self._generation:
+            self._follow(registry)
         breaker = self._breaker
         if breaker is None:
             return execute(sql, params, many, context)
-        timeout = breaker.config.timeout
-        connection = (
-            None if timeout is None else self._watch.watched(context["connection"].connection)
-        )
+        delay = self._delay
+        if delay is None:
+            return database.run_watched(breaker, execute, (sql, params, many, context), None, 0.0)
         # CircuitOpenError while open: nothing is sent.
-        return database.run(
-            breaker, execute, sql, params, many, context, connection=connection, timeout=timeout
+        return database.run_watched(
+            breaker,
+            execute,
+            (sql, params, many, context),
+            self._watch.watched(context["connection"].connection),
+            delay,
         )
+
+    def _follow(self, registry: Registry) -> None:
+        """Take the breaker and delay of ``registry`` as it is now (built or reconfigured)."""
+        breaker = guarded_aliases(registry).get(self.alias)
+        timeout = None if breaker is None else breaker.config.timeout
+        self._breaker = breaker
+        self._delay = None if timeout is None else database.watchdog_delay(timeout)
+        self._registry = registry
+        self._generation = registry.generation
 
 
 def _connect(connection: Any, conn_params: dict[str, Any]) -> Any:
@@ -155,7 +171,7 @@ def guard_connection(connection: Any) -> None:
         return
     guard = _Guard(connection.alias)
     setattr(connection, _MARK, guard)
-    connection.execute_wrappers.insert(0, guard)  # outermost: rejects before other wrappers
+    connection.execute_wrappers.insert(0, guard.execute)  # outermost: rejects before other wrappers
     connection.get_new_connection = functools.partial(_connect, connection)
 
 

@@ -292,6 +292,33 @@ def test_guard_is_installed_on_every_thread_that_connects(guarded, proxy):
     assert kinds == ["OperationalError"] * 2 + ["CircuitOpenError"] * 2
 
 
+def test_the_guard_follows_a_new_timeout_and_a_removed_dependency(guarded, settings, monkeypatch):
+    watchdog = db.database.watchdog
+    watch = watchdog.watch
+    delays: list[float] = []
+
+    def recording_watch(fn: Any, args: Any, connection: Any, delay: float) -> Any:
+        delays.append(delay)
+        return watch(fn, args, connection, delay)
+
+    monkeypatch.setattr(watchdog, "watch", recording_watch)
+    query(guarded, "SELECT 1")
+    assert delays[-1] == db.database.watchdog_delay(TIMEOUT)
+    dependencies = settings.BREAKERS["dependencies"]
+    shopdb = {**dependencies["shopdb"], "timeout": 2.0}
+    settings.BREAKERS = {**settings.BREAKERS, "dependencies": {**dependencies, "shopdb": shopdb}}
+    query(guarded, "SELECT 1")  # the live registry was reconfigured: same breaker, new timeout
+    assert delays[-1] == db.database.watchdog_delay(2.0)
+    breaker = breakers["shopdb"]
+    successes = breaker.snapshot()["successes"]
+    rest = {name: options for name, options in dependencies.items() if name != "shopdb"}
+    settings.BREAKERS = {**settings.BREAKERS, "dependencies": rest}
+    watched = len(delays)
+    query(guarded, "SELECT 1")  # no dependency guards the alias now
+    assert len(delays) == watched
+    assert breaker.snapshot()["successes"] == successes  # the removed breaker counts nothing
+
+
 # -- pages ----------------------------------------------------------------------------------------
 
 
