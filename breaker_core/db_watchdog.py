@@ -60,13 +60,19 @@ class SocketCheck:
 def socket_fd(connection: object) -> int | None:
     """The socket file descriptor of a DB-API connection, or None if it cannot be found.
 
-    An ``int`` is taken as the descriptor itself. A pool's proxy (SQLAlchemy's,
-    with a ``driver_connection``) is looked through; then ``fileno()``
-    (psycopg, psycopg2, mysqlclient), PyMySQL's ``_sock``, and the transport of
-    asyncio drivers (asyncpg, aiomysql).
+    An ``int`` is taken as the descriptor itself. A SQLAlchemy ``Connection``
+    (its pool's proxy in ``connection``, read only here: a property) and a
+    pool's proxy (with a ``driver_connection``) are looked through; then
+    ``fileno()`` (psycopg, psycopg2, mysqlclient), PyMySQL's ``_sock``, and the
+    transport of asyncio drivers (asyncpg, aiomysql).
     """
     if isinstance(connection, int):
         return connection
+    if hasattr(type(connection), "exec_driver_sql"):  # a SQLAlchemy Connection
+        try:
+            connection = connection.connection  # type: ignore[attr-defined]
+        except Exception:  # closed or invalidated: no socket to cut
+            return None
     driver = getattr(connection, "driver_connection", None)
     if driver is not None and driver is not connection:
         connection = driver

@@ -15,8 +15,10 @@ Listens to SQLAlchemy's events only (no monkeypatching):
   after the ``timeout``.
 
 Per statement: one ``breaker.call`` and the watchdog's arm and disarm; the
-dialect's methods are bound once, and the socket is looked up only for a
-statement the watchdog cuts.
+dialect's methods are bound once, the watchdog's delay is worked out once per
+config of the breaker, and the watchdog is handed the statement's SQLAlchemy
+``Connection`` (its pooled connection, a property, and the socket are looked
+up only for a statement it cuts).
 
 Layer: integration. Imports breaker_core's declared interface only (breaker_core,
 breaker_core.extension, .web, .ops).
@@ -59,6 +61,8 @@ class EngineGuard:
         self._do_execute_no_params = dialect.do_execute_no_params
         self._do_executemany = dialect.do_executemany
         self._watch = database.SocketCheck()  # whether its connections have a socket
+        self._config: object = None  # the breaker's config that _delay was worked out for
+        self._delay: float | None = None  # the watchdog's delay; None: no timeout
 
     def install(self) -> None:
         """Listen to the engine's events."""
@@ -117,16 +121,22 @@ class EngineGuard:
     def _run(self, execute: Any, context: Any, args: tuple[Any, ...]) -> bool:
         """One statement under the breaker (CircuitOpenError while open: nothing is sent).
 
-        The watchdog gets the pooled connection (its socket is looked up only if
-        it cuts); whether the engine's connections have a socket at all (SQLite's
-        have none) is learned at the first statement.
+        The watchdog gets the statement's SQLAlchemy ``Connection`` (its socket is
+        looked up only if it cuts); whether the engine's connections have a socket
+        at all (SQLite's have none) is learned at the first statement.
         """
         breaker = self.breaker
-        timeout = breaker.config.timeout
-        connection = (
-            None if timeout is None else self._watch.watched(context.root_connection.connection)
-        )
-        database.run(breaker, execute, *args, connection=connection, timeout=timeout)
+        config = breaker.config
+        if config is not self._config:  # the first statement, or the breaker was reconfigured
+            timeout = config.timeout
+            self._delay = None if timeout is None else database.watchdog_delay(timeout)
+            self._config = config
+        delay = self._delay
+        if delay is None:
+            database.run_watched(breaker, execute, args, None, 0.0)
+        else:
+            connection = self._watch.watched(context.root_connection)
+            database.run_watched(breaker, execute, args, connection, delay)
         return True
 
 

@@ -102,6 +102,64 @@ def test_run_counts_the_callers_errors_as_successes(clock):
     assert called == []
 
 
+def test_run_watched_judges_as_run_and_the_watchdog_cuts_it_at_its_delay(clock):
+    breaker = CircuitBreaker("db", failure_threshold=2, clock=clock)
+    integrity = _named("IntegrityError")
+    operational = _named("OperationalError")
+
+    def raise_(kind: type[Exception]) -> None:
+        raise kind("boom")
+
+    with pytest.raises(integrity):
+        db.run_watched(breaker, raise_, (integrity,), None, 0.0)
+    assert (breaker.snapshot()["successes"], breaker.snapshot()["failures"]) == (1, 0)
+    a, b = socket.socketpair()
+    try:
+        started = time.monotonic()
+        assert db.run_watched(breaker, a.recv, (10,), a, 0.1) == b""  # blocked: cut
+        assert time.monotonic() - started < 5
+    finally:
+        a.close()
+        b.close()
+    for _ in range(2):
+        with pytest.raises(operational):
+            db.run_watched(breaker, raise_, (operational,), None, 0.0)
+    called: list[int] = []
+    with pytest.raises(CircuitOpenError):
+        db.run_watched(breaker, called.append, (1,), None, 0.0)
+    assert called == []
+
+
+def test_socket_fd_looks_through_a_sqlalchemy_connection_only_when_asked():
+    a, b = socket.socketpair()
+
+    class Connection:
+        """Like SQLAlchemy's Connection: its pooled connection behind a property."""
+
+        looked = 0
+
+        def __init__(self, pooled: object) -> None:
+            self._pooled = pooled
+
+        def exec_driver_sql(self, sql: str) -> None:
+            raise NotImplementedError
+
+        @property
+        def connection(self) -> object:
+            Connection.looked += 1
+            if self._pooled is None:
+                raise RuntimeError("This Connection is closed")
+            return self._pooled
+
+    try:
+        assert db.socket_fd(Connection(a)) == a.fileno()
+        assert db.socket_fd(Connection(None)) is None  # closed: nothing to cut
+        assert Connection.looked == 2
+    finally:
+        a.close()
+        b.close()
+
+
 def test_cancellation_is_neither_success_nor_failure(clock):
     breaker = CircuitBreaker("db", clock=clock)
 
