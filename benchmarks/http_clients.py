@@ -11,6 +11,7 @@ Imports breaker_core, breaker_http (when a client is timed) and the benchmarks' 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -141,12 +142,16 @@ def _requests(url: str, plan: Plan) -> dict[str, Measurement]:
     for session, adapter in ((plain, HTTPAdapter()), (guarded, BreakerAdapter(registry))):
         session.trust_env = False
         session.mount("http://", adapter)
+    # The breaker side gets the dependency's timeout (5 s by default); the plain side
+    # the same, else only one side would read from a socket with a timeout (a poll
+    # before every recv) and the figure would be that, not the breaker.
+    timeout = registry[DEPENDENCY].config.timeout
     with plain, guarded:
         target = url + PATH
         return _sync_pair(
             "requests",
             registry,
-            request_loop(plain.get, target),
+            request_loop(functools.partial(plain.get, timeout=timeout), target),
             request_loop(guarded.get, target),
             plan,
         )

@@ -25,6 +25,7 @@ from breaker_core import CircuitBreaker, Registry
 __all__ = ["Router", "host_key"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_ORIGINS_KEPT = 256  # origins (scheme, host, port) whose candidate routes are remembered
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ class _Route:
     prefix: str  # "" or "/api" (no trailing slash)
     name: str
     suffix: str | None  # a wildcard host: ".example.com", or "" for "*"; None: exact host
+    per_host: bool  # "per": "host": one breaker per host of the dependency
 
     def host_matches(self, host: str) -> bool:
         if self.suffix is None:
@@ -80,52 +82,89 @@ class Router:
                     prefix=parts.path.rstrip("/"),
                     name=breaker.name,
                     suffix=host[1:] if host.startswith("*") else None,
+                    per_host=breaker.config.per == "host",
                 )
             )
         # The most specific first: named hosts, longer wildcards, then longer prefixes.
         self._routes = sorted(routes, key=_specificity, reverse=True)
+        self._origins: dict[tuple[str, str, int | None], tuple[_Route, ...]] = {}
+        # Per netloc of a URL string: its host and port (None: not a number).
+        self._netlocs: dict[str, tuple[str, int | None] | None] = {}
+
+    def _route(self, scheme: str, host: str, port: int | None, path: str) -> _Route | None:
+        if self._registry.generation != self._generation:
+            self._compile()
+        routes = self._origins.get((scheme, host, port))
+        if routes is None:
+            routes = self._candidates(scheme, host, port)
+        for route in routes:
+            prefix = route.prefix
+            if not prefix or path == prefix or path.startswith(prefix + "/"):
+                return route
+        return None
+
+    def _candidates(self, scheme: str, host: str, port: int | None) -> tuple[_Route, ...]:
+        """The routes this origin may match, most specific first, remembered per origin.
+
+        Keyed by the origin as the caller spelled it (host not lowercased): a
+        request then costs a dict look-up and a prefix test per candidate.
+        """
+        lowered = host.lower()
+        number = port or _DEFAULT_PORTS.get(scheme)
+        routes = tuple(
+            route
+            for route in self._routes
+            if route.scheme == scheme and route.port == number and route.host_matches(lowered)
+        )
+        if len(self._origins) >= _ORIGINS_KEPT:
+            self._origins.clear()  # many hosts (a wildcard dependency): start afresh
+        self._origins[(scheme, host, port)] = routes
+        return routes
 
     def match(self, scheme: str, host: str, port: int | None, path: str) -> str | None:
         """Return the name of the dependency serving this URL, or None."""
-        if self._registry.generation != self._generation:
-            self._compile()
-        host = host.lower()
-        port = port or _DEFAULT_PORTS.get(scheme)
-        for route in self._routes:
-            if route.scheme != scheme or route.port != port or not route.host_matches(host):
-                continue
-            prefix = route.prefix
-            if not prefix or path == prefix or path.startswith(prefix + "/"):
-                return route.name
-        return None
+        route = self._route(scheme, host, port, path)
+        return None if route is None else route.name
 
     def breaker(self, scheme: str, host: str, port: int | None, path: str) -> CircuitBreaker | None:
         """The breaker guarding this URL: its dependency's, or its host's with ``"per": "host"``."""
-        name = self.match(scheme, host, port, path)
-        if name is None:
+        route = self._route(scheme, host, port, path)
+        if route is None:
             return None
-        breaker = self._registry[name]
-        if breaker.config.per == "host":
-            port = port or _DEFAULT_PORTS[scheme]
-            breaker = self._registry.for_key(name, host_key(host.lower(), port))
-        return breaker
+        if route.per_host:
+            return self._registry.for_key(route.name, host_key(host.lower(), route.port))
+        return self._registry[route.name]
 
     def match_url(self, url: str) -> str | None:
         """Like :meth:`match`, for a URL string."""
-        parts = _parts(url)
+        parts = self._parts(url)
         return None if parts is None else self.match(*parts)
 
     def breaker_for_url(self, url: str) -> CircuitBreaker | None:
         """Like :meth:`breaker`, for a URL string."""
-        parts = _parts(url)
+        parts = self._parts(url)
         return None if parts is None else self.breaker(*parts)
 
+    def _parts(self, url: str) -> tuple[str, str, int | None, str] | None:
+        """Scheme, host, port and path of ``url``; None when its port is not a number."""
+        scheme, netloc, path, _, _ = urllib.parse.urlsplit(url)
+        try:
+            origin = self._netlocs[netloc]
+        except KeyError:
+            origin = _origin(netloc)
+            if len(self._netlocs) >= _ORIGINS_KEPT:
+                self._netlocs.clear()
+            self._netlocs[netloc] = origin
+        if origin is None:
+            return None
+        return scheme, origin[0], origin[1], path or "/"
 
-def _parts(url: str) -> tuple[str, str, int | None, str] | None:
-    """Scheme, host, port and path of ``url``; None when its port is not a number."""
-    parts = urllib.parse.urlsplit(url)
+
+def _origin(netloc: str) -> tuple[str, int | None] | None:
+    """Host and port of a URL's ``netloc``; None when its port is not a number."""
+    parts = urllib.parse.SplitResult("", netloc, "", "", "")
     try:
         port = parts.port
     except ValueError:
         return None
-    return parts.scheme, parts.hostname or "", port, parts.path or "/"
+    return parts.hostname or "", port
