@@ -26,6 +26,7 @@ from breaker_core.phase import (
     _OPEN,
     Ticket,
     _Change,
+    _Phase,
     _Probe,
 )
 from breaker_core.sharing import Sharing
@@ -220,13 +221,26 @@ class Admission(Sharing):
         """Count a refused call (every rejection path does): no lock, but no count lost.
 
         The counters are atomic; the first rejection of a new interval first
-        files the ones before it under their interval (see History.roll).
+        files the ones before it under their interval (see History.roll). An
+        OPEN breaker's rejection also sets its phase's ``fast_until`` if it can
+        be later: the call forms then count the ones before it lock-free.
         """
         history = self._history
-        if now >= history.roll_at:
+        phase = self._phase
+        if now >= history.roll_at or (
+            phase.state is _OPEN and phase.fast_until <= now < phase.open_until
+        ):
             self._acquire()
             try:
-                history.roll(now)
+                if now >= history.roll_at:
+                    history.roll(now)
+                phase = self._phase
+                if phase.state is _OPEN:
+                    fast_until = min(phase.open_until, history.roll_at)
+                    if fast_until > phase.fast_until:
+                        self._phase = _Phase(
+                            _OPEN, phase.gen, phase.open_until, fast_until, self._trip_cause
+                        )
             finally:
                 self._release()
         next(history.rejected[reason])

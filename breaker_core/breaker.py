@@ -24,7 +24,7 @@ from breaker_core.config import BreakerConfig
 from breaker_core.controls import BreakerControls
 from breaker_core.errors import CircuitOpenError, ConfigurationError
 from breaker_core.events import Listener
-from breaker_core.phase import _CLOSED, _OPEN
+from breaker_core.phase import _CLOSED
 
 __all__ = ["CircuitBreaker", "is_async_callable"]
 
@@ -129,19 +129,17 @@ class CircuitBreaker(BreakerControls):
                 clock = self._clock  # an attribute, not a method: loaded, then called
                 self._count_success(phase, clock())
                 return result
-            if phase.state is _OPEN:
-                clock = self._clock
-                now = clock()
-                if now < phase.open_until:
-                    history = self._history
-                    if now >= history.roll_at:
-                        self.count_rejection(now, "open")
-                    else:
-                        next(history.rejected_open)  # the rejections' fast path: no lock
-                    cause = self._trip_cause
-                    raise CircuitOpenError(
-                        self.name, phase.open_until - now, "open", cause
-                    ) from cause
+            # Not CLOSED. An OPEN phase's fast_until is the earlier of open_until and
+            # the history's next roll (-inf in other states, and until the first
+            # rejection sets it): one compare says the call is refused and that its
+            # lock-free count lands in the current interval (Admission.count_rejection).
+            clock = self._clock
+            now = clock()
+            if now < phase.fast_until:
+                next(self._rejected_open)
+                raise CircuitOpenError(
+                    self.name, phase.open_until - now, "open", phase.cause
+                ) from phase.cause
         return self._call(fn, args, kwargs)
 
     def _call(self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
@@ -203,19 +201,17 @@ class CircuitBreaker(BreakerControls):
                 clock = self._clock  # an attribute, not a method: loaded, then called
                 self._count_success(phase, clock())
                 return result
-            if phase.state is _OPEN:
-                clock = self._clock
-                now = clock()
-                if now < phase.open_until:
-                    history = self._history
-                    if now >= history.roll_at:
-                        self.count_rejection(now, "open")
-                    else:
-                        next(history.rejected_open)  # the rejections' fast path: no lock
-                    cause = self._trip_cause
-                    raise CircuitOpenError(
-                        self.name, phase.open_until - now, "open", cause
-                    ) from cause
+            # Not CLOSED. An OPEN phase's fast_until is the earlier of open_until and
+            # the history's next roll (-inf in other states, and until the first
+            # rejection sets it): one compare says the call is refused and that its
+            # lock-free count lands in the current interval (Admission.count_rejection).
+            clock = self._clock
+            now = clock()
+            if now < phase.fast_until:
+                next(self._rejected_open)
+                raise CircuitOpenError(
+                    self.name, phase.open_until - now, "open", phase.cause
+                ) from phase.cause
         return await self._call_async(fn, args, kwargs)
 
     async def _call_async(

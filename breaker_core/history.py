@@ -6,9 +6,10 @@ leaves the window (or the window is reset on a transition) its counts are
 *retired* here: added to the running totals and to the interval its middle
 falls in. Reading the history adds the buckets still in the window. What the
 window does not count is added directly, under the breaker's lock, on paths
-that are not the fast one: rejections (by reason), the outcomes of probes and
-of calls that finished after a transition, non-success outcomes by kind,
-state changes, and the durations of calls the breaker times anyway.
+that are not the fast one: the outcomes of probes and of calls that finished
+after a transition, non-success outcomes by kind, state changes, and the
+durations of calls the breaker times anyway. Rejections (by reason) are
+counted without the lock, on every path (see :class:`History`).
 
 Points are :data:`INTERVAL` seconds long and :data:`POINTS` are kept (five
 minutes). Their resolution is the interval or the window's bucket width,
@@ -24,6 +25,8 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import itertools
+import operator
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,9 +71,21 @@ LATENCY_AT = _LATENCY = 4
 _WIDTH = _LATENCY + len(LATENCY_BOUNDS) + 1
 
 
-def _value(counter: itertools.count[int]) -> int:
-    """The next value of ``counter`` (how often it was advanced), without advancing it."""
-    return int(repr(counter)[6:-1])  # "count(n)"
+_MANY = sys.maxsize
+
+
+def _counter() -> itertools.repeat[None]:
+    """A lock-free counter: ``next()`` on it is one C call under the GIL, so atomic.
+
+    A countdown from :data:`sys.maxsize` rather than ``itertools.count()``:
+    ``next()`` hands back the same None instead of a new int each time.
+    """
+    return itertools.repeat(None, _MANY)
+
+
+def _value(counter: itertools.repeat[None]) -> int:
+    """How often ``counter`` was advanced, without advancing it."""
+    return _MANY - operator.length_hint(counter)
 
 
 def percentile(buckets: Sequence[int], q: float) -> float | None:
@@ -125,7 +140,6 @@ class History:
         "latest",
         "outcomes",
         "rejected",
-        "rejected_open",
         "roll_at",
         "start",
         "successes",
@@ -142,9 +156,8 @@ class History:
         """Successes retired from the window or counted outside it (see :meth:`totals`)."""
         self.outcomes: dict[str, int] = {}
         """Calls that ran and did not succeed, by outcome: ``failure``, ``slow``, ``ignored``."""
-        self.rejected = {reason: itertools.count() for reason in REJECTION_REASONS}
+        self.rejected = {reason: _counter() for reason in REJECTION_REASONS}
         """Calls refused, by reason: advanced with ``next()``, lock-free."""
-        self.rejected_open = self.rejected["open"]
         self.roll_at = -float("inf")
         """Roll (under the lock) before counting a rejection at or after this time."""
         self._roll_index = 0
@@ -184,8 +197,12 @@ class History:
             if point is not None:
                 point[_REJECTIONS] += total - self._rolled
             self._rolled = total
-        self._roll_index = int(now // INTERVAL)
-        self.roll_at = (self._roll_index + 1) * INTERVAL
+        # Never back: ``now`` may have been read before the lock, by a caller that
+        # then waited for it while another rolled further. roll_at only grows (the
+        # breaker's lock-free rejections rely on it; see _Phase.fast_until).
+        if now >= self.roll_at:
+            self._roll_index = int(now // INTERVAL)
+            self.roll_at = (self._roll_index + 1) * INTERVAL
 
     def retire(self, at: float, successes: int, failures: int, slow: int) -> None:
         """Take a window bucket whose middle is ``at`` (the window calls this)."""

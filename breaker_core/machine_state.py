@@ -52,6 +52,7 @@ class MachineState:
         # Per-interval points and running totals (history.py): fed by buckets leaving
         # the window and by the paths that are not the fast one.
         self._history = History()
+        self._rejected_open = self._history.rejected["open"]  # the call forms' count
         self._window = SlidingWindow(config.window, self._history.retire)
         # consecutive / count_window; None for the time window (decided from _window).
         self._policy = make_policy(config)

@@ -9,6 +9,7 @@ Layer: engine. Imports the standard library and other engine modules only.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from breaker_core.events import Event
@@ -40,12 +41,25 @@ NO_RESULT = object()
 class _Phase:
     """An immutable view of the state, swapped whole so lock-free readers see one version."""
 
-    __slots__ = ("gen", "open_until", "state")
+    __slots__ = ("cause", "fast_until", "gen", "open_until", "state")
 
-    def __init__(self, state: State, gen: int, open_until: float = 0.0) -> None:
+    def __init__(
+        self,
+        state: State,
+        gen: int,
+        open_until: float = 0.0,
+        fast_until: float = -math.inf,
+        cause: BaseException | None = None,
+    ) -> None:
         self.state = state
         self.gen = gen  # bumped on every transition; results of older calls are stale
         self.open_until = open_until  # OPEN: when a probe may pass
+        # OPEN: until when the call forms reject and count without the lock: the
+        # earlier of open_until and the history's next roll, as of when it was set
+        # (Admission.count_rejection sets it; -inf: every rejection goes that way),
+        # and the trip cause their CircuitOpenError carries (the breaker's, then).
+        self.fast_until = fast_until
+        self.cause = cause
 
 
 class _Probe:

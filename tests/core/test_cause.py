@@ -54,6 +54,34 @@ async def test_async_and_block_rejections_carry_it_too(clock):
     assert isinstance(info.value.cause, Boom)
 
 
+async def test_rejections_counted_without_the_lock_carry_it_as_the_first_one_does(clock):
+    breaker = CircuitBreaker("inventory", failure_threshold=1, reset_timeout=5, clock=clock)
+    trip(breaker, "first")
+
+    async def ok() -> int:
+        return 1
+
+    async def rejected() -> list[CircuitOpenError]:
+        errors = []
+        for _ in range(3):  # the first counts under the lock, the others without it
+            with pytest.raises(CircuitOpenError) as info:
+                breaker.call(int)
+            errors.append(info.value)
+            with pytest.raises(CircuitOpenError) as info:
+                await breaker.call_async(ok)
+            errors.append(info.value)
+        return errors
+
+    errors = await rejected()
+    assert [str(error.cause) for error in errors] == ["first"] * 6
+    assert all(error.__cause__ is error.cause for error in errors)
+    clock.advance(5)
+    trip(breaker, "probe")  # the probe fails: open again, for that reason
+    errors = await rejected()
+    assert [str(error.cause) for error in errors] == ["probe"] * 6
+    assert all(error.__cause__ is error.cause for error in errors)
+
+
 def test_half_open_rejections_carry_the_trip_and_a_failed_probe_replaces_it(clock):
     breaker = CircuitBreaker(
         "inventory", failure_threshold=1, reset_timeout=1, half_open_max_calls=1, clock=clock
