@@ -157,7 +157,8 @@ class BreakerControls(Machine):
         are not counted.
         """
         with self._lock:
-            return self._history.totals(self._window.successes)
+            window = self._window
+            return self._history.totals(window.successes, window.failures)
 
     def history(self) -> dict[str, Any]:
         """The last five minutes in 10-second points (see :meth:`History.read`).

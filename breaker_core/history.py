@@ -137,6 +137,7 @@ class History:
         "_roll_index",
         "_rolled",
         "end",
+        "failures",
         "latest",
         "outcomes",
         "rejected",
@@ -154,8 +155,10 @@ class History:
         self.end = 0.0
         self.successes = 0
         """Successes retired from the window or counted outside it (see :meth:`totals`)."""
+        self.failures = 0
+        """Failures (slow calls included) retired from the window or counted outside it."""
         self.outcomes: dict[str, int] = {}
-        """Calls that ran and did not succeed, by outcome: ``failure``, ``slow``, ``ignored``."""
+        """Slow and ignored calls, by outcome: ``slow``, ``ignored`` (failures: :meth:`totals`)."""
         self.rejected = {reason: _counter() for reason in REJECTION_REASONS}
         """Calls refused, by reason: advanced with ``next()``, lock-free."""
         self.roll_at = -float("inf")
@@ -207,6 +210,7 @@ class History:
     def retire(self, at: float, successes: int, failures: int, slow: int) -> None:
         """Take a window bucket whose middle is ``at`` (the window calls this)."""
         self.successes += successes
+        self.failures += failures
         point = self._point(at)
         if point is not None:
             point[_SUCCESSES] += successes
@@ -215,7 +219,9 @@ class History:
 
     def count(self, at: float, *, failure: bool, slow: bool = False) -> None:
         """Count an outcome the window does not (a probe, a call of an older epoch)."""
-        if not failure:
+        if failure:
+            self.failures += 1
+        else:
             self.successes += 1
         point = self._point(at)
         if point is not None:
@@ -224,7 +230,10 @@ class History:
                 point[_SLOW] += 1
 
     def outcome(self, kind: str) -> None:
-        """Count a call that ran and did not succeed (``failure``, ``slow``, ``ignored``)."""
+        """Count a slow call (``slow``) or an ignored one (``ignored``).
+
+        Failures are not counted here: the window and :meth:`count` hold them.
+        """
         self.outcomes[kind] = self.outcomes.get(kind, 0) + 1
 
     def duration(self, at: float, seconds: float) -> None:
@@ -238,10 +247,20 @@ class History:
         key = (old, new)
         self.transitions[key] = self.transitions.get(key, 0) + 1
 
-    def totals(self, live_successes: int) -> Totals:
-        """The running totals, with the ``live_successes`` the window holds still."""
+    def totals(self, live_successes: int, live_failures: int) -> Totals:
+        """The running totals, with the successes and failures the window holds still.
+
+        Failures (calls that raised a recorded exception, or whose result was
+        one) are not counted one by one: every failure and every slow call is
+        in the window or was counted outside it, so they are those less the
+        slow calls. The closed fast path then counts a failure once, in the window.
+        """
+        calls = {"success": self.successes + live_successes, **self.outcomes}
+        failures = self.failures + live_failures - self.outcomes.get("slow", 0)
+        if failures:
+            calls["failure"] = failures
         return Totals(
-            {"success": self.successes + live_successes, **self.outcomes},
+            calls,
             {reason: _value(counter) for reason, counter in self.rejected.items()},
             dict(self.transitions),
         )

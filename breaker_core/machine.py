@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from breaker_core.config import BreakerConfig
 from breaker_core.events import Listener
-from breaker_core.matching import compile_matcher
 from breaker_core.outcomes import Outcomes
 from breaker_core.phase import NO_RESULT, RECENT_TRANSITIONS, Ticket
 from breaker_core.policy import reconfigured_policy
@@ -73,10 +72,7 @@ class Machine(Outcomes):
             self._config = config
             if hasattr(self._coord, "config"):
                 self._coord.config = config  # a shared store's copy of the thresholds
-            self._slow = config.slow_call_duration
-            self._result_is_failure = config.result_is_failure
-            self._record = compile_matcher(config.record, "record")
-            self._ignore = compile_matcher(config.ignore, "ignore")
+            self._take_settings(config)
         self.listeners_changed()
 
     def share_listeners(self, listeners: list[Listener]) -> None:

@@ -10,6 +10,7 @@ Layer: engine. Imports the standard library and other engine modules only.
 from __future__ import annotations
 
 import collections
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from breaker_core.config import BreakerConfig
 from breaker_core.coordination import MEMORY, Coordination
 from breaker_core.events import ContextGate, GatedListener, Listener
 from breaker_core.history import History
-from breaker_core.matching import compile_matcher
+from breaker_core.matching import compile_matcher, only_classes
 from breaker_core.phase import _CLOSED, RECENT_TRANSITIONS, _Phase, _Probe
 from breaker_core.policy import make_policy
 from breaker_core.state import State
@@ -91,11 +92,7 @@ class MachineState:
         # Until then, a half-open breaker rejects locally: every shared probe slot was taken.
         self._busy_until = 0.0
         self._busy_deadline = 0.0
-        # Copied out of the config for the hot path.
-        self._slow = config.slow_call_duration
-        self._result_is_failure = config.result_is_failure
-        self._record = compile_matcher(config.record, "record")
-        self._ignore = compile_matcher(config.ignore, "ignore")
+        self._take_settings(config)
         self._listening: tuple[Listener, ...] = ()
         # With only gated listeners (add_listener(..., when=)): asked per call whether
         # this call is told; None when no listener is gated or one hears everything.
@@ -105,7 +102,26 @@ class MachineState:
         # The call forms' first test: None (plain, no gate), False (not plain) or, plain
         # and gated, the gate's read (the call forms read the gate inline).
         self._fast_read: Callable[[], object] | Literal[False] | None = False
+        # The exceptions the closed fast path counts as failures itself (record's
+        # classes); () when a failure needs more (see _set_lean_failures).
+        self._lean_failures: tuple[type[Exception], ...] = ()
         self.listeners_changed()
+
+    def _take_settings(self, config: BreakerConfig) -> None:
+        """Copy the settings the hot paths read out of ``config`` (lock held, but at first)."""
+        self._slow = config.slow_call_duration
+        self._result_is_failure = config.result_is_failure
+        self._record = compile_matcher(config.record, "record")
+        self._ignore = compile_matcher(config.ignore, "ignore")
+        self._record_classes = only_classes(config.record)
+        # Closed failures in the window that call for a trip decision: the threshold
+        # alone decides without a trip policy or a failure rate; with one, every failure.
+        threshold = config.failure_threshold
+        self._trip_at: float = (
+            (math.inf if threshold is None else threshold)
+            if self._policy is None and config.failure_rate is None
+            else 0
+        )
 
     def listeners_changed(self) -> None:
         """Recompute the listener tuple and the hot-path flags (after listeners change)."""
@@ -126,6 +142,19 @@ class MachineState:
         )
         gate = self._gate
         self._fast_read = (None if gate is None else gate.read) if self._plain else False
+        self._set_lean_failures()
+
+    def _set_lean_failures(self) -> None:
+        """Recompute ``_lean_failures`` (after listeners, settings or storage change).
+
+        The fast path counts a failure itself when all it takes is the window
+        and the trip decision: no listener to tell, no bulkhead slot to give
+        back, no shared store to count in, nothing in ``ignore`` and classes
+        alone (no predicate) in ``record``.
+        """
+        record = self._record_classes
+        lean = not (self._listening or self._bulkhead is not None or self._shared or self._ignore)
+        self._lean_failures = record if lean and record is not None else ()
 
     def _tells(self) -> bool:
         """Whether listeners hear of the current call (its gate asked, if all are gated)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-__all__ = ["ExceptionMatcher", "ExceptionSpec", "Matcher", "compile_matcher"]
+__all__ = ["ExceptionMatcher", "ExceptionSpec", "Matcher", "compile_matcher", "only_classes"]
 
 logger = logging.getLogger("breaker_core")
 
@@ -68,3 +68,14 @@ def compile_matcher(spec: tuple[ExceptionSpec, ...], setting: str) -> Matcher | 
 
         return matches
     return ExceptionMatcher(spec, setting)
+
+
+def only_classes(spec: tuple[ExceptionSpec, ...]) -> tuple[type[Exception], ...] | None:
+    """The classes of ``spec`` when it holds nothing else (``()`` when empty), else None.
+
+    The closed fast path then classifies with ``isinstance`` alone: no matcher is called.
+    """
+    classes = tuple(item for item in spec if isinstance(item, type))
+    if len(classes) < len(spec) or not all(issubclass(item, Exception) for item in classes):
+        return None
+    return classes

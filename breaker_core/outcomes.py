@@ -72,6 +72,50 @@ class Outcomes(Admission):
         finally:
             lock.release()
 
+    def _count_failure(self, phase: _Phase, exc: BaseException) -> None:
+        """Count an exception raised by a call on the closed fast path, admitted in ``phase``.
+
+        A recorded failure that needs only the window and the trip
+        decision is counted here (see ``_lean_failures``); any other exception,
+        or any failure while listeners, a bulkhead or shared storage need to
+        hear of it, goes the general way (:meth:`_finish_error`).
+        """
+        if not isinstance(exc, self._lean_failures):
+            self._finish_error(phase.gen, None, exc)
+            return
+        clock = self._clock
+        now = clock()
+        lock = self._lock
+        lock.acquire()
+        try:
+            if self._phase is not phase:  # an older epoch's: not windowed
+                self._history.count(now, failure=True)
+                return
+            window = self._window
+            if now < window.end:  # the newest bucket (no division, no call)
+                window.bucket_failures[window.slot] += 1
+                window.failures += 1
+            else:
+                window.add_failure(now)
+            if window.failures < self._trip_at:
+                return
+            change = self._closed_failure_decision(exc, now)
+        finally:
+            lock.release()
+        if change is not None:
+            self._announce(change)
+
+    def _closed_failure_decision(self, exc: BaseException, now: float) -> _Change | None:
+        """Whether a closed failure counted in the window trips the breaker; lock held."""
+        policy = self._policy
+        if policy is not None:
+            policy.record(True)
+        self._failing = exc  # the cause, should this failure trip the breaker
+        try:
+            return self._maybe_trip(now)
+        finally:
+            self._failing = None
+
     def _finish(self, ticket: Ticket, start: float | None, result: object) -> None:
         """Count a call that returned (or a ``with`` block that ended without error)."""
         if ticket is None:
@@ -232,7 +276,7 @@ class Outcomes(Admission):
         if outcome == _ABANDONED:
             return
         history = self._history
-        if outcome != _SUCCESS:
-            history.outcome(_OUTCOME_NAMES[outcome])
+        if outcome in (_SLOW, _IGNORED):
+            history.outcome(_OUTCOME_NAMES[outcome])  # failures: the window and count() hold them
         if not windowed and outcome < _IGNORED:
             history.count(now, failure=outcome != _SUCCESS, slow=slow)

@@ -32,6 +32,7 @@ class Sharing(Transitions):
         self._coord = coordination
         self._shared = coordination.shared
         self._busy_until = 0.0
+        self._set_lean_failures()
 
     def drain(self, take: Callable[[], T]) -> tuple[int, T]:
         """Run ``take()`` under the breaker's lock; return the phase generation and its result.
