@@ -37,6 +37,8 @@ __all__ = ["Admission"]
 class Admission(Sharing):
     """The machine's admission of calls and probes, and its rejections."""
 
+    __slots__ = ()
+
     def _admit(self) -> Ticket:
         """Admit a call or raise CircuitOpenError; take a bulkhead slot if capped (sync)."""
         ticket = self._admit_breaker()

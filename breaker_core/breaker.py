@@ -45,6 +45,8 @@ class CircuitBreaker(BreakerControls):
             and options were given.
     """
 
+    __slots__ = ("_entered", "_holder")
+
     do_not_call_in_templates = True  # Django templates must not call the decorator
 
     def __init__(

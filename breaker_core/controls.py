@@ -35,6 +35,8 @@ __all__ = ["BreakerControls"]
 class BreakerControls(Machine):
     """The readings and controls of :class:`~breaker_core.CircuitBreaker`."""
 
+    __slots__ = ()
+
     # -- public state ------------------------------------------------------------
 
     @property

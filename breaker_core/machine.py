@@ -35,6 +35,8 @@ __all__ = ["NO_RESULT", "RECENT_TRANSITIONS", "Machine", "Ticket"]
 class Machine(Outcomes):
     """The state machine of one breaker (see :class:`~breaker_core.CircuitBreaker`)."""
 
+    __slots__ = ()
+
     # -- the store API (registry and stores call these; nothing else touches _names) --
 
     @property

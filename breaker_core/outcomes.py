@@ -45,6 +45,8 @@ _FAILURE_REASONS = {_FAILURE: "exception", _SLOW: "slow", _RESULT: "result"}
 class Outcomes(Admission):
     """The machine's counting of finished calls."""
 
+    __slots__ = ()
+
     def _count_success(self, phase: _Phase, now: float) -> None:
         """Count a plain closed success (the fast path: no trip is possible on a success).
 

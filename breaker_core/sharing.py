@@ -27,6 +27,8 @@ T = TypeVar("T")
 class Sharing(Transitions):
     """The machine's side of shared storage, and its manual states."""
 
+    __slots__ = ()
+
     def coordinate(self, coordination: Coordination) -> None:
         """Decide through ``coordination`` from now on (the registry passes its storage's)."""
         self._coord = coordination

@@ -45,6 +45,8 @@ logger = logging.getLogger("breaker_core")
 class Transitions(MachineState):
     """The machine's moves between states (lock held) and their announcements (lock free)."""
 
+    __slots__ = ()
+
     def _maybe_trip(self, now: float) -> _Change | None:
         """Trip a CLOSED breaker if its window (or its trip policy) has reached a threshold."""
         config = self._config
