@@ -28,8 +28,6 @@ from breaker_core.state import State
 
 __all__ = ["Glob", "RoutePlan", "RouteTable", "compile_route", "rejection"]
 
-_OPEN = State.OPEN
-_FORCED_OPEN = State.FORCED_OPEN
 
 _PLAN_LIMIT = 4096
 """Paths whose plan is remembered; past it the memo starts again (visitors choose paths)."""
@@ -96,12 +94,7 @@ class RoutePlan:
     def rejection(self) -> CircuitOpenError | None:
         """The error of the first open dependency, else None."""
         for breaker in self.breakers:
-            # The breaker's phase (its lock-free view of the state) first: most
-            # requests find every dependency closed, and reading the is_open
-            # property costs several times as much (properties are not specialised
-            # in CPython 3.11). is_open still decides when the phase may be open.
-            state = breaker._phase.state
-            if (state is _OPEN or state is _FORCED_OPEN) and breaker.is_open:
+            if breaker.is_open:
                 return rejection(breaker)
         return None
 
