@@ -124,7 +124,7 @@ class CircuitBreaker(BreakerControls):
                     result = fn(*args, **kwargs) if kwargs else fn(*args)  # type: ignore[call-arg]
                 except BaseException as exc:
                     try:
-                        _count_failure(self, phase, exc)  # a global: see below
+                        self._count_failure(phase, exc)
                     except BaseException:  # a listener's: logged, the call's own wins
                         pass
                     raise
@@ -196,7 +196,7 @@ class CircuitBreaker(BreakerControls):
                     result = await (fn(*args, **kwargs) if kwargs else fn(*args))  # type: ignore[call-arg]
                 except BaseException as exc:
                     try:
-                        _count_failure(self, phase, exc)  # a global: see below
+                        self._count_failure(phase, exc)
                     except BaseException:  # a listener's: logged, the call's own wins
                         pass
                     raise
@@ -307,8 +307,3 @@ class CircuitBreaker(BreakerControls):
         tb: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, tb)
-
-
-# The fast paths' failure count, called as a function: a breaker has too many attributes
-# for CPython 3.11 to specialise a method load on it (``self._count_failure`` is a miss).
-_count_failure = CircuitBreaker._count_failure

@@ -109,10 +109,9 @@ def run(
     Raises:
         CircuitOpenError: the breaker is open; ``fn`` is not called.
     """
-    result = breaker.call(_judged, fn, args, connection, timeout)
-    if type(result) is _Answered:
-        raise result.error
-    return result  # type: ignore[no-any-return]
+    if timeout is None:
+        return run_watched(breaker, fn, args, None, 0.0)
+    return run_watched(breaker, fn, args, connection, watchdog_delay(timeout))
 
 
 def run_watched(
@@ -155,27 +154,6 @@ class _Answered:
 
     def __init__(self, error: Exception) -> None:
         self.error = error
-
-
-_delays: dict[float, float] = {}  # watchdog_delay per timeout, without a call per query
-
-
-def _judged(
-    fn: Callable[..., R], args: tuple[Any, ...], connection: object, timeout: float | None
-) -> Any:
-    try:
-        if connection is None or timeout is None:
-            return fn(*args)
-        delay = _delays.get(timeout)
-        if delay is None:
-            delay = watchdog_delay(timeout)
-            if len(_delays) < 64:
-                _delays[timeout] = delay
-        return watchdog.watch(fn, args, connection, delay)
-    except Exception as error:
-        if is_failure(error):
-            raise
-        return _Answered(error)
 
 
 def refuse_if_open(breaker: CircuitBreaker) -> None:
