@@ -63,6 +63,7 @@ def _window(results: list[Result], page: str, start: float, end: float) -> dict[
         "end": round(end, 3),
         "requests": len(latencies),
         "p50": _ms(percentile(latencies, 50)),
+        "p75": _ms(percentile(latencies, 75)),
         "p95": _ms(percentile(latencies, 95)),
         "p99": _ms(percentile(latencies, 99)),
     }
@@ -158,14 +159,18 @@ def claims(
     found: list[dict[str, Any]] = []
     healthy, hang = _v(naive["about_healthy"]["p50"]), _v(naive["about_hang"]["p50"])
     if threads:
+        # The 75th percentile, not the median: a gthread worker accepts connections while
+        # its threads are busy, so the other worker can stay free for a while and serve
+        # /about at once (docs/scenario.md, "Reading the results").
+        piled = _v(naive["about_hang"]["p75"])
         found.append(
             _claim(
                 shop,
                 "naive_about_piles_up",
                 "naive: /about piles up during the hang, behind product pages holding every "
-                "worker thread (median >= 10x its healthy median)",
-                hang >= 10 * max(healthy, 1.0),
-                f"healthy median {_fmt(healthy)}, during the hang {_fmt(hang)}",
+                "worker thread (a quarter of its requests wait >= 10x its healthy median)",
+                piled >= 10 * max(healthy, 1.0),
+                f"healthy median {_fmt(healthy)}, during the hang p75 {_fmt(piled)}",
             )
         )
     else:

@@ -87,6 +87,7 @@ def test_summarize_measures_pages_windows_saturation_and_recovery():
         "end": 2.0,
         "requests": 20,
         "p50": 4.0,
+        "p75": 4.0,
         "p95": 4.0,
         "p99": 4.0,
     }
