@@ -170,8 +170,8 @@ class Plan:
 FULL = Plan(
     name="full",
     # As long as the hang: the /about claim compares its p99 healthy and during the hang,
-    # and a p99 of 18 requests (3 s) is their maximum, of 72 (12 s) nearly so: only equal
-    # counts make the two p99s the same statistic.
+    # and a nearest-rank p99 of fewer than 100 requests is their slowest: the two are the
+    # same statistic only over as many requests (72 each, not 18 against 72).
     healthy=12.0,
     # Long enough to see the state the claims are about: with the default adaptive limit
     # a process trips about 6 s into the hang (one failure per timeout gets through), so a
