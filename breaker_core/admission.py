@@ -176,10 +176,18 @@ class Admission(Sharing):
         self.adopt(view)
         verdict = view.verdict
         if verdict == "probe":
-            ticket = _Probe(view.gen, now + self._config.probe_timeout, key)
+            config = self._config
+            ticket = _Probe(view.gen, now + config.probe_timeout, key)
             with self._lock:
-                self._probes.add(ticket)
-            return True, ticket
+                running = [p.deadline for p in self._probes if now < p.deadline]
+                if len(running) < config.half_open_max_calls:
+                    self._probes.add(ticket)
+                    return True, ticket
+            # Redis stopped answering another thread during this round trip, and this
+            # process, deciding alone meanwhile, already runs its probes: the late slot
+            # goes back, so a process never runs more than half_open_max_calls.
+            self._coord.report_probe(key, view.gen, "none", now)
+            self._reject(min(config.reset_timeout, min(running) - now), "half_open_full", now)
         if verdict == "reject":
             retry = float(view.extra)
             if view.state is _HALF_OPEN:

@@ -6,8 +6,10 @@ under CI, when Redis is unreachable). Each test gets its own key prefix and clea
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -95,6 +97,16 @@ class RedisServer:
             finally:
                 client.close()
         raise RuntimeError("redis-server did not start")
+
+    @contextlib.contextmanager
+    def stopped(self) -> Iterator[None]:
+        """Stop the server (SIGSTOP) for the block: connections open, nothing answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.process.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         if self.process is not None:

@@ -275,3 +275,71 @@ def test_exactly_one_probe_among_32_threads(storage_url, clock):
             assert breaker.state is State.CLOSED, f"trial {trial}"
     finally:
         registry.close()
+
+
+def test_a_late_slot_from_redis_never_makes_a_second_probe_where_one_runs_alone(
+    own_redis, prefix, clock
+):
+    """A process that decided alone runs one probe; a slot Redis grants it late goes back.
+
+    Redis is stopped: a sync times out (the process now decides alone) while a caller's
+    request for a slot is still waiting; a second caller probes locally; Redis resumes
+    and grants the waiting caller the fleet's slot, within its timeout. Two probes would
+    run in one process: the late slot is given back and its caller rejected.
+    """
+    timeout = 2.0
+    registry = Registry.from_settings(
+        {
+            "storage": f"{own_redis.url}?prefix={prefix}&refresh=0&timeout={timeout}s",
+            "dependencies": {"dep": SETTINGS},
+        },
+        clock=clock,
+    )
+    breaker = registry["dep"]
+    _trip_and_wait(registry, clock, 0)
+    ran: list[str] = []
+    outcomes: dict[str, str] = {}
+    waited: dict[str, float] = {}
+    release = threading.Event()
+
+    def caller(name: str) -> None:
+        began = time.monotonic()
+
+        def probe() -> str:
+            waited[name] = time.monotonic() - began
+            ran.append(name)
+            release.wait(WAIT)
+            return "ok"
+
+        try:
+            outcomes[name] = breaker.call(probe)
+        except CircuitOpenError as error:
+            waited[name] = time.monotonic() - began
+            outcomes[name] = error.reason
+
+    late = threading.Thread(target=caller, args=("late",))
+    alone = threading.Thread(target=caller, args=("alone",))
+    sync = threading.Thread(target=registry.storage.sync_now)
+    deadline = time.monotonic() + WAIT
+    try:
+        with own_redis.stopped():
+            sync.start()  # times out after `timeout`: the process decides alone
+            time.sleep(timeout / 2)  # a real socket timeout runs, not the breaker's clock
+            late.start()  # asks Redis for a slot; answered once Redis resumes
+            while not registry.storage.degraded and time.monotonic() < deadline:
+                time.sleep(0.001)
+            alone.start()  # decides alone: the local probe
+            while not ran and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert ran == ["alone"]
+        while "late" not in waited and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert waited["late"] < timeout  # Redis answered it (a timeout would prove nothing)
+        assert ran == ["alone"]
+        release.set()
+        for thread in (late, alone, sync):
+            thread.join(WAIT)
+        assert outcomes == {"late": "half_open_full", "alone": "ok"}
+    finally:
+        release.set()
+        registry.close()
