@@ -1,7 +1,17 @@
-"""Real processes sharing one breaker through a real Redis."""
+"""Real processes sharing one breaker through a real Redis.
+
+The half-open guarantee has two halves, both counted here over many trials:
+
+- while Redis answers within the storage's ``timeout``, exactly one probe runs among
+  all processes and threads (these tests give Redis ``ANSWERS``, so a loaded machine
+  cannot turn a slow answer into a timeout);
+- when it does not, each process decides alone, as with ``memory://``: at most one probe
+  per process (a Redis of the test's own, stopped during the admission).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import threading
 import time
@@ -15,7 +25,12 @@ from breaker_core.ops.actions import apply_action
 PROCESSES = 4
 THREADS = 8
 TRIALS = 30
+PAUSED_TRIALS = 10
 WAIT = 20.0
+ANSWERS = "5s"
+"""The Redis timeout of the probe tests: far beyond any answer of a healthy Redis on a
+loaded machine. With the default 100ms, a machine at load 30 let 3 probes through: each
+process whose request for a slot timed out decided alone (the second half above)."""
 
 CTX = multiprocessing.get_context("fork")
 SETTINGS: dict[str, Any] = {"failure_threshold": 3, "reset_timeout": 5, "probe_timeout": 60}
@@ -29,84 +44,152 @@ def _raise() -> None:
     raise Boom
 
 
-def _probe_process(url: str, now: Any, ran: Any, rejected: Any, release: Any, gate: Any) -> None:
-    registry = Registry.from_settings(
-        {"storage": url, "dependencies": {"dep": SETTINGS}}, clock=lambda: now.value
-    )
-    breaker = registry["dep"]
-
-    def probe() -> str:
-        with ran.get_lock():
-            ran.value += 1
-        release.wait(WAIT)
-        return "ok"
-
-    def caller(start: threading.Barrier) -> None:
-        start.wait()
-        try:
-            breaker.call(probe)
-        except CircuitOpenError:
-            with rejected.get_lock():
-                rejected.value += 1
-
-    for _ in range(TRIALS):
-        gate.wait(WAIT)  # the main process has tripped the breaker and moved the clock
-        registry.storage.sync_now()
-        gate.wait(WAIT)  # every process has seen it
-        start = threading.Barrier(THREADS)
-        threads = [threading.Thread(target=caller, args=(start,)) for _ in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(WAIT)
-        registry.storage.sync_now()  # report the probe's outcome
-        gate.wait(WAIT)
-    registry.close()
+def _synced(registry: Registry) -> None:
+    """Sync until Redis answers (a slow answer degrades the storage; the next one rejoins)."""
+    deadline = time.monotonic() + WAIT
+    while not registry.storage.sync_now() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
-def test_exactly_one_probe_among_4_processes_of_8_threads(storage_url):
-    url = storage_url(refresh="0")
-    now = CTX.Value("d", 1000.0)
-    ran, rejected = CTX.Value("i", 0), CTX.Value("i", 0)
-    release = CTX.Event()
-    gate = CTX.Barrier(PROCESSES + 1)
-    main = Registry.from_settings(
-        {"storage": url, "dependencies": {"dep": SETTINGS}}, clock=lambda: now.value
-    )
-    workers = [
-        CTX.Process(target=_probe_process, args=(url, now, ran, rejected, release, gate))
-        for _ in range(PROCESSES)
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        for trial in range(TRIALS):
-            for _ in range(3):
-                with pytest.raises(Boom):
-                    main["dep"].call(_raise)
-            main.storage.sync_now()
-            assert main["dep"].state is State.OPEN, f"trial {trial}"
-            now.value += 5  # past reset_timeout: the next call may probe
-            ran.value = rejected.value = 0
-            release.clear()
-            gate.wait(WAIT)
-            gate.wait(WAIT)
-            deadline = time.monotonic() + WAIT
-            while rejected.value < PROCESSES * THREADS - 1 and time.monotonic() < deadline:
-                time.sleep(0.001)  # waiting for other processes, not moving breaker time
-            release.set()
-            gate.wait(WAIT)
-            assert (ran.value, rejected.value) == (1, PROCESSES * THREADS - 1), f"trial {trial}"
-            main.storage.sync_now()
-            assert main["dep"].state is State.CLOSED, f"trial {trial}"
-    finally:
-        release.set()
-        for worker in workers:
+class Fleet:
+    """PROCESSES forked processes of THREADS threads each, all calling one shared breaker.
+
+    Each trial: the main process trips the breaker and moves the clock past its wait,
+    every process syncs, then all threads call at once; each probe holds until every
+    other call was rejected. ``ran[i]`` counts process i's probes.
+    """
+
+    def __init__(self, url: str, trials: int) -> None:
+        self.url = url
+        self.trials = trials
+        self.now = CTX.Value("d", 1000.0)
+        self.ran = CTX.Array("i", PROCESSES)
+        self.rejected = CTX.Value("i", 0)
+        self.degraded = CTX.Value("i", 0)
+        self.release = CTX.Event()
+        self.gate = CTX.Barrier(PROCESSES + 1)
+        self.workers = [CTX.Process(target=self._work, args=(i,)) for i in range(PROCESSES)]
+
+    def __enter__(self) -> Fleet:
+        for worker in self.workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        for worker in self.workers:
             worker.join(WAIT)
             if worker.is_alive():
                 worker.kill()
+
+    def _work(self, index: int) -> None:
+        registry = Registry.from_settings(
+            {"storage": self.url, "dependencies": {"dep": SETTINGS}}, clock=lambda: self.now.value
+        )
+        breaker = registry["dep"]
+
+        def probe() -> str:
+            with self.ran.get_lock():
+                self.ran[index] += 1
+            self.release.wait(WAIT)
+            return "ok"
+
+        def caller(start: threading.Barrier) -> None:
+            start.wait()
+            try:
+                breaker.call(probe)
+            except CircuitOpenError:
+                with self.rejected.get_lock():
+                    self.rejected.value += 1
+
+        for _ in range(self.trials):
+            self.gate.wait(WAIT)  # the main process has tripped the breaker and moved the clock
+            _synced(registry)
+            self.gate.wait(WAIT)  # every process has seen it
+            self.gate.wait(WAIT)  # go (the main process may stop Redis first)
+            start = threading.Barrier(THREADS)
+            threads = [threading.Thread(target=caller, args=(start,)) for _ in range(THREADS)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(WAIT)
+            if registry.storage.degraded:
+                with self.degraded.get_lock():
+                    self.degraded.value += 1
+            _synced(registry)  # report the probe's outcome (and rejoin, if apart)
+            self.gate.wait(WAIT)
+        registry.close()
+
+    def trial(self, main: Registry, trial: int, stopped: Any = None) -> list[int]:
+        """Run one trial; ``stopped``: a context manager holding Redis while they call."""
+        for _ in range(3):
+            with pytest.raises(Boom):
+                main["dep"].call(_raise)
+        main.storage.sync_now()
+        assert main["dep"].state is State.OPEN, f"trial {trial}"
+        self.now.value += 5  # past reset_timeout: the next call may probe
+        for index in range(PROCESSES):
+            self.ran[index] = 0
+        self.rejected.value = self.degraded.value = 0
+        self.release.clear()
+        self.gate.wait(WAIT)
+        self.gate.wait(WAIT)
+        with stopped if stopped is not None else contextlib.nullcontext():
+            self.gate.wait(WAIT)
+            deadline = time.monotonic() + WAIT
+            while sum(self.ran) + self.rejected.value < PROCESSES * THREADS:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.001)  # waiting for other processes, not moving breaker time
+        self.release.set()
+        self.gate.wait(WAIT)
+        assert sum(self.ran) + self.rejected.value == PROCESSES * THREADS, f"trial {trial}"
+        return list(self.ran)
+
+
+def test_exactly_one_probe_among_4_processes_of_8_threads(storage_url):
+    """While Redis answers: one probe among 32 callers in 4 processes, in each of 30 trials."""
+    fleet = Fleet(storage_url(refresh="0", timeout=ANSWERS), TRIALS)
+    main = Registry.from_settings(
+        {"storage": storage_url(refresh="0", timeout=ANSWERS), "dependencies": {"dep": SETTINGS}},
+        clock=lambda: fleet.now.value,
+    )
+    probes = []
+    try:
+        with fleet:
+            for trial in range(TRIALS):
+                ran = fleet.trial(main, trial)
+                assert fleet.degraded.value == 0, f"trial {trial}: Redis did not answer"
+                probes.append(sum(ran))
+                main.storage.sync_now()
+                assert main["dep"].state is State.CLOSED, f"trial {trial}"
+    finally:
         main.close()
-    assert all(worker.exitcode == 0 for worker in workers)
+    assert probes == [1] * TRIALS
+    assert all(worker.exitcode == 0 for worker in fleet.workers)
+
+
+def test_with_redis_stopped_each_of_4_processes_decides_alone_one_probe_each(own_redis, prefix):
+    """Redis stops during the half-open admission: every request for a slot times out,
+    each process decides alone (memory's rule), and runs exactly one probe, never more."""
+    url = f"{own_redis.url}?prefix={prefix}&refresh=0"
+    fleet = Fleet(f"{url}&timeout=200ms", PAUSED_TRIALS)
+    main = Registry.from_settings(
+        {"storage": f"{url}&timeout={ANSWERS}", "dependencies": {"dep": SETTINGS}},
+        clock=lambda: fleet.now.value,
+    )
+    try:
+        with fleet:
+            for trial in range(PAUSED_TRIALS):
+                ran = fleet.trial(main, trial, stopped=own_redis.stopped())
+                assert ran == [1] * PROCESSES, f"trial {trial}"
+                assert fleet.degraded.value == PROCESSES, f"trial {trial}"
+                # The first request Redis read once it resumed holds a slot nobody will
+                # report (its caller decided alone): an operator's reset frees it.
+                main["dep"].reset()
+    finally:
+        main.close()
+    assert all(worker.exitcode == 0 for worker in fleet.workers)
 
 
 def _watch_process(url: str, ready: Any, seen_at: Any) -> None:
@@ -179,7 +262,8 @@ def test_a_state_forced_by_a_command_reaches_a_running_app(storage_url):
 def _half_open_registry(storage_url: Any, clock: Any) -> Registry:
     """A registry whose "dep" shares Redis with no background refresh (the test syncs)."""
     return Registry.from_settings(
-        {"storage": storage_url(refresh="0"), "dependencies": {"dep": SETTINGS}}, clock=clock
+        {"storage": storage_url(refresh="0", timeout=ANSWERS), "dependencies": {"dep": SETTINGS}},
+        clock=clock,
     )
 
 
