@@ -254,14 +254,18 @@ def test_a_gated_listener_hears_only_calls_made_while_its_gate_is_true():
     with pytest.raises(Boom):
         breaker.call(fail)  # trips: the gate says no, so the change is not heard either
     assert [e.kind for e in heard] == ["success"]
-    GATE.set(True)
-    with pytest.raises(CircuitOpenError):
-        breaker.call(lambda: "never")
+    token = GATE.set(True)
+    try:
+        with pytest.raises(CircuitOpenError):
+            breaker.call(lambda: "never")
+    finally:
+        GATE.reset(token)  # test order must not matter: the gate is closed again
     assert [e.kind for e in heard] == ["success", "rejected"]
     registry.remove_listener(heard.append)
     assert not breaker._listening
     assert breaker._gate is None
     assert breaker.totals().calls == {"success": 2, "failure": 2}
+    assert GATE.get() is False
 
 
 def test_an_ungated_listener_takes_the_fast_path_away_and_hears_everything():
