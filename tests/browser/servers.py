@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,12 +77,7 @@ def gunicorn_workers(app: str, ready_path: str, env: dict[str, str]) -> Iterator
         wait_until_up(f"{url}{ready_path}", timeout=30, alive=lambda: process.poll() is None)
         yield url
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def fresh_get(url: str) -> httpx.Response:
@@ -130,12 +126,7 @@ def django_shop(
                 raise RuntimeError(f"{exc}; its output:\n{log_path.read_text()}") from None
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout=10)
 
 
 @contextlib.contextmanager

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import stop
+
 for module in ("gunicorn", "uvicorn", "django", "flask", "fastapi"):
     pytest.importorskip(module)
 httpx = pytest.importorskip("httpx")
@@ -174,13 +176,7 @@ def test_the_demo_serves_every_shop_and_stops_everything_on_sigint(tmp_path):
             with socket.socket() as probe:
                 assert probe.connect_ex(("127.0.0.1", port)) != 0, port
     finally:
-        if demo.poll() is None:  # a failed check: stop it the way a user would
-            demo.send_signal(signal.SIGINT)
-            try:
-                demo.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                demo.kill()
-                demo.wait()
+        stop(demo, signal.SIGINT)  # after a failed check: the way a user would
         demo.stdout.close()
 
 
@@ -238,10 +234,5 @@ def test_reload_a_few_times_and_every_shop_s_breaker_opens(tmp_path):
                 assert answer.status_code == 503, (name, answer.status_code)
                 assert int(answer.headers["Retry-After"]) >= 1, name
     finally:
-        demo.send_signal(signal.SIGINT)
-        try:
-            demo.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            demo.kill()
-            demo.wait()
+        stop(demo, signal.SIGINT)
         demo.stdout.close()
