@@ -110,7 +110,22 @@ class CircuitBreaker(BreakerControls):
                 or not self._gate.opens(seen)  # type: ignore[union-attr]
             )
         ):
-            if phase.state is _CLOSED:
+            if phase.state is not _CLOSED:
+                # An OPEN phase's fast_until is the earlier of open_until and the
+                # history's next roll (-inf in other states, and until the first
+                # rejection sets it): one compare says the call is refused and that its
+                # lock-free count lands in the current interval (Admission.count_rejection).
+                # Written before any try: the raise is at an offset below every range
+                # of the exception table, so the interpreter's search for a handler
+                # stops at the table's first entry.
+                clock = self._clock
+                now = clock()
+                if now < phase.fast_until:
+                    next(self._rejected_open)
+                    raise CircuitOpenError(
+                        self.name, phase.open_until - now, "open", phase.cause
+                    ) from phase.cause
+            else:
                 # The common case, kept short: nothing to time, judge or tell.
                 tokens = self._tokens
                 if tokens is not None:
@@ -131,17 +146,6 @@ class CircuitBreaker(BreakerControls):
                 clock = self._clock  # an attribute, not a method: loaded, then called
                 self._count_success(phase, clock())
                 return result
-            # Not CLOSED. An OPEN phase's fast_until is the earlier of open_until and
-            # the history's next roll (-inf in other states, and until the first
-            # rejection sets it): one compare says the call is refused and that its
-            # lock-free count lands in the current interval (Admission.count_rejection).
-            clock = self._clock
-            now = clock()
-            if now < phase.fast_until:
-                next(self._rejected_open)
-                raise CircuitOpenError(
-                    self.name, phase.open_until - now, "open", phase.cause
-                ) from phase.cause
         return self._call(fn, args, kwargs)
 
     def _call(self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
@@ -185,7 +189,16 @@ class CircuitBreaker(BreakerControls):
                 or not self._gate.opens(seen)  # type: ignore[union-attr]
             )
         ):
-            if phase.state is _CLOSED:
+            if phase.state is not _CLOSED:
+                # As in call: fast_until decides, and the raise comes before any try.
+                clock = self._clock
+                now = clock()
+                if now < phase.fast_until:
+                    next(self._rejected_open)
+                    raise CircuitOpenError(
+                        self.name, phase.open_until - now, "open", phase.cause
+                    ) from phase.cause
+            else:
                 tokens = self._tokens
                 if tokens is not None:
                     try:
@@ -203,17 +216,6 @@ class CircuitBreaker(BreakerControls):
                 clock = self._clock  # an attribute, not a method: loaded, then called
                 self._count_success(phase, clock())
                 return result
-            # Not CLOSED. An OPEN phase's fast_until is the earlier of open_until and
-            # the history's next roll (-inf in other states, and until the first
-            # rejection sets it): one compare says the call is refused and that its
-            # lock-free count lands in the current interval (Admission.count_rejection).
-            clock = self._clock
-            now = clock()
-            if now < phase.fast_until:
-                next(self._rejected_open)
-                raise CircuitOpenError(
-                    self.name, phase.open_until - now, "open", phase.cause
-                ) from phase.cause
         return await self._call_async(fn, args, kwargs)
 
     async def _call_async(
