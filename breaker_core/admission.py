@@ -172,6 +172,9 @@ class Admission(Sharing):
         try:
             view = self._coord.take_probe_slot(now, key)
         except Unavailable:
+            # Redis may have run the request, only its answer came late: the slot it
+            # took goes back once Redis answers again (this process now decides alone).
+            self._coord.report_probe(key, self._phase.gen, "none", now)
             return False, None
         self.adopt(view)
         verdict = view.verdict

@@ -235,6 +235,18 @@ class RedisCoordination:
             done, self._done = self._done, []
         return done
 
+    def put_back(self, done: list[Done]) -> None:
+        """Probe reports a failed sync took: first in the next one (at most ``MAX_DONE``)."""
+        with self._done_lock:
+            self._done = (done + self._done)[-MAX_DONE:]
+
+    def rejoin_done(self) -> None:
+        """Rejoining: the probe verdicts queued while apart no longer count, but every
+        slot they name goes back (a slot taken by a request whose answer came too late
+        too), so the fleet need not wait for ``probe_timeout``."""
+        with self._done_lock:
+            self._done = [(key, gen, "none", now, -1.0) for key, gen, _, now, _ in self._done]
+
     def forked(self) -> None:
         """In a forked child: the parent flushes its own counts; start empty."""
         self.take_pending()

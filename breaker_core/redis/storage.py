@@ -34,7 +34,7 @@ from breaker_core.redis.admission_scripts import PROBE_DONE
 from breaker_core.redis.connect import Sequential, connect
 from breaker_core.redis.coordination import RedisCoordination
 from breaker_core.redis.lifecycle import track
-from breaker_core.redis.script_args import probe_done_args, sync_args
+from breaker_core.redis.script_args import Done, probe_done_args, sync_args
 from breaker_core.redis.sync_script import SYNC
 from breaker_core.redis.timebase import CLOCKS
 from breaker_core.redis.urls import CACHE_OPTIONS, STORAGE_OPTIONS, duration_param, split_options
@@ -241,6 +241,7 @@ class RedisStorage(Storage):
         # date, and an open one asks Redis when its wait ends (thousands of keys, no load).
         links = [link for link in every if not link.keyed or link in sending]
         batch: list[tuple[RedisCoordination, int, float]] = []
+        taken: list[tuple[RedisCoordination, list[Done]]] = []
         try:
             client = self._redis()
             # A cluster runs each breaker's scripts on its own node: no shared pipeline.
@@ -248,7 +249,10 @@ class RedisStorage(Storage):
             for link in links:
                 machine = link.machine
                 now = machine.now()
-                for item in link.take_done():
+                done = link.take_done()
+                if done:
+                    taken.append((link, done))
+                for item in done:
                     self._script(PROBE_DONE)(
                         keys=list(link.keys), args=probe_done_args(link, item), client=pipe
                     )
@@ -264,6 +268,9 @@ class RedisStorage(Storage):
         except ConfigurationError:
             raise
         except Exception as exc:
+            for link, done in taken:
+                link.put_back(done)  # sent again by the next sync (a report is idempotent)
+                self.hold(link)
             self._degrade(exc)
             return False
         for (link, _, now), reply in zip(batch, replies, strict=True):
@@ -278,7 +285,7 @@ class RedisStorage(Storage):
         except Exception:
             return False
         for link in links:
-            link.take_done()  # probes of the outage expire on the server by themselves
+            link.rejoin_done()  # their verdicts no longer count; their slots go back
             link.rejoining = True  # what was counted while apart joins the shared window
         self.degraded = False
         logger.warning(

@@ -100,13 +100,22 @@ class RedisServer:
 
     @contextlib.contextmanager
     def stopped(self) -> Iterator[None]:
-        """Stop the server (SIGSTOP) for the block: connections open, nothing answered."""
+        """Stop the server (SIGSTOP) for the block: connections open, nothing answered.
+
+        On leaving, waits until it answers a new connection again: by then it has run
+        what its clients sent while it was stopped.
+        """
         assert self.process is not None
         self.process.send_signal(signal.SIGSTOP)
         try:
             yield
         finally:
             self.process.send_signal(signal.SIGCONT)
+            client = redis.Redis(port=self.port, socket_timeout=10)
+            try:
+                client.ping()
+            finally:
+                client.close()
 
     def kill(self) -> None:
         if self.process is not None:

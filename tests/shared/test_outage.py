@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
@@ -164,6 +165,50 @@ def test_a_local_recovery_while_apart_leaves_only_later_counts_to_merge(own_redi
         assert other["dep"].state is State.CLOSED
     finally:
         apart.close()
+
+
+def test_a_probe_that_finishes_while_redis_is_stopped_gives_its_slot_back_on_rejoining(
+    own_redis, prefix, clock
+):
+    """The probe's report fails with the sync that carries it; the first sync after Redis
+    answers again sends it as "none": its verdict no longer counts, but the fleet's slot is
+    free at once, not after probe_timeout."""
+    settings = {"failure_threshold": 3, "reset_timeout": 5, "probe_timeout": 60}
+    url = f"{own_redis.url}?prefix={prefix}&refresh=0"
+
+    def registry(timeout: str) -> Registry:
+        storage = f"{url}&timeout={timeout}"
+        return Registry.from_settings(
+            {"storage": storage, "dependencies": {"dep": settings}}, clock=clock
+        )
+
+    apart, other = registry("200ms"), registry("5s")
+    try:
+        for _ in range(3):
+            with pytest.raises(Boom):
+                other["dep"].call(_raise)
+        assert other.storage.sync_now()
+        clock.advance(5)
+        assert apart.storage.sync_now()
+        assert apart["dep"].state is State.HALF_OPEN
+        with contextlib.ExitStack() as stack:
+
+            def probe() -> str:
+                stack.enter_context(own_redis.stopped())  # Redis stops while it runs
+                return "ok"
+
+            assert apart["dep"].call(probe) == "ok"
+            assert not apart.storage.degraded  # Redis gave the slot: a shared probe
+            assert not apart.storage.sync_now()  # its report times out: apart
+        assert apart.storage.sync_now()  # rejoined: the slot goes back
+        assert other.storage.sync_now()
+        assert other["dep"].state is State.HALF_OPEN  # the late verdict did not count
+        assert other["dep"].call(lambda: "ok") == "ok"  # the slot is free: a probe
+        assert other.storage.sync_now()
+        assert other["dep"].state is State.CLOSED
+    finally:
+        apart.close()
+        other.close()
 
 
 def test_unreachable_redis_at_start_fails_nothing(prefix, caplog):

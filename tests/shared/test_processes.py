@@ -184,9 +184,13 @@ def test_with_redis_stopped_each_of_4_processes_decides_alone_one_probe_each(own
                 ran = fleet.trial(main, trial, stopped=own_redis.stopped())
                 assert ran == [1] * PROCESSES, f"trial {trial}"
                 assert fleet.degraded.value == PROCESSES, f"trial {trial}"
-                # The first request Redis read once it resumed holds a slot nobody will
-                # report (its caller decided alone): an operator's reset frees it.
-                main["dep"].reset()
+                # The first request Redis read once it resumed took the fleet's slot, but
+                # its caller had decided alone: the slot went back when Redis answered again,
+                # so the fleet probes at once rather than after probe_timeout.
+                main.storage.sync_now()
+                assert main["dep"].call(lambda: "ok") == "ok", f"trial {trial}"
+                main.storage.sync_now()
+                assert main["dep"].state is State.CLOSED, f"trial {trial}"
     finally:
         main.close()
     assert all(worker.exitcode == 0 for worker in fleet.workers)
