@@ -105,7 +105,8 @@ def percentile(buckets: Sequence[int], q: float) -> float | None:
             if index == len(LATENCY_BOUNDS):
                 return lower
             upper = LATENCY_BOUNDS[index]
-            return lower + (upper - lower) * (rank - seen) / count
+            # min: rounding may carry the top of a bucket past its bound (0.001 + 0.0015)
+            return min(upper, lower + (upper - lower) * (rank - seen) / count)
         seen += count
     return LATENCY_BOUNDS[-1]  # pragma: no cover - rank <= total always stops above
 
