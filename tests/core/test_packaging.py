@@ -194,10 +194,14 @@ def test_the_wheel_in_a_clean_virtualenv_runs_every_integration(wheel: Path, tmp
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
+    # No PYTHONPATH for pip either: a source tree on it (with its breakerpanel.egg-info)
+    # reads as breakerpanel already installed, and pip would leave the wheel out.
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "DJANGO"))}
     installed = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", f"{wheel}[django,flask,starlette,http]"],
         capture_output=True,
         text=True,
+        env=clean_env,
         check=False,
     )
     if installed.returncode != 0:
@@ -205,7 +209,6 @@ def test_the_wheel_in_a_clean_virtualenv_runs_every_integration(wheel: Path, tmp
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "DJANGO"))}
     run = [str(python), "-W", "ignore::DeprecationWarning", "-c"]
     done = subprocess.run(
         [*run, SMOKE], capture_output=True, text=True, cwd=tmp_path, env=clean_env, check=False
