@@ -137,11 +137,8 @@ class CircuitBreaker(BreakerControls):
                     # Without keywords: no empty dict built and merged for the call
                     # (the checker cannot see that kwargs is empty there).
                     result = fn(*args, **kwargs) if kwargs else fn(*args)  # type: ignore[call-arg]
-                except BaseException as exc:
-                    try:
-                        self._count_failure(phase, exc)
-                    except BaseException:  # a listener's: logged, the call's own wins
-                        pass
+                except BaseException:  # no "as exc": see _count_failure
+                    self._count_failure(phase)  # counts the exception; never raises
                     raise
                 clock = self._clock  # an attribute, not a method: loaded, then called
                 self._count_success(phase, clock())
@@ -207,11 +204,8 @@ class CircuitBreaker(BreakerControls):
                         return await self._call_async(fn, args, kwargs)
                 try:
                     result = await (fn(*args, **kwargs) if kwargs else fn(*args))  # type: ignore[call-arg]
-                except BaseException as exc:
-                    try:
-                        self._count_failure(phase, exc)
-                    except BaseException:  # a listener's: logged, the call's own wins
-                        pass
+                except BaseException:  # no "as exc": see _count_failure
+                    self._count_failure(phase)  # counts the exception; never raises
                     raise
                 clock = self._clock  # an attribute, not a method: loaded, then called
                 self._count_success(phase, clock())

@@ -10,6 +10,7 @@ Layer: engine. Imports the standard library and other engine modules only.
 from __future__ import annotations
 
 import logging
+import sys
 from bisect import bisect_left
 
 from breaker_core.admission import Admission
@@ -34,6 +35,8 @@ from breaker_core.phase import (
 __all__ = ["Outcomes"]
 
 logger = logging.getLogger("breaker_core")
+
+_handled = sys.exception  # the exception being handled (in this thread or task)
 
 # Defined here, not imported: the compiler calls methods of imported names differently.
 _OUTCOME_KINDS = ("success", "failure", "failure", "failure", "ignored")
@@ -74,38 +77,49 @@ class Outcomes(Admission):
         finally:
             lock.release()
 
-    def _count_failure(self, phase: _Phase, exc: BaseException) -> None:
-        """Count an exception raised by a call on the closed fast path, admitted in ``phase``.
+    def _count_failure(self, phase: _Phase) -> None:
+        """Count the exception being handled, raised by a closed fast-path call of ``phase``.
 
         A recorded failure that needs only the window and the trip
         decision is counted here (see ``_lean_failures``); any other exception,
         or any failure while listeners, a bulkhead or shared storage need to
         hear of it, goes the general way (:meth:`_finish_error`).
+
+        Called from the call forms' bare ``except BaseException:`` and never
+        raises (whatever a listener raises is dropped here; the call's own
+        exception is the one its caller sees). Both spare the call form's
+        re-raise a handler: ``except ... as exc`` wraps its body in one (to
+        delete the name) and so would a ``try`` around this call, and each
+        handler an exception passes costs a search of the exception table.
         """
-        if not isinstance(exc, self._lean_failures):
-            self._finish_error(phase.gen, None, exc)
-            return
-        clock = self._clock
-        now = clock()
-        lock = self._lock
-        lock.acquire()
+        exc: BaseException = _handled()  # type: ignore[assignment]  # never None here
         try:
-            if self._phase is not phase:  # an older epoch's: not windowed
-                self._history.count(now, failure=True)
+            if not isinstance(exc, self._lean_failures):
+                self._finish_error(phase.gen, None, exc)
                 return
-            window = self._window
-            if now < window.end:  # the newest bucket (no division, no call)
-                window.bucket_failures[window.slot] += 1
-                window.failures += 1
-            else:
-                window.add_failure(now)
-            if window.failures < self._trip_at:
-                return
-            change = self._closed_failure_decision(exc, now)
-        finally:
-            lock.release()
-        if change is not None:
-            self._announce(change)
+            clock = self._clock
+            now = clock()
+            lock = self._lock
+            lock.acquire()
+            try:
+                if self._phase is not phase:  # an older epoch's: not windowed
+                    self._history.count(now, failure=True)
+                    return
+                window = self._window
+                if now < window.end:  # the newest bucket (no division, no call)
+                    window.bucket_failures[window.slot] += 1
+                    window.failures += 1
+                else:
+                    window.add_failure(now)
+                if window.failures < self._trip_at:
+                    return
+                change = self._closed_failure_decision(exc, now)
+            finally:
+                lock.release()
+            if change is not None:
+                self._announce(change)
+        except BaseException:  # a listener's: logged, the call's own wins
+            pass
 
     def _closed_failure_decision(self, exc: BaseException, now: float) -> _Change | None:
         """Whether a closed failure counted in the window trips the breaker; lock held."""

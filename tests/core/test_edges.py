@@ -149,6 +149,35 @@ async def test_a_listener_base_exception_never_replaces_an_async_calls_exception
     assert breaker.state is State.OPEN
 
 
+def _shut_once() -> functools.partial[bool]:
+    """A gate shut at its first read (the call form's: the fast path), open after."""
+    return functools.partial(next, iter([False]), True)
+
+
+def _interrupting(event: Event) -> None:
+    raise KeyboardInterrupt
+
+
+def test_a_listener_base_exception_never_replaces_a_fast_path_failure(clock):
+    breaker = CircuitBreaker("inventory", failure_threshold=1, clock=clock)
+    breaker.add_listener(_interrupting, when=_shut_once())
+    with pytest.raises(Boom, match="down"):  # counted on the fast path, told after
+        breaker.call(fail)
+    assert breaker.state is State.OPEN
+
+
+async def test_a_listener_base_exception_never_replaces_an_async_fast_path_failure(clock):
+    breaker = CircuitBreaker("inventory", failure_threshold=1, clock=clock)
+    breaker.add_listener(_interrupting, when=_shut_once())
+
+    async def afail() -> None:
+        raise Boom("down")
+
+    with pytest.raises(Boom, match="down"):
+        await breaker.call_async(afail)
+    assert breaker.state is State.OPEN
+
+
 def test_after_a_returning_call_the_base_exception_is_raised_once_all_is_told(clock):
     breaker = CircuitBreaker("inventory", failure_threshold=1, reset_timeout=1, clock=clock)
     with pytest.raises(Boom):
