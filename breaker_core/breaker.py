@@ -141,7 +141,18 @@ class CircuitBreaker(BreakerControls):
                     self._count_failure(phase)  # counts the exception; never raises
                     raise
                 clock = self._clock  # an attribute, not a method: loaded, then called
-                self._count_success(phase, clock())
+                now = clock()
+                if tokens is not None:
+                    tokens.append(None)  # the slot back, lock-free
+                    if self._bulkhead.waiters:  # type: ignore[union-attr]
+                        self._bulkhead.wake_one()  # type: ignore[union-attr]
+                # Within the window's newest bucket a success is one atomic count on
+                # its phase's tally, no lock (see window.Tally); else the lock.
+                tally = phase.tally
+                if now < tally.until:
+                    next(tally.count)
+                else:
+                    self._count_success(phase, now)
                 return result
         return self._call(fn, args, kwargs)
 
@@ -208,7 +219,18 @@ class CircuitBreaker(BreakerControls):
                     self._count_failure(phase)  # counts the exception; never raises
                     raise
                 clock = self._clock  # an attribute, not a method: loaded, then called
-                self._count_success(phase, clock())
+                now = clock()
+                if tokens is not None:
+                    tokens.append(None)  # the slot back, lock-free
+                    if self._bulkhead.waiters:  # type: ignore[union-attr]
+                        self._bulkhead.wake_one()  # type: ignore[union-attr]
+                # Within the window's newest bucket a success is one atomic count on
+                # its phase's tally, no lock (see window.Tally); else the lock.
+                tally = phase.tally
+                if now < tally.until:
+                    next(tally.count)
+                else:
+                    self._count_success(phase, now)
                 return result
         return await self._call_async(fn, args, kwargs)
 

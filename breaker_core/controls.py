@@ -160,6 +160,7 @@ class BreakerControls(Machine):
         """
         with self._lock:
             window = self._window
+            window.settle()
             return self._history.totals(window.successes, window.failures)
 
     def history(self) -> dict[str, Any]:

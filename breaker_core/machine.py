@@ -70,6 +70,8 @@ class Machine(Outcomes):
         with self._lock:
             if config.window != self._config.window:
                 self._window = self._window.resized(config.window, self._clock())
+            else:
+                self._window.settle()  # a failure rate reads every success counted
             self._policy = reconfigured_policy(self._policy, self._config, config)
             self._config = config
             if hasattr(self._coord, "config"):

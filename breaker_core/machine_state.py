@@ -107,6 +107,7 @@ class MachineState:
         # consecutive / count_window; None for the time window (decided from _window).
         self._policy = make_policy(config)
         self._phase = _Phase(_CLOSED, 0)
+        self._window.track(self._phase.tally)
         self._probes: set[_Probe] = set()
         self._probe_successes = 0
         self._failed_probes = 0

@@ -51,27 +51,24 @@ class Outcomes(Admission):
     __slots__ = ()
 
     def _count_success(self, phase: _Phase, now: float) -> None:
-        """Count a plain closed success (the fast path: no trip is possible on a success).
+        """Count a plain closed success the call form could not count lock-free.
 
-        Also gives back the bulkhead slot the fast path took, if any.
+        No trip is possible on a success. The first success of a bucket
+        (``now`` past ``phase.tally.until``) counts here, under the lock, and
+        lets the ones after it in the same bucket count on the tally; so does
+        every success with shared storage (the store hears each) and every
+        success of an ended phase (the history's, not the window's).
         """
-        bulkhead = self._bulkhead
-        if bulkhead is not None:
-            bulkhead.tokens.append(None)
-            if bulkhead.waiters:
-                bulkhead.wake_one()
         window = self._window
         lock = self._lock
         lock.acquire()
         try:
             if self._phase is phase:
-                if now < window.end:  # the newest bucket (no division, no call)
-                    window.bucket_successes[window.slot] += 1
-                    window.successes += 1
-                else:
-                    window.add_success(now)
+                window.add_success(now)
                 if self._shared:
                     self._coord.count_outcome(now, 0)
+                else:
+                    phase.tally.until = window.end
             else:
                 self._history.count(now, failure=False)  # an older epoch's: not windowed
         finally:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from breaker_core.events import Event
 from breaker_core.logtext import Figures
 from breaker_core.state import State
+from breaker_core.window import NO_TALLY, Tally
 
 _CLOSED = State.CLOSED
 _OPEN = State.OPEN
@@ -41,7 +42,7 @@ NO_RESULT = object()
 class _Phase:
     """An immutable view of the state, swapped whole so lock-free readers see one version."""
 
-    __slots__ = ("cause", "fast_until", "gen", "open_until", "state")
+    __slots__ = ("cause", "fast_until", "gen", "open_until", "state", "tally")
 
     def __init__(
         self,
@@ -60,6 +61,10 @@ class _Phase:
         # and the trip cause their CircuitOpenError carries (the breaker's, then).
         self.fast_until = fast_until
         self.cause = cause
+        # CLOSED: the successes of calls admitted in this phase, counted without the
+        # lock while the window's newest bucket is current (see window.Tally); its
+        # own, so a call admitted before a transition never counts in a later window.
+        self.tally = Tally() if state is _CLOSED else NO_TALLY
 
 
 class _Probe:

@@ -32,7 +32,11 @@ class Sharing(Transitions):
     def coordinate(self, coordination: Coordination) -> None:
         """Decide through ``coordination`` from now on (the registry passes its storage's)."""
         self._coord = coordination
-        self._shared = coordination.shared
+        with self._lock:
+            self._shared = coordination.shared
+            if self._shared:
+                # Every success is sent to the store: none is counted lock-free.
+                self._phase.tally.until = -math.inf
         self._busy_until = 0.0
         self._set_lean_failures()
 
@@ -62,7 +66,8 @@ class Sharing(Transitions):
         with self._lock:
             phase = self._phase
             if view.gen != phase.gen or view.state is not phase.state:
-                self._phase = _Phase(view.state, view.gen, view.open_until)
+                self._phase = new = _Phase(view.state, view.gen, view.open_until)
+                self._window.track(new.tally)
                 self._window.reset()
                 if self._policy is not None:
                     self._policy.reset()
@@ -131,7 +136,8 @@ class Sharing(Transitions):
                 # Not a change (force_open() twice, reset() while closed): a clean
                 # slate, and a new epoch so calls admitted before it do not count,
                 # but nothing is announced, logged or remembered.
-                self._phase = _Phase(new_state, old.gen + 1, old.open_until)
+                self._phase = new = _Phase(new_state, old.gen + 1, old.open_until)
+                self._window.track(new.tally)
                 self._probes.clear()
                 self._probe_successes = 0
                 self._window.reset()

@@ -127,7 +127,8 @@ class Transitions(MachineState):
     ) -> _Change:
         old = self._phase
         figures = self._figures(reason, now, open_until)  # before anything is reset
-        self._phase = _Phase(new_state, old.gen + 1, open_until)
+        self._phase = phase = _Phase(new_state, old.gen + 1, open_until)
+        self._window.track(phase.tally)  # the old phase's lock-free counts filed first
         self._changed_at = now
         if new_state is not _OPEN and new_state is not _HALF_OPEN:
             # Re-opening keeps the probes still running: they hold their slots until
