@@ -134,9 +134,15 @@ class CircuitBreaker(BreakerControls):
                     except IndexError:
                         return self._call(fn, args, kwargs)  # full: wait or reject
                 try:
-                    # Without keywords: no empty dict built and merged for the call
-                    # (the checker cannot see that kwargs is empty there).
-                    result = fn(*args, **kwargs) if kwargs else fn(*args)  # type: ignore[call-arg]
+                    # Without keywords: no empty dict built and merged for the call;
+                    # without arguments either: a plain call, which the interpreter
+                    # specialises (the checker cannot see that they are empty there).
+                    if kwargs:
+                        result = fn(*args, **kwargs)
+                    elif args:
+                        result = fn(*args)  # type: ignore[call-arg]
+                    else:
+                        result = fn()  # type: ignore[call-arg]
                 except BaseException:  # no "as exc": see _count_failure
                     self._count_failure(phase)  # counts the exception; never raises
                     raise
@@ -214,7 +220,12 @@ class CircuitBreaker(BreakerControls):
                     except IndexError:
                         return await self._call_async(fn, args, kwargs)
                 try:
-                    result = await (fn(*args, **kwargs) if kwargs else fn(*args))  # type: ignore[call-arg]
+                    if kwargs:
+                        result = await fn(*args, **kwargs)
+                    elif args:
+                        result = await fn(*args)  # type: ignore[call-arg]
+                    else:
+                        result = await fn()  # type: ignore[call-arg]
                 except BaseException:  # no "as exc": see _count_failure
                     self._count_failure(phase)  # counts the exception; never raises
                     raise
