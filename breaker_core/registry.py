@@ -29,12 +29,27 @@ from breaker_core.storage import CacheFactory, Storage
 if TYPE_CHECKING:
     from breaker_core.retry import RetryBudget
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "SettingsGeneration"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 _logger = logging.getLogger("breaker_core")
+
+
+class SettingsGeneration:
+    """A registry's settings generation in an object of its own (``.value``).
+
+    The same number as :attr:`Registry.generation`. A table rebuilt after
+    :meth:`Registry.reconfigure` keeps this object and reads ``.value`` on every
+    request: a plain slot read, where reading an attribute of the registry goes
+    through its ``__getattr__`` hook (breakers reached as attributes) first.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
 
 
 class Registry(Handouts):
@@ -71,6 +86,8 @@ class Registry(Handouts):
         self._source: dict[str, Any] = {"cache": None, "path": "BREAKERS"}
         self.generation = 0
         """Bumped by every :meth:`reconfigure`: tables built from the settings rebuild then."""
+        self.settings_generation = SettingsGeneration()
+        """:attr:`generation` as an object a table keeps (``.value``), cheaper to read."""
 
     @classmethod
     def from_settings(
@@ -175,6 +192,7 @@ class Registry(Handouts):
             for name in [n for n in self._keyed if n not in kept]:
                 self._keyed.pop(name).detach()  # its keys leave with it
         self.generation += 1
+        self.settings_generation.value = self.generation
 
     def __getitem__(self, name: str) -> CircuitBreaker:
         try:

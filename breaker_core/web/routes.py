@@ -104,11 +104,13 @@ class RouteTable:
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+        # Read on every request: a slot, not an attribute of the registry (see SettingsGeneration).
+        self._settings = registry.settings_generation
         self._compile()
 
     def _compile(self) -> None:
         registry = self.registry
-        self._generation = registry.generation  # rebuilt after registry.reconfigure()
+        self._generation = self._settings.value  # rebuilt after registry.reconfigure()
         self._routes: list[tuple[Glob, str]] = [
             (Glob(pattern), breaker.name)
             for breaker in registry.breakers()
@@ -124,7 +126,7 @@ class RouteTable:
         self._plans: dict[str, RoutePlan | None] = {}
 
     def __bool__(self) -> bool:
-        if self.registry.generation != self._generation:
+        if self._settings.value != self._generation:
             self._compile()
         return bool(self._routes)
 
@@ -138,7 +140,7 @@ class RouteTable:
         Remembered per path until the settings change, so a path is matched
         against the patterns once, not on every request.
         """
-        if self.registry.generation != self._generation:
+        if self._settings.value != self._generation:
             self._compile()
         plans = self._plans
         try:
@@ -154,7 +156,7 @@ class RouteTable:
 
     def dependencies_for(self, path: str) -> list[str]:
         """The dependencies whose routes match ``path``, in settings order, without repeats."""
-        if self.registry.generation != self._generation:
+        if self._settings.value != self._generation:
             self._compile()
         return self._match(path)
 

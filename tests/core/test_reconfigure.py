@@ -114,6 +114,17 @@ def test_a_bad_value_changes_nothing(clock: FakeClock, change: dict, message: st
     assert inventory.state is State.CLOSED
     assert inventory.snapshot()["failures"] == 2
     assert registry.generation == 0
+    assert registry.settings_generation.value == 0
+
+
+def test_the_settings_generation_object_follows_every_reconfigure(clock: FakeClock) -> None:
+    registry = Registry.from_settings(BASE, clock=clock)
+    kept = registry.settings_generation
+    for expected in (1, 2):
+        registry.reconfigure(with_deps(inventory={"failure_threshold": 2 + expected}))
+        assert registry.generation == expected
+        assert registry.settings_generation is kept  # the same object: tables keep it
+        assert kept.value == expected
 
 
 def test_same_messages_as_start_up(clock: FakeClock) -> None:
