@@ -40,7 +40,7 @@ from breaker_core.errors import CircuitOpenError
 from breaker_core.pagesettings import PageSettings
 from breaker_core.registry import Registry
 from breaker_core.web import shareable, stale
-from breaker_core.web.routes import RoutePlan, RouteTable
+from breaker_core.web.routes import RoutePlan, RouteTable, rejection
 from breaker_core.web.shareable import PageRequest
 from breaker_core.web.unavailable import unavailable
 
@@ -195,9 +195,9 @@ class PageGuard:
         With ``raw_key``, a page kept a moment ago for every request of that
         key is recognised without building it.
         """
-        error = plan.rejection()
-        if error is not None:
-            return PageVisit(self, error, [], request, make_request)
+        for breaker in plan.breakers:  # plan.rejection(), without a call of its own
+            if breaker.is_open:
+                return PageVisit(self, rejection(breaker), [], request, make_request)
         if method != "GET" or not plan.keepers:
             return None
         recent = None
