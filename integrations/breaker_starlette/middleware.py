@@ -9,17 +9,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Mapping
 
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from breaker_core import CircuitOpenError, ConfigurationError, Registry
 from breaker_core.extension import Clock
 from breaker_core.web.pages import PageVisit
 from breaker_starlette.dependencies import declare_unavailable
-from breaker_starlette.responses import page_guard, page_request, raw_key, send_answer
+from breaker_starlette.responses import (
+    answer_response,
+    page_guard,
+    page_request,
+    raw_key,
+    send_answer,
+)
 
 __all__ = ["BreakerMiddleware", "page_guard"]
 
 logger = logging.getLogger("breaker_starlette")
+
+_ANSWERED = "breakerpanel.answered"
+"""Scope key set when the middleware's handler answered a ``CircuitOpenError`` (never kept)."""
 
 
 def build_registry(
@@ -105,8 +117,10 @@ class BreakerMiddleware:
     and turns a :class:`~breaker_core.CircuitOpenError` escaping the app into
     the same answer while the response has not started. Once the response has
     started, the error is logged and re-raised so the server closes the
-    connection instead of sending a corrupt response. Lifespan and websocket
-    scopes pass straight through.
+    connection instead of sending a corrupt response. Innermost in a Starlette
+    or FastAPI app, it gives that answer through the app's own
+    ``ExceptionMiddleware`` (which tracks the start anyway) instead of watching
+    each response. Lifespan and websocket scopes pass straight through.
 
     Raises:
         ConfigurationError: at construction, when not exactly one of
@@ -127,6 +141,43 @@ class BreakerMiddleware:
         self.routes = self.guard.routes
         self._owns_registry = registry is None  # built here: closed at lifespan shutdown
         self._declared = False  # the 503 of require() in the app's OpenAPI schema
+        # True: Starlette's ExceptionMiddleware inside answers an escaping
+        # CircuitOpenError with this middleware's handler, watching the
+        # response start itself, so no request needs a watcher of its own.
+        self._handled = self._hand_over(app)
+
+    def _hand_over(self, app: ASGIApp) -> bool:
+        """Register the answer as the handler of the ``ExceptionMiddleware`` this wraps, if it can.
+
+        Only when ``app`` is Starlette's (or FastAPI's) ``ExceptionMiddleware``,
+        which this middleware wraps directly when it is the innermost of the
+        app's ``middleware`` (it already tracks, on every request, whether the
+        response started), and no handler is registered there for
+        ``CircuitOpenError`` or a class it derives from (such a handler answers
+        as it always did). Otherwise every request is watched here.
+        """
+        if not isinstance(app, ExceptionMiddleware):
+            return False
+        handlers = getattr(app, "_exception_handlers", None)
+        if not isinstance(handlers, dict) or any(
+            cls in handlers for cls in CircuitOpenError.__mro__
+        ):
+            return False
+        app.add_exception_handler(CircuitOpenError, self._handle)
+        return True
+
+    async def _handle(self, connection: HTTPConnection, error: Exception) -> Response:
+        """The ``ExceptionMiddleware`` handler: the kept page or the 503, as :meth:`_escaped`.
+
+        Starlette calls it only while the response has not started. A
+        websocket's error goes on as it would without the middleware.
+        """
+        scope = connection.scope
+        if scope["type"] != "http" or not isinstance(error, CircuitOpenError):
+            raise error
+        scope[_ANSWERED] = True  # the answer is not the page: never kept
+        answer = self.guard.answer_for(error, page_request(scope))
+        return answer_response(answer, scope["method"])
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Close a registry this middleware built when the app shuts down."""
@@ -158,7 +209,15 @@ class BreakerMiddleware:
             if visit is not None:
                 await self._visited(visit, scope, receive, send)
                 return
-        # Nothing to answer or keep (the common case): only whether the
+        if self._handled:
+            # Nothing to answer or keep (the common case), and an escaping
+            # CircuitOpenError is answered by the handler inside: send untouched.
+            try:
+                await self.app(scope, receive, send)
+            except RuntimeError as error:
+                self._started_error(error, scope)
+            return
+        # Nothing to answer or keep, no handler inside: only whether the
         # response started is watched, by a plain function handing on send's
         # awaitable (no coroutine of its own per message).
         started = False
@@ -196,9 +255,27 @@ class BreakerMiddleware:
         except CircuitOpenError as error:
             await self._escaped(error, responder.started, scope, send, visit)
             return
-        if visit.collect:
+        except RuntimeError as error:
+            if self._handled:
+                self._started_error(error, scope)
+            raise
+        if visit.collect and _ANSWERED not in scope:
             headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in responder.headers]
             visit.keep(responder.status, headers, responder.body)
+
+    def _started_error(self, error: RuntimeError, scope: Scope) -> None:
+        """Starlette's handler refusal after the response started: the ``CircuitOpenError`` goes on.
+
+        ``ExceptionMiddleware`` raises ``RuntimeError`` from the error when a
+        handler exists but the response has started; as without the handler,
+        it is logged and the ``CircuitOpenError`` itself is re-raised so that
+        the server closes the connection. Any other ``RuntimeError`` is re-raised.
+        """
+        cause = error.__cause__
+        if isinstance(cause, CircuitOpenError):
+            _log_started(cause, scope)
+            raise cause from None
+        raise error
 
     async def _escaped(
         self,
@@ -211,13 +288,17 @@ class BreakerMiddleware:
         """Answer a :class:`~breaker_core.CircuitOpenError` that escaped the app, if still can."""
         method = scope["method"]
         if started:
-            logger.error(
-                "%s %s: %s after the response started; closing the connection "
-                "(a 503 can no longer be sent)",
-                method,
-                scope["path"],
-                error,
-            )
+            _log_started(error, scope)
             raise error
         made = visit if visit is not None else (lambda: page_request(scope))
         await send_answer(send, self.guard.answer_for(error, made), method)
+
+
+def _log_started(error: CircuitOpenError, scope: Scope) -> None:
+    logger.error(
+        "%s %s: %s after the response started; closing the connection "
+        "(a 503 can no longer be sent)",
+        scope["method"],
+        scope["path"],
+        error,
+    )

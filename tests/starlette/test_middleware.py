@@ -7,6 +7,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocket
 
-from breaker_core import CircuitOpenError, ConfigurationError, Registry, State
+from breaker_core import BreakerError, CircuitOpenError, ConfigurationError, Registry, State
 from breaker_starlette import BreakerMiddleware
 from example_apps.upstream import Upstream
 
@@ -51,10 +52,26 @@ def settings(upstream_url: str = "http://127.0.0.1:9") -> dict[str, object]:
     }
 
 
-class Shop:
-    """A small Starlette app under the middleware, counting the views it runs."""
+class PassThrough:
+    """A pure ASGI middleware doing nothing: put between BreakerMiddleware and Starlette's
+    ExceptionMiddleware, the middleware cannot hand its answer to that one and watches
+    every response itself."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+class Shop:
+    """A small Starlette app under the middleware, counting the views it runs.
+
+    ``watched``: with :class:`PassThrough` inside the middleware (it watches the
+    responses itself instead of answering through Starlette's ExceptionMiddleware).
+    """
+
+    def __init__(self, registry: Registry, *, watched: bool = False) -> None:
         self.registry = registry
         self.calls: Counter[str] = Counter()
         self.lifespan_events: list[str] = []
@@ -71,6 +88,8 @@ class Shop:
             ],
             lifespan=self.lifespan,
         )
+        if watched:
+            self.app.add_middleware(PassThrough)  # added first: the innermost
         self.app.add_middleware(BreakerMiddleware, registry=registry)
 
     @contextlib.asynccontextmanager
@@ -152,6 +171,20 @@ def shop(registry: Registry) -> Shop:
 @pytest.fixture
 def client(shop: Shop, backend: str) -> Iterator[TestClient]:
     with TestClient(shop.app, backend=backend) as test_client:
+        yield test_client
+
+
+@pytest.fixture(params=["handed_over", "watched"])
+def either_shop(request: pytest.FixtureRequest, registry: Registry) -> Shop:
+    """The shop with the middleware innermost (Starlette's ExceptionMiddleware answers
+    an escaping error with the middleware's handler) and with a middleware in between
+    (the middleware watches each response itself): both must behave the same."""
+    return Shop(registry, watched=request.param == "watched")
+
+
+@pytest.fixture
+def either_client(either_shop: Shop, backend: str) -> Iterator[TestClient]:
+    with TestClient(either_shop.app, backend=backend) as test_client:
         yield test_client
 
 
@@ -319,8 +352,9 @@ def test_post_responses_are_never_kept(client: TestClient, registry: Registry):
 
 
 def test_a_rejected_call_inside_the_view_serves_the_kept_page(
-    client: TestClient, shop: Shop, registry: Registry, clock
+    either_client: TestClient, either_shop: Shop, registry: Registry, clock
 ):
+    client = either_client
     kept = client.get("/products/7")
     trip(registry, "catalog")
     clock.advance(30)  # half-open: the page passes the guard...
@@ -332,8 +366,17 @@ def test_a_rejected_call_inside_the_view_serves_the_kept_page(
         probe.__exit__(None, None, None)
     assert response.status_code == 200
     assert response.headers["x-breakerpanel"] == "stale"
+    assert response.headers["age"] == "30"
     assert response.text == kept.text
-    assert shop.calls["product"] == 2  # the view ran, and its rejection was answered
+    assert either_shop.calls["product"] == 2  # the view ran, and its rejection was answered
+    # The stale answer went out as the page's response, but is not kept as a fresh copy:
+    # the copy served later is still the first one, 40 seconds old, with one Age header.
+    registry["catalog"].force_open()
+    clock.advance(10)
+    later = client.get("/products/7")
+    assert later.headers["x-breakerpanel"] == "stale"
+    assert later.headers.get_list("age") == ["40"]
+    assert later.text == kept.text
 
 
 # -- a CircuitOpenError escaping the app --------------------------------------------------
@@ -344,8 +387,9 @@ def test_a_rejected_call_inside_the_view_serves_the_kept_page(
     [("text/html", "text/html"), ("application/json", "application/json")],
 )
 def test_an_escaping_circuit_open_error_becomes_the_503(
-    client: TestClient, registry: Registry, accept: str, content_type: str
+    either_client: TestClient, registry: Registry, accept: str, content_type: str
 ):
+    client = either_client
     assert client.get("/recommended").status_code == 200
     trip(registry, "recommendations")
     response = client.get("/recommended", headers={"accept": accept})
@@ -355,8 +399,9 @@ def test_an_escaping_circuit_open_error_becomes_the_503(
 
 
 def test_after_the_response_started_the_stream_is_not_corrupted(
-    shop: Shop, registry: Registry, backend: str, caplog: pytest.LogCaptureFixture
+    either_shop: Shop, registry: Registry, backend: str, caplog: pytest.LogCaptureFixture
 ):
+    shop = either_shop
     trip(registry, "recommendations")
     chunks: list[bytes] = []
     statuses: list[int] = []
@@ -372,6 +417,21 @@ def test_after_the_response_started_the_stream_is_not_corrupted(
     assert b"".join(chunks) == b"part one;"  # no 503 page appended, no second start
     assert "after the response started" in caplog.text
     assert any(r.levelno == logging.ERROR for r in caplog.records if r.name == "breaker_starlette")
+
+
+@pytest.mark.parametrize("handled", [CircuitOpenError, BreakerError])
+def test_the_apps_own_handler_for_the_error_keeps_answering(
+    registry: Registry, backend: str, handled: type[Exception]
+):
+    async def own(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse(f"ours: {type(exc).__name__}", status_code=429)
+
+    shop = Shop(registry)
+    shop.app.add_exception_handler(handled, own)
+    trip(registry, "recommendations")
+    with TestClient(shop.app, backend=backend) as client:
+        response = client.get("/recommended")
+    assert (response.status_code, response.text) == (429, "ours: CircuitOpenError")
 
 
 # -- construction -----------------------------------------------------------------------
