@@ -8,9 +8,10 @@ helpers, so a database breaker means the same thing everywhere:
   and ``OSError``/``TimeoutError`` raised while connecting) are failures; every
   other error (``IntegrityError``, ``ProgrammingError``, ``DataError``...) is
   the caller's: the database answered, so the call counts as a success.
-* :func:`run`: one guarded call (a query or a connect) under a breaker;
-  :func:`run_watched`, the same for a guard's statements, with the watchdog's
-  delay worked out beforehand (positional: no keywords to build per query).
+* :func:`run`: one guarded call (a query or a connect) under a breaker.
+* :class:`Statements`: a guard's statements, each one call of its breaker
+  (on its fast path when closed) and watched by the watchdog; what the
+  Django and SQLAlchemy guards both hand each statement to.
 * :func:`refuse_if_open`: reject before any I/O while the breaker is open,
   without taking a slot when it is not.
 * :func:`statement_timeout_sql` and :func:`connect_options`
@@ -31,27 +32,20 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from breaker_core.db_timeouts import connect_options, statement_timeout_sql
-from breaker_core.db_watchdog import (
-    SocketCheck,
-    Watchdog,
-    cut,
-    socket_fd,
-    watchdog,
-    watchdog_delay,
-)
+from breaker_core.db_watchdog import Watch, Watchdog, cut, socket_fd, watchdog, watchdog_delay
 
 if TYPE_CHECKING:
     from breaker_core.breaker import CircuitBreaker
 
 __all__ = [
-    "SocketCheck",
+    "Statements",
+    "Watch",
     "Watchdog",
     "connect_options",
     "cut",
     "is_failure",
     "refuse_if_open",
     "run",
-    "run_watched",
     "socket_fd",
     "statement_timeout_sql",
     "watchdog",
@@ -100,51 +94,134 @@ def run(
 ) -> R:
     """Call ``fn(*args)`` under ``breaker`` with the database failure rules.
 
-    With ``connection`` (a DB-API connection, a pool's proxy of one, or its
-    socket's file descriptor) and ``timeout``, the watchdog cuts its socket if
-    the call still runs at :func:`watchdog_delay` of ``timeout``. It goes
-    through ``breaker.call`` (its fast path when closed); an error that is not
-    a failure is counted as a success and raised unchanged.
+    With ``connection`` (a driver's connection, or its socket's file
+    descriptor) and ``timeout``, the watchdog cuts its socket if the call
+    still runs at :func:`watchdog_delay` of ``timeout``. It goes through
+    ``breaker.call`` (its fast path when closed); an error that is not a
+    failure is counted as a success and raised unchanged.
 
     Raises:
         CircuitOpenError: the breaker is open; ``fn`` is not called.
     """
-    if timeout is None:
-        return run_watched(breaker, fn, args, None, 0.0)
-    return run_watched(breaker, fn, args, connection, watchdog_delay(timeout))
-
-
-def run_watched(
-    breaker: CircuitBreaker,
-    fn: Callable[..., R],
-    args: tuple[Any, ...],
-    connection: object | None,
-    delay: float,
-) -> R:
-    """:func:`run` for a guard's statements: ``fn(*args)``, watched on ``connection``.
-
-    ``delay`` is :func:`watchdog_delay` of the dependency's ``timeout``, which
-    the guard works out once (not per statement); with ``connection`` None
-    (no timeout, or a driver without a socket) nothing is watched.
-
-    Raises:
-        CircuitOpenError: the breaker is open; ``fn`` is not called.
-    """
-    result = breaker.call(_watched, fn, args, connection, delay)
+    if timeout is None or connection is None:
+        result = breaker.call(_judged, fn, args)
+    else:
+        token = watchdog.arm(connection, watchdog_delay(timeout))
+        try:
+            result = breaker.call(_judged, fn, args)
+        finally:
+            watchdog.disarm(token)
     if type(result) is _Answered:
         raise result.error
     return result  # type: ignore[no-any-return]
 
 
-def _watched(fn: Callable[..., R], args: tuple[Any, ...], connection: object, delay: float) -> Any:
+class Statements:
+    """A guard's statements: each one call of ``breaker``, watched a little past its timeout.
+
+    ``statements.run(fn, args)`` calls ``fn(*args)`` (the driver's execute)
+    through ``breaker.call`` with the failure rules of :func:`is_failure`.
+    When the breaker has a ``timeout`` and the driver's connections have a
+    socket (``socket_of(args)``, asked once, at the first statement: SQLite's
+    have none), the watchdog cuts a statement's socket at
+    :func:`watchdog_delay` of it. ``socket_of(args)`` returns the socket file
+    descriptor of the statement of ``args``, or None, and must not raise; the
+    watchdog calls it again only to cut. The timeout is read at the first
+    statement and after :meth:`follow` (the guard calls it when the breaker
+    may have been reconfigured): not per statement. Statements may run on
+    many threads or tasks at once: each takes a :class:`Watch` slot of its
+    own, kept for the next one.
+    """
+
+    __slots__ = ("_delay", "_free", "_has_socket", "_socket_of", "breaker")
+
+    def __init__(
+        self, breaker: CircuitBreaker, socket_of: Callable[[tuple[Any, ...]], int | None]
+    ) -> None:
+        self.breaker = breaker
+        self._socket_of = socket_of
+        # The watchdog's delay; None: nothing watched (no timeout or no socket); _UNKNOWN:
+        # worked out at the next statement.
+        self._delay: float | object | None = _UNKNOWN
+        self._has_socket: bool | None = None  # None: not known before the first statement
+        self._free: list[Watch] = []  # slots not in use
+
+    def run(self, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
+        """``fn(*args)`` under the breaker, watched; an error that is not a failure is raised.
+
+        Raises:
+            CircuitOpenError: the breaker is open; ``fn`` is not called (nothing is sent).
+        """
+        delay = self._delay
+        if delay is _UNKNOWN:
+            delay = self._follow(args)
+        if delay is None:
+            result = self.breaker.call(_judged, fn, args)
+        else:
+            result = self.breaker.call(_watched, fn, args, self)
+        if type(result) is _Answered:
+            raise result.error
+        return result  # type: ignore[no-any-return]
+
+    def follow(self) -> None:
+        """Read the breaker's ``timeout`` again at the next statement (it was reconfigured)."""
+        self._delay = _UNKNOWN
+
+    @property
+    def delay(self) -> float | None:
+        """The watchdog's delay for the statements (None: not watched); known after the first."""
+        delay = self._delay
+        return None if delay is _UNKNOWN else delay  # type: ignore[return-value]
+
+    def _follow(self, args: tuple[Any, ...]) -> float | None:
+        if self._has_socket is None:
+            self._has_socket = self._socket_of(args) is not None
+        timeout = self.breaker.config.timeout
+        delay = watchdog_delay(timeout) if timeout is not None and self._has_socket else None
+        self._delay = delay
+        return delay
+
+    def _slot(self) -> Watch:
+        """A slot for one more statement in flight at once (kept in ``_free`` after it)."""
+        return watchdog.watch_slot(self._socket_of)
+
+
+_UNKNOWN = object()
+
+
+def _judged(fn: Callable[..., R], args: tuple[Any, ...]) -> Any:
     try:
-        if connection is None:
-            return fn(*args)
-        return watchdog.watch(fn, args, connection, delay)
+        return fn(*args)
     except Exception as error:
         if is_failure(error):
             raise
         return _Answered(error)
+
+
+def _watched(fn: Callable[..., R], args: tuple[Any, ...], statements: Statements) -> Any:
+    """``fn(*args)`` judged, with a watch slot armed: inline, no call per arm or disarm."""
+    free = statements._free
+    try:
+        slot = free.pop()
+    except IndexError:
+        slot = statements._slot()
+    deadline = _clock() + statements._delay  # type: ignore[operator]
+    slot.deadline = deadline
+    slot.args = args
+    if deadline < watchdog.wake_at:
+        watchdog.wake(deadline)
+    try:
+        return fn(*args)
+    except Exception as error:
+        if is_failure(error):
+            raise
+        return _Answered(error)
+    finally:
+        slot.args = None
+        free.append(slot)
+
+
+_clock = watchdog.clock
 
 
 class _Answered:

@@ -92,25 +92,28 @@ def _breaker_for(alias: str) -> CircuitBreaker | None:
     return guarded_aliases(registry).get(alias)
 
 
+def _socket_of(args: tuple[Any, ...]) -> int | None:
+    """The socket of the statement of ``args`` (``sql, params, many, context``): the watchdog's."""
+    return database.socket_fd(args[3]["connection"].connection)
+
+
 class _Guard:
     """The execute wrapper of one connection object (one alias, one thread).
 
     It keeps, for the current registry and its settings generation, the
-    breaker of its alias and the watchdog's delay, and whether the driver's
-    connections have a socket the watchdog can cut (SQLite's have none), so
-    a query costs no look-up of any of them. Django calls :meth:`execute`, a
+    alias's breaker and its :class:`~breaker_core.database.Statements` (the
+    watchdog's delay, whether the driver's connections have a socket), so a
+    query costs no look-up of any of them. Django calls :meth:`execute`, a
     method (calling an instance is not specialised in Python 3.11).
     """
 
-    __slots__ = ("_breaker", "_delay", "_generation", "_registry", "_watch", "alias")
+    __slots__ = ("_generation", "_registry", "_statements", "alias")
 
     def __init__(self, alias: str) -> None:
         self.alias = alias
         self._registry: Registry | None = None
         self._generation = -1
-        self._breaker: CircuitBreaker | None = None
-        self._delay: float | None = None  # None: no timeout, nothing to watch
-        self._watch = database.SocketCheck()
+        self._statements: database.Statements | None = None  # None: the alias is not guarded
 
     def execute(
         self,
@@ -121,33 +124,32 @@ class _Guard:
         context: Mapping[str, Any],
     ) -> Any:
         """Run the statement under the alias's breaker (Django's ``execute_wrapper``)."""
-        try:
-            registry = conf.get_registry()
-        except ConfigurationError:
-            return execute(sql, params, many, context)  # the system checks report it
-        if registry is not self._registry or registry.generation != self._generation:
+        # The built registry, read as a module attribute (no call per query); built, or
+        # found invalid (the system checks report it), by get_registry when it is not.
+        registry = conf._registry
+        if registry is None or registry is not self._registry:
+            try:
+                self._follow(conf.get_registry())
+            except ConfigurationError:
+                return execute(sql, params, many, context)
+        elif registry.generation != self._generation:
             self._follow(registry)
-        breaker = self._breaker
-        if breaker is None:
+        statements = self._statements
+        if statements is None:
             return execute(sql, params, many, context)
-        delay = self._delay
-        if delay is None:
-            return database.run_watched(breaker, execute, (sql, params, many, context), None, 0.0)
         # CircuitOpenError while open: nothing is sent.
-        return database.run_watched(
-            breaker,
-            execute,
-            (sql, params, many, context),
-            self._watch.watched(context["connection"].connection),
-            delay,
-        )
+        return statements.run(execute, (sql, params, many, context))
 
     def _follow(self, registry: Registry) -> None:
-        """Take the breaker and delay of ``registry`` as it is now (built or reconfigured)."""
+        """Take the breaker of ``registry`` as it is now (built or reconfigured)."""
         breaker = guarded_aliases(registry).get(self.alias)
-        timeout = None if breaker is None else breaker.config.timeout
-        self._breaker = breaker
-        self._delay = None if timeout is None else database.watchdog_delay(timeout)
+        statements = self._statements
+        if breaker is None:
+            self._statements = None
+        elif statements is None or statements.breaker is not breaker:
+            self._statements = database.Statements(breaker, _socket_of)
+        else:
+            statements.follow()  # the same breaker, maybe reconfigured: read its timeout again
         self._registry = registry
         self._generation = registry.generation
 

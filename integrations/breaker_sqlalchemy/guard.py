@@ -5,20 +5,21 @@ Listens to SQLAlchemy's events only (no monkeypatching):
 * ``do_connect``: a new DBAPI connection is opened under the breaker (nothing
   is opened while it is open), with the connect timeouts and, once open, the
   server's statement timeout.
-* ``checkout`` (pool): while the breaker is open, a pooled connection handed
-  out is closed at once (its socket shut down, so closing waits on nothing)
-  and ``CircuitOpenError`` is raised: no query, no rollback reaches the
-  server.
+* ``checkout`` (pool): a breaker reconfigured since the last checkout has its
+  ``timeout`` read again for the statements (not per statement). While the
+  breaker is open, a pooled connection handed out is closed at once (its
+  socket shut down, so closing waits on nothing) and ``CircuitOpenError`` is
+  raised: no query, no rollback reaches the server.
 * ``do_execute`` / ``do_execute_no_params`` / ``do_executemany``: each
   statement (the DBAPI call itself) is one call of the breaker, judged by
   :func:`breaker_core.database.is_failure`; the watchdog cuts it a little
   after the ``timeout``.
 
-Per statement: one ``breaker.call`` and the watchdog's arm and disarm; the
-dialect's methods are bound once, the watchdog's delay is worked out once per
-config of the breaker, and the watchdog is handed the statement's SQLAlchemy
-``Connection`` (its pooled connection, a property, and the socket are looked
-up only for a statement it cuts).
+Per statement: :meth:`breaker_core.database.Statements.run` (one
+``breaker.call`` and the watchdog's slot armed and disarmed); the dialect's
+methods are bound once, and the statement's socket is found (through its
+SQLAlchemy ``Connection`` and pooled connection, a property) only for a
+statement the watchdog cuts.
 
 Layer: integration. Imports breaker_core's declared interface only (breaker_core,
 breaker_core.extension, .web, .ops).
@@ -60,9 +61,8 @@ class EngineGuard:
         self._do_execute = dialect.do_execute
         self._do_execute_no_params = dialect.do_execute_no_params
         self._do_executemany = dialect.do_executemany
-        self._watch = database.SocketCheck()  # whether its connections have a socket
-        self._config: object = None  # the breaker's config that _delay was worked out for
-        self._delay: float | None = None  # the watchdog's delay; None: no timeout
+        self._statements = database.Statements(breaker, _socket_of)
+        self._config = breaker.config  # the config the statements' timeout was read from
 
     def install(self) -> None:
         """Listen to the engine's events."""
@@ -101,8 +101,13 @@ class EngineGuard:
         return dbapi_connection
 
     def _checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        config = self.breaker.config
+        if config is not self._config:  # reconfigured: read for this checkout's statements
+            self._config = config
+            self._statements.follow()
         if self.breaker.is_open:
-            fd = database.socket_fd(self.engine.dialect.get_driver_connection(dbapi_connection))
+            driver_connection = self.engine.dialect.get_driver_connection(dbapi_connection)
+            fd = database.socket_fd(driver_connection)
             if fd is not None:
                 database.cut(fd)  # the pool closes it next: with nothing to wait for
             database.refuse_if_open(self.breaker)
@@ -110,34 +115,30 @@ class EngineGuard:
     # -- statements ------------------------------------------------------------------
 
     def _execute(self, cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        return self._run(self._do_execute, context, (cursor, statement, parameters, context))
+        # CircuitOpenError while open: nothing is sent.
+        self._statements.run(self._do_execute, (cursor, statement, parameters, context))
+        return True
 
     def _execute_no_params(self, cursor: Any, statement: str, context: Any) -> bool:
-        return self._run(self._do_execute_no_params, context, (cursor, statement, context))
+        self._statements.run(self._do_execute_no_params, (cursor, statement, context))
+        return True
 
     def _executemany(self, cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        return self._run(self._do_executemany, context, (cursor, statement, parameters, context))
-
-    def _run(self, execute: Any, context: Any, args: tuple[Any, ...]) -> bool:
-        """One statement under the breaker (CircuitOpenError while open: nothing is sent).
-
-        The watchdog gets the statement's SQLAlchemy ``Connection`` (its socket is
-        looked up only if it cuts); whether the engine's connections have a socket
-        at all (SQLite's have none) is learned at the first statement.
-        """
-        breaker = self.breaker
-        config = breaker.config
-        if config is not self._config:  # the first statement, or the breaker was reconfigured
-            timeout = config.timeout
-            self._delay = None if timeout is None else database.watchdog_delay(timeout)
-            self._config = config
-        delay = self._delay
-        if delay is None:
-            database.run_watched(breaker, execute, args, None, 0.0)
-        else:
-            connection = self._watch.watched(context.root_connection)
-            database.run_watched(breaker, execute, args, connection, delay)
+        self._statements.run(self._do_executemany, (cursor, statement, parameters, context))
         return True
+
+
+def _socket_of(args: tuple[Any, ...]) -> int | None:
+    """The socket of a statement's driver connection (``args[-1]``: its execution context).
+
+    Through the context's SQLAlchemy ``Connection`` and its pooled connection
+    (a property, read only here: at the first statement, and to cut one).
+    """
+    try:
+        pooled = args[-1].root_connection.connection
+    except Exception:  # closed or invalidated: no socket to cut
+        return None
+    return database.socket_fd(pooled.driver_connection)
 
 
 def _sync_engine(engine: Engine | AsyncEngine) -> Engine:

@@ -102,62 +102,123 @@ def test_run_counts_the_callers_errors_as_successes(clock):
     assert called == []
 
 
-def test_run_watched_judges_as_run_and_the_watchdog_cuts_it_at_its_delay(clock):
-    breaker = CircuitBreaker("db", failure_threshold=2, clock=clock)
+def _recv(sock: socket.socket) -> bytes:
+    return sock.recv(10)
+
+
+def _fileno(args: tuple[socket.socket]) -> int:
+    return args[0].fileno()
+
+
+def test_statements_judge_as_run_and_the_watchdog_cuts_one_at_its_delay(clock):
+    breaker = CircuitBreaker("db", failure_threshold=2, timeout=0.05, clock=clock)
+    statements = db.Statements(breaker, _fileno)
     integrity = _named("IntegrityError")
     operational = _named("OperationalError")
 
     def raise_(kind: type[Exception]) -> None:
         raise kind("boom")
 
-    with pytest.raises(integrity):
-        db.run_watched(breaker, raise_, (integrity,), None, 0.0)
-    assert (breaker.snapshot()["successes"], breaker.snapshot()["failures"]) == (1, 0)
     a, b = socket.socketpair()
     try:
         started = time.monotonic()
-        assert db.run_watched(breaker, a.recv, (10,), a, 0.1) == b""  # blocked: cut
+        assert statements.run(_recv, (a,)) == b""  # blocked: cut at its delay
         assert time.monotonic() - started < 5
+        assert statements.delay == db.watchdog_delay(0.05)
+        with pytest.raises(integrity):
+            statements.run(raise_, (integrity,))
+        assert (breaker.snapshot()["successes"], breaker.snapshot()["failures"]) == (2, 0)
+        for _ in range(2):
+            with pytest.raises(operational):
+                statements.run(raise_, (operational,))
+        called: list[int] = []
+        with pytest.raises(CircuitOpenError):
+            statements.run(called.append, (1,))
+        assert called == []
+        assert breaker.snapshot()["calls"] == 4  # every statement counted, the rejection not
     finally:
         a.close()
         b.close()
-    for _ in range(2):
-        with pytest.raises(operational):
-            db.run_watched(breaker, raise_, (operational,), None, 0.0)
-    called: list[int] = []
-    with pytest.raises(CircuitOpenError):
-        db.run_watched(breaker, called.append, (1,), None, 0.0)
-    assert called == []
 
 
-def test_socket_fd_looks_through_a_sqlalchemy_connection_only_when_asked():
+def test_statements_ask_for_a_socket_once_then_only_to_cut():
+    asked: list[int] = []
+
+    def socket_of(args: tuple[socket.socket]) -> int:
+        asked.append(1)
+        return args[0].fileno()
+
+    breaker = CircuitBreaker("db", timeout=0.05)
+    statements = db.Statements(breaker, socket_of)
     a, b = socket.socketpair()
-
-    class Connection:
-        """Like SQLAlchemy's Connection: its pooled connection behind a property."""
-
-        looked = 0
-
-        def __init__(self, pooled: object) -> None:
-            self._pooled = pooled
-
-        def exec_driver_sql(self, sql: str) -> None:
-            raise NotImplementedError
-
-        @property
-        def connection(self) -> object:
-            Connection.looked += 1
-            if self._pooled is None:
-                raise RuntimeError("This Connection is closed")
-            return self._pooled
-
+    c, d = socket.socketpair()
     try:
-        assert db.socket_fd(Connection(a)) == a.fileno()
-        assert db.socket_fd(Connection(None)) is None  # closed: nothing to cut
-        assert Connection.looked == 2
+        for _ in range(20):
+            d.sendall(b"ok")
+            assert statements.run(_recv, (c,)) == b"ok"  # returned in time: never cut
+        assert len(asked) == 1  # the first statement: do the connections have a socket?
+        assert statements.run(_recv, (a,)) == b""  # blocked: cut
+        assert len(asked) == 2  # looked up to cut it
+        d.sendall(b"still")
+        assert c.recv(10) == b"still"  # the sockets of returned statements still work
+    finally:
+        for sock in (a, b, c, d):
+            sock.close()
+
+
+def test_statements_without_a_timeout_or_a_socket_are_not_watched():
+    a, b = socket.socketpair()
+    try:
+        b.sendall(b"ok")
+        untimed = db.Statements(CircuitBreaker("db"), _fileno)
+        assert untimed.run(_recv, (a,)) == b"ok"
+        assert untimed.delay is None
+        asked: list[int] = []
+
+        def no_socket(args: object) -> None:
+            asked.append(1)
+
+        socketless = db.Statements(CircuitBreaker("db", timeout=0.05), no_socket)  # like SQLite
+        b.sendall(b"ok")
+        assert socketless.run(_recv, (a,)) == b"ok"
+        assert socketless.delay is None
+        assert len(asked) == 1  # learned at the first statement, never asked again
     finally:
         a.close()
         b.close()
+
+
+def test_statements_on_many_threads_at_once_cut_the_hung_and_spare_the_others():
+    breaker = CircuitBreaker("db", timeout=0.1)
+    statements = db.Statements(breaker, _fileno)
+    for trial in range(5):
+        pairs = [socket.socketpair() for _ in range(16)]
+        results: dict[int, bytes] = {}
+        try:
+            for i, (_, b) in enumerate(pairs):
+                if i % 2 == 0:
+                    b.sendall(b"ok")  # answers at once; the odd ones never answer
+
+            def run(i: int, sock: socket.socket, results: dict[int, bytes] = results) -> None:
+                results[i] = statements.run(_recv, (sock,))
+
+            threads = [threading.Thread(target=run, args=(i, a)) for i, (a, _) in enumerate(pairs)]
+            started = time.monotonic()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
+            assert time.monotonic() - started < 5, trial
+            assert results == {i: b"ok" if i % 2 == 0 else b"" for i in range(16)}, trial
+            for i, (a, b) in enumerate(pairs):
+                if i % 2 == 0:
+                    b.sendall(b"again")
+                    assert a.recv(10) == b"again"  # spared: still connected
+        finally:
+            for a, b in pairs:
+                a.close()
+                b.close()
+    assert breaker.snapshot()["calls"] == 5 * 16
 
 
 def test_cancellation_is_neither_success_nor_failure(clock):
@@ -233,58 +294,21 @@ def test_the_watchdog_keeps_its_deadlines_apart_under_many_threads():
             b.close()
 
 
-def test_the_watchdog_finds_the_socket_of_a_connection_only_when_it_cuts():
-    watchdog = db.Watchdog()
+def test_socket_fd_of_a_descriptor_a_socket_and_a_driver_without_one():
     a, b = socket.socketpair()
 
-    class PoolProxy:
-        """Like SQLAlchemy's pooled connection: the driver's connection behind it."""
-
-        def __init__(self, driver: object) -> None:
-            self.driver_connection = driver
+    class PyMySQLLike:
+        def __init__(self, sock: socket.socket) -> None:
+            self._sock = sock
 
     class NoSocket:
         """Like SQLite's connection: nothing to cut."""
 
     try:
-        assert db.socket_fd(PoolProxy(a)) == a.fileno()
+        assert db.socket_fd(a.fileno()) == a.fileno()
+        assert db.socket_fd(a) == a.fileno()  # fileno(), as psycopg and mysqlclient
+        assert db.socket_fd(PyMySQLLike(a)) == a.fileno()
         assert db.socket_fd(NoSocket()) is None
-        watchdog.arm(NoSocket(), 0.01)
-        watchdog.arm(PoolProxy(a), 0.1)
-        started = time.monotonic()
-        assert a.recv(10) == b""  # cut through the proxy, found at the deadline
-        assert time.monotonic() - started < 5
-        # The earlier deadline passed first: its connection had no socket, so no cut counted.
-        assert watchdog.cuts == 1
     finally:
         a.close()
         b.close()
-
-
-def test_watch_cuts_the_call_it_runs_and_spares_its_socket_once_it_returned():
-    watchdog = db.Watchdog()
-    a, b = socket.socketpair()
-    c, d = socket.socketpair()
-    try:
-        d.sendall(b"ok")
-        assert watchdog.watch(c.recv, (10,), c, 0.05) == b"ok"  # returned in time
-        assert watchdog.watch(a.recv, (10,), a, 0.1) == b""  # blocked: cut at its deadline
-        assert watchdog.cuts == 1
-        d.sendall(b"still")
-        assert c.recv(10) == b"still"  # past its deadline, the returned call's socket works
-    finally:
-        for sock in (a, b, c, d):
-            sock.close()
-
-
-def test_a_socket_check_learns_once_whether_connections_have_a_socket():
-    class NoSocket:
-        pass
-
-    with_socket = db.SocketCheck()
-    assert with_socket.watched(7) == 7  # an int is taken as the descriptor itself
-    assert with_socket.watched(NoSocket()) is not None  # learned at the first: not looked up again
-
-    without = db.SocketCheck()
-    assert without.watched(NoSocket()) is None
-    assert without.watched(7) is None  # the driver's connections have none: nothing to watch

@@ -293,15 +293,16 @@ def test_guard_is_installed_on_every_thread_that_connects(guarded, proxy):
 
 
 def test_the_guard_follows_a_new_timeout_and_a_removed_dependency(guarded, settings, monkeypatch):
-    watchdog = db.database.watchdog
-    watch = watchdog.watch
-    delays: list[float] = []
+    run = db.database.Statements.run
+    delays: list[float | None] = []
 
-    def recording_watch(fn: Any, args: Any, connection: Any, delay: float) -> Any:
-        delays.append(delay)
-        return watch(fn, args, connection, delay)
+    def recording_run(self: Any, fn: Any, args: Any) -> Any:
+        try:
+            return run(self, fn, args)
+        finally:
+            delays.append(self.delay)
 
-    monkeypatch.setattr(watchdog, "watch", recording_watch)
+    monkeypatch.setattr(db.database.Statements, "run", recording_run)
     query(guarded, "SELECT 1")
     assert delays[-1] == db.database.watchdog_delay(TIMEOUT)
     dependencies = settings.BREAKERS["dependencies"]

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from breaker_core import CircuitBreaker, CircuitOpenError, ConfigurationError, database
+from breaker_core import CircuitBreaker, CircuitOpenError, ConfigurationError, Registry, database
 from breaker_core.clock import FakeClock
 from breaker_sqlalchemy import guard, unguard
 from tests.databases import FaultProxy
@@ -237,6 +237,36 @@ def test_bad_arguments_are_configuration_errors(clock: FakeClock) -> None:
         guard("sqlite://", CircuitBreaker("x", clock=clock))  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="expected a CircuitBreaker"):
         guard(create_engine("sqlite://"), "x")  # type: ignore[arg-type]
+
+
+def test_a_reconfigured_timeout_applies_from_the_next_checkout(driver, proxy, monkeypatch):
+    def settings(timeout: float) -> dict[str, Any]:
+        return {"dependencies": {"shopdb": {"database": True, "timeout": timeout}}}
+
+    registry = Registry.from_settings(settings(0.5))
+    engine = create_engine(url(driver, proxy), pool_size=4)
+    guard(engine, registry["shopdb"])
+    run = database.Statements.run
+    delays: list[float | None] = []
+
+    def recording_run(self: Any, fn: Any, args: Any) -> Any:
+        try:
+            return run(self, fn, args)
+        finally:
+            delays.append(self.delay)
+
+    monkeypatch.setattr(database.Statements, "run", recording_run)
+    try:
+        query(engine, "SELECT 1")
+        assert delays[-1] == database.watchdog_delay(0.5)
+        with engine.connect() as conn:
+            registry.reconfigure(settings(3.0))
+            conn.exec_driver_sql("SELECT 1")  # checked out before: the timeout it had
+            assert delays[-1] == database.watchdog_delay(0.5)
+        query(engine, "SELECT 1")  # the next checkout reads the new timeout
+        assert delays[-1] == database.watchdog_delay(3.0)
+    finally:
+        engine.dispose()
 
 
 def test_sqlite_is_guarded_without_a_statement_timeout(breaker):
