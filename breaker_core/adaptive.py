@@ -85,6 +85,7 @@ class AdaptiveLimit:
         "_deviation",
         "_failed_late",
         "_latency",
+        "_overdue",
         "_quiet_since",
         "_samples",
         "_slowest",
@@ -105,16 +106,13 @@ class AdaptiveLimit:
         self._failed_late = False
         # When a call last finished, or the first call of a busy spell started.
         self._quiet_since = 0.0
+        # overdue_after, worked out again only when a latency is learned (see finish).
+        self._overdue = MIN_OVERDUE
 
     @property
     def overdue_after(self) -> float:
         """Seconds without progress after which calls in flight count as late."""
-        if self._latency is None:
-            return MIN_OVERDUE
-        estimate = TOLERANCE * (self._latency + 4.0 * self._deviation)
-        if self._samples < LEARNING:
-            estimate = max(estimate, TOLERANCE * self._slowest)
-        return max(MIN_OVERDUE, estimate)
+        return self._overdue
 
     def stalled(self, now: float) -> bool:
         """True while calls are in flight and none finished within ``overdue_after``.
@@ -127,7 +125,7 @@ class AdaptiveLimit:
             return False
         if self._failed_late:
             return True
-        return self._samples > 0 and now - self._quiet_since > self.overdue_after
+        return self._samples > 0 and now - self._quiet_since > self._overdue
 
     def allowed(self, now: float) -> int:
         """How many calls may be in flight right now."""
@@ -135,14 +133,18 @@ class AdaptiveLimit:
 
     def try_admit(self, now: float) -> bool:
         """Admit one call if the limit allows it."""
-        if self.in_flight >= self.allowed(now):
-            return False
-        if self.in_flight == 0:
+        in_flight = self.in_flight
+        if in_flight <= 0:
+            # Nothing in flight: nothing is late and the limit is at least FLOOR (1).
             self._quiet_since = now  # a busy spell starts: its first call is the oldest
-        self.in_flight += 1
+            self.in_flight = 1
+            return True
+        if in_flight >= self.allowed(now):
+            return False
+        self.in_flight = in_flight + 1
         return True
 
-    def finish(self, latency: float | None, now: float, *, failed: bool = False) -> None:
+    def finish(self, latency: float | None, now: float, failed: bool = False) -> None:
         """A call admitted earlier finished after ``latency`` seconds (None: not measured).
 
         A ``failed`` call (it raised) can cut the limit but never teaches the
@@ -153,27 +155,45 @@ class AdaptiveLimit:
         self._quiet_since = now
         if latency is None or latency < 0:
             return
-        threshold = self.overdue_after
-        self._failed_late = failed and latency > threshold
+        threshold = self._overdue
         if latency > threshold:
-            cut = max(MAX_CUT, threshold / latency)
-            self.limit = max(float(FLOOR), self.limit * cut)
-        elif not failed and busy >= self.limit / 2.0:
-            self.limit = min(float(CEILING), self.limit + 1.0)
-        if failed:
-            return  # a timeout or an error says how long failing takes, not what is usual
-        if self._samples < LEARNING:
-            self._samples += 1
-            self._slowest = max(self._slowest, latency)
-        if self._latency is None:
-            self._latency = latency
-            self._deviation = latency / 2.0
-            return
-        # Learned slowly: a slow spell must not become the norm at once.
-        latency = min(latency, TOLERANCE * self._latency)
-        error = latency - self._latency
-        self._latency += error / 8.0
-        self._deviation += (abs(error) - self._deviation) / 4.0
+            self._failed_late = failed
+            cut = threshold / latency
+            limit = self.limit * (cut if cut > MAX_CUT else MAX_CUT)
+            self.limit = limit if limit > FLOOR else float(FLOOR)
+            if failed:
+                return  # a timeout or an error says how long failing takes, not what is usual
+        else:
+            self._failed_late = False
+            if failed:
+                return
+            if busy >= self.limit / 2.0:
+                limit = self.limit + 1.0
+                self.limit = limit if limit < CEILING else float(CEILING)
+        usual = self._latency
+        if usual is None:
+            usual = self._latency = latency
+            deviation = self._deviation = latency / 2.0
+        else:
+            # Learned slowly: a slow spell must not become the norm at once.
+            error = (latency if latency < TOLERANCE * usual else TOLERANCE * usual) - usual
+            usual = self._latency = usual + error / 8.0
+            deviation = self._deviation
+            deviation = self._deviation = (
+                deviation + ((error if error >= 0.0 else -error) - deviation) / 4.0
+            )
+        # overdue_after, worked out here: every admission and finish reads it.
+        estimate = TOLERANCE * (usual + 4.0 * deviation)
+        samples = self._samples
+        if samples < LEARNING:
+            samples = self._samples = samples + 1
+            if latency > self._slowest:
+                self._slowest = latency
+            if samples < LEARNING:  # still learning: never below twice the slowest
+                slowest = TOLERANCE * self._slowest
+                if slowest > estimate:
+                    estimate = slowest
+        self._overdue = estimate if estimate > MIN_OVERDUE else MIN_OVERDUE
 
 
 class AdaptiveBulkhead(Bulkhead):
@@ -211,14 +231,31 @@ class AdaptiveBulkhead(Bulkhead):
         return adaptive.in_flight < int(adaptive.limit)
 
     def try_acquire(self) -> bool:
-        """Take a slot if the adaptive limit allows it; False (and counted) otherwise."""
-        with self._limit_lock:
-            return self.adaptive.try_admit(self._clock())
+        """Take a slot if the adaptive limit allows it; False otherwise (``acquire`` counts)."""
+        return self.try_acquire_at(self._clock())
 
-    def release(self, latency: float | None = None, failed: bool = False) -> None:
-        """Give a slot back, learning from the call's ``latency``; wake the oldest waiter."""
-        with self._limit_lock:
-            self.adaptive.finish(latency, self._clock(), failed=failed)
+    def try_acquire_at(self, now: float) -> bool:
+        """:meth:`try_acquire` with ``now`` read by the caller (who times the call from it)."""
+        lock = self._limit_lock
+        lock.acquire()
+        try:
+            return self.adaptive.try_admit(now)
+        finally:
+            lock.release()
+
+    def release(
+        self, latency: float | None = None, failed: bool = False, now: float | None = None
+    ) -> None:
+        """Give a slot back, learning from the call's ``latency``; wake the oldest waiter.
+
+        ``now``: the clock's reading when the call finished, if the caller has it.
+        """
+        lock = self._limit_lock
+        lock.acquire()
+        try:
+            self.adaptive.finish(latency, self._clock() if now is None else now, failed)
+        finally:
+            lock.release()
         if self.waiters:
             self.wake_one()
 

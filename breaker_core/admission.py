@@ -39,6 +39,27 @@ class Admission(Sharing):
 
     __slots__ = ()
 
+    def _admit_closed(self) -> tuple[int, float | None] | None:
+        """The common admission: the breaker closed, a slot free at once (or no bulkhead).
+
+        Returns the call's ticket and its start (None when calls are not timed):
+        one clock reading serves the adaptive limit and the timing. None when
+        the breaker is not closed or no slot is free at once: then
+        :meth:`_admit` (or :meth:`_admit_async`) decides, waits, rejects and
+        counts, as for any call.
+        """
+        phase = self._phase
+        if phase.state is not _CLOSED:
+            return None
+        bulkhead = self._bulkhead
+        if bulkhead is None:
+            return phase.gen, (self._clock() if self._timed else None)
+        clock = self._clock
+        now = clock()
+        if not bulkhead.try_acquire_at(now):
+            return None
+        return phase.gen, (now if self._timed else None)
+
     def _admit(self) -> Ticket:
         """Admit a call or raise CircuitOpenError; take a bulkhead slot if capped (sync)."""
         ticket = self._admit_breaker()

@@ -16,6 +16,8 @@ from breaker_core.machine import NO_RESULT, Ticket
 
 __all__ = ["Attempt", "AttemptHost"]
 
+_ENTERED_TWICE = "an Attempt can be entered only once; make a new one"
+
 
 class AttemptHost(Protocol):
     """What an :class:`Attempt` uses of its breaker (a :class:`~breaker_core.CircuitBreaker`).
@@ -47,6 +49,8 @@ class AttemptHost(Protocol):
 
     @property
     def _config(self) -> BreakerConfig: ...
+
+    def _admit_closed(self) -> tuple[int, float | None] | None: ...
 
     def _admit(self) -> Ticket: ...
 
@@ -132,37 +136,53 @@ class Attempt:
             self._wait_hint = max(retry_after, self._wait_hint or 0.0)
 
     def __enter__(self) -> Attempt:
-        self._check_fresh()
-        outer = self._machine._holder.get()
-        if outer is not None and outer.active:
-            self._outer = outer  # nested: the outer attempt decides and counts
-            return self
-        self._begin(self._machine._admit())
+        if self._entered:
+            raise RuntimeError(_ENTERED_TWICE)
+        self._entered = True
+        machine = self._machine
+        # While no attempt holds the breaker anywhere, none holds it here: no look-up.
+        if machine._holding:
+            outer = machine._holder.get()
+            if outer is not None and outer.active:
+                self._outer = outer  # nested: the outer attempt decides and counts
+                return self
+        quick = machine._admit_closed()
+        if quick is None:
+            self._ticket = machine._admit()
+            self._start = machine._clock() if machine._timed else None
+        else:
+            self._ticket, self._start = quick
+        if not self._detached:
+            self._hold()
         return self
 
     async def __aenter__(self) -> Attempt:
-        self._check_fresh()
-        outer = self._machine._holder.get()
-        if outer is not None and outer.active:
-            self._outer = outer
-            return self
-        self._begin(await self._machine._admit_async())
+        if self._entered:
+            raise RuntimeError(_ENTERED_TWICE)
+        self._entered = True
+        machine = self._machine
+        if machine._holding:
+            outer = machine._holder.get()
+            if outer is not None and outer.active:
+                self._outer = outer
+                return self
+        quick = machine._admit_closed()
+        if quick is None:
+            self._ticket = await machine._admit_async()
+            self._start = machine._clock() if machine._timed else None
+        else:
+            self._ticket, self._start = quick
+        if not self._detached:
+            self._hold()
         return self
 
-    def _check_fresh(self) -> None:
-        if self._entered:
-            raise RuntimeError("an Attempt can be entered only once; make a new one")
-        self._entered = True
-
-    def _begin(self, ticket: Ticket) -> None:
-        self._ticket = ticket
+    def _hold(self) -> None:
+        """Hold the breaker in this thread or task (calls to it inside pass through)."""
         machine = self._machine
-        self._start = machine._clock() if machine._timed else None
-        if not self._detached:
-            self.active = True
-            self._token = machine._holder.set(self)
-            with machine._lock:
-                machine._holding += 1
+        self.active = True
+        self._token = machine._holder.set(self)
+        with machine._lock:
+            machine._holding += 1
 
     def __exit__(
         self,

@@ -164,8 +164,12 @@ class CircuitBreaker(BreakerControls):
 
     def _call(self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
         """The general path of :meth:`call`: admission, timing, judging, events."""
-        ticket = self._admit()
-        start = self._clock() if self._timed else None
+        quick = self._admit_closed()
+        if quick is None:
+            ticket = self._admit()
+            start = self._clock() if self._timed else None
+        else:
+            ticket, start = quick
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
@@ -249,8 +253,12 @@ class CircuitBreaker(BreakerControls):
         self, fn: Callable[..., Awaitable[R]], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> R:
         """The general path of :meth:`call_async`."""
-        ticket = await self._admit_async()
-        start = self._clock() if self._timed else None
+        quick = self._admit_closed()
+        if quick is None:
+            ticket = await self._admit_async()
+            start = self._clock() if self._timed else None
+        else:
+            ticket, start = quick
         try:
             result = await fn(*args, **kwargs)
         except BaseException as exc:

@@ -98,12 +98,23 @@ class Bulkhead:
             return False
         return True
 
-    def release(self, latency: float | None = None, failed: bool = False) -> None:
+    def try_acquire_at(self, now: float) -> bool:
+        """:meth:`try_acquire`, told the clock's reading (a limit that learns uses it)."""
+        try:
+            self.tokens.pop()
+        except IndexError:
+            return False
+        return True
+
+    def release(
+        self, latency: float | None = None, failed: bool = False, now: float | None = None
+    ) -> None:
         """Give a slot back and wake the oldest waiter, if any.
 
-        ``latency`` (seconds the call took, if measured) and ``failed`` (the
-        call raised) are for limits that learn from them
-        (:mod:`breaker_core.adaptive`); a fixed cap ignores them.
+        ``latency`` (seconds the call took, if measured), ``failed`` (the call
+        raised) and ``now`` (the clock's reading when it finished, if read) are
+        for limits that learn from them (:mod:`breaker_core.adaptive`); a fixed
+        cap ignores them.
         """
         self.tokens.append(None)
         if self.waiters:

@@ -56,6 +56,7 @@ class MachineState:
         "_ignore",
         "_last_failure",
         "_lean_failures",
+        "_lean_successes",
         "_listening",
         "_lock",
         "_opened_at",
@@ -155,6 +156,9 @@ class MachineState:
         # The exceptions the closed fast path counts as failures itself (record's
         # classes); () when a failure needs more (see _set_lean_failures).
         self._lean_failures: tuple[type[Exception], ...] = ()
+        # Whether a closed success of the general path (timed, an attempt's) needs only
+        # the window and the history's latency count (see _set_lean_failures).
+        self._lean_successes = False
         self.listeners_changed()
 
     def _take_settings(self, config: BreakerConfig) -> None:
@@ -205,6 +209,16 @@ class MachineState:
         record = self._record_classes
         lean = not (self._listening or self._bulkhead is not None or self._shared or self._ignore)
         self._lean_failures = record if lean and record is not None else ()
+        # Likewise for a success on the general path (Outcomes._finish): nothing to
+        # tell or share, no slow calls, results or trip policy to judge it by.
+        self._lean_successes = not (
+            self._listening
+            or self._shared
+            or self._slow is not None
+            or self._result_is_failure is not None
+            or self._policy is not None
+            or self._config.failure_rate is not None
+        )
 
     def _tells(self) -> bool:
         """Whether listeners hear of the current call (its gate asked, if all are gated)."""

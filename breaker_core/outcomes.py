@@ -136,8 +136,33 @@ class Outcomes(Admission):
         clock = self._clock
         now = clock()
         duration = None if start is None else now - start
-        if self._bulkhead is not None:
-            self._bulkhead.release(duration)
+        bulkhead = self._bulkhead
+        if bulkhead is not None:
+            bulkhead.release(duration, False, now)
+        if self._lean_successes:
+            # A success counted in the window (and its duration in the history), nothing
+            # else to judge, count or tell: settled here unless the phase moved on.
+            lock = self._lock
+            lock.acquire()
+            try:
+                phase = self._phase
+                if ticket == phase.gen and phase.state is _CLOSED:
+                    window = self._window
+                    if now < window.end:  # the newest bucket (no division, no call)
+                        window.bucket_successes[window.slot] += 1
+                        window.successes += 1
+                    else:
+                        window.add_success(now)
+                    if duration is not None:
+                        history = self._history
+                        if history.start <= now < history.end:  # the newest point: inline
+                            at = _LATENCY_AT + bisect_left(LATENCY_BOUNDS, duration)
+                            history.latest[at] += 1
+                        else:
+                            history.duration(now, duration)
+                    return
+            finally:
+                lock.release()
         outcome = _SUCCESS
         if self._slow is not None and duration is not None and duration >= self._slow:
             outcome = _SLOW
@@ -165,7 +190,7 @@ class Outcomes(Admission):
         now = self._clock()
         duration = None if start is None else now - start
         if self._bulkhead is not None:
-            self._bulkhead.release(duration, True)
+            self._bulkhead.release(duration, True, now)
         self._settle(ticket, _RESULT, now, duration, None, wait)
 
     def _finish_error(self, ticket: Ticket, start: float | None, exc: BaseException) -> None:
@@ -179,7 +204,7 @@ class Outcomes(Admission):
         duration = None if start is None else now - start
         if self._bulkhead is not None:
             # A cancelled call's duration says nothing about the dependency.
-            self._bulkhead.release(duration if isinstance(exc, Exception) else None, True)
+            self._bulkhead.release(duration if isinstance(exc, Exception) else None, True, now)
         ignore = self._ignore
         record = self._record
         if not isinstance(exc, Exception):
