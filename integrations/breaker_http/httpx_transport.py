@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from breaker_core import Registry
+from breaker_core import BreakerConfig, CircuitBreaker, Registry
 from breaker_core.extension import Attempt
 from breaker_http.policy import is_failure_status, requested_wait
 from breaker_http.routing import Router
@@ -68,24 +68,22 @@ def shared_ssl_context(trust_env: bool = True) -> ssl.SSLContext:
     return context
 
 
-def _guard(router: Router, request: httpx.Request) -> Attempt | None:
-    """Find the request's dependency, apply its timeout and return an attempt to enter."""
+def _guard(router: Router, request: httpx.Request) -> CircuitBreaker | None:
+    """The breaker guarding ``request``, its dependency's timeout applied; None: unguarded."""
     url = request.url
-    breaker = router.breaker(url.scheme, url.host, url.port, url.path)
+    breaker = router.breaker_at(url.scheme, url.host, url.port, url)
     if breaker is None:
         return None
     timeout = breaker.config.timeout
-    if timeout is not None and request.extensions.get("timeout") in (None, _DEFAULT_TIMEOUT):
-        request.extensions["timeout"] = _timeout_dict(timeout)
-    return breaker.attempt(detached=True)
-
-
-def _timeout_dict(seconds: float) -> dict[str, float | None]:
-    """``httpx.Timeout(seconds).as_dict()``, built once per value (a copy per request)."""
-    made = _timeouts.get(seconds)
-    if made is None:
-        made = _timeouts[seconds] = httpx.Timeout(seconds).as_dict()
-    return dict(made)
+    if timeout is not None:
+        extensions = request.extensions
+        if extensions.get("timeout") in (None, _DEFAULT_TIMEOUT):
+            # httpx's dict for this timeout, built once per value (a copy per request).
+            made = _timeouts.get(timeout)
+            if made is None:
+                made = _timeouts[timeout] = httpx.Timeout(timeout).as_dict()
+            extensions["timeout"] = dict(made)
+    return breaker
 
 
 class _Settling:
@@ -96,8 +94,9 @@ class _Settling:
         self._attempt: Attempt | None = attempt
 
     def _settle(self, exc: BaseException | None = None) -> None:
-        attempt, self._attempt = self._attempt, None
+        attempt = self._attempt
         if attempt is not None:
+            self._attempt = None
             attempt.__exit__(None if exc is None else type(exc), exc, None)
 
 
@@ -152,16 +151,19 @@ class _AsyncSettledStream(_Settling, httpx.AsyncByteStream):
             self._settle()
 
 
-def _judge(response: httpx.Response, attempt: Attempt, wrapper: type[_Settling]) -> None:
+def _judge(
+    response: httpx.Response, attempt: Attempt, config: BreakerConfig, wrapper: type[_Settling]
+) -> None:
     """Mark a failing status, then settle now (body in memory) or when the body is done."""
-    config = attempt.breaker.config
-    if is_failure_status(config, response.status_code):
-        wait = requested_wait(config, response.status_code, response.headers.get("retry-after"))
+    status = response.status_code
+    if is_failure_status(config, status):
+        wait = requested_wait(config, status, response.headers.get("retry-after"))
         attempt.fail(retry_after=wait)
-    if isinstance(response.stream, httpx.ByteStream):
+    stream = response.stream
+    if isinstance(stream, httpx.ByteStream):
         attempt.__exit__(None, None, None)  # the body is already in memory: settle now
     else:
-        response.stream = wrapper(response.stream, attempt)  # type: ignore[assignment]
+        response.stream = wrapper(stream, attempt)  # type: ignore[assignment]
 
 
 class BreakerTransport(httpx.BaseTransport):
@@ -185,16 +187,17 @@ class BreakerTransport(httpx.BaseTransport):
         Raises:
             CircuitOpenError: the dependency's breaker is open (no connection opened).
         """
-        attempt = _guard(self._router, request)
-        if attempt is None:
+        breaker = _guard(self._router, request)
+        if breaker is None:
             return self.transport.handle_request(request)
+        attempt = breaker.attempt(detached=True)
         attempt.__enter__()
         try:
             response = self.transport.handle_request(request)
         except BaseException as exc:
             attempt.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        _judge(response, attempt, _SettledStream)
+        _judge(response, attempt, breaker.config, _SettledStream)
         return response
 
     def close(self) -> None:
@@ -216,16 +219,17 @@ class AsyncBreakerTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` under its dependency's breaker; see :class:`BreakerTransport`."""
-        attempt = _guard(self._router, request)
-        if attempt is None:
+        breaker = _guard(self._router, request)
+        if breaker is None:
             return await self.transport.handle_async_request(request)
+        attempt = breaker.attempt(detached=True)
         await attempt.__aenter__()
         try:
             response = await self.transport.handle_async_request(request)
         except BaseException as exc:
             attempt.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        _judge(response, attempt, _AsyncSettledStream)
+        _judge(response, attempt, breaker.config, _AsyncSettledStream)
         return response
 
     async def aclose(self) -> None:

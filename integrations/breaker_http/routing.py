@@ -19,10 +19,19 @@ from __future__ import annotations
 
 import dataclasses
 import urllib.parse
+from typing import Protocol
 
 from breaker_core import CircuitBreaker, Registry
 
 __all__ = ["Router", "host_key"]
+
+
+class _HasPath(Protocol):
+    """A URL object whose ``path`` is read only when routing needs it (httpx's ``URL``)."""
+
+    @property
+    def path(self) -> str: ...
+
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ORIGINS_KEPT = 256  # origins (scheme, host, port) whose candidate routes are remembered
@@ -88,6 +97,9 @@ class Router:
         # The most specific first: named hosts, longer wildcards, then longer prefixes.
         self._routes = sorted(routes, key=_specificity, reverse=True)
         self._origins: dict[tuple[str, str, int | None], tuple[_Route, ...]] = {}
+        # Origins answered whatever the path: no route, or the most specific one has no
+        # prefix and one breaker (not "per": "host"). The breaker, or None: not guarded.
+        self._whole: dict[tuple[str, str, int | None], CircuitBreaker | None] = {}
         # Per netloc of a URL string: its host and port (None: not a number).
         self._netlocs: dict[str, tuple[str, int | None] | None] = {}
 
@@ -118,7 +130,13 @@ class Router:
         )
         if len(self._origins) >= _ORIGINS_KEPT:
             self._origins.clear()  # many hosts (a wildcard dependency): start afresh
+            self._whole.clear()
         self._origins[(scheme, host, port)] = routes
+        if not routes:
+            self._whole[(scheme, host, port)] = None
+        elif not routes[0].prefix and not routes[0].per_host:
+            # The first candidate matches every path: the path need not be read.
+            self._whole[(scheme, host, port)] = self._registry[routes[0].name]
         return routes
 
     def match(self, scheme: str, host: str, port: int | None, path: str) -> str | None:
@@ -135,6 +153,22 @@ class Router:
             return self._registry.for_key(route.name, host_key(host.lower(), route.port))
         return self._registry[route.name]
 
+    def breaker_at(
+        self, scheme: str, host: str, port: int | None, url: _HasPath
+    ) -> CircuitBreaker | None:
+        """Like :meth:`breaker`, reading ``url.path`` only if the origin's routes need it.
+
+        An origin whose most specific route has no path prefix (nor ``"per": "host"``),
+        or that no route serves, is answered by one dictionary look-up: httpx
+        decodes a URL's path anew on every read.
+        """
+        if self._registry.generation == self._generation:
+            try:
+                return self._whole[(scheme, host, port)]
+            except KeyError:
+                pass
+        return self.breaker(scheme, host, port, url.path)
+
     def match_url(self, url: str) -> str | None:
         """Like :meth:`match`, for a URL string."""
         parts = self._parts(url)
@@ -142,22 +176,36 @@ class Router:
 
     def breaker_for_url(self, url: str) -> CircuitBreaker | None:
         """Like :meth:`breaker`, for a URL string."""
-        parts = self._parts(url)
-        return None if parts is None else self.breaker(*parts)
+        scheme, netloc, path, _, _ = urllib.parse.urlsplit(url)
+        origin = self._origin(netloc)
+        if origin is None:
+            return None
+        host, port = origin
+        if self._registry.generation == self._generation:
+            try:
+                return self._whole[(scheme, host, port)]
+            except KeyError:
+                pass
+        return self.breaker(scheme, host, port, path or "/")
 
     def _parts(self, url: str) -> tuple[str, str, int | None, str] | None:
         """Scheme, host, port and path of ``url``; None when its port is not a number."""
         scheme, netloc, path, _, _ = urllib.parse.urlsplit(url)
+        origin = self._origin(netloc)
+        if origin is None:
+            return None
+        return scheme, origin[0], origin[1], path or "/"
+
+    def _origin(self, netloc: str) -> tuple[str, int | None] | None:
+        """Host and port of a URL's ``netloc``, remembered per netloc (256 at most)."""
         try:
-            origin = self._netlocs[netloc]
+            return self._netlocs[netloc]
         except KeyError:
             origin = _origin(netloc)
             if len(self._netlocs) >= _ORIGINS_KEPT:
                 self._netlocs.clear()
             self._netlocs[netloc] = origin
-        if origin is None:
-            return None
-        return scheme, origin[0], origin[1], path or "/"
+            return origin
 
 
 def _origin(netloc: str) -> tuple[str, int | None] | None:
