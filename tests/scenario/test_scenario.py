@@ -72,7 +72,8 @@ def test_every_shop_ran_every_configuration_with_the_whole_load(results):
 @pytest.mark.parametrize("shop", SYNC_SHOPS)
 def test_without_a_breaker_the_unrelated_page_piles_up_behind_inventory(results, shop):
     # A quarter of the requests, not half: a gthread worker accepts while its threads are
-    # busy, so one worker can stay free for part of the hang (a CI run once saw more than half of them fast).
+    # busy, so one worker can stay free for part of the hang (a CI run once saw more than
+    # half of them fast).
     naive = run(results, shop, "naive")
     assert naive["about_hang"]["p75"] >= 10 * max(naive["about_healthy"]["p50"], 1.0)
 
