@@ -77,3 +77,20 @@ def need_postgres() -> None:
 
 def need_mariadb() -> None:
     need_server(MARIADB_HOST, MARIADB_PORT, "MariaDB")
+
+
+def record_delays(monkeypatch: pytest.MonkeyPatch) -> list[float | None]:
+    """Record the watchdog delay each guarded statement ran with (``Statements.run`` spied)."""
+    from breaker_core import database
+
+    run = database.Statements.run
+    delays: list[float | None] = []
+
+    def recording_run(self: Any, fn: Any, args: Any) -> Any:
+        try:
+            return run(self, fn, args)
+        finally:
+            delays.append(self.delay)
+
+    monkeypatch.setattr(database.Statements, "run", recording_run)
+    return delays

@@ -37,6 +37,7 @@ from tests.databases import (
     need_module,
     need_mysqldb,
     need_postgres,
+    record_delays,
 )
 
 TIMEOUT = 0.5
@@ -293,16 +294,7 @@ def test_guard_is_installed_on_every_thread_that_connects(guarded, proxy):
 
 
 def test_the_guard_follows_a_new_timeout_and_a_removed_dependency(guarded, settings, monkeypatch):
-    run = db.database.Statements.run
-    delays: list[float | None] = []
-
-    def recording_run(self: Any, fn: Any, args: Any) -> Any:
-        try:
-            return run(self, fn, args)
-        finally:
-            delays.append(self.delay)
-
-    monkeypatch.setattr(db.database.Statements, "run", recording_run)
+    delays = record_delays(monkeypatch)
     query(guarded, "SELECT 1")
     assert delays[-1] == db.database.watchdog_delay(TIMEOUT)
     dependencies = settings.BREAKERS["dependencies"]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from breaker_core import CircuitBreaker, CircuitOpenError, ConfigurationError, Registry, database
 from breaker_core.clock import FakeClock
 from breaker_sqlalchemy import guard, unguard
-from tests.databases import FaultProxy
+from tests.databases import FaultProxy, record_delays
 from tests.sqlalchemy.conftest import counts, kill, need_driver, pid_sql, sleep_sql, url
 
 
@@ -246,16 +246,7 @@ def test_a_reconfigured_timeout_applies_from_the_next_checkout(driver, proxy, mo
     registry = Registry.from_settings(settings(0.5))
     engine = create_engine(url(driver, proxy), pool_size=4)
     guard(engine, registry["shopdb"])
-    run = database.Statements.run
-    delays: list[float | None] = []
-
-    def recording_run(self: Any, fn: Any, args: Any) -> Any:
-        try:
-            return run(self, fn, args)
-        finally:
-            delays.append(self.delay)
-
-    monkeypatch.setattr(database.Statements, "run", recording_run)
+    delays = record_delays(monkeypatch)
     try:
         query(engine, "SELECT 1")
         assert delays[-1] == database.watchdog_delay(0.5)
