@@ -111,6 +111,7 @@ def summarize(run: RunData) -> dict[str, Any]:
         "about_healthy": _window(results, "about", 0.0, run.hang_at),
         "product_healthy": _window(results, "product", 0.0, run.hang_at),
         "about_hang": _window(results, "about", run.hang_at, run.recover_at),
+        "product_hang": _window(results, "product", run.hang_at, run.recover_at),
         "first_trip": None if first_trip is None else round(first_trip, 3),
         "about_before_trip": _window(
             results, "about", run.hang_at, first_trip if first_trip is not None else run.hang_at
@@ -184,14 +185,18 @@ def claims(
                 f"healthy median {_fmt(healthy)}, during the hang {_fmt(hang)}",
             )
         )
-    naive_p50, default_p50 = _v(naive["product"]["p50"]), _v(default["product"]["p50"])
+    # During the hang only: the healthy phase (as long as the hang) answers fast in
+    # every configuration, so whole-run medians hide the difference.
+    naive_p50 = _v(naive["product_hang"]["p50"])
+    default_p50 = _v(default["product_hang"]["p50"])
     found.append(
         _claim(
             shop,
             "naive_product_piles_up",
-            "naive: the product page waits for Inventory (median at least 3x the default's)",
+            "naive: the product page waits for Inventory during the hang (median at least 3x "
+            "the default's)",
             naive_p50 >= 3 * max(default_p50, 1.0),
-            f"median {_fmt(naive_p50)} vs {_fmt(default_p50)}",
+            f"median during the hang {_fmt(naive_p50)} vs {_fmt(default_p50)}",
         )
     )
     for mode, run in (("no_limit", no_limit), ("default", default)):

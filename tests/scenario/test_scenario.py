@@ -88,7 +88,7 @@ def test_with_the_default_the_unrelated_page_waits_less_than_naive(results, shop
 @pytest.mark.parametrize("shop", ALL_SHOPS)
 def test_without_a_breaker_the_product_page_waits_and_hammers_inventory(results, shop):
     naive, default = run(results, shop, "naive"), run(results, shop, "default")
-    assert naive["product"]["p50"] > default["product"]["p50"]
+    assert naive["product_hang"]["p50"] >= 3 * max(default["product_hang"]["p50"], 1.0)
     assert naive["inventory_calls"] > default["inventory_calls"]
 
 
