@@ -12,10 +12,8 @@ pytest.importorskip("httpx")
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client, RequestFactory  # noqa: E402
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from breaker_core import CircuitOpenError, ConfigurationError  # noqa: E402
-from breaker_core.ops.metrics import BreakerMetrics  # noqa: E402
 from breaker_django import breakers, conf  # noqa: E402
 from breaker_django.metrics import (  # noqa: E402
     disable_metrics,
@@ -24,6 +22,7 @@ from breaker_django.metrics import (  # noqa: E402
     metrics_view,
 )
 from example_apps.upstream import Upstream  # noqa: E402
+from tests.prometheus_samples import calls, metrics_listeners, samples  # noqa: E402
 
 HEALTH = "/ops/breakers/health/"
 METRICS = "/ops/breakers/metrics"
@@ -60,27 +59,6 @@ def staff_client() -> Client:
     client = Client()
     client.force_login(get_user_model().objects.create_user("ops", is_staff=True))
     return client
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def metrics_listeners(registry) -> list[object]:
-    """The metrics listeners on ``registry`` (other listeners, signal relays, are not ours)."""
-    return [
-        fn
-        for fn in registry._listeners
-        if isinstance(getattr(fn, "__self__", None), BreakerMetrics)
-    ]
-
-
-def calls(series: dict, name: str, outcome: str) -> float:
-    return series[("breakerpanel_calls_total", (("dependency", name), ("outcome", outcome)))]
 
 
 def get_stock(sku: str = "SKU-1") -> int:

@@ -10,10 +10,7 @@ flask = pytest.importorskip("flask")
 prometheus = pytest.importorskip("prometheus_client")
 pytest.importorskip("httpx")
 
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
-
 from breaker_core import ConfigurationError, State  # noqa: E402
-from breaker_core.ops.metrics import BreakerMetrics  # noqa: E402
 from breaker_flask import (  # noqa: E402
     Breakers,
     dashboard_blueprint,
@@ -23,32 +20,12 @@ from breaker_flask import (  # noqa: E402
 )
 from example_apps.flask_shop import create_app as create_shop  # noqa: E402
 from example_apps.upstream import Upstream  # noqa: E402
+from tests.prometheus_samples import calls, metrics_listeners, samples  # noqa: E402
 
 SETTINGS = {
     "defaults": {"failure_threshold": 2, "window": "10s", "reset_timeout": "10s"},
     "dependencies": {"payments": {"required": True}, "recommendations": {}},
 }
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def metrics_listeners(registry) -> list[object]:
-    """The metrics listeners on ``registry`` (other listeners, signal relays, are not ours)."""
-    return [
-        fn
-        for fn in registry._listeners
-        if isinstance(getattr(fn, "__self__", None), BreakerMetrics)
-    ]
-
-
-def calls(series: dict, name: str, outcome: str) -> float:
-    return series[("breakerpanel_calls_total", (("dependency", name), ("outcome", outcome)))]
 
 
 def small_app(clock, **blueprint_options) -> flask.Flask:

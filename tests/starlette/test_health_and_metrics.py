@@ -11,7 +11,6 @@ pytest.importorskip("starlette")
 pytest.importorskip("fastapi")
 prometheus = pytest.importorskip("prometheus_client")
 
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
 from starlette.requests import Request  # noqa: E402
 from starlette.responses import JSONResponse  # noqa: E402
@@ -19,11 +18,12 @@ from starlette.routing import Mount, Route  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from breaker_core import ConfigurationError, Registry, State  # noqa: E402
-from breaker_core.ops.metrics import BreakerMetrics, install_metrics  # noqa: E402
+from breaker_core.ops.metrics import install_metrics  # noqa: E402
 from breaker_starlette import dashboard_app, health_view, metrics_view  # noqa: E402
 from example_apps.starlette_shop import create_app as create_shop  # noqa: E402
 from example_apps.starlette_shop.settings import breakers_settings  # noqa: E402
 from example_apps.upstream import Upstream  # noqa: E402
+from tests.prometheus_samples import calls, metrics_listeners, samples  # noqa: E402
 
 SETTINGS = {
     "defaults": {"failure_threshold": 2, "window": "10s", "reset_timeout": "10s"},
@@ -34,27 +34,6 @@ STAFF = {"x-user": "staff"}
 
 def is_staff(request: Request) -> bool:
     return request.headers.get("x-user") == "staff"
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def metrics_listeners(registry) -> list[object]:
-    """The metrics listeners on ``registry`` (other listeners, signal relays, are not ours)."""
-    return [
-        fn
-        for fn in registry._listeners
-        if isinstance(getattr(fn, "__self__", None), BreakerMetrics)
-    ]
-
-
-def calls(series: dict, name: str, outcome: str) -> float:
-    return series[("breakerpanel_calls_total", (("dependency", name), ("outcome", outcome)))]
 
 
 @pytest.fixture
