@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from tests.ports import free_port
 from tests.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,12 +36,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def frozen_clock() -> float:
     """A monotonic clock that never moves."""
     return 1000.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_up(url: str, *, timeout: float, alive: Any = None) -> None:

@@ -20,6 +20,7 @@ from breaker_core import CircuitBreaker, Registry, State
 from breaker_core.ops.actions import ACTIONS
 from breaker_core.ops.cli import build_parser, load_settings, main, run
 from breaker_core.storage import Storage
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -316,12 +317,6 @@ def test_listing_shared_state_has_no_memory_note():
 
 
 # -- with shared state in a real Redis ------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ defaults to ``a.example``.
 from __future__ import annotations
 
 import http.client
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "a.example"
@@ -150,13 +151,6 @@ class StarletteClientDriver(Driver):
             method, target, headers=headers, content=body, follow_redirects=False
         )
         return Reply(response.status_code, list(response.headers.multi_items()), response.content)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

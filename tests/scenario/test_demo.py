@@ -11,10 +11,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.ports import free_ports
 from tests.processes import stop
 
 for module in ("gunicorn", "uvicorn", "django", "flask", "fastapi"):
@@ -28,17 +31,6 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 SWITCHES = ("SHOP_MODE", "BREAKERS_STORAGE", "SHOP_INVENTORY_BREAKER", "SHOP_ADMIN_PASSWORD")
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def parents() -> dict[int, int]:
@@ -81,33 +73,31 @@ def wait_for(predicate, timeout: float) -> bool:
     return predicate()
 
 
-def test_the_demo_serves_every_shop_and_stops_everything_on_sigint(tmp_path):
-    upstream, control, django, flask, fastapi = free_ports(5)
+@contextmanager
+def running_demo(
+    tmp_path: Path, *options: str
+) -> Iterator[tuple[subprocess.Popen[str], str, dict[str, int]]]:
+    """``python -m example_apps.demo`` on free ports, once its banner is out.
+
+    Yields the process, the banner and the ports by server (upstream, control, django,
+    flask, fastapi); stops it with SIGINT, the way a user would, on the way out (a
+    process that already exited is only reaped).
+    """
     env = {k: v for k, v in os.environ.items() if k not in SWITCHES}
-    options = {
-        "--upstream-port": upstream,
-        "--control-port": control,
-        "--django-port": django,
-        "--flask-port": flask,
-        "--fastapi-port": fastapi,
-        "--workers": 2,
-        "--data-dir": tmp_path,
-    }
+    servers = ("upstream", "control", "django", "flask", "fastapi")
+    ports = dict(zip(servers, free_ports(len(servers)), strict=True))
+    arguments = [*(f"--{name}-port={port}" for name, port in ports.items()), *options]
     demo = subprocess.Popen(
-        [sys.executable, "-m", "example_apps.demo", *(str(x) for o in options.items() for x in o)],
+        [sys.executable, "-m", "example_apps.demo", *arguments, f"--data-dir={tmp_path}"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    assert demo.stdout is not None
     lines: queue.Queue[str] = queue.Queue()
-
-    def read() -> None:
-        for line in demo.stdout:
-            lines.put(line)
-
-    threading.Thread(target=read, daemon=True).start()
+    threading.Thread(target=lambda: [lines.put(line) for line in demo.stdout], daemon=True).start()
     output: list[str] = []
     try:
         deadline = time.monotonic() + 90
@@ -118,10 +108,18 @@ def test_the_demo_serves_every_shop_and_stops_everything_on_sigint(tmp_path):
                 output.append(lines.get(timeout=1))
             except queue.Empty:
                 pass
-        time.sleep(0.3)  # the rest of the banner
+        time.sleep(0.5)  # the rest of the banner
         while not lines.empty():
             output.append(lines.get())
-        banner = "".join(output)
+        yield demo, "".join(output), ports
+    finally:
+        stop(demo, signal.SIGINT)
+        demo.stdout.close()
+
+
+def test_the_demo_serves_every_shop_and_stops_everything_on_sigint(tmp_path):
+    with running_demo(tmp_path, "--workers=2") as (demo, banner, ports):
+        upstream, control, django, flask, fastapi = ports.values()
         base = {
             name: f"http://127.0.0.1:{port}"
             for name, port in (("django", django), ("flask", flask), ("fastapi", fastapi))
@@ -175,47 +173,15 @@ def test_the_demo_serves_every_shop_and_stops_everything_on_sigint(tmp_path):
         for port in (upstream, control, django, flask, fastapi):
             with socket.socket() as probe:
                 assert probe.connect_ex(("127.0.0.1", port)) != 0, port
-    finally:
-        stop(demo, signal.SIGINT)  # after a failed check: the way a user would
-        demo.stdout.close()
 
 
 def test_reload_a_few_times_and_every_shop_s_breaker_opens(tmp_path):
     """The demo page's promise, with its defaults (in-memory state): five reloads trip it."""
-    upstream, control, django, flask, fastapi = free_ports(5)
-    env = {k: v for k, v in os.environ.items() if k not in SWITCHES}
-    options = {
-        "--upstream-port": upstream,
-        "--control-port": control,
-        "--django-port": django,
-        "--flask-port": flask,
-        "--fastapi-port": fastapi,
-        "--data-dir": tmp_path,
-    }
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "example_apps.demo", *(str(x) for o in options.items() for x in o)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in demo.stdout], daemon=True).start()
-    output: list[str] = []
-    try:
-        deadline = time.monotonic() + 90
-        while not any("breakerpanel demo is up" in line for line in output):
-            assert demo.poll() is None, "".join(output)
-            assert time.monotonic() < deadline, "".join(output)
-            try:
-                output.append(lines.get(timeout=1))
-            except queue.Empty:
-                pass
-        time.sleep(0.5)  # the rest of the banner
-        while not lines.empty():
-            output.append(lines.get())
-        assert any("1 process, 4 threads" in line for line in output), "".join(output)
+    with running_demo(tmp_path) as (_, banner, ports):
+        control, django, flask, fastapi = (
+            ports[n] for n in ("control", "django", "flask", "fastapi")
+        )
+        assert "1 process, 4 threads" in banner, banner
         shops = {
             "django": (f"http://127.0.0.1:{django}", "/product/SKU-1/", "/checkout/"),
             "flask": (f"http://127.0.0.1:{flask}", "/product/SKU-1", "/checkout/"),
@@ -233,6 +199,3 @@ def test_reload_a_few_times_and_every_shop_s_breaker_opens(tmp_path):
                 answer = client.get(base + checkout, headers={"Accept": "application/json"})
                 assert answer.status_code == 503, (name, answer.status_code)
                 assert int(answer.headers["Retry-After"]) >= 1, name
-    finally:
-        stop(demo, signal.SIGINT)
-        demo.stdout.close()

@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from example_apps.demo.__main__ import main, storage_for
+from tests.ports import free_ports
 
 
 @pytest.mark.parametrize(
@@ -23,17 +24,6 @@ from example_apps.demo.__main__ import main, storage_for
 )
 def test_each_shop_gets_its_own_redis_prefix(url, expected):
     assert storage_for(url, "django") == expected
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def test_a_port_in_use_stops_the_demo_before_anything_starts(capsys):

@@ -10,13 +10,14 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+
+from tests.ports import free_port
 
 redis = pytest.importorskip("redis")
 
@@ -42,12 +43,6 @@ def _storage_url(redis_url: str, prefix: str, **options: str) -> str:
 def storage_url(redis_url: str, prefix: str) -> Callable[..., str]:
     """``storage_url(refresh="0")``: this test's Redis storage URL with options."""
     return lambda **options: _storage_url(redis_url, prefix, **options)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RedisServer:

@@ -11,7 +11,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ import pytest
 import breaker_core
 from breaker_core import CircuitOpenError, Registry, State
 from breaker_core.clock import FakeClock
+from tests.ports import free_port
 
 redis = pytest.importorskip("redis")
 
@@ -40,12 +40,6 @@ class Boom(Exception):
 
 def _raise() -> None:
     raise Boom
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(condition: Any, timeout: float = WAIT) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -25,6 +24,7 @@ from starlette.routing import Route  # noqa: E402
 from breaker_core import CircuitOpenError, Registry  # noqa: E402
 from breaker_core.web.stale import MAX_BODY  # noqa: E402
 from breaker_starlette import BreakerMiddleware  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 Message = dict[str, Any]
 
@@ -196,12 +196,6 @@ async def test_state_is_added_to_an_existing_state_dict(registry: Registry):
 
 
 # -- a real server ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager

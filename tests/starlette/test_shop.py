@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from example_apps.starlette_shop import create_app  # noqa: E402
 from example_apps.starlette_shop.settings import breakers_settings  # noqa: E402
 from example_apps.upstream import Upstream  # noqa: E402
 from example_apps.upstream.routes import recommendations_for, stock_for  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = {"authorization": "Basic " + base64.b64encode(b"admin:s3cret").decode()}
@@ -175,12 +175,6 @@ def test_without_a_password_the_dashboard_is_closed(upstream: Upstream, backend:
     settings = breakers_settings({"INVENTORY_URL": upstream.url})
     with TestClient(create_app(settings, admin_password=""), backend=backend) as client:
         assert client.get("/breakers/", headers=ADMIN).status_code == 403
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.slow

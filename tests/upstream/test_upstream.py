@@ -17,6 +17,7 @@ import pytest
 
 from example_apps.upstream import ControlError, Upstream
 from example_apps.upstream.__main__ import main
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -44,12 +45,6 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 5.0) -
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.005)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
