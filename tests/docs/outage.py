@@ -14,102 +14,33 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from example_apps.upstream.routes import resolve
+from tests.mode_server import Answer, ModeServer
 
 MODES = ("healthy", "failing", "hanging")
 FAILING_BODY = b"<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>\n"
 MAX_HANG = 60.0
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    upstream: DocsUpstream
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        upstream = self.server.upstream
-        upstream.requests += 1
-        mode, released = upstream.mode, upstream.released
-        if mode == "hanging":
-            released.wait(MAX_HANG)
-            self.close_connection = True
-            return
-        if mode == "failing":
-            self._send(502, "text/html", FAILING_BODY)
-            return
-        reply = resolve(self.command, urlsplit(self.path).path)
-        body = b"" if reply.body is None else json.dumps(reply.body).encode() + b"\n"
-        self._send(reply.status, "application/json", body)
-
-    def _send(self, status: int, content_type: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-        self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class DocsUpstream:
+class DocsUpstream(ModeServer):
     """A local HTTP server on 127.0.0.1 whose mode is one of :data:`MODES`."""
 
-    def __init__(self) -> None:
-        self.mode = "healthy"
-        self.released = threading.Event()
-        self.requests = 0
-        self._server: _Server | None = None
+    modes = MODES
+    hang_mode = "hanging"
+    max_hang = MAX_HANG
+    keep_alive = False
 
-    def start(self) -> DocsUpstream:
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.upstream = self
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self._server = server
-        return self
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.server_address[1])
-
-    def set_mode(self, mode: str) -> None:
-        """Switch mode; requests held by ``hanging`` are let go (unanswered)."""
-        assert mode in MODES, mode
-        self.mode = mode
-        self.released.set()
-        self.released = threading.Event()
-
-    def stop(self) -> None:
-        self.released.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def answer(self, method: str, path: str, mode: str) -> Answer:
+        if mode == "failing":
+            return Answer(502, "text/html", FAILING_BODY)
+        reply = resolve(method, urlsplit(path).path)
+        body = b"" if reply.body is None else json.dumps(reply.body).encode() + b"\n"
+        return Answer(reply.status, "application/json", body)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,59 +14,14 @@ number); ``"hang"`` (reads the request, never answers until the mode changes or 
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from tests.mode_server import Answer, ModeServer
 
 MODES = ("healthy", "errors", "decline", "hang")
 TIMEOUT = 0.4
 """The timeout setting of the dependencies the tests point at the fake, seconds."""
 MAX_HANG = 30.0
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    fake: FakeAPIs
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        fake = self.server.fake
-        with fake.lock:
-            fake.requests += 1
-            mode, released = fake.mode, fake.released
-        if mode == "hang":
-            released.wait(MAX_HANG)
-            self.close_connection = True
-            return
-        twilio = self.path.startswith("/2010-04-01/")
-        status, body = (_twilio if twilio else _stripe)(self.path, mode)
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if not twilio:
-            self.send_header("Request-Id", "req_fake")
-            self.send_header("Stripe-Should-Retry", "false" if status < 500 else "true")
-        self.end_headers()
-        self.wfile.write(data)
 
 
 def _stripe(path: str, mode: str) -> tuple[int, dict[str, Any]]:
@@ -113,48 +68,18 @@ def _twilio(path: str, mode: str) -> tuple[int, dict[str, Any]]:
     }
 
 
-class FakeAPIs:
-    """The fake Stripe and Twilio APIs on a free port of 127.0.0.1 (``url``)."""
+class FakeAPIs(ModeServer):
+    """The fake Stripe and Twilio APIs on a free port of 127.0.0.1 (``url``, once started)."""
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.mode = "healthy"
-        self.released = threading.Event()
-        self.requests = 0
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+    modes = MODES
+    hang_mode = "hang"
+    max_hang = MAX_HANG
 
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``: the base URL to point the SDKs at."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def set_mode(self, mode: str) -> None:
-        """Switch behaviour; leaving ``hang`` lets held requests go (unanswered)."""
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        with self.lock:
-            self.released.set()
-            self.mode = mode
-            self.released = threading.Event()
-
-    def start(self) -> FakeAPIs:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.released.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> FakeAPIs:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def answer(self, method: str, path: str, mode: str) -> Answer:
+        twilio = path.startswith("/2010-04-01/")
+        status, body = (_twilio if twilio else _stripe)(path, mode)
+        headers: tuple[tuple[str, str], ...] = ()
+        if not twilio:
+            retry = "false" if status < 500 else "true"
+            headers = (("Request-Id", "req_fake"), ("Stripe-Should-Retry", retry))
+        return Answer(status, "application/json", json.dumps(body).encode(), headers)
