@@ -10,11 +10,12 @@ suite out (as unreachable Redis and a missing Chromium already fail there).
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 
 import pytest
 
 from breaker_core.clock import FakeClock
+from example_apps.upstream import Upstream
 
 # pytest.importorskip's message, the one way our tests say "an extra is missing".
 _MISSING_EXTRA = "could not import"
@@ -89,3 +90,19 @@ def redis_url() -> str:
 def clock() -> FakeClock:
     """A fake clock starting at 1000 s."""
     return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def upstream_server() -> Iterator[Upstream]:
+    """One real flaky upstream on 127.0.0.1 for the session (use ``upstream``)."""
+    with Upstream() as up:
+        yield up
+
+
+@pytest.fixture
+def upstream(upstream_server: Upstream) -> Iterator[Upstream]:
+    """A real flaky upstream on 127.0.0.1, healthy and with zeroed counters."""
+    upstream_server.set_mode("healthy")
+    upstream_server.reset_stats()
+    yield upstream_server
+    upstream_server.set_mode("healthy")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -10,20 +9,6 @@ import pytest
 from breaker_core import Event, Registry
 from breaker_core.clock import FakeClock
 from example_apps.upstream import Upstream
-
-
-@pytest.fixture(scope="module")
-def upstream_server() -> Iterator[Upstream]:
-    with Upstream() as up:
-        yield up
-
-
-@pytest.fixture
-def upstream(upstream_server: Upstream) -> Iterator[Upstream]:
-    upstream_server.set_mode("healthy")
-    upstream_server.reset_stats()
-    yield upstream_server
-    upstream_server.set_mode("healthy")
 
 
 @dataclass

@@ -8,13 +8,6 @@ import time
 import pytest
 
 from example_apps.scenario.load import Outcome, Page, classify, run_load
-from example_apps.upstream import Upstream
-
-
-@pytest.fixture
-def upstream():
-    with Upstream() as up:
-        yield up
 
 
 def headers(**values: str) -> email.message.Message:

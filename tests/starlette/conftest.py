@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,7 +16,6 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     import starlette.testclient  # noqa: F401
 
-from example_apps.upstream import Upstream
 
 BACKENDS = [
     "asyncio",
@@ -35,18 +33,3 @@ BACKENDS = [
 def backend(request: pytest.FixtureRequest) -> str:
     """The anyio backend the TestClient runs the app on."""
     return str(request.param)
-
-
-@pytest.fixture(scope="session")
-def upstream_server() -> Iterator[Upstream]:
-    with Upstream() as up:
-        yield up
-
-
-@pytest.fixture
-def upstream(upstream_server: Upstream) -> Iterator[Upstream]:
-    """A real flaky upstream on 127.0.0.1, healthy and with zeroed counters."""
-    upstream_server.set_mode("healthy")
-    upstream_server.reset_stats()
-    yield upstream_server
-    upstream_server.set_mode("healthy")
