@@ -3,8 +3,8 @@
 The half-open guarantee has two halves, both counted here over many trials:
 
 - while Redis answers within the storage's ``timeout``, exactly one probe runs among
-  all processes and threads (these tests give Redis ``ANSWERS``, so a loaded machine
-  cannot turn a slow answer into a timeout);
+  all processes (forked and spawned), threads and tasks (these tests give Redis
+  ``ANSWERS``, so a loaded machine cannot turn a slow answer into a timeout);
 - when it does not, each process decides alone, as with ``memory://``: at most one probe
   per process (a Redis of the test's own, stopped during the admission).
 """
@@ -12,9 +12,13 @@ The half-open guarantee has two halves, both counted here over many trials:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing
+import os
 import threading
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,7 +36,12 @@ ANSWERS = "5s"
 loaded machine. With the default 100ms, a machine at load 30 let 3 probes through: each
 process whose request for a slot timed out decided alone (the second half above)."""
 
+START = 120.0
+"""How long the fleet's processes may take to start: a spawned process imports everything
+afresh, which takes seconds on a loaded machine (forked ones are ready at once)."""
+
 CTX = multiprocessing.get_context("fork")
+SPAWN = multiprocessing.get_context("spawn")
 SETTINGS: dict[str, Any] = {"failure_threshold": 3, "reset_timeout": 5, "probe_timeout": 60}
 
 
@@ -51,129 +60,200 @@ def _synced(registry: Registry) -> None:
         time.sleep(0.01)
 
 
-class Fleet:
-    """PROCESSES forked processes of THREADS threads each, all calling one shared breaker.
+@dataclasses.dataclass
+class Shared:
+    """What the fleet's processes share (passed to each at its start, so spawn works too)."""
 
-    Each trial: the main process trips the breaker and moves the clock past its wait,
-    every process syncs, then all threads call at once; each probe holds until every
-    other call was rejected. ``ran[i]`` counts process i's probes.
+    url: str
+    trials: int
+    runs: str
+    """A directory: every probe that runs creates one file in it, named
+    ``<trial>-<process>-<unique>``; the files are the count, whatever memory says."""
+    now: Any
+    rejected: Any
+    degraded: Any
+    release: Any
+    gate: Any
+
+
+def _runs(runs: str, trial: int) -> list[int]:
+    """How many probes ran in each process in ``trial``: its files in ``runs``."""
+    counts = [0] * PROCESSES
+    for name in os.listdir(runs):
+        ran_in, index, _ = name.split("-")
+        if int(ran_in) == trial:
+            counts[int(index)] += 1
+    return counts
+
+
+def _work(shared: Shared, index: int) -> None:
+    """One process of the fleet: THREADS threads call the breaker at once, every trial."""
+    registry = Registry.from_settings(
+        {"storage": shared.url, "dependencies": {"dep": SETTINGS}},
+        clock=lambda: shared.now.value,
+    )
+    breaker = registry["dep"]
+
+    def probe(trial: int) -> str:
+        run = f"{trial}-{index}-{uuid.uuid4().hex}"
+        with open(os.path.join(shared.runs, run), "x"):
+            pass
+        shared.release.wait(WAIT)
+        return "ok"
+
+    def caller(start: threading.Barrier, trial: int) -> None:
+        start.wait()
+        try:
+            breaker.call(probe, trial)
+        except CircuitOpenError:
+            with shared.rejected.get_lock():
+                shared.rejected.value += 1
+
+    shared.gate.wait(START)  # started
+    for trial in range(shared.trials):
+        shared.gate.wait(WAIT)  # the main process has tripped the breaker and moved the clock
+        _synced(registry)
+        shared.gate.wait(WAIT)  # every process has seen it
+        shared.gate.wait(WAIT)  # go (the main process may stop Redis first)
+        start = threading.Barrier(THREADS)
+        threads = [threading.Thread(target=caller, args=(start, trial)) for _ in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(WAIT)
+        if registry.storage.degraded:
+            with shared.degraded.get_lock():
+                shared.degraded.value += 1
+        _synced(registry)  # report the probe's outcome (and rejoin, if apart)
+        shared.gate.wait(WAIT)
+    registry.close()
+
+
+class Fleet:
+    """PROCESSES processes of THREADS threads each, all calling one shared breaker.
+
+    ``context``: how the processes start (``fork`` or ``spawn``). Each trial: the main
+    process trips the breaker and moves the clock past its wait, every process syncs,
+    then all threads call at once; each probe holds until every other call was rejected.
     """
 
-    def __init__(self, url: str, trials: int) -> None:
-        self.url = url
-        self.trials = trials
-        self.now = CTX.Value("d", 1000.0)
-        self.ran = CTX.Array("i", PROCESSES)
-        self.rejected = CTX.Value("i", 0)
-        self.degraded = CTX.Value("i", 0)
-        self.release = CTX.Event()
-        self.gate = CTX.Barrier(PROCESSES + 1)
-        self.workers = [CTX.Process(target=self._work, args=(i,)) for i in range(PROCESSES)]
+    def __init__(self, url: str, trials: int, runs: Path, context: Any = CTX) -> None:
+        self.shared = Shared(
+            url=url,
+            trials=trials,
+            runs=str(runs),
+            now=context.Value("d", 1000.0),
+            rejected=context.Value("i", 0),
+            degraded=context.Value("i", 0),
+            release=context.Event(),
+            gate=context.Barrier(PROCESSES + 1),
+        )
+        self.workers = [
+            context.Process(target=_work, args=(self.shared, i)) for i in range(PROCESSES)
+        ]
+
+    @property
+    def now(self) -> Any:
+        """The fleet's clock (a shared float, seconds): every process's breaker reads it."""
+        return self.shared.now
+
+    @property
+    def degraded(self) -> Any:
+        """How many processes found their storage degraded after the last trial's calls."""
+        return self.shared.degraded
 
     def __enter__(self) -> Fleet:
         for worker in self.workers:
             worker.start()
+        self.shared.gate.wait(START)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.release.set()
+        self.shared.release.set()
         for worker in self.workers:
             worker.join(WAIT)
             if worker.is_alive():
                 worker.kill()
 
-    def _work(self, index: int) -> None:
-        registry = Registry.from_settings(
-            {"storage": self.url, "dependencies": {"dep": SETTINGS}}, clock=lambda: self.now.value
-        )
-        breaker = registry["dep"]
-
-        def probe() -> str:
-            with self.ran.get_lock():
-                self.ran[index] += 1
-            self.release.wait(WAIT)
-            return "ok"
-
-        def caller(start: threading.Barrier) -> None:
-            start.wait()
-            try:
-                breaker.call(probe)
-            except CircuitOpenError:
-                with self.rejected.get_lock():
-                    self.rejected.value += 1
-
-        for _ in range(self.trials):
-            self.gate.wait(WAIT)  # the main process has tripped the breaker and moved the clock
-            _synced(registry)
-            self.gate.wait(WAIT)  # every process has seen it
-            self.gate.wait(WAIT)  # go (the main process may stop Redis first)
-            start = threading.Barrier(THREADS)
-            threads = [threading.Thread(target=caller, args=(start,)) for _ in range(THREADS)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(WAIT)
-            if registry.storage.degraded:
-                with self.degraded.get_lock():
-                    self.degraded.value += 1
-            _synced(registry)  # report the probe's outcome (and rejoin, if apart)
-            self.gate.wait(WAIT)
-        registry.close()
-
     def trial(self, main: Registry, trial: int, stopped: Any = None) -> list[int]:
-        """Run one trial; ``stopped``: a context manager holding Redis while they call."""
+        """Run one trial; ``stopped``: a context manager holding Redis while they call.
+
+        Returns how many probes ran in each process (counted by their files).
+        """
+        shared = self.shared
         for _ in range(3):
             with pytest.raises(Boom):
                 main["dep"].call(_raise)
         main.storage.sync_now()
         assert main["dep"].state is State.OPEN, f"trial {trial}"
-        self.now.value += 5  # past reset_timeout: the next call may probe
-        for index in range(PROCESSES):
-            self.ran[index] = 0
-        self.rejected.value = self.degraded.value = 0
-        self.release.clear()
-        self.gate.wait(WAIT)
-        self.gate.wait(WAIT)
+        shared.now.value += 5  # past reset_timeout: the next call may probe
+        shared.rejected.value = shared.degraded.value = 0
+        shared.release.clear()
+        shared.gate.wait(WAIT)
+        shared.gate.wait(WAIT)
         with stopped if stopped is not None else contextlib.nullcontext():
-            self.gate.wait(WAIT)
+            shared.gate.wait(WAIT)
             deadline = time.monotonic() + WAIT
-            while sum(self.ran) + self.rejected.value < PROCESSES * THREADS:
+            while sum(_runs(shared.runs, trial)) + shared.rejected.value < PROCESSES * THREADS:
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.001)  # waiting for other processes, not moving breaker time
-        self.release.set()
-        self.gate.wait(WAIT)
-        assert sum(self.ran) + self.rejected.value == PROCESSES * THREADS, f"trial {trial}"
-        return list(self.ran)
+        shared.release.set()
+        shared.gate.wait(WAIT)
+        ran = _runs(shared.runs, trial)
+        assert sum(ran) + shared.rejected.value == PROCESSES * THREADS, f"trial {trial}"
+        return ran
 
 
-def test_exactly_one_probe_among_4_processes_of_8_threads(storage_url):
-    """While Redis answers: one probe among 32 callers in 4 processes, in each of 30 trials."""
-    fleet = Fleet(storage_url(refresh="0", timeout=ANSWERS), TRIALS)
-    main = Registry.from_settings(
-        {"storage": storage_url(refresh="0", timeout=ANSWERS), "dependencies": {"dep": SETTINGS}},
-        clock=lambda: fleet.now.value,
-    )
-    probes = []
+def _one_probe_per_trial(fleet: Fleet, main: Registry) -> None:
+    """Every trial while Redis answers: exactly one probe ran, and it closed the breaker."""
     try:
         with fleet:
             for trial in range(TRIALS):
                 ran = fleet.trial(main, trial)
                 assert fleet.degraded.value == 0, f"trial {trial}: Redis did not answer"
-                probes.append(sum(ran))
+                assert sum(ran) == 1, f"trial {trial}: probes in each process {ran}"
                 main.storage.sync_now()
                 assert main["dep"].state is State.CLOSED, f"trial {trial}"
     finally:
         main.close()
-    assert probes == [1] * TRIALS
     assert all(worker.exitcode == 0 for worker in fleet.workers)
 
 
-def test_with_redis_stopped_each_of_4_processes_decides_alone_one_probe_each(own_redis, prefix):
+def test_exactly_one_probe_among_4_processes_of_8_threads(storage_url, tmp_path):
+    """While Redis answers: one probe among 32 callers in 4 forked processes, in each of
+    30 trials."""
+    fleet = Fleet(storage_url(refresh="0", timeout=ANSWERS), TRIALS, tmp_path)
+    main = Registry.from_settings(
+        {"storage": storage_url(refresh="0", timeout=ANSWERS), "dependencies": {"dep": SETTINGS}},
+        clock=lambda: fleet.now.value,
+    )
+    _one_probe_per_trial(fleet, main)
+
+
+@pytest.mark.slow
+def test_exactly_one_probe_among_4_spawned_processes_of_8_threads(storage_url, tmp_path):
+    """The same with spawned processes: each builds its own registry from settings and
+    shares nothing with the main process but Redis (and the test's clock and signals).
+
+    With ``memory://`` each process has a breaker of its own and sends its own probe by
+    design, so only shared storage makes a claim across processes.
+    """
+    fleet = Fleet(storage_url(refresh="0", timeout=ANSWERS), TRIALS, tmp_path, SPAWN)
+    main = Registry.from_settings(
+        {"storage": storage_url(refresh="0", timeout=ANSWERS), "dependencies": {"dep": SETTINGS}},
+        clock=lambda: fleet.now.value,
+    )
+    _one_probe_per_trial(fleet, main)
+
+
+def test_with_redis_stopped_each_of_4_processes_decides_alone_one_probe_each(
+    own_redis, prefix, tmp_path
+):
     """Redis stops during the half-open admission: every request for a slot times out,
     each process decides alone (memory's rule), and runs exactly one probe, never more."""
     url = f"{own_redis.url}?prefix={prefix}&refresh=0"
-    fleet = Fleet(f"{url}&timeout=200ms", PAUSED_TRIALS)
+    fleet = Fleet(f"{url}&timeout=200ms", PAUSED_TRIALS, tmp_path)
     main = Registry.from_settings(
         {"storage": f"{url}&timeout={ANSWERS}", "dependencies": {"dep": SETTINGS}},
         clock=lambda: fleet.now.value,
