@@ -56,7 +56,7 @@ class MachineState:
         "_ignore",
         "_last_failure",
         "_lean_failures",
-        "_lean_successes",
+        "_lean_read",
         "_listening",
         "_lock",
         "_opened_at",
@@ -157,8 +157,9 @@ class MachineState:
         # classes); () when a failure needs more (see _set_lean_failures).
         self._lean_failures: tuple[type[Exception], ...] = ()
         # Whether a closed success of the general path (timed, an attempt's) needs only
-        # the window and the history's latency count (see _set_lean_failures).
-        self._lean_successes = False
+        # the window and the history's latency count, as _fast_read: None (it does),
+        # False (it needs more) or the gate's read (it does while the gate is shut).
+        self._lean_read: Callable[[], object] | Literal[False] | None = False
         self.listeners_changed()
 
     def _take_settings(self, config: BreakerConfig) -> None:
@@ -199,26 +200,31 @@ class MachineState:
         self._set_lean_failures()
 
     def _set_lean_failures(self) -> None:
-        """Recompute ``_lean_failures`` (after listeners, settings or storage change).
+        """Recompute ``_lean_failures`` and ``_lean_read`` (listeners, settings or storage changed).
 
         The fast path counts a failure itself when all it takes is the window
-        and the trip decision: no listener to tell, no bulkhead slot to give
-        back, no shared store to count in, nothing in ``ignore`` and classes
-        alone (no predicate) in ``record``.
+        and the trip decision: no listener to tell (gated listeners do not
+        count: the fast path is only taken while their gate is shut), no
+        bulkhead slot to give back, no shared store to count in, nothing in
+        ``ignore`` and classes alone (no predicate) in ``record``.
         """
         record = self._record_classes
-        lean = not (self._listening or self._bulkhead is not None or self._shared or self._ignore)
+        gate = self._gate
+        eager = bool(self._listening) and gate is None  # a listener hears every call
+        lean = not (eager or self._bulkhead is not None or self._shared or self._ignore)
         self._lean_failures = record if lean and record is not None else ()
         # Likewise for a success on the general path (Outcomes._finish): nothing to
-        # tell or share, no slow calls, results or trip policy to judge it by.
-        self._lean_successes = not (
-            self._listening
+        # tell or share, no slow calls, results or trip policy to judge it by; with
+        # gated listeners only, that holds while the gate is shut (asked there).
+        lean = not (
+            eager
             or self._shared
             or self._slow is not None
             or self._result_is_failure is not None
             or self._policy is not None
             or self._config.failure_rate is not None
         )
+        self._lean_read = (None if gate is None else gate.read) if lean else False
 
     def _tells(self) -> bool:
         """Whether listeners hear of the current call (its gate asked, if all are gated)."""

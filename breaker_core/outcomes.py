@@ -139,7 +139,17 @@ class Outcomes(Admission):
         bulkhead = self._bulkhead
         if bulkhead is not None:
             bulkhead.release(duration, False, now)
-        if self._lean_successes:
+        # As in the call forms: None (lean), False (not lean) or, with gated listeners
+        # only, the gate's read, inlined (lean while the gate is shut).
+        read = self._lean_read
+        if read is None or (
+            read
+            and (
+                not (seen := read())
+                or seen is self._gate.quiet  # type: ignore[union-attr]
+                or not self._gate.opens(seen)  # type: ignore[union-attr]
+            )
+        ):
             # A success counted in the window (and its duration in the history), nothing
             # else to judge, count or tell: settled here unless the phase moved on.
             lock = self._lock

@@ -269,6 +269,71 @@ def test_a_gated_listener_hears_only_calls_made_while_its_gate_is_true():
     assert GATE.get() is False
 
 
+def test_a_shut_gate_keeps_the_lean_paths_of_a_breaker_that_is_not_plain(monkeypatch):
+    """The adaptive limit (settings' default) times every call: the general path, whose closed
+    success is settled lean (no judging, no event) while every listener is gated and the gate
+    is shut; a fast-path failure is counted lean likewise. Calls made while the gate is open
+    are judged and told as before."""
+    from breaker_core.outcomes import Outcomes
+
+    settled: list[object] = []
+    settle = Outcomes._settle
+
+    def spy(self: Outcomes, *args: object) -> None:
+        settled.append(args[1])  # the outcome
+        settle(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Outcomes, "_settle", spy)
+    clock = FakeClock(1000.0)
+    registry = Registry.from_settings(
+        {"dependencies": {"api": {}, "cache": {"max_concurrent": None, "failure_threshold": 3}}},
+        clock=clock,
+    )
+    api, cache = registry["api"], registry["cache"]
+    heard: list[Event] = []
+    registry.add_listener(heard.append, when=GATE.get)
+    assert api._adaptive
+    assert not api._plain
+    assert cache._plain
+
+    def work() -> str:
+        clock.advance(0.004)
+        return "ok"
+
+    async def awork() -> str:
+        return work()
+
+    for _ in range(5):
+        api.call(work)
+    asyncio.run(api.call_async(awork))
+    with api.attempt():
+        work()
+    assert settled == []  # all three forms settled lean: nothing judged, nothing told
+    with pytest.raises(Boom):
+        cache.call(fail)
+    assert settled == []  # a fast-path failure counted lean too
+    token = GATE.set(True)
+    try:
+        api.call(work)
+        with pytest.raises(Boom):
+            cache.call(fail)
+    finally:
+        GATE.reset(token)
+    assert len(settled) == 2  # the gate open: judged and told
+    assert [(e.name, e.kind, round(e.duration or 0, 6)) for e in heard] == [
+        ("api", "success", 0.004),
+        ("cache", "failure", 0.0),
+    ]
+    with pytest.raises(Boom):
+        cache.call(fail)  # the third failure trips, unheard: the gate is shut
+    assert cache.state.value == "open"
+    assert [e.kind for e in heard] == ["success", "failure"]
+    assert api.totals().calls == {"success": 8}
+    assert cache.totals().calls["failure"] == 3
+    assert api.history()["total"]["calls"] == 8
+    assert api.history()["total"]["timed"] == 8  # every call's duration kept
+
+
 def test_an_ungated_listener_takes_the_fast_path_away_and_hears_everything():
     breaker = CircuitBreaker("inventory")
     heard: list[Event] = []
@@ -354,6 +419,7 @@ def test_a_context_gate_asks_its_test_once_per_refused_value():
     variable.reset(token)
     assert [e.kind for e in heard] == ["success"]
     # the refused value was asked about once; a value let through is asked about each
-    # time (the fast path, the general path, the gated listener): it is not remembered
-    assert asked == ["sampled out", "recording", "recording", "recording"]
+    # time (the fast path, the lean success's test, the general path, the gated
+    # listener): it is not remembered
+    assert asked == ["sampled out", "recording", "recording", "recording", "recording"]
     assert breaker.totals().calls == {"success": 7}

@@ -384,3 +384,69 @@ async def test_async_calls_mark_their_own_task_span(otel, clock: FakeClock) -> N
     spans = otel.spans.get_finished_spans()
     assert [len(events_of(span)) for span in spans] == [1, 1]
     assert otel.value(names.CALLS, dependency="cache", outcome="success").value == 4
+
+
+def test_the_default_limit_keeps_exact_counts_and_marks_only_recording_spans(
+    otel, clock: FakeClock
+) -> None:
+    """Settings' default breaker (the adaptive limit: not plain), from many threads: calls made
+    outside any span, in a sampled-out span and in a recording span are all counted, by
+    outcome; only the recording spans are marked, each with its own call."""
+    import threading
+
+    from opentelemetry import trace
+
+    registry = Registry.from_settings(
+        {"dependencies": {"api": {"failure_threshold": 10**9}}}, clock=clock
+    )
+    instrument(registry, meter_provider=otel.meter_provider)
+    api = registry["api"]
+    assert api._adaptive
+    trials, threads, per_thread = 4, 8, 1500
+    sampled_out = trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)
+
+    def one(i: int, n: int) -> None:
+        if (i + n) % 5 == 0:
+            with pytest.raises(RuntimeError):
+                api.call(boom)
+        else:
+            api.call(lambda: None)
+
+    def work(trial: int, i: int, start: threading.Barrier) -> None:
+        start.wait()
+        for n in range(per_thread):
+            if n % 10 == 0:
+                with otel.tracer.start_as_current_span(f"recording {trial} {i} {n}"):
+                    one(i, n)
+            elif n % 10 == 1:
+                with trace.use_span(sampled_out):
+                    one(i, n)
+            else:
+                one(i, n)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads switch often: counts interleave
+    try:
+        for trial in range(trials):
+            start = threading.Barrier(threads)
+            workers = [
+                threading.Thread(target=work, args=(trial, i, start)) for i in range(threads)
+            ]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+    finally:
+        sys.setswitchinterval(interval)
+    total = trials * threads * per_thread
+    failures = trials * sum(
+        1 for i in range(threads) for n in range(per_thread) if (i + n) % 5 == 0
+    )
+    assert otel.value(names.CALLS, dependency="api", outcome="failure").value == failures
+    assert otel.value(names.CALLS, dependency="api", outcome="success").value == total - failures
+    spans = otel.spans.get_finished_spans()
+    assert len(spans) == total // 10
+    for span in spans:
+        _, _, i, n = span.name.split()
+        expected = "failure" if (int(i) + int(n)) % 5 == 0 else "success"
+        assert [e[names.OUTCOME] for e in events_of(span)] == [expected]
