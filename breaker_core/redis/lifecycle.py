@@ -30,19 +30,24 @@ class Tracked(Protocol):
     def close(self) -> None: ...
 
 
-_STORAGES: weakref.WeakSet[Tracked] = weakref.WeakSet()
+# By identity: storages compare equal by URL (``Registry.reconfigure`` relies on it),
+# yet two registries on one URL each have their own storage, worker and connection.
+# A set would keep only the first of them and leave the others unhooked: no worker
+# in a forked child (never rejoining), the parent's socket, no flush at exit.
+_STORAGES: weakref.WeakValueDictionary[int, Tracked] = weakref.WeakValueDictionary()
 _held: list[Tracked] = []
 
 
 def track(storage: Tracked) -> None:
-    """Hold ``storage`` safe across forks and flush it at exit, while it lives."""
-    _STORAGES.add(storage)
+    """Hold ``storage`` safe across forks and flush it at exit, while it lives
+    (every storage, however it compares with another)."""
+    _STORAGES[id(storage)] = storage
 
 
 def _before_fork() -> None:
     # No sync is half done when the process forks (the worker holds the machines'
     # locks for a moment while it swaps out their counts).
-    _held[:] = list(_STORAGES)
+    _held[:] = list(_STORAGES.values())
     for storage in _held:
         storage.hold_syncs()
 
@@ -55,12 +60,12 @@ def _after_fork_in_parent() -> None:
 
 def _after_fork_in_child() -> None:
     _held.clear()
-    for storage in list(_STORAGES):
+    for storage in list(_STORAGES.values()):
         storage.forked()
 
 
 def _close_all() -> None:
-    for storage in list(_STORAGES):
+    for storage in list(_STORAGES.values()):
         storage.close()
 
 

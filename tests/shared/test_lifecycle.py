@@ -388,3 +388,30 @@ def test_a_process_that_exits_without_close_flushes_its_counts(storage_url):
         assert reader["dep"].snapshot()["failures"] == 2
     finally:
         reader.close()
+
+
+def _two_count_and_exit(url: str) -> None:
+    # Two registries on one URL: storages that compare equal, each flushed at exit.
+    # Successes wait for the flush (a failure would wake the worker at once).
+    for name in ("dep", "other"):
+        registry = Registry.from_settings({"storage": url, "dependencies": {name: {}}})
+        for _ in range(2):
+            registry[name].call(lambda: None)
+        _KEPT.append(registry)  # alive until the exit, never closed
+
+
+_KEPT: list[Registry] = []
+
+
+def test_two_registries_on_one_url_both_flush_at_exit(storage_url):
+    worker = SPAWN.Process(target=_two_count_and_exit, args=(storage_url(refresh="5s"),))
+    worker.start()
+    worker.join(60)
+    assert worker.exitcode == 0
+    reader = Registry.from_settings(
+        {"storage": storage_url(refresh="0"), "dependencies": {"dep": {}, "other": {}}}
+    )
+    try:
+        assert [reader[name].snapshot()["successes"] for name in ("dep", "other")] == [2, 2]
+    finally:
+        reader.close()
