@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Mapping
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.util.types import AttributeValue
@@ -52,9 +53,17 @@ def recording_gate() -> ContextGate:
     if not isinstance(variable, contextvars.ContextVar) or not isinstance(key, str):
         return ContextGate(_public_recording)
 
-    def recording(current: Mapping[str, object]) -> bool:
-        span = current.get(key)
-        return isinstance(span, trace.Span) and span.is_recording()
+    # The types seen to be spans: isinstance against the API's abstract Span runs
+    # ABCMeta.__instancecheck__ (a Python call); a set lookup does not.
+    span_types: set[type] = set()
+
+    def recording(current: Mapping[str, Any]) -> bool:
+        span: Any = current.get(key)
+        if type(span) not in span_types:
+            if not isinstance(span, trace.Span):
+                return False
+            span_types.add(type(span))
+        return span.is_recording()  # type: ignore[no-any-return]
 
     return ContextGate(variable.get, recording)
 

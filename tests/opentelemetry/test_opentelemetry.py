@@ -359,6 +359,15 @@ def test_the_recording_gate_answers_as_the_api_does(otel, monkeypatch, public: b
         assert both() == (True, True)
         with trace.use_span(trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)):
             assert both() == (False, False)
+    # something that is not a span under the span's key: no span, as for the API
+    # (the gate remembers the span types it has seen, never this one)
+    from opentelemetry.trace import propagation
+
+    token = context.attach(context.set_value(propagation._SPAN_KEY, "not a span"))
+    try:
+        assert both() == (False, False)
+    finally:
+        context.detach(token)
 
 
 async def test_async_calls_mark_their_own_task_span(otel, clock: FakeClock) -> None:
