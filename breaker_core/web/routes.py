@@ -78,16 +78,19 @@ def compile_route(pattern: str) -> Glob:
 
 
 class RoutePlan:
-    """What one guarded path needs, worked out once per path and settings generation.
+    """What one path needs, worked out once per path and settings generation.
 
     ``breakers``: the breakers of the dependencies whose routes match, in
-    settings order; ``keepers``: the names of those with ``stale_for``.
+    settings order (empty for a path no dependency guards); ``keepers``: the
+    names of those with ``stale_for``; ``generation``: the registry's settings
+    generation the plan was worked out for (see :attr:`RouteTable.plans`).
     """
 
-    __slots__ = ("breakers", "keepers", "names")
+    __slots__ = ("breakers", "generation", "keepers", "names")
 
-    def __init__(self, breakers: list[CircuitBreaker]) -> None:
+    def __init__(self, breakers: list[CircuitBreaker], generation: int = 0) -> None:
         self.breakers = tuple(breakers)
+        self.generation = generation
         self.names = [breaker.name for breaker in breakers]
         self.keepers = [breaker.name for breaker in breakers if breaker.config.stale_for > 0]
 
@@ -100,17 +103,40 @@ class RoutePlan:
 
 
 class RouteTable:
-    """The ``routes`` of every dependency of a registry, ready to match paths."""
+    """The ``routes`` of every dependency of a registry, ready to match paths.
+
+    A middleware on the request path looks a path's plan up without a call of
+    its own (a Python call costs more than the look-up)::
+
+        plans, generation = table.plans, table.generation   # once, at start-up
+        try:
+            plan = plans[path]
+        except KeyError:
+            plan = table.find(path)
+        if plan.generation != generation.value:              # the settings changed
+            plan = table.find(path)
+    """
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        # Read on every request: a slot, not an attribute of the registry (see SettingsGeneration).
-        self._settings = registry.settings_generation
+        self.generation = registry.settings_generation
+        """The registry's settings generation (``.value``), read on every request: a slot."""
+        self.plans: dict[str, RoutePlan] = {}
+        """Path -> its plan, an empty one when no route matches it.
+
+        The same dict for the table's life (emptied, never replaced): a
+        middleware keeps it. It may still hold plans of an older settings
+        generation; compare ``plan.generation`` with ``generation.value``, and
+        ask :meth:`find` when they differ. Bounded: see ``_PLAN_LIMIT``. Read-only
+        for everyone but the table.
+        """
         self._compile()
 
     def _compile(self) -> None:
         registry = self.registry
-        self._generation = self._settings.value  # rebuilt after registry.reconfigure()
+        # Read first: a reconfigure() finishing while the patterns are read is
+        # seen on the next request (the plans carry the older number).
+        self._generation = self.generation.value  # rebuilt after registry.reconfigure()
         self._routes: list[tuple[Glob, str]] = [
             (Glob(pattern), breaker.name)
             for breaker in registry.breakers()
@@ -122,11 +148,11 @@ class RouteTable:
         self._any = (
             re.compile("|".join(re.escape(prefix) for prefix in prefixes)) if self._routes else None
         )
-        # path -> its plan, or None when no route matches it (bounded: see _PLAN_LIMIT).
-        self._plans: dict[str, RoutePlan | None] = {}
+        self._unguarded = RoutePlan([], self._generation)
+        self.plans.clear()
 
     def __bool__(self) -> bool:
-        if self._settings.value != self._generation:
+        if self.generation.value != self._generation:
             self._compile()
         return bool(self._routes)
 
@@ -140,15 +166,28 @@ class RouteTable:
         Remembered per path until the settings change, so a path is matched
         against the patterns once, not on every request.
         """
-        if self._settings.value != self._generation:
+        plan = self.plans.get(path)
+        if plan is None or plan.generation != self.generation.value:
+            plan = self.find(path)
+        return plan if plan.breakers else None
+
+    def find(self, path: str) -> RoutePlan:
+        """What ``path`` needs under the current settings: its plan, empty when nothing guards it.
+
+        Remembered in :attr:`plans` until the settings change.
+        """
+        if self.generation.value != self._generation:
             self._compile()
-        plans = self._plans
-        try:
-            return plans[path]
-        except KeyError:
-            pass
+        plans = self.plans
+        plan = plans.get(path)
+        if plan is not None and plan.generation == self._generation:
+            return plan
         names = self._match(path)
-        plan = RoutePlan([self.registry[name] for name in names]) if names else None
+        plan = (
+            RoutePlan([self.registry[name] for name in names], self._generation)
+            if names
+            else self._unguarded
+        )
         if len(plans) >= _PLAN_LIMIT:
             plans.clear()
         plans[path] = plan
@@ -156,7 +195,7 @@ class RouteTable:
 
     def dependencies_for(self, path: str) -> list[str]:
         """The dependencies whose routes match ``path``, in settings order, without repeats."""
-        if self._settings.value != self._generation:
+        if self.generation.value != self._generation:
             self._compile()
         return self._match(path)
 

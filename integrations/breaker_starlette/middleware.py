@@ -139,6 +139,10 @@ class BreakerMiddleware:
         self.registry = build_registry(registry, settings, clock, "BreakerMiddleware")
         self.guard = page_guard(self.registry)
         self.routes = self.guard.routes
+        # The route table's memo and the settings generation, kept to look a
+        # path's plan up without a call (see RouteTable.plans).
+        self._plans = self.routes.plans
+        self._generation = self.routes.generation
         self._owns_registry = registry is None  # built here: closed at lifespan shutdown
         self._declared = False  # the 503 of require() in the app's OpenAPI schema
         # True: Starlette's ExceptionMiddleware inside answers an escaping
@@ -203,12 +207,23 @@ class BreakerMiddleware:
             scope["state"]["breakers"] = self.registry
         except KeyError:  # a server without lifespan state
             scope["state"] = {"breakers": self.registry}
-        plan = self.routes.plan(scope["path"])  # remembered per path
-        if plan is not None:
-            visit = self.guard.visit(plan, scope["method"], scope, page_request, raw_key)
-            if visit is not None:
-                await self._visited(visit, scope, receive, send)
-                return
+        path = scope["path"]
+        try:
+            plan = self._plans[path]  # remembered per path
+        except KeyError:
+            plan = self.routes.find(path)
+        if plan.generation != self._generation.value:  # the settings changed
+            plan = self.routes.find(path)
+        if plan.breakers:  # else no dependency guards the path (the common case)
+            # The guard's visit has nothing to do while none of the breakers is
+            # open and none keeps pages: only otherwise is it asked.
+            for breaker in plan.breakers:
+                if plan.keepers or breaker.is_open:
+                    visit = self.guard.visit(plan, scope["method"], scope, page_request, raw_key)
+                    if visit is not None:
+                        await self._visited(visit, scope, receive, send)
+                        return
+                    break
         if self._handled:
             # Nothing to answer or keep (the common case), and an escaping
             # CircuitOpenError is answered by the handler inside: send untouched.
@@ -218,20 +233,13 @@ class BreakerMiddleware:
                 self._started_error(error, scope)
             return
         # Nothing to answer or keep, no handler inside: only whether the
-        # response started is watched, by a plain function handing on send's
-        # awaitable (no coroutine of its own per message).
-        started = False
-
-        def watch(message: Message) -> Awaitable[None]:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            return send(message)
-
+        # response started is watched (a closure made by a function of its
+        # own: one here would make every request build cells, watched or not).
+        watch, started = _watching(send)
         try:
             await self.app(scope, receive, watch)
         except CircuitOpenError as error:
-            await self._escaped(error, started, scope, send, None)
+            await self._escaped(error, started[0], scope, send, None)
 
     def _declare(self, scope: Scope) -> None:
         """Declare the 503 of ``require()`` in the app's OpenAPI schema, on the first request."""
@@ -292,6 +300,21 @@ class BreakerMiddleware:
             raise error
         made = visit if visit is not None else (lambda: page_request(scope))
         await send_answer(send, self.guard.answer_for(error, made), method)
+
+
+def _watching(send: Send) -> tuple[Send, list[bool]]:
+    """``send`` noting whether the response started, and the note (``[started]``).
+
+    A plain function handing on ``send``'s awaitable: no coroutine of its own per message.
+    """
+    started = [False]
+
+    def watch(message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.start":
+            started[0] = True
+        return send(message)
+
+    return watch, started
 
 
 def _log_started(error: CircuitOpenError, scope: Scope) -> None:

@@ -72,7 +72,34 @@ def test_route_plans_are_remembered_per_path_until_the_settings_change(clock):
     assert (fresh.names, fresh.keepers) == (["inventory"], [])
     for number in range(5000):  # visitors choose paths: the memo stays bounded
         table.plan(f"/x/{number}")
-    assert len(table._plans) <= 4096
+    assert len(table.plans) <= 4096
+
+
+def test_the_plans_memo_is_one_dict_whose_plans_carry_their_generation(clock):
+    """What a middleware reads without a call: RouteTable.plans and each plan's generation."""
+    registry = Registry.from_settings(
+        {"dependencies": {"inventory": {"routes": ["/product/*"]}}}, clock=clock
+    )
+    table = RouteTable(registry)
+    plans = table.plans
+    guarded, unguarded = table.find("/product/1"), table.find("/about")
+    assert (guarded.names, unguarded.breakers) == (["inventory"], ())
+    assert plans == {"/product/1": guarded, "/about": unguarded}
+    assert {guarded.generation, unguarded.generation} == {table.generation.value}
+    assert table.plan("/about") is None  # plan() still says None for an unguarded path
+    registry.reconfigure({"dependencies": {"inventory": {"routes": ["/about"]}}})
+    # Until the table is asked again the memo holds the older plans, which say so.
+    assert plans["/product/1"].generation != table.generation.value
+    moved, now_guarded = table.find("/product/1"), table.find("/about")
+    assert (moved.breakers, now_guarded.names) == ((), ["inventory"])
+    assert table.plans is plans  # emptied and refilled, never replaced
+    assert set(plans) == {"/product/1", "/about"}
+    assert {moved.generation, now_guarded.generation} == {table.generation.value}
+    # A plan of an older generation written late (a thread still matching while the
+    # settings changed) is never handed out.
+    plans["/product/1"] = guarded
+    assert table.find("/product/1") is not guarded
+    assert table.find("/product/1").breakers == ()
 
 
 def test_half_open_does_not_block_a_page(clock):
