@@ -233,9 +233,19 @@ class BreakerMiddleware:
                 self._started_error(error, scope)
             return
         # Nothing to answer or keep, no handler inside: only whether the
-        # response started is watched (a closure made by a function of its
-        # own: one here would make every request build cells, watched or not).
-        watch, started = _watching(send)
+        # response started is watched, by a plain function handing on send's
+        # awaitable (no coroutine of its own per message). It gets send and the
+        # note as defaults, not from a closure: a closure here would make every
+        # request build cells, watched or not.
+        started = [False]
+
+        def watch(
+            message: Message, send: Send = send, started: list[bool] = started
+        ) -> Awaitable[None]:
+            if message["type"] == "http.response.start":
+                started[0] = True
+            return send(message)
+
         try:
             await self.app(scope, receive, watch)
         except CircuitOpenError as error:
@@ -300,21 +310,6 @@ class BreakerMiddleware:
             raise error
         made = visit if visit is not None else (lambda: page_request(scope))
         await send_answer(send, self.guard.answer_for(error, made), method)
-
-
-def _watching(send: Send) -> tuple[Send, list[bool]]:
-    """``send`` noting whether the response started, and the note (``[started]``).
-
-    A plain function handing on ``send``'s awaitable: no coroutine of its own per message.
-    """
-    started = [False]
-
-    def watch(message: Message) -> Awaitable[None]:
-        if message["type"] == "http.response.start":
-            started[0] = True
-        return send(message)
-
-    return watch, started
 
 
 def _log_started(error: CircuitOpenError, scope: Scope) -> None:
