@@ -15,7 +15,7 @@ import uuid
 from typing import NoReturn
 
 from breaker_core.coordination import Unavailable
-from breaker_core.errors import BulkheadFullError, CircuitOpenError
+from breaker_core.errors import BulkheadFullError, CircuitOpenError, OpenWait
 from breaker_core.events import Event, dispatch
 from breaker_core.phase import (
     _CLOSED,
@@ -24,6 +24,7 @@ from breaker_core.phase import (
     _HALF_OPEN,
     _METRICS_ONLY,
     _OPEN,
+    NO_TICKS,
     Ticket,
     _Change,
     _Phase,
@@ -230,15 +231,20 @@ class Admission(Sharing):
     def _reject(self, retry_after: float, reason: str, now: float | None = None) -> NoReturn:
         """Raise the rejection error, counting it and telling listeners first."""
         self.count_rejection(self._clock() if now is None else now, reason)
+        # The arguments the call forms give (name, retry_after and a reason other than
+        # "open"); the cause is the __cause__, as there.
         error: CircuitOpenError
         if reason == "bulkhead_full":
             error = BulkheadFullError(self.name, retry_after)
         elif reason == "forced_open":
             error = CircuitOpenError(self.name, retry_after, reason)
         else:
-            cause = self._trip_cause
-            error = CircuitOpenError(self.name, retry_after, reason, cause)
-            error.__cause__ = cause
+            error = (
+                CircuitOpenError(self.name, retry_after)
+                if reason == "open"
+                else CircuitOpenError(self.name, retry_after, reason)
+            )
+            error.__cause__ = self._trip_cause
         if self._listening and self._tells():
             try:
                 self._tell_rejected(error, reason, now)
@@ -257,7 +263,9 @@ class Admission(Sharing):
         The counters are atomic; the first rejection of a new interval first
         files the ones before it under their interval (see History.roll). An
         OPEN breaker's rejection also sets its phase's ``fast_until`` if it can
-        be later: the call forms then count the ones before it lock-free.
+        be later: the call forms then count the ones before it lock-free, and,
+        while nobody need hear of them (no listener, no attempt holding the
+        breaker), reject them at once (``_Phase.ticks``).
         """
         history = self._history
         phase = self._phase
@@ -272,8 +280,16 @@ class Admission(Sharing):
                 if phase.state is _OPEN:
                     fast_until = min(phase.open_until, history.roll_at)
                     if fast_until > phase.fast_until:
+                        quiet = not (self._listening or self._holding)
                         self._phase = _Phase(
-                            _OPEN, phase.gen, phase.open_until, fast_until, self._trip_cause
+                            _OPEN,
+                            phase.gen,
+                            phase.open_until,
+                            fast_until,
+                            self._trip_cause,
+                            self._open_ticks if quiet else NO_TICKS,
+                            phase.error_args
+                            or (self.name, OpenWait(phase.open_until, self._clock)),
                         )
             finally:
                 self._release()

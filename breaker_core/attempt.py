@@ -66,6 +66,8 @@ class AttemptHost(Protocol):
 
     def _stretch_open_wait(self, ticket: Ticket, seconds: float) -> None: ...
 
+    def _stop_ticks(self) -> None: ...
+
 
 class Attempt:
     """One use of a breaker: entered once, exited once (sync or async).
@@ -183,6 +185,7 @@ class Attempt:
         self._token = machine._holder.set(self)
         with machine._lock:
             machine._holding += 1
+            machine._stop_ticks()  # calls inside must find the holder: no at-once rejection
 
     def __exit__(
         self,

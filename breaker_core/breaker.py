@@ -24,7 +24,7 @@ from breaker_core.config import BreakerConfig
 from breaker_core.controls import BreakerControls
 from breaker_core.errors import CircuitOpenError, ConfigurationError
 from breaker_core.events import Listener
-from breaker_core.phase import _CLOSED
+from breaker_core.phase import _OPEN
 
 __all__ = ["CircuitBreaker", "is_async_callable"]
 
@@ -93,11 +93,45 @@ class CircuitBreaker(BreakerControls):
             BulkheadFullError: ``max_concurrent`` calls are already in flight.
             Exception: whatever ``fn`` raised, unchanged, after it was counted.
         """
+        phase = self._phase
+        if not phase.closed:
+            # An OPEN phase's ticks, while nobody need hear of its rejections, is its
+            # breaker's clock read by next() (else never before fast_until: see below);
+            # its fast_until the earlier of open_until and the history's next roll: one
+            # reading and one compare refuse the call and say its lock-free count lands
+            # in the current interval (see _Phase.ticks).
+            # Written first, before any try: the raise is at an offset below every
+            # range of the exception table, so the interpreter's search for a handler
+            # stops at the table's first entry. The error's arguments are the phase's
+            # (its reason and cause the defaults: "open" and the __cause__; its
+            # retry_after read when asked), so building it makes no tuple.
+            if next(phase.ticks) < phase.fast_until:
+                next(self._rejected_open)
+                raise CircuitOpenError(*phase.error_args) from phase.cause
+            if self._holding:
+                holder = self._holder.get()
+                if holder is not None and holder.active:
+                    return fn(*args, **kwargs)  # inside an attempt on this breaker: it counts
+            # Refused and counted without the lock, as above, when no listener hears
+            # of it: a gated one's gate (read inline, as below) is shut for this call.
+            gate = self._gate
+            if phase.state is _OPEN and (
+                not self._listening
+                or (
+                    gate is not None
+                    and (not (seen := gate.read()) or seen is gate.quiet or not gate.opens(seen))
+                )
+            ):
+                clock = self._clock
+                now = clock()
+                if now < phase.fast_until:
+                    next(self._rejected_open)
+                    raise CircuitOpenError(*phase.error_args) from phase.cause
+            return self._call(fn, args, kwargs)
         if self._holding:
             holder = self._holder.get()
             if holder is not None and holder.active:
                 return fn(*args, **kwargs)  # inside an attempt on this breaker: it counts
-        phase = self._phase
         # One attribute decides: None (plain, no gate: the fast path), False (not plain:
         # the general path) or the read of the gated listeners' gate: self._gate(),
         # inlined, so a shut gate costs the read and no Python call.
@@ -110,56 +144,40 @@ class CircuitBreaker(BreakerControls):
                 or not self._gate.opens(seen)  # type: ignore[union-attr]
             )
         ):
-            if phase.state is not _CLOSED:
-                # An OPEN phase's fast_until is the earlier of open_until and the
-                # history's next roll (-inf in other states, and until the first
-                # rejection sets it): one compare says the call is refused and that its
-                # lock-free count lands in the current interval (Admission.count_rejection).
-                # Written before any try: the raise is at an offset below every range
-                # of the exception table, so the interpreter's search for a handler
-                # stops at the table's first entry.
-                clock = self._clock
-                now = clock()
-                if now < phase.fast_until:
-                    next(self._rejected_open)
-                    raise CircuitOpenError(
-                        self.name, phase.open_until - now, "open", phase.cause
-                    ) from phase.cause
-            else:
-                # The common case, kept short: nothing to time, judge or tell.
-                tokens = self._tokens
-                if tokens is not None:
-                    try:
-                        tokens.pop()  # a bulkhead slot, lock-free
-                    except IndexError:
-                        return self._call(fn, args, kwargs)  # full: wait or reject
+            # The common case, kept short: nothing to time, judge or tell.
+            tokens = self._tokens
+            if tokens is not None:
                 try:
-                    # Without keywords: no empty dict built and merged for the call;
-                    # without arguments either: a plain call, which the interpreter
-                    # specialises (the checker cannot see that they are empty there).
-                    if kwargs:
-                        result = fn(*args, **kwargs)
-                    elif args:
-                        result = fn(*args)  # type: ignore[call-arg]
-                    else:
-                        result = fn()  # type: ignore[call-arg]
-                except BaseException:  # no "as exc": see _count_failure
-                    self._count_failure(phase)  # counts the exception; never raises
-                    raise
-                clock = self._clock  # an attribute, not a method: loaded, then called
-                now = clock()
-                if tokens is not None:
-                    tokens.append(None)  # the slot back, lock-free
-                    if self._bulkhead.waiters:  # type: ignore[union-attr]
-                        self._bulkhead.wake_one()  # type: ignore[union-attr]
-                # Within the window's newest bucket a success is one atomic count on
-                # its phase's tally, no lock (see window.Tally); else the lock.
-                tally = phase.tally
-                if now < tally.until:
-                    next(tally.count)
+                    tokens.pop()  # a bulkhead slot, lock-free
+                except IndexError:
+                    return self._call(fn, args, kwargs)  # full: wait or reject
+            try:
+                # Without keywords: no empty dict built and merged for the call;
+                # without arguments either: a plain call, which the interpreter
+                # specialises (the checker cannot see that they are empty there).
+                if kwargs:
+                    result = fn(*args, **kwargs)
+                elif args:
+                    result = fn(*args)  # type: ignore[call-arg]
                 else:
-                    self._count_success(phase, now)
-                return result
+                    result = fn()  # type: ignore[call-arg]
+            except BaseException:  # no "as exc": see _count_failure
+                self._count_failure(phase)  # counts the exception; never raises
+                raise
+            clock = self._clock  # an attribute, not a method: loaded, then called
+            now = clock()
+            if tokens is not None:
+                tokens.append(None)  # the slot back, lock-free
+                if self._bulkhead.waiters:  # type: ignore[union-attr]
+                    self._bulkhead.wake_one()  # type: ignore[union-attr]
+            # Within the window's newest bucket a success is one atomic count on
+            # its phase's tally, no lock (see window.Tally); else the lock.
+            tally = phase.tally
+            if now < tally.until:
+                next(tally.count)
+            else:
+                self._count_success(phase, now)
+            return result
         return self._call(fn, args, kwargs)
 
     def _call(self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
@@ -190,11 +208,34 @@ class CircuitBreaker(BreakerControls):
         its probe or bulkhead slot. Raises as :meth:`call` does; never blocks
         the event loop (the lock is only held for bookkeeping).
         """
+        phase = self._phase
+        if not phase.closed:
+            # As in call: one reading and one compare refuse, before any try.
+            if next(phase.ticks) < phase.fast_until:
+                next(self._rejected_open)
+                raise CircuitOpenError(*phase.error_args) from phase.cause
+            if self._holding:
+                holder = self._holder.get()
+                if holder is not None and holder.active:
+                    return await fn(*args, **kwargs)  # inside an attempt on this breaker
+            gate = self._gate
+            if phase.state is _OPEN and (
+                not self._listening
+                or (
+                    gate is not None
+                    and (not (seen := gate.read()) or seen is gate.quiet or not gate.opens(seen))
+                )
+            ):
+                clock = self._clock
+                now = clock()
+                if now < phase.fast_until:
+                    next(self._rejected_open)
+                    raise CircuitOpenError(*phase.error_args) from phase.cause
+            return await self._call_async(fn, args, kwargs)
         if self._holding:
             holder = self._holder.get()
             if holder is not None and holder.active:
                 return await fn(*args, **kwargs)  # inside an attempt on this breaker: it counts
-        phase = self._phase
         # One attribute decides: None (plain, no gate: the fast path), False (not plain:
         # the general path) or the read of the gated listeners' gate: self._gate(),
         # inlined, so a shut gate costs the read and no Python call.
@@ -207,46 +248,36 @@ class CircuitBreaker(BreakerControls):
                 or not self._gate.opens(seen)  # type: ignore[union-attr]
             )
         ):
-            if phase.state is not _CLOSED:
-                # As in call: fast_until decides, and the raise comes before any try.
-                clock = self._clock
-                now = clock()
-                if now < phase.fast_until:
-                    next(self._rejected_open)
-                    raise CircuitOpenError(
-                        self.name, phase.open_until - now, "open", phase.cause
-                    ) from phase.cause
-            else:
-                tokens = self._tokens
-                if tokens is not None:
-                    try:
-                        tokens.pop()
-                    except IndexError:
-                        return await self._call_async(fn, args, kwargs)
+            tokens = self._tokens
+            if tokens is not None:
                 try:
-                    if kwargs:
-                        result = await fn(*args, **kwargs)
-                    elif args:
-                        result = await fn(*args)  # type: ignore[call-arg]
-                    else:
-                        result = await fn()  # type: ignore[call-arg]
-                except BaseException:  # no "as exc": see _count_failure
-                    self._count_failure(phase)  # counts the exception; never raises
-                    raise
-                clock = self._clock  # an attribute, not a method: loaded, then called
-                now = clock()
-                if tokens is not None:
-                    tokens.append(None)  # the slot back, lock-free
-                    if self._bulkhead.waiters:  # type: ignore[union-attr]
-                        self._bulkhead.wake_one()  # type: ignore[union-attr]
-                # Within the window's newest bucket a success is one atomic count on
-                # its phase's tally, no lock (see window.Tally); else the lock.
-                tally = phase.tally
-                if now < tally.until:
-                    next(tally.count)
+                    tokens.pop()
+                except IndexError:
+                    return await self._call_async(fn, args, kwargs)
+            try:
+                if kwargs:
+                    result = await fn(*args, **kwargs)
+                elif args:
+                    result = await fn(*args)  # type: ignore[call-arg]
                 else:
-                    self._count_success(phase, now)
-                return result
+                    result = await fn()  # type: ignore[call-arg]
+            except BaseException:  # no "as exc": see _count_failure
+                self._count_failure(phase)  # counts the exception; never raises
+                raise
+            clock = self._clock  # an attribute, not a method: loaded, then called
+            now = clock()
+            if tokens is not None:
+                tokens.append(None)  # the slot back, lock-free
+                if self._bulkhead.waiters:  # type: ignore[union-attr]
+                    self._bulkhead.wake_one()  # type: ignore[union-attr]
+            # Within the window's newest bucket a success is one atomic count on
+            # its phase's tally, no lock (see window.Tally); else the lock.
+            tally = phase.tally
+            if now < tally.until:
+                next(tally.count)
+            else:
+                self._count_success(phase, now)
+            return result
         return await self._call_async(fn, args, kwargs)
 
     async def _call_async(

@@ -11,8 +11,8 @@ Layer: engine. Imports the standard library and other engine modules only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, SupportsFloat
 
 __all__ = [
     "BreakerError",
@@ -27,6 +27,8 @@ __all__ = [
 class BreakerError(Exception):
     """Base class of every exception breakerpanel raises."""
 
+    __slots__ = ()  # no weak-reference slot to clear as each rejection's error goes
+
 
 class CircuitOpenError(BreakerError):
     """A call was rejected without running because its breaker is open.
@@ -38,11 +40,18 @@ class CircuitOpenError(BreakerError):
     ``"forced_open"`` or, for :class:`BulkheadFullError`, ``"bulkhead_full"``;
     and ``cause`` the failure that tripped the breaker (also ``__cause__``,
     so tracebacks show it), or None (forced open, a full bulkhead, a trip by
-    slow calls or results, or one decided by another process).
+    slow calls or results, or one decided by another process). Without a
+    ``cause`` argument, ``cause`` is the exception it was raised ``from``.
+
+    ``retry_after`` is as of when it is read: an open breaker's call forms
+    give the error the end of the open wait, not the wait left at the
+    rejection (see :class:`OpenWait`), so its value shrinks to 0 as time
+    passes. A pickled or copied error keeps the value it had then.
     """
 
     # Rejections are the hot path of an open breaker: the attributes are read
     # from ``args`` so that construction is the C-level BaseException init.
+    __slots__ = ()
     _default_reason = "open"
 
     if TYPE_CHECKING:
@@ -50,7 +59,7 @@ class CircuitOpenError(BreakerError):
         def __init__(
             self,
             name: str,
-            retry_after: float,
+            retry_after: SupportsFloat,
             reason: str = ...,
             cause: BaseException | None = ...,
         ) -> None: ...
@@ -73,8 +82,14 @@ class CircuitOpenError(BreakerError):
     @property
     def cause(self) -> BaseException | None:
         """The failure that tripped the breaker, when known."""
-        cause = self.args[3] if len(self.args) > 3 else None
+        cause = self.args[3] if len(self.args) > 3 else self.__cause__
         return cause if isinstance(cause, BaseException) else None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle and copy with every attribute spelled out (``retry_after`` as of now)."""
+        args = (self.name, self.retry_after, self.reason, self.cause)
+        state = getattr(self, "__dict__", None)
+        return (type(self), args, state) if state else (type(self), args)
 
     def __str__(self) -> str:
         what = _REASON_TEXT.get(self.reason, self.reason)
@@ -88,7 +103,35 @@ class CircuitOpenError(BreakerError):
 class BulkheadFullError(CircuitOpenError):
     """A call was rejected because ``max_concurrent`` calls are already in flight."""
 
+    __slots__ = ()
     _default_reason = "bulkhead_full"
+
+
+class OpenWait:
+    """The ``retry_after`` argument of an open breaker's rejections: read when asked.
+
+    ``float(wait)`` is ``until - clock()`` at that moment. One per open wait
+    (the call forms build the error from the same arguments each time), so a
+    rejection does no arithmetic and makes no float for its error. Pickled
+    (and so copied) as the float it is then.
+    """
+
+    __slots__ = ("clock", "until")
+
+    def __init__(self, until: float, clock: Callable[[], float]) -> None:
+        self.until = until
+        """When the wait ends, on ``clock``."""
+        self.clock = clock
+        """The breaker's clock."""
+
+    def __float__(self) -> float:
+        return self.until - self.clock()
+
+    def __repr__(self) -> str:
+        return repr(float(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (float, (float(self),))
 
 
 _REASON_TEXT = {

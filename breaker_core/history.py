@@ -195,7 +195,7 @@ class History:
         They all happened in the interval of the last roll: a later one would
         have rolled first.
         """
-        total = sum(_value(counter) for counter in self.rejected.values())
+        total = sum(self.rejections().values())
         if total > self._rolled:
             point = self._point(self._roll_index * INTERVAL)
             if point is not None:
@@ -260,11 +260,11 @@ class History:
         failures = self.failures + live_failures - self.outcomes.get("slow", 0)
         if failures:
             calls["failure"] = failures
-        return Totals(
-            calls,
-            {reason: _value(counter) for reason, counter in self.rejected.items()},
-            dict(self.transitions),
-        )
+        return Totals(calls, self.rejections(), dict(self.transitions))
+
+    def rejections(self) -> dict[str, int]:
+        """Calls refused so far, by reason."""
+        return {reason: _value(counter) for reason, counter in self.rejected.items()}
 
     def read(self, now: float, live: Sequence[tuple[float, int, int, int]]) -> dict[str, Any]:
         """The last :data:`POINTS` intervals up to ``now``, oldest first.

@@ -10,6 +10,7 @@ Layer: engine. Imports the standard library and other engine modules only.
 from __future__ import annotations
 
 import collections
+import itertools
 import math
 import threading
 import time
@@ -23,7 +24,7 @@ from breaker_core.coordination import MEMORY, Coordination
 from breaker_core.events import ContextGate, GatedListener, Listener
 from breaker_core.history import History
 from breaker_core.matching import compile_matcher, only_classes
-from breaker_core.phase import _CLOSED, RECENT_TRANSITIONS, _Phase, _Probe
+from breaker_core.phase import _CLOSED, NO_TICKS, RECENT_TRANSITIONS, _Phase, _Probe
 from breaker_core.policy import make_policy
 from breaker_core.state import State
 from breaker_core.window import SlidingWindow
@@ -59,6 +60,7 @@ class MachineState:
         "_lean_read",
         "_listening",
         "_lock",
+        "_open_ticks",
         "_opened_at",
         "_own_clock",
         "_own_listeners",
@@ -104,6 +106,9 @@ class MachineState:
         # the window and by the paths that are not the fast one.
         self._history = History()
         self._rejected_open = self._history.rejected["open"]  # the call forms' count
+        # The clock read by next(): an OPEN phase's ticks while its rejections need
+        # nobody told (see _Phase.ticks).
+        self._open_ticks = itertools.starmap(self._clock, itertools.repeat(()))
         self._window = SlidingWindow(config.window, self._history.retire)
         # consecutive / count_window; None for the time window (decided from _window).
         self._policy = make_policy(config)
@@ -198,6 +203,27 @@ class MachineState:
         gate = self._gate
         self._fast_read = (None if gate is None else gate.read) if self._plain else False
         self._set_lean_failures()
+        with self._lock:
+            # Listeners came or went: the next rejection decides again, under the lock,
+            # how the call forms refuse this phase's calls (see _Phase.ticks).
+            phase = self._phase
+            if phase.fast_until > -math.inf:
+                self._decide_again(phase)
+
+    def _stop_ticks(self) -> None:
+        """Stop the call forms' at-once rejection of the current phase, if on; lock held.
+
+        An attempt that takes its hold calls this: calls inside it must find it
+        (see ``_Phase.ticks``). The next rejection counted under the lock decides
+        again how the call forms refuse this phase's calls.
+        """
+        phase = self._phase
+        if phase.ticks is not NO_TICKS:
+            self._decide_again(phase)
+
+    def _decide_again(self, phase: _Phase) -> None:
+        """Replace the current ``phase`` (OPEN) with one whose rejections take the lock."""
+        self._phase = _Phase(phase.state, phase.gen, phase.open_until, cause=phase.cause)
 
     def _set_lean_failures(self) -> None:
         """Recompute ``_lean_failures`` and ``_lean_read`` (listeners, settings or storage changed).

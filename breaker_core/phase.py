@@ -9,9 +9,12 @@ Layer: engine. Imports the standard library and other engine modules only.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator
 from typing import NamedTuple
 
+from breaker_core.errors import OpenWait
 from breaker_core.events import Event
 from breaker_core.logtext import Figures
 from breaker_core.state import State
@@ -32,6 +35,9 @@ _RESULT = 3  # result_is_failure(result) was true
 _IGNORED = 4  # an exception listed in ignore
 _ABANDONED = 5  # a BaseException that is not an Exception: neither success nor failure
 
+NO_TICKS: Iterator[float] = itertools.repeat(math.inf)
+"""The ``ticks`` of a phase whose call forms never reject at once: a reading past any time."""
+
 RECENT_TRANSITIONS = 10
 """How many of its last transitions a breaker remembers for snapshots and dashboards."""
 
@@ -42,7 +48,17 @@ NO_RESULT = object()
 class _Phase:
     """An immutable view of the state, swapped whole so lock-free readers see one version."""
 
-    __slots__ = ("cause", "fast_until", "gen", "open_until", "state", "tally")
+    __slots__ = (
+        "cause",
+        "closed",
+        "error_args",
+        "fast_until",
+        "gen",
+        "open_until",
+        "state",
+        "tally",
+        "ticks",
+    )
 
     def __init__(
         self,
@@ -51,8 +67,11 @@ class _Phase:
         open_until: float = 0.0,
         fast_until: float = -math.inf,
         cause: BaseException | None = None,
+        ticks: Iterator[float] = NO_TICKS,
+        error_args: tuple[str, OpenWait] | tuple[()] = (),
     ) -> None:
         self.state = state
+        self.closed = state is _CLOSED  # the call forms' first test
         self.gen = gen  # bumped on every transition; results of older calls are stale
         self.open_until = open_until  # OPEN: when a probe may pass
         # OPEN: until when the call forms reject and count without the lock: the
@@ -61,6 +80,15 @@ class _Phase:
         # and the trip cause their CircuitOpenError carries (the breaker's, then).
         self.fast_until = fast_until
         self.cause = cause
+        # What the call forms read first when the phase is not CLOSED: the breaker's
+        # clock as an iterator (one next(), no attribute loaded and called; set by
+        # Admission.count_rejection) while nobody need hear of a rejection (no
+        # listener, no attempt holding the breaker); else NO_TICKS, whose reading is
+        # never before fast_until.
+        self.ticks = ticks
+        # With fast_until: the arguments of the call forms' CircuitOpenError, the
+        # breaker's name and the wait's end (retry_after is read from it when asked).
+        self.error_args = error_args
         # CLOSED: the successes of calls admitted in this phase, counted without the
         # lock while the window's newest bucket is current (see window.Tally); its
         # own, so a call admitted before a transition never counts in a later window.
