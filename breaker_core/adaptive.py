@@ -51,6 +51,7 @@ __all__ = [
     "LEARNING",
     "MAX_CUT",
     "MIN_OVERDUE",
+    "QUEUED",
     "TOLERANCE",
     "AdaptiveBulkhead",
     "AdaptiveLimit",
@@ -69,6 +70,8 @@ MIN_OVERDUE = 0.05
 """``overdue_after`` is never shorter than this (seconds): scheduling noise is not a stall."""
 MAX_CUT = 0.5
 """One late call cuts the limit at most in half: a single outlier is not a trend."""
+QUEUED = 64
+"""Fast latencies queued at most before the estimate takes them (see :class:`AdaptiveLimit`)."""
 LEARNING = 20
 """Calls measured before the smoothed estimate alone sets ``overdue_after``; until then it is
 never below :data:`TOLERANCE` times the slowest of them: a cold start (imports, new
@@ -78,14 +81,24 @@ connections) is slow, and little is known yet of the dependency's usual latency.
 class AdaptiveLimit:
     """The bookkeeping of an adaptive limit (not thread-safe: the caller holds a lock).
 
-    ``clock`` gives "now" for the stall rule; latencies come from the caller.
+    ``now`` (for the stall rule) and latencies come from the caller.
+
+    Once :data:`LEARNING` latencies are known, a call that took at most
+    :data:`MIN_OVERDUE` was in time whatever ``overdue_after`` is (it is never
+    shorter), so its latency is only queued: the smoothed estimate takes the
+    queued latencies in order, with the same arithmetic, when a decision reads
+    it (a slower call's finish, the stall rule past :data:`MIN_OVERDUE`,
+    :attr:`overdue_after`) or when :data:`QUEUED` are waiting. Every decision is
+    the one learning each latency at once would make.
     """
 
     __slots__ = (
         "_deviation",
         "_failed_late",
         "_latency",
+        "_learned",
         "_overdue",
+        "_queued",
         "_quiet_since",
         "_samples",
         "_slowest",
@@ -101,7 +114,10 @@ class AdaptiveLimit:
         self._latency: float | None = None  # smoothed latency; None before the first sample
         self._deviation = 0.0  # smoothed mean deviation of the latency
         self._samples = 0  # latencies learned so far (up to LEARNING)
+        self._learned = False  # LEARNING latencies known: fast ones may be queued
         self._slowest = 0.0  # the slowest of them (it bounds overdue_after while learning)
+        # Fast latencies not yet folded into _latency and _deviation (see _fold).
+        self._queued: list[float] = []
         # The last call to finish failed after overdue_after (a timeout): no progress.
         self._failed_late = False
         # When a call last finished, or the first call of a busy spell started.
@@ -112,6 +128,8 @@ class AdaptiveLimit:
     @property
     def overdue_after(self) -> float:
         """Seconds without progress after which calls in flight count as late."""
+        if self._queued:
+            self._fold()
         return self._overdue
 
     def stalled(self, now: float) -> bool:
@@ -125,7 +143,14 @@ class AdaptiveLimit:
             return False
         if self._failed_late:
             return True
-        return self._samples > 0 and now - self._quiet_since > self._overdue
+        if self._samples <= 0:
+            return False
+        quiet = now - self._quiet_since
+        if quiet <= MIN_OVERDUE:
+            return False  # never late: overdue_after is at least MIN_OVERDUE
+        if self._queued:
+            self._fold()
+        return quiet > self._overdue
 
     def allowed(self, now: float) -> int:
         """How many calls may be in flight right now."""
@@ -155,10 +180,24 @@ class AdaptiveLimit:
         self._quiet_since = now
         if latency is None or latency < 0:
             return
-        threshold = self._overdue
-        if latency > threshold:
+        if latency <= MIN_OVERDUE and self._learned and not failed:
+            # In time (overdue_after is never below MIN_OVERDUE): the limit may grow,
+            # and the latency waits in the queue until a decision reads the estimate.
+            self._failed_late = False
+            limit = self.limit
+            if busy >= limit / 2.0:
+                limit += 1.0
+                self.limit = limit if limit < CEILING else float(CEILING)
+            queued = self._queued
+            queued.append(latency)
+            if len(queued) >= QUEUED:
+                self._fold()
+            return
+        if self._queued:
+            self._fold()  # the estimate this call is judged by
+        if latency > self._overdue:
             self._failed_late = failed
-            cut = threshold / latency
+            cut = self._overdue / latency
             limit = self.limit * (cut if cut > MAX_CUT else MAX_CUT)
             self.limit = limit if limit > FLOOR else float(FLOOR)
             if failed:
@@ -167,32 +206,55 @@ class AdaptiveLimit:
             self._failed_late = False
             if failed:
                 return
-            if busy >= self.limit / 2.0:
-                limit = self.limit + 1.0
+            limit = self.limit
+            if busy >= limit / 2.0:
+                limit += 1.0
                 self.limit = limit if limit < CEILING else float(CEILING)
-        usual = self._latency
-        if usual is None:
-            usual = self._latency = latency
-            deviation = self._deviation = latency / 2.0
+        if self._latency is None:
+            self._latency = latency
+            self._deviation = latency / 2.0
+            self._samples = 1
+            self._slowest = latency
+            self._set_overdue()
         else:
+            self._queued.append(latency)
+            self._fold(latency)
+
+    def _fold(self, latest: float | None = None) -> None:
+        """Learn the queued latencies, oldest first, and work ``overdue_after`` out.
+
+        ``latest``: the one just queued by a call learning at once (it counts
+        toward :data:`LEARNING`); None when only fast ones, queued once learned, wait.
+        """
+        queued = self._queued
+        usual = self._latency
+        assert usual is not None  # only latencies after the first are queued
+        deviation = self._deviation
+        for latency in queued:
             # Learned slowly: a slow spell must not become the norm at once.
-            error = (latency if latency < TOLERANCE * usual else TOLERANCE * usual) - usual
-            usual = self._latency = usual + error / 8.0
-            deviation = self._deviation
-            deviation = self._deviation = (
-                deviation + ((error if error >= 0.0 else -error) - deviation) / 4.0
-            )
-        # overdue_after, worked out here: every admission and finish reads it.
-        estimate = TOLERANCE * (usual + 4.0 * deviation)
-        samples = self._samples
-        if samples < LEARNING:
-            samples = self._samples = samples + 1
-            if latency > self._slowest:
-                self._slowest = latency
-            if samples < LEARNING:  # still learning: never below twice the slowest
-                slowest = TOLERANCE * self._slowest
-                if slowest > estimate:
-                    estimate = slowest
+            ceiling = TOLERANCE * usual
+            error = (latency if latency < ceiling else ceiling) - usual
+            usual = usual + error / 8.0
+            deviation = deviation + ((error if error >= 0.0 else -error) - deviation) / 4.0
+        queued.clear()
+        self._latency = usual
+        self._deviation = deviation
+        if latest is not None and not self._learned:
+            self._samples += 1
+            if latest > self._slowest:
+                self._slowest = latest
+            self._learned = self._samples >= LEARNING
+        self._set_overdue()
+
+    def _set_overdue(self) -> None:
+        """Work ``overdue_after`` out from the estimate (and the slowest, while learning)."""
+        usual = self._latency
+        assert usual is not None
+        estimate = TOLERANCE * (usual + 4.0 * self._deviation)
+        if self._samples < LEARNING:  # still learning: never below twice the slowest
+            slowest = TOLERANCE * self._slowest
+            if slowest > estimate:
+                estimate = slowest
         self._overdue = estimate if estimate > MIN_OVERDUE else MIN_OVERDUE
 
 
@@ -200,17 +262,21 @@ class AdaptiveBulkhead(Bulkhead):
     """A :class:`Bulkhead` whose cap is an :class:`AdaptiveLimit` (``max_concurrent="auto"``).
 
     Admission and release take a short lock for the limit's bookkeeping (no
-    I/O, never held across the guarded call). ``tokens`` is unused: the
-    breaker's lock-free fast path is off for an adaptive limit, whose calls
-    are timed.
+    I/O, never held across the guarded call): the breaker's own lock, which
+    its closed admission and its count of a closed success take anyway, so a
+    call takes one lock to be admitted and one to be counted. ``tokens`` is
+    unused: the breaker's lock-free fast path is off for an adaptive limit,
+    whose calls are timed.
     """
 
     __slots__ = ("_clock", "_limit_lock", "adaptive")
 
-    def __init__(self, clock: Clock, max_wait: float = 0.0) -> None:
+    def __init__(
+        self, clock: Clock, max_wait: float = 0.0, lock: threading.Lock | None = None
+    ) -> None:
         super().__init__(0, max_wait)
         self._clock = clock
-        self._limit_lock = threading.Lock()
+        self._limit_lock = threading.Lock() if lock is None else lock
         self.adaptive = AdaptiveLimit()
         """The limit's state (``limit``, ``in_flight``, ``overdue_after``)."""
 
@@ -221,7 +287,11 @@ class AdaptiveBulkhead(Bulkhead):
 
     @property
     def current_limit(self) -> int:
-        """Calls that may be in flight right now (``floor`` while the dependency is stalled)."""
+        """Calls that may be in flight right now (``floor`` while the dependency is stalled).
+
+        Takes the lock: not to be read with the breaker's lock held (the
+        breaker reads ``adaptive.allowed`` then).
+        """
         with self._limit_lock:
             return self.adaptive.allowed(self._clock())
 
@@ -261,11 +331,17 @@ class AdaptiveBulkhead(Bulkhead):
 
 
 def build_bulkhead(
-    max_concurrent: int | str | None, max_wait: float, clock: Clock
+    max_concurrent: int | str | None,
+    max_wait: float,
+    clock: Clock,
+    lock: threading.Lock | None = None,
 ) -> Bulkhead | None:
-    """The bulkhead a breaker's ``max_concurrent`` asks for: none, a fixed cap or ``"auto"``."""
+    """The bulkhead a breaker's ``max_concurrent`` asks for: none, a fixed cap or ``"auto"``.
+
+    ``lock``: the breaker's, which an adaptive limit shares (see :class:`AdaptiveBulkhead`).
+    """
     if max_concurrent is None:
         return None
     if max_concurrent == "auto":
-        return AdaptiveBulkhead(clock, max_wait)
+        return AdaptiveBulkhead(clock, max_wait, lock)
     return Bulkhead(int(max_concurrent), max_wait)

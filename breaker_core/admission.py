@@ -52,10 +52,23 @@ class Admission(Sharing):
         phase = self._phase
         if phase.state is not _CLOSED:
             return None
+        clock = self._clock
+        limit = self._limit
+        if limit is not None:
+            # max_concurrent="auto": the limit shares the breaker's lock (no call of the
+            # bulkhead's, no lock of its own); every call is timed.
+            now = clock()
+            lock = self._lock
+            lock.acquire()
+            try:
+                if not limit.try_admit(now):
+                    return None
+            finally:
+                lock.release()
+            return phase.gen, now
         bulkhead = self._bulkhead
         if bulkhead is None:
-            return phase.gen, (self._clock() if self._timed else None)
-        clock = self._clock
+            return phase.gen, (clock() if self._timed else None)
         now = clock()
         if not bulkhead.try_acquire_at(now):
             return None

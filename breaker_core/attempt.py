@@ -17,6 +17,7 @@ from breaker_core.machine import NO_RESULT, Ticket
 __all__ = ["Attempt", "AttemptHost"]
 
 _ENTERED_TWICE = "an Attempt can be entered only once; make a new one"
+_new = object.__new__
 
 
 class AttemptHost(Protocol):
@@ -112,6 +113,40 @@ class Attempt:
         self.active = False
         """True between entering and exiting: only an active attempt holds its breaker."""
 
+    @staticmethod
+    def try_enter_detached(breaker: AttemptHost) -> Attempt | None:
+        """``breaker.attempt(detached=True)``, entered in one call when that needs no wait.
+
+        For integrations that enter an attempt per request and exit it elsewhere
+        (the outbound HTTP guards settle it when the response body is done): one
+        Python call instead of three. Returns None when the breaker is not
+        closed or no slot is free at once; the caller then enters
+        ``breaker.attempt(detached=True)`` (or ``async with``) as usual, which
+        admits, waits or rejects. Under an attempt holding the breaker in this
+        thread or task it passes through, as :meth:`__enter__` does.
+        """
+        attempt: Attempt = _new(Attempt)
+        attempt._machine = breaker
+        attempt._failed = False
+        attempt._wait_hint = None
+        attempt._entered = True
+        attempt._detached = True
+        attempt._outer = None
+        attempt._token = None
+        attempt.active = False
+        if breaker._holding:  # as in __enter__ (a detached attempt never holds)
+            outer = breaker._holder.get()
+            if outer is not None and outer.active:
+                attempt._outer = outer
+                attempt._ticket = None
+                attempt._start = None
+                return attempt
+        quick = breaker._admit_closed()
+        if quick is None:
+            return None
+        attempt._ticket, attempt._start = quick
+        return attempt
+
     @property
     def breaker(self) -> AttemptHost:
         """The breaker this attempt runs under (a :class:`~breaker_core.CircuitBreaker`)."""
@@ -196,13 +231,12 @@ class Attempt:
         if self._outer is not None:
             return  # an exception goes on to the outer attempt, which counts it
         machine = self._machine
-        if self.active:
+        if self.active:  # held (_hold): give the hold up
             self.active = False  # a task started inside the block must not inherit the hold
             with machine._lock:
                 machine._holding -= 1
-        if self._token is not None:
             try:
-                machine._holder.reset(self._token)
+                machine._holder.reset(self._token)  # type: ignore[arg-type]
             except ValueError:
                 pass  # exited in another context than it was entered in: nothing to undo
             self._token = None

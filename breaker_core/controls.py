@@ -143,12 +143,22 @@ class BreakerControls(Machine):
                     for at, old, new, reason in reversed(self._recent)
                 ],
                 "max_concurrent": self._config.max_concurrent,
-                "concurrency_limit": self._bulkhead.current_limit if self._bulkhead else None,
+                "concurrency_limit": self._concurrency_limit(now),
                 "trip_policy": {
                     "name": self._config.trip_policy,
                     **self._policy_counts(),
                 },
             }
+
+    def _concurrency_limit(self, now: float) -> int | None:
+        """Calls that may be in flight at ``now``; None without a cap. Lock held.
+
+        An adaptive limit is read directly: it shares the lock held here.
+        """
+        limit = self._limit
+        if limit is not None:
+            return limit.allowed(now)
+        return self._bulkhead.current_limit if self._bulkhead is not None else None
 
     def totals(self) -> Totals:
         """Calls by outcome, rejections by reason and transitions since the breaker was made.

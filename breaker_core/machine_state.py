@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from breaker_core.adaptive import AdaptiveBulkhead, build_bulkhead
+from breaker_core.adaptive import AdaptiveBulkhead, AdaptiveLimit, build_bulkhead
 from breaker_core.clock import Clock
 from breaker_core.config import BreakerConfig
 from breaker_core.coordination import MEMORY, Coordination
@@ -58,6 +58,7 @@ class MachineState:
         "_last_failure",
         "_lean_failures",
         "_lean_read",
+        "_limit",
         "_listening",
         "_lock",
         "_open_ticks",
@@ -133,9 +134,16 @@ class MachineState:
         self._own_listeners: list[Listener] = []
         # The registry's listeners, shared by reference so later additions apply.
         self._shared_listeners: list[Listener] = listeners if listeners is not None else []
-        self._bulkhead = build_bulkhead(config.max_concurrent, config.max_wait, self._clock)
+        self._bulkhead = build_bulkhead(
+            config.max_concurrent, config.max_wait, self._clock, self._lock
+        )
         # An adaptive limit times every call: no lock-free token fast path then.
         self._adaptive = isinstance(self._bulkhead, AdaptiveBulkhead)
+        # Its bookkeeping, under this breaker's lock (which the limit shares): the closed
+        # admission and the count of a lean success update it in their own acquisition.
+        self._limit: AdaptiveLimit | None = (
+            self._bulkhead.adaptive if isinstance(self._bulkhead, AdaptiveBulkhead) else None
+        )
         self._tokens = (
             self._bulkhead.tokens if self._bulkhead is not None and not self._adaptive else None
         )

@@ -136,9 +136,11 @@ class Outcomes(Admission):
         clock = self._clock
         now = clock()
         duration = None if start is None else now - start
-        bulkhead = self._bulkhead
-        if bulkhead is not None:
-            bulkhead.release(duration, False, now)
+        limit = self._limit
+        if limit is None:
+            bulkhead = self._bulkhead
+            if bulkhead is not None:
+                bulkhead.release(duration, False, now)
         # As in the call forms: None (lean), False (not lean) or, with gated listeners
         # only, the gate's read, inlined (lean while the gate is shut).
         read = self._lean_read
@@ -151,18 +153,24 @@ class Outcomes(Admission):
             )
         ):
             # A success counted in the window (and its duration in the history), nothing
-            # else to judge, count or tell: settled here unless the phase moved on.
+            # else to judge, count or tell: settled here unless the phase moved on. An
+            # adaptive limit learns in the same acquisition (it shares the lock).
             lock = self._lock
             lock.acquire()
             try:
+                if limit is not None:
+                    limit.finish(duration, now)
                 phase = self._phase
-                if ticket == phase.gen and phase.state is _CLOSED:
-                    window = self._window
-                    if now < window.end:  # the newest bucket (no division, no call)
-                        window.bucket_successes[window.slot] += 1
-                        window.successes += 1
+                counted = ticket == phase.gen and phase.state is _CLOSED
+                if counted:
+                    # As the call forms count a closed success (see _count_success).
+                    tally = phase.tally
+                    if now < tally.until:  # the window's newest bucket: one atomic count
+                        next(tally.count)
                     else:
+                        window = self._window
                         window.add_success(now)
+                        tally.until = window.end
                     if duration is not None:
                         history = self._history
                         if history.start <= now < history.end:  # the newest point: inline
@@ -170,9 +178,16 @@ class Outcomes(Admission):
                             history.latest[at] += 1
                         else:
                             history.duration(now, duration)
-                    return
             finally:
                 lock.release()
+            if limit is not None:
+                bulkhead = self._bulkhead
+                if bulkhead.waiters:  # type: ignore[union-attr]
+                    bulkhead.wake_one()  # type: ignore[union-attr]
+            if counted:
+                return
+        elif limit is not None:
+            self._bulkhead.release(duration, False, now)  # type: ignore[union-attr]
         outcome = _SUCCESS
         if self._slow is not None and duration is not None and duration >= self._slow:
             outcome = _SLOW

@@ -68,22 +68,29 @@ def shared_ssl_context(trust_env: bool = True) -> ssl.SSLContext:
     return context
 
 
-def _guard(router: Router, request: httpx.Request) -> CircuitBreaker | None:
-    """The breaker guarding ``request``, its dependency's timeout applied; None: unguarded."""
+_enter = Attempt.try_enter_detached
+
+
+def _guard(router: Router, request: httpx.Request) -> tuple[CircuitBreaker, BreakerConfig] | None:
+    """The breaker guarding ``request`` and its settings, its timeout applied; None: unguarded."""
     url = request.url
     breaker = router.breaker_at(url.scheme, url.host, url.port, url)
     if breaker is None:
         return None
-    timeout = breaker.config.timeout
+    config = breaker.config
+    timeout = config.timeout
     if timeout is not None:
         extensions = request.extensions
-        if extensions.get("timeout") in (None, _DEFAULT_TIMEOUT):
-            # httpx's dict for this timeout, built once per value (a copy per request).
+        current = extensions.get("timeout")
+        if current is None or current == _DEFAULT_TIMEOUT:
+            # httpx's dict for this timeout, built once per value (a copy per request
+            # that changes it: none when the client's default is that timeout already).
             made = _timeouts.get(timeout)
             if made is None:
                 made = _timeouts[timeout] = httpx.Timeout(timeout).as_dict()
-            extensions["timeout"] = dict(made)
-    return breaker
+            if made != current:
+                extensions["timeout"] = dict(made)
+    return breaker, config
 
 
 class _Settling:
@@ -111,13 +118,19 @@ class _SettledStream(_Settling, httpx.SyncByteStream):
         except BaseException as exc:
             self._settle(exc)
             raise
-        self._settle()
+        attempt = self._attempt  # read through: a success (as _settle(), one call less)
+        if attempt is not None:
+            self._attempt = None
+            attempt.__exit__(None, None, None)
 
     def close(self) -> None:
         try:
             self._stream.close()
         finally:
-            self._settle()
+            attempt = self._attempt  # as _settle()
+            if attempt is not None:
+                self._attempt = None
+                attempt.__exit__(None, None, None)
 
 
 class _AsyncSettledStream(_Settling, httpx.AsyncByteStream):
@@ -138,7 +151,10 @@ class _AsyncSettledStream(_Settling, httpx.AsyncByteStream):
         try:
             return await self._chunks.__anext__()
         except StopAsyncIteration:
-            self._settle()
+            attempt = self._attempt  # read through: a success (as _settle())
+            if attempt is not None:
+                self._attempt = None
+                attempt.__exit__(None, None, None)
             raise
         except BaseException as exc:
             self._settle(exc)
@@ -148,7 +164,10 @@ class _AsyncSettledStream(_Settling, httpx.AsyncByteStream):
         try:
             await self._stream.aclose()
         finally:
-            self._settle()
+            attempt = self._attempt  # as _settle()
+            if attempt is not None:
+                self._attempt = None
+                attempt.__exit__(None, None, None)
 
 
 def _judge(
@@ -187,17 +206,20 @@ class BreakerTransport(httpx.BaseTransport):
         Raises:
             CircuitOpenError: the dependency's breaker is open (no connection opened).
         """
-        breaker = _guard(self._router, request)
-        if breaker is None:
+        guard = _guard(self._router, request)
+        if guard is None:
             return self.transport.handle_request(request)
-        attempt = breaker.attempt(detached=True)
-        attempt.__enter__()
+        breaker, config = guard
+        attempt = _enter(breaker)
+        if attempt is None:  # not admitted at once: the attempt's own entry decides
+            attempt = breaker.attempt(detached=True)
+            attempt.__enter__()
         try:
             response = self.transport.handle_request(request)
         except BaseException as exc:
             attempt.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        _judge(response, attempt, breaker.config, _SettledStream)
+        _judge(response, attempt, config, _SettledStream)
         return response
 
     def close(self) -> None:
@@ -219,17 +241,20 @@ class AsyncBreakerTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` under its dependency's breaker; see :class:`BreakerTransport`."""
-        breaker = _guard(self._router, request)
-        if breaker is None:
+        guard = _guard(self._router, request)
+        if guard is None:
             return await self.transport.handle_async_request(request)
-        attempt = breaker.attempt(detached=True)
-        await attempt.__aenter__()
+        breaker, config = guard
+        attempt = _enter(breaker)
+        if attempt is None:  # may wait or ask shared storage: never blocking the loop
+            attempt = breaker.attempt(detached=True)
+            await attempt.__aenter__()
         try:
             response = await self.transport.handle_async_request(request)
         except BaseException as exc:
             attempt.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        _judge(response, attempt, breaker.config, _AsyncSettledStream)
+        _judge(response, attempt, config, _AsyncSettledStream)
         return response
 
     async def aclose(self) -> None:

@@ -22,10 +22,13 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from breaker_core import Registry
+from breaker_core.extension import Attempt
 from breaker_http.policy import is_failure_status, requested_wait
 from breaker_http.routing import Router
 
 __all__ = ["BreakerAdapter"]
+
+_enter = Attempt.try_enter_detached
 
 
 class BreakerAdapter(HTTPAdapter):
@@ -57,12 +60,21 @@ class BreakerAdapter(HTTPAdapter):
         if timeout is None and config.timeout is not None:
             timeout = config.timeout
         # Detached: nothing inside calls this breaker, so the attempt need not hold it
-        # (no context variable set and reset, no lock taken: a few µs per request).
-        with breaker.attempt(detached=True) as attempt:
+        # (no context variable set and reset, no lock taken: a few µs per request);
+        # entered in one call when admitted at once, else by the attempt's own entry.
+        attempt = _enter(breaker)
+        if attempt is None:
+            attempt = breaker.attempt(detached=True)
+            attempt.__enter__()
+        try:
             response = super().send(request, stream, timeout, verify, cert, proxies)
             if is_failure_status(config, response.status_code):
                 status, header = response.status_code, response.headers.get("retry-after")
                 attempt.fail(retry_after=requested_wait(config, status, header))
             if not stream:
                 response.content  # noqa: B018 - read the body inside the guard
+        except BaseException as exc:
+            attempt.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        attempt.__exit__(None, None, None)
         return response

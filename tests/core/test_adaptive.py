@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 
 import pytest
@@ -25,6 +26,7 @@ from breaker_core.adaptive import (
     AdaptiveBulkhead,
     AdaptiveLimit,
 )
+from breaker_core.attempt import Attempt
 from breaker_core.clock import FakeClock
 
 FAST = 0.005  # a healthy call (seconds)
@@ -402,3 +404,117 @@ def test_any_history_keeps_the_limit_in_bounds_and_admits_within_it(steps):
         assert FLOOR <= limit.limit <= CEILING
         assert limit.overdue_after >= MIN_OVERDUE
         assert limit.in_flight >= 0
+
+
+def shared_lock_trial(threads: int, rounds: int) -> None:
+    """Threads admit and finish through every path while another reads the breaker."""
+    breaker = CircuitBreaker("inventory", max_concurrent="auto", failure_threshold=1_000_000)
+    start = threading.Barrier(threads + 1)
+    finished = threading.Event()
+    lock = threading.Lock()
+    exits = [0]
+    problems: list[BaseException] = []
+
+    def fail() -> None:
+        raise TimeoutError("inventory timed out")
+
+    def worker(index: int) -> None:
+        done = 0
+        start.wait()
+        try:
+            for turn in range(rounds):
+                path = (index + turn) % 4
+                try:
+                    if path == 0:
+                        breaker.call(lambda: None)
+                    elif path == 1:
+                        with pytest.raises(TimeoutError):
+                            breaker.call(fail)
+                    elif path == 2:
+                        attempt = Attempt.try_enter_detached(breaker)
+                        if attempt is None:
+                            attempt = breaker.attempt(detached=True).__enter__()
+                        attempt.__exit__(None, None, None)
+                    else:
+                        with breaker.attempt() as attempt:
+                            attempt.fail()
+                except BulkheadFullError:
+                    continue
+                done += 1
+        except BaseException as exc:  # reported below, not lost in the thread
+            problems.append(exc)
+        with lock:
+            exits[0] += done
+
+    def reader() -> None:
+        start.wait()
+        try:
+            while not finished.is_set():
+                breaker.snapshot()  # reads the limit under the lock it shares
+                assert limiter(breaker).current_limit >= FLOOR
+        except BaseException as exc:
+            problems.append(exc)
+
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    watcher = threading.Thread(target=reader)
+    for thread in (*workers, watcher):
+        thread.start()
+    for thread in workers:
+        thread.join(30)
+    finished.set()
+    watcher.join(30)
+    assert not any(t.is_alive() for t in (*workers, watcher)), "a thread is stuck"
+    assert problems == []
+    snapshot = breaker.snapshot()
+    assert snapshot["calls"] == exits[0]  # every finished call counted, once
+    assert snapshot["in_flight"] == 0
+    assert limiter(breaker).adaptive.in_flight == 0
+
+
+def crowd_trial(clock: FakeClock, threads: int) -> None:
+    """``threads`` enter at once and hold: exactly the limit gets in, whichever path."""
+    breaker = auto(clock)
+    start = threading.Barrier(threads)
+    lock = threading.Lock()
+    held: list[Attempt] = []
+    refused = [0]
+
+    def enter(index: int) -> None:
+        start.wait()
+        try:
+            if index % 2:
+                attempt = Attempt.try_enter_detached(breaker)
+                if attempt is None:
+                    attempt = breaker.attempt(detached=True).__enter__()
+            else:
+                attempt = breaker.attempt(detached=True).__enter__()
+        except BulkheadFullError:
+            with lock:
+                refused[0] += 1
+            return
+        with lock:
+            held.append(attempt)
+
+    crowd = [threading.Thread(target=enter, args=(i,)) for i in range(threads)]
+    for thread in crowd:
+        thread.start()
+    for thread in crowd:
+        thread.join(30)
+    assert len(held) == INITIAL  # the clock did not move: no stall, the limit applies
+    assert refused[0] == threads - INITIAL
+    assert limiter(breaker).adaptive.in_flight == INITIAL
+    for attempt in held:
+        attempt.__exit__(None, None, None)
+    assert limiter(breaker).adaptive.in_flight == 0
+
+
+def test_the_limit_shares_the_breakers_lock_without_losing_a_count(clock):
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads interleave at almost every call
+    try:
+        for _ in range(200):
+            crowd_trial(clock, threads=32)
+        for _ in range(10):
+            shared_lock_trial(threads=16, rounds=200)
+    finally:
+        sys.setswitchinterval(switch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from breaker_core import CircuitBreaker, CircuitOpenError, State
+from breaker_core.attempt import Attempt
 
 
 class Boom(Exception):
@@ -65,4 +66,32 @@ async def test_async_attempt_with_bulkhead(clock):
         assert breaker.snapshot()["in_flight"] == 1
         attempt.fail()
     assert breaker.snapshot()["in_flight"] == 0
+    assert breaker.snapshot()["failures"] == 1
+
+
+def test_try_enter_detached_admits_at_once_or_leaves_it_to_the_attempt(clock):
+    breaker = CircuitBreaker("upstream", failure_threshold=1, max_concurrent=1, clock=clock)
+    attempt = Attempt.try_enter_detached(breaker)
+    assert attempt is not None  # closed, a slot free: entered in one call
+    assert breaker.snapshot()["in_flight"] == 1
+    assert Attempt.try_enter_detached(breaker) is None  # no slot free at once
+    attempt.fail()
+    attempt.__exit__(None, None, None)
+    assert breaker.snapshot()["in_flight"] == 0
+    assert breaker.state is State.OPEN  # counted as any attempt's failure
+    assert Attempt.try_enter_detached(breaker) is None  # open: the attempt's entry rejects
+    with pytest.raises(CircuitOpenError):
+        breaker.attempt(detached=True).__enter__()
+
+
+def test_try_enter_detached_passes_through_under_a_holding_attempt(clock):
+    breaker = CircuitBreaker("upstream", failure_threshold=1, clock=clock)
+    with breaker.attempt() as outer:
+        inner = Attempt.try_enter_detached(breaker)
+        assert inner is not None
+        inner.fail()  # marks the outer attempt
+        inner.__exit__(None, None, None)  # counts nothing itself
+        assert outer.failed
+        assert breaker.state is State.CLOSED
+    assert breaker.state is State.OPEN  # the outer attempt counted the failure, once
     assert breaker.snapshot()["failures"] == 1
