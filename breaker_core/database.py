@@ -33,9 +33,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from breaker_core.db_timeouts import connect_options, statement_timeout_sql
 from breaker_core.db_watchdog import Watch, Watchdog, cut, socket_fd, watchdog, watchdog_delay
+from breaker_core.phase import _CLOSED
 
 if TYPE_CHECKING:
     from breaker_core.breaker import CircuitBreaker
+    from breaker_core.phase import _Phase
 
 __all__ = [
     "Statements",
@@ -149,9 +151,61 @@ class Statements:
     def run(self, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
         """``fn(*args)`` under the breaker, watched; an error that is not a failure is raised.
 
+        While the breaker is closed and plain (no listener, attempt, bulkhead or
+        shared storage to tell), the statement takes the breaker's closed fast
+        path here, in this one frame: the watchdog's slot, ``fn(*args)``, the
+        success counted on the phase's tally (or the failure by the breaker's
+        own ``_count_failure``), as ``breaker.call`` would count it. Anything
+        else goes through ``breaker.call`` (:meth:`_run`).
+
         Raises:
             CircuitOpenError: the breaker is open; ``fn`` is not called (nothing is sent).
         """
+        breaker = self.breaker
+        phase = breaker._phase
+        delay = self._delay
+        if (
+            phase.state is not _CLOSED
+            or breaker._fast_read is not None
+            or breaker._holding
+            or breaker._tokens is not None
+            or delay is _UNKNOWN
+        ):
+            return self._run(fn, args)
+        if delay is None:
+            try:
+                result = fn(*args)
+            except BaseException as error:
+                _count_error(breaker, phase, error)
+                raise
+        else:
+            free = self._free
+            slot = free.pop() if free else self._slot()
+            deadline = _clock() + delay  # type: ignore[operator]
+            slot.deadline = deadline
+            slot.args = args
+            if deadline < watchdog.wake_at:
+                watchdog.wake(deadline)
+            try:
+                result = fn(*args)
+            except BaseException as error:
+                slot.args = None
+                free.append(slot)
+                _count_error(breaker, phase, error)
+                raise
+            slot.args = None
+            free.append(slot)
+        clock = breaker._clock
+        now = clock()
+        tally = phase.tally
+        if now < tally.until:  # breaker.call's count of a closed success: see there
+            next(tally.count)
+        else:
+            breaker._count_success(phase, now)
+        return result
+
+    def _run(self, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
+        """:meth:`run` through ``breaker.call``: not closed, not plain, or not known yet."""
         delay = self._delay
         if delay is _UNKNOWN:
             delay = self._follow(args)
@@ -222,6 +276,24 @@ def _watched(fn: Callable[..., R], args: tuple[Any, ...], statements: Statements
 
 
 _clock = watchdog.clock
+
+
+def _count_error(breaker: CircuitBreaker, phase: _Phase, error: BaseException) -> None:
+    """Count ``error`` (being handled) of a statement on :meth:`Statements.run`'s fast path.
+
+    A failure (:func:`is_failure`), or a ``BaseException`` that is not an
+    ``Exception`` (cancellation), goes to the breaker's ``_count_failure``, as
+    it would from ``breaker.call``; the caller's error is a success. Never raises.
+    """
+    if isinstance(error, Exception) and not is_failure(error):
+        now = breaker._clock()
+        tally = phase.tally
+        if now < tally.until:
+            next(tally.count)
+        else:
+            breaker._count_success(phase, now)
+        return
+    breaker._count_failure(phase)
 
 
 class _Answered:

@@ -31,6 +31,8 @@ __all__ = [
     "CLOCK_SETTING",
     "DEFAULT_CACHE",
     "SETTING",
+    "BuiltRegistry",
+    "built",
     "built_registry",
     "cache_schemes",
     "current_registry",
@@ -47,7 +49,25 @@ DEFAULT_CACHE = "django://default"
 """The cache used when ``BREAKERS`` has no ``cache`` key: Django's default cache."""
 
 _lock = threading.Lock()
-_registry: Registry | None = None
+
+
+class BuiltRegistry:
+    """Where this module keeps the registry built from settings: :data:`built`.
+
+    ``registry`` is that registry, or None before it is built, after
+    :func:`reload` and while the settings are invalid. Read ``built.registry``
+    where even a call to :func:`built_registry` costs too much (the database
+    guard reads it once per query); only this module writes it.
+    """
+
+    __slots__ = ("registry",)
+
+    def __init__(self) -> None:
+        self.registry: Registry | None = None
+
+
+built = BuiltRegistry()
+"""The one :class:`BuiltRegistry`: ``built.registry`` is what :func:`built_registry` returns."""
 _error: ConfigurationError | None = None
 _on_build: list[Callable[[Registry], None]] = []
 
@@ -123,32 +143,33 @@ def get_registry() -> Registry:
             invalid; the message lists every problem with its path (``manage.py
             check`` reports the same as ``breaker.E0xx``).
     """
-    global _registry, _error
-    registry = _registry
+    global _error
+    registry = built.registry
     if registry is not None:
         return registry
     with _lock:
         if _error is not None:
             raise _error
-        if _registry is None:
+        registry = built.registry
+        if registry is None:
             try:
-                _registry = _build()
+                registry = built.registry = _build()
             except ConfigurationError as exc:
                 _error = exc
                 raise
-        return _registry
+        return registry
 
 
 def built_registry() -> Registry | None:
     """The registry if it is built and valid, else None (never builds, never raises)."""
-    return _registry
+    return built.registry
 
 
 def current_registry() -> Registry | None:
     """Deprecated: :func:`built_registry` (``current_registry`` now means, as in Flask and
     Starlette, the registry in use: :func:`breaker_django.current_registry`)."""
     warn_deprecated("breaker_django.conf.current_registry()", "conf.built_registry()")
-    return _registry
+    return built.registry
 
 
 def reload() -> None:
@@ -159,16 +180,16 @@ def reload() -> None:
     is lost; the old registry's storage is closed (shared storage stops its
     background worker).
     """
-    global _registry, _error
+    global _error
     with _lock:
-        old, _registry, _error = _registry, None, None
+        old, built.registry, _error = built.registry, None, None
     if old is not None:
         old.close()
 
 
 def _on_setting_changed(*, setting: str, **kwargs: object) -> None:
     if setting == SETTING:
-        registry = _registry
+        registry = built.registry
         if registry is not None:
             try:
                 # New thresholds, timeouts and dependencies, on the live breakers.

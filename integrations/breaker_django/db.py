@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings  # type: ignore[import-untyped]
 from django.core.checks import CheckMessage, Error, register  # type: ignore[import-untyped]
@@ -36,6 +36,7 @@ from django.db.backends.signals import connection_created  # type: ignore[import
 from breaker_core import CircuitBreaker, ConfigurationError, Registry
 from breaker_core.extension import database, describe, docs_url, key_path
 from breaker_django import conf
+from breaker_django.conf import built
 
 __all__ = [
     "check_databases",
@@ -97,21 +98,29 @@ def _socket_of(args: tuple[Any, ...]) -> int | None:
     return database.socket_fd(args[3]["connection"].connection)
 
 
+_NOT_FOLLOWED = object()
+"""A :class:`_Guard`'s registry before it follows one, and while none can be built."""
+
+
 class _Guard:
     """The execute wrapper of one connection object (one alias, one thread).
 
-    It keeps, for the current registry and its settings generation, the
-    alias's breaker and its :class:`~breaker_core.database.Statements` (the
-    watchdog's delay, whether the driver's connections have a socket), so a
-    query costs no look-up of any of them. Django calls :meth:`execute`, a
-    method (calling an instance is not specialised in Python 3.11).
+    It keeps, for the registry it follows and that registry's settings
+    generation, the alias's breaker and its
+    :class:`~breaker_core.database.Statements` (the watchdog's delay, whether
+    the driver's connections have a socket), so a query costs no look-up of
+    any of them: two compares say the registry is the same one
+    (:data:`breaker_django.conf.built`) at the same generation (its
+    ``settings_generation``, cheaper to read than ``generation``). Django calls
+    :meth:`execute`, a method (calling an instance is not specialised in Python 3.11).
     """
 
-    __slots__ = ("_generation", "_registry", "_statements", "alias")
+    __slots__ = ("_generation", "_registry", "_settings", "_statements", "alias")
 
     def __init__(self, alias: str) -> None:
         self.alias = alias
-        self._registry: Registry | None = None
+        self._registry: object = _NOT_FOLLOWED
+        self._settings: _Generation = _NO_GENERATION
         self._generation = -1
         self._statements: database.Statements | None = None  # None: the alias is not guarded
 
@@ -124,24 +133,29 @@ class _Guard:
         context: Mapping[str, Any],
     ) -> Any:
         """Run the statement under the alias's breaker (Django's ``execute_wrapper``)."""
-        # The built registry, read as a module attribute (no call per query); built, or
-        # found invalid (the system checks report it), by get_registry when it is not.
-        registry = conf._registry
-        if registry is None or registry is not self._registry:
-            try:
-                self._follow(conf.get_registry())
-            except ConfigurationError:
-                return execute(sql, params, many, context)
-        elif registry.generation != self._generation:
-            self._follow(registry)
+        if built.registry is not self._registry or self._settings.value != self._generation:
+            self._follow()
         statements = self._statements
         if statements is None:
             return execute(sql, params, many, context)
         # CircuitOpenError while open: nothing is sent.
         return statements.run(execute, (sql, params, many, context))
 
-    def _follow(self, registry: Registry) -> None:
-        """Take the breaker of ``registry`` as it is now (built or reconfigured)."""
+    def _follow(self) -> None:
+        """Take the alias's breaker of the registry as it is now (built or reconfigured).
+
+        The registry is built here if it is not yet; while it cannot be (invalid
+        settings, which the system checks report) queries are not guarded, and the
+        next one tries again.
+        """
+        try:
+            registry = conf.get_registry()
+        except ConfigurationError:
+            self._registry = _NOT_FOLLOWED
+            self._statements = None
+            return
+        settings = registry.settings_generation
+        generation = settings.value
         breaker = guarded_aliases(registry).get(self.alias)
         statements = self._statements
         if breaker is None:
@@ -151,7 +165,26 @@ class _Guard:
         else:
             statements.follow()  # the same breaker, maybe reconfigured: read its timeout again
         self._registry = registry
-        self._generation = registry.generation
+        self._settings = settings
+        self._generation = generation
+
+
+class _Generation(Protocol):
+    """A registry's ``settings_generation``: its settings generation as ``value``."""
+
+    value: int
+
+
+class _NoGeneration:
+    """The settings generation of no registry: never the one a guard saw."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = -2
+
+
+_NO_GENERATION = _NoGeneration()
 
 
 def _connect(connection: Any, conn_params: dict[str, Any]) -> Any:

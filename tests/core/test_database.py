@@ -141,6 +141,84 @@ def test_statements_judge_as_run_and_the_watchdog_cuts_one_at_its_delay(clock):
         b.close()
 
 
+_COUNTED = ("state", "calls", "successes", "failures", "transitions")
+
+
+@pytest.mark.parametrize("watched", [False, True], ids=["unwatched", "watched"])
+@pytest.mark.parametrize("listening", [False, True], ids=["plain", "with-a-listener"])
+def test_statements_count_every_outcome_as_breaker_call_does(
+    clock, monkeypatch, watched, listening
+):
+    """Statements.run's own closed path counts like ``breaker.call`` (through ``database.run``).
+
+    The same script of statements (successes, the caller's errors, failures, a
+    cancellation, the clock moving across the window's buckets until the breaker
+    trips) on two breakers: one through ``Statements.run``, one through ``run``.
+    """
+    options = {"failure_threshold": 3, "window": 4, "timeout": 5.0, "clock": clock}
+    ours, reference = CircuitBreaker("ours", **options), CircuitBreaker("reference", **options)
+    heard: dict[str, list[str]] = {"ours": [], "reference": []}
+    if listening:
+        for breaker in (ours, reference):
+            breaker.add_listener(lambda event, name=breaker.name: heard[name].append(event.kind))
+    a, b = socket.socketpair()
+    statements = db.Statements(ours, lambda args: a.fileno() if watched else None)
+    general: list[object] = []
+    general_run = db.Statements._run
+
+    def spy(self: db.Statements, fn: object, args: tuple[object, ...]) -> object:
+        general.append(fn)
+        return general_run(self, fn, args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db.Statements, "_run", spy)
+    integrity, operational = _named("IntegrityError"), _named("OperationalError")
+
+    def raise_(kind: type[BaseException]) -> None:
+        raise kind("boom")
+
+    script: list[tuple[object, ...]] = [
+        ("ok",), ("ok",), ("error", integrity), ("advance", 1.5), ("ok",),
+        ("error", operational), ("error", KeyboardInterrupt), ("advance", 1.0),
+        ("error", integrity), ("error", operational), ("advance", 3.5), ("ok",),
+        ("error", operational), ("error", operational), ("ok",), ("error", operational),
+        ("ok",),
+    ]  # fmt: skip
+    rejected = 0
+    try:
+        for step in script:
+            if step[0] == "advance":
+                clock.advance(step[1])
+                continue
+            for breaker in (ours, reference):
+                fn, args = (lambda: 7, ()) if step[0] == "ok" else (raise_, (step[1],))
+                try:
+                    if breaker is ours:
+                        outcome: object = statements.run(fn, args)
+                    else:
+                        outcome = db.run(breaker, fn, *args)
+                except BaseException as error:  # compared between the two
+                    outcome = type(error)
+                if breaker is ours:
+                    ours_outcome = outcome
+            assert ours_outcome == outcome, step
+            rejected += outcome is CircuitOpenError
+            mine, theirs = ours.snapshot(), reference.snapshot()
+            assert [mine[key] for key in _COUNTED] == [theirs[key] for key in _COUNTED], step
+    finally:
+        a.close()
+        b.close()
+    assert reference.snapshot()["state"] == "open"
+    assert (reference.snapshot()["successes"], reference.snapshot()["failures"]) != (0, 0)
+    assert statements.delay == (db.watchdog_delay(5.0) if watched else None)
+    # Plain and closed: the first statement (delay unknown) and the rejections went the
+    # general way, the rest took Statements.run's own path; with a listener, all went general.
+    expected = len([s for s in script if s[0] != "advance"]) if listening else 1 + rejected
+    assert rejected >= 2
+    assert len(general) == expected
+    assert heard["ours"] == heard["reference"]
+    assert ("failure" in heard["ours"]) is listening
+
+
 def test_statements_ask_for_a_socket_once_then_only_to_cut():
     asked: list[int] = []
 

@@ -26,7 +26,7 @@ from django.db.utils import IntegrityError, OperationalError, ProgrammingError
 from django.test import Client
 
 from breaker_core import CircuitOpenError, ConfigurationError
-from breaker_django import breakers, db
+from breaker_django import breakers, conf, db
 from tests.databases import (
     MARIADB_HOST,
     MARIADB_PORT,
@@ -310,6 +310,20 @@ def test_the_guard_follows_a_new_timeout_and_a_removed_dependency(guarded, setti
     query(guarded, "SELECT 1")  # no dependency guards the alias now
     assert len(delays) == watched
     assert breaker.snapshot()["successes"] == successes  # the removed breaker counts nothing
+
+
+def test_the_guard_follows_a_rebuilt_registry(guarded):
+    query(guarded, "SELECT 1")
+    old = conf.built.registry["shopdb"]
+    calls = old.snapshot()["calls"]
+    conf.reload()  # as a change of BREAKERS_CLOCK does: the registry is built again
+    assert conf.built.registry is None
+    assert query(guarded, "SELECT 1") == [(1,)]  # the guard builds it, then follows it
+    assert conf.built.registry is conf.built_registry() is not None
+    new = conf.built.registry["shopdb"]
+    assert new is not old
+    assert old.snapshot()["calls"] == calls  # the forgotten breaker counts nothing more
+    assert new.snapshot()["calls"] == 1
 
 
 # -- pages ----------------------------------------------------------------------------------------
