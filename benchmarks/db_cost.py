@@ -30,23 +30,48 @@ or a driver the result says why, and nothing is timed.
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.timing import Measurement, Plan, SyncLoop, measure_sync, median_round_ratio
 from example_apps.scenario.faultproxy import PG_HOST, PG_PORT, postgres_unavailable
 
-__all__ = ["DB_FULL", "DB_QUICK", "DB_TARGET", "db_table", "db_verdicts", "time_db"]
+__all__ = ["DB_FULL", "DB_QUICK", "DB_TARGET", "DbPlan", "db_table", "db_verdicts", "time_db"]
+
+
+@dataclass(frozen=True)
+class DbPlan:
+    """How the sides are timed: rounds of blocks, every side once per block.
+
+    A round is ``blocks`` blocks; in each block every side runs ``block``
+    queries, timed alone, in an order rotated from block to block. Rounds go on
+    until ``min_rounds`` are done and ``budget_s`` seconds have passed, or
+    ``max_rounds`` are done. ``warmup`` untimed queries per side come first.
+    """
+
+    block: int
+    blocks: int
+    min_rounds: int
+    max_rounds: int
+    budget_s: float
+    warmup: int
+
+    @property
+    def queries_per_round(self) -> int:
+        """Queries per side per round."""
+        return self.block * self.blocks
+
 
 DB_TARGET = 0.03
-DB_FULL = Plan(calls={"closed_query": 2_000}, repeats=9)
-DB_QUICK = Plan(calls={"closed_query": 30}, repeats=3)
+DB_FULL = DbPlan(block=25, blocks=16, min_rounds=15, max_rounds=61, budget_s=35.0, warmup=500)
+DB_QUICK = DbPlan(block=10, blocks=2, min_rounds=3, max_rounds=3, budget_s=0.0, warmup=10)
 PAIRS = {"django": "Django execute_wrapper", "sqlalchemy": "SQLAlchemy engine events"}
 HOST, PORT = PG_HOST, PG_PORT
 DEPENDENCY = "benchdb"
@@ -87,26 +112,21 @@ def _configure_django() -> None:
     django.setup()
 
 
-_cpu: dict[str, list[float]] = {}
-"""Per side, the process's CPU nanoseconds per query of every timed loop (warm-up first)."""
+@dataclass(frozen=True)
+class _Side:
+    """One side: ``prepare()`` (untimed, before each of its blocks), ``run(n)``: n queries."""
+
+    prepare: Callable[[], None]
+    run: Callable[[int], None]
 
 
-def _query_loop(side: str, execute: Callable[[str], Any], fetch: Callable[[], Any]) -> SyncLoop:
-    samples = _cpu.setdefault(side, [])
-
-    def loop(n: int) -> int:
-        clock = time.perf_counter_ns
-        cpu = time.thread_time_ns
-        cpu_start = cpu()
-        start = clock()
+def _query_run(execute: Callable[[str], Any], fetch: Callable[[], Any]) -> Callable[[int], None]:
+    def run(n: int) -> None:
         for _ in range(n):
             execute("SELECT 1")
             fetch()
-        elapsed = clock() - start
-        samples.append((cpu() - cpu_start) / n)
-        return elapsed
 
-    return loop
+    return run
 
 
 def _noop_wrapper(
@@ -116,7 +136,7 @@ def _noop_wrapper(
     return execute(sql, params, many, context)
 
 
-def _django_sides() -> dict[str, Callable[[], SyncLoop]]:
+def _django_sides() -> dict[str, _Side]:
     from django.db import connections  # type: ignore[import-untyped]
 
     from breaker_django.db import guard_thread
@@ -130,24 +150,21 @@ def _django_sides() -> dict[str, Callable[[], SyncLoop]]:
         "noop": [_noop_wrapper],
         "guarded": list(connection.execute_wrappers),  # the guard alone
     }
-    sides: dict[str, Callable[[], SyncLoop]] = {}
+    run = _query_run(cursor.execute, cursor.fetchone)
+    sides: dict[str, _Side] = {}
     for name, installed in wrappers.items():
-        loop = _query_loop(f"django_{name}", cursor.execute, cursor.fetchone)
         timeout_ms = 0 if name == "plain" else TIMEOUT_MS
 
-        def prepare(
-            loop: SyncLoop = loop, installed: list[Any] = installed, timeout_ms: int = timeout_ms
-        ) -> SyncLoop:
+        def prepare(installed: list[Any] = installed, timeout_ms: int = timeout_ms) -> None:
             connection.execute_wrappers = []
             cursor.execute(f"SET statement_timeout = {timeout_ms}")
             connection.execute_wrappers = list(installed)
-            return loop
 
-        sides[f"django_{name}"] = prepare
+        sides[f"django_{name}"] = _Side(prepare, run)
     return sides
 
 
-def _sqlalchemy_sides() -> tuple[dict[str, Callable[[], SyncLoop]], Any]:
+def _sqlalchemy_sides() -> tuple[dict[str, _Side], Any]:
     from sqlalchemy import create_engine
 
     from breaker_core import Registry
@@ -157,7 +174,7 @@ def _sqlalchemy_sides() -> tuple[dict[str, Callable[[], SyncLoop]], Any]:
     dependency = {DEPENDENCY: {"database": True, "timeout": TIMEOUT_MS / 1000}}
     registry = Registry.from_settings({"dependencies": dependency})
     url = f"postgresql+psycopg://postgres@{HOST}:{PORT}/test"
-    sides: dict[str, Callable[[], SyncLoop]] = {}
+    sides: dict[str, _Side] = {}
     for side in ("sqlalchemy_plain", "sqlalchemy_timeout", "sqlalchemy_guarded"):
         args = {"options": SERVER_TIMEOUT} if side == "sqlalchemy_timeout" else {}
         engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args=args)
@@ -165,85 +182,165 @@ def _sqlalchemy_sides() -> tuple[dict[str, Callable[[], SyncLoop]], Any]:
             guard(engine, registry[DEPENDENCY])
         conn = engine.connect()
 
-        def run(sql: str, conn: Any = conn) -> None:
+        def execute(sql: str, conn: Any = conn) -> None:
             conn.exec_driver_sql(sql).scalar()
 
-        loop = _query_loop(side, run, lambda: None)
-        sides[side] = lambda loop=loop: loop  # type: ignore[misc]
+        sides[side] = _Side(lambda: None, _query_run(execute, lambda: None))
     return sides, registry[DEPENDENCY]
 
 
-def _pair(
-    pair: str, plain: Measurement, timeout: Measurement, guarded: Measurement
-) -> dict[str, Any]:
-    guard_ratio = median_round_ratio(guarded, timeout)
-    cpu = {side: statistics.median(_cpu[f"{pair}_{side}"][1:]) for side in ("timeout", "guarded")}
+@dataclass
+class _Samples:
+    """Per side, per round: wall and client-process CPU nanoseconds per query."""
+
+    wall: dict[str, list[float]]
+    cpu: dict[str, list[float]]
+    seconds: float
+
+
+def _measure(sides: dict[str, _Side], plan: DbPlan) -> _Samples:
+    """Time the sides in interleaved blocks, round after round (see :class:`DbPlan`)."""
+    names = list(sides)
+    for name in names:
+        sides[name].prepare()
+        sides[name].run(plan.warmup)
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    clock, cpu_clock = time.perf_counter_ns, time.process_time_ns
+    started = time.monotonic()
+    rounds = 0
+    while rounds < plan.max_rounds and (
+        rounds < plan.min_rounds or time.monotonic() - started < plan.budget_s
+    ):
+        spent = dict.fromkeys(names, 0)
+        used = dict.fromkeys(names, 0)
+        gc.collect()
+        gc.disable()
+        try:
+            for block in range(plan.blocks):
+                turn = (rounds * plan.blocks + block) % len(names)
+                for name in names[turn:] + names[:turn]:
+                    side = sides[name]
+                    side.prepare()
+                    cpu_start = cpu_clock()
+                    start = clock()
+                    side.run(plan.block)
+                    end = clock()
+                    used[name] += cpu_clock() - cpu_start
+                    spent[name] += end - start
+        finally:
+            gc.enable()
+        for name in names:
+            wall[name].append(spent[name] / plan.queries_per_round)
+            cpu[name].append(used[name] / plan.queries_per_round)
+        rounds += 1
+    return _Samples(wall, cpu, time.monotonic() - started)
+
+
+def _spread(values: Sequence[float]) -> dict[str, float]:
+    """Median, quartiles, min and max of ``values``."""
+    if len(values) >= 2:
+        low, _, high = statistics.quantiles(values, n=4, method="inclusive")
+    else:
+        low = high = values[0]
+    return {
+        "median": statistics.median(values),
+        "q1": low,
+        "q3": high,
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def _ratios(samples: _Samples, top: str, bottom: str) -> list[float]:
+    return [t / b for t, b in zip(samples.wall[top], samples.wall[bottom], strict=True)]
+
+
+def _cpu_added(samples: _Samples, top: str, bottom: str) -> list[float]:
+    return [t - b for t, b in zip(samples.cpu[top], samples.cpu[bottom], strict=True)]
+
+
+def _rounded(spread: dict[str, float], digits: int) -> dict[str, float]:
+    return {key: round(value, digits) for key, value in spread.items()}
+
+
+def _pair(samples: _Samples, pair: str) -> dict[str, Any]:
+    plain, timeout, guarded = (f"{pair}_{side}" for side in SIDES)
+    guard = _spread(_ratios(samples, guarded, timeout))
+    cpu_added = _spread(_cpu_added(samples, guarded, timeout))
     return {
         "noop_median_ns": None,
         "noop_ratio": None,
         "noop_cpu_added_ns": None,
-        "guard_cpu_added_ns": round(cpu["guarded"] - cpu["timeout"], 1),
-        "timeout_cpu_ns": round(cpu["timeout"], 1),
-        "plain_median_ns": round(plain.median_ns, 1),
-        "timeout_median_ns": round(timeout.median_ns, 1),
-        "guarded_median_ns": round(guarded.median_ns, 1),
-        "guard_ratio": round(guard_ratio, 4),
-        "guard_added_pct": round(100 * (guard_ratio - 1), 2),
-        "whole_ratio": round(median_round_ratio(guarded, plain), 4),
-        "statement_timeout_ratio": round(median_round_ratio(timeout, plain), 4),
-        "target_met": guard_ratio <= 1 + DB_TARGET,
+        "plain_median_ns": round(statistics.median(samples.wall[plain]), 1),
+        "timeout_median_ns": round(statistics.median(samples.wall[timeout]), 1),
+        "guarded_median_ns": round(statistics.median(samples.wall[guarded]), 1),
+        "guard_ratio": round(guard["median"], 4),
+        "guard_ratio_spread": _rounded(guard, 4),
+        "guard_added_pct": round(100 * (guard["median"] - 1), 2),
+        "whole_ratio": round(statistics.median(_ratios(samples, guarded, plain)), 4),
+        "statement_timeout_ratio": round(statistics.median(_ratios(samples, timeout, plain)), 4),
+        "timeout_cpu_ns": round(statistics.median(samples.cpu[timeout]), 1),
+        "guard_cpu_added_ns": round(cpu_added["median"], 1),
+        "guard_cpu_added_spread": _rounded(cpu_added, 1),
+        "target_met": guard["median"] <= 1 + DB_TARGET,
     }
 
 
-def _noop(timeout: Measurement, noop: Measurement) -> dict[str, Any]:
+def _noop(samples: _Samples) -> dict[str, Any]:
     """Django's no-op ``execute_wrapper`` against the same timeout without a wrapper."""
-    cpu = {side: statistics.median(_cpu[f"django_{side}"][1:]) for side in ("timeout", "noop")}
     return {
-        "noop_median_ns": round(noop.median_ns, 1),
-        "noop_ratio": round(median_round_ratio(noop, timeout), 4),
-        "noop_cpu_added_ns": round(cpu["noop"] - cpu["timeout"], 1),
+        "noop_median_ns": round(statistics.median(samples.wall["django_noop"]), 1),
+        "noop_ratio": round(
+            statistics.median(_ratios(samples, "django_noop", "django_timeout")), 4
+        ),
+        "noop_ratio_spread": _rounded(
+            _spread(_ratios(samples, "django_noop", "django_timeout")), 4
+        ),
+        "noop_cpu_added_ns": round(
+            statistics.median(_cpu_added(samples, "django_noop", "django_timeout")), 1
+        ),
     }
 
 
-def child(plan: Plan) -> dict[str, Any]:
+def child(plan: DbPlan) -> dict[str, Any]:
     """Time the sides in this process (which it configures for Django)."""
     from breaker_django import breakers
 
     _configure_django()
     sqlalchemy_sides, sqlalchemy_breaker = _sqlalchemy_sides()
-    prepare = {**_django_sides(), **sqlalchemy_sides}
-    calls = plan.calls["closed_query"]
-    measured = measure_sync(prepare, calls, plan.warmup_calls("closed_query"), plan.repeats)
+    sides = {**_django_sides(), **sqlalchemy_sides}
+    samples = _measure(sides, plan)
     # The breakers' windows may have moved past the rounds: a few more queries, counted now,
     # show that each guarded side's loop really runs under its breaker.
     for pair in PAIRS:
-        prepare[f"{pair}_guarded"]()(10)
+        sides[f"{pair}_guarded"].prepare()
+        sides[f"{pair}_guarded"].run(10)
     counted = {
         "django": breakers[DEPENDENCY].snapshot()["calls"],
         "sqlalchemy": sqlalchemy_breaker.snapshot()["calls"],
     }
     return {
         "available": True,
-        "calls_per_round": calls,
-        "rounds": plan.repeats,
+        "calls_per_round": plan.queries_per_round,
+        "block": plan.block,
+        "blocks": plan.blocks,
+        "rounds": len(samples.wall["django_plain"]),
+        "seconds": round(samples.seconds, 1),
         "target_added_pct": round(100 * DB_TARGET, 2),
         "pairs": {
             pair: {
                 "title": title,
                 "guarded_calls_counted": counted[pair],
-                **_pair(pair, *(measured[f"{pair}_{side}"] for side in SIDES)),
-                **(
-                    _noop(measured["django_timeout"], measured["django_noop"])
-                    if pair == "django"
-                    else {}
-                ),
+                **_pair(samples, pair),
+                **(_noop(samples) if pair == "django" else {}),
             }
             for pair, title in PAIRS.items()
         },
     }
 
 
-def time_db(plan: Plan, progress: Callable[[str], None]) -> dict[str, Any]:
+def time_db(plan: DbPlan, progress: Callable[[str], None]) -> dict[str, Any]:
     """Time the guards in a child process; without PostgreSQL or a driver, say why."""
     missing = postgres_unavailable("psycopg", "sqlalchemy", "django")
     if missing is not None:
@@ -264,6 +361,10 @@ def time_db(plan: Plan, progress: Callable[[str], None]) -> dict[str, Any]:
     return result
 
 
+def _pct(ratio: float) -> str:
+    return f"{100 * (ratio - 1):+.1f}%"
+
+
 def db_table(results: dict[str, Any], table: Callable[..., list[str]]) -> list[str]:
     """The printed table of :func:`time_db`'s results."""
     data = results.get("database")
@@ -271,37 +372,49 @@ def db_table(results: dict[str, Any], table: Callable[..., list[str]]) -> list[s
         reason = (data or {}).get("reason", "not measured")
         return [f"Database guard cost: {reason}"]
     lines = [
-        "Database guard cost on a closed SELECT 1 against PostgreSQL, ns per query (median of "
-        f"{data['rounds']} rounds of {data['calls_per_round']}); ratios: medians of the "
-        "rounds' ratios; guard = guarded / same statement_timeout without guard (target: at "
-        f"most +{data['target_added_pct']:g}%); whole = guarded / plain; CPU µs: the client "
-        "CPU time the guard adds per query; reference: Django's mechanism with a wrapper that "
-        "does nothing, in the guarded column"
+        "Database guard cost on a closed SELECT 1 against PostgreSQL: µs per query, wall time "
+        f"(median of {data['rounds']} rounds of {data['calls_per_round']} queries per side, "
+        f"in {data['blocks']} blocks of {data['block']}, the sides taking turns within each "
+        f"round; {data['seconds']:g} s); guard = guarded / the same statement_timeout "
+        "without the guard, per round: median, quartiles and range of the rounds' ratios "
+        f"(target: median at most +{data['target_added_pct']:g}%); whole = guarded / plain; "
+        "CPU added: the client process's CPU time per query (time.process_time), guarded "
+        "minus timeout, median [quartiles] of the rounds; reference: Django's mechanism with "
+        "a wrapper that does nothing, in the guarded column"
     ]
     rows: list[list[str]] = []
     for entry in data["pairs"].values():
+        spread = entry["guard_ratio_spread"]
+        cpu = entry["guard_cpu_added_spread"]
         rows.append(
             [
                 entry["title"],
-                f"{entry['plain_median_ns']:.0f}",
-                f"{entry['timeout_median_ns']:.0f}",
-                f"{entry['guarded_median_ns']:.0f}",
-                f"{entry['guard_ratio']:.3f}",
+                f"{entry['plain_median_ns'] / 1000:.1f}",
+                f"{entry['timeout_median_ns'] / 1000:.1f}",
+                f"{entry['guarded_median_ns'] / 1000:.1f}",
+                _pct(spread["median"]),
+                f"{_pct(spread['q1'])} .. {_pct(spread['q3'])}",
+                f"{_pct(spread['min'])} .. {_pct(spread['max'])}",
                 f"{entry['whole_ratio']:.3f}",
-                f"{entry['guard_cpu_added_ns'] / 1000:+.1f}",
+                f"{cpu['median'] / 1000:+.1f} [{cpu['q1'] / 1000:+.1f} .. {cpu['q3'] / 1000:+.1f}]",
+                f"{entry['timeout_cpu_ns'] / 1000:.1f}",
                 "met" if entry["target_met"] else "NOT met",
             ]
         )
         if entry.get("noop_median_ns") is not None:
+            spread = entry["noop_ratio_spread"]
             rows.append(
                 [
                     "  reference: a no-op execute_wrapper",
-                    f"{entry['plain_median_ns']:.0f}",
-                    f"{entry['timeout_median_ns']:.0f}",
-                    f"{entry['noop_median_ns']:.0f}",
-                    f"{entry['noop_ratio']:.3f}",
+                    "",
+                    "",
+                    f"{entry['noop_median_ns'] / 1000:.1f}",
+                    _pct(spread["median"]),
+                    f"{_pct(spread['q1'])} .. {_pct(spread['q3'])}",
+                    f"{_pct(spread['min'])} .. {_pct(spread['max'])}",
                     "",
                     f"{entry['noop_cpu_added_ns'] / 1000:+.1f}",
+                    "",
                     "",
                 ]
             )
@@ -310,8 +423,11 @@ def db_table(results: dict[str, Any], table: Callable[..., list[str]]) -> list[s
         "plain",
         "timeout",
         "guarded",
-        "guard ratio",
-        "whole ratio",
+        "guard",
+        "quartiles",
+        "range",
+        "whole",
+        "CPU added µs",
         "CPU µs",
         "target",
     ]
@@ -319,17 +435,25 @@ def db_table(results: dict[str, Any], table: Callable[..., list[str]]) -> list[s
 
 
 def db_verdicts(results: dict[str, Any]) -> list[str]:
-    """The verdict lines of :func:`time_db`'s results."""
+    """The verdict lines of :func:`time_db`'s results: what was measured, and the figure."""
     data = results.get("database")
     if not data or not data.get("available"):
         return ["  database guard cost: not measured"]
     lines = []
+    target = 1 + data["target_added_pct"] / 100
     for entry in data["pairs"].values():
+        spread = entry["guard_ratio_spread"]
         verb = "met" if entry["target_met"] else "NOT met"
+        straddles = spread["q1"] <= target < spread["q3"]
         lines.append(
-            f"  database guard cost ({entry['title']}): target {verb}: "
-            f"{entry['guard_added_pct']:+.1f}% vs +{data['target_added_pct']:g}% "
-            f"(with the statement timeout: x{entry['whole_ratio']:.3f})"
+            f"  database guard cost ({entry['title']}): target {verb}: wall time of a real "
+            f"SELECT 1, guarded / same statement_timeout unguarded, median of "
+            f"{data['rounds']} per-round ratios {_pct(spread['median'])} vs "
+            f"+{data['target_added_pct']:g}% (quartiles {_pct(spread['q1'])} .. "
+            f"{_pct(spread['q3'])}{': the target lies inside them' if straddles else ''}); "
+            f"client CPU added {entry['guard_cpu_added_ns'] / 1000:.1f} µs per query of "
+            f"{entry['timeout_cpu_ns'] / 1000:.1f} µs (with the statement timeout, whole: "
+            f"x{entry['whole_ratio']:.3f})"
         )
     return lines
 

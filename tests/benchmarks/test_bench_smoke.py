@@ -228,6 +228,11 @@ def test_quick_run_writes_the_documented_json(
             assert pair["guarded_calls_counted"] > 0  # the guard really was in the loop
             assert pair["plain_median_ns"] > 0
             assert pair["guard_ratio"] > 0
+            spread = pair["guard_ratio_spread"]  # the rounds' ratios: median inside the range
+            assert spread["min"] <= spread["q1"] <= pair["guard_ratio"] <= spread["q3"]
+            assert spread["q3"] <= spread["max"]
+            assert pair["timeout_cpu_ns"] > 0
+        assert "client CPU added" in printed
     else:
         assert "PostgreSQL" in database["reason"] or "not installed" in database["reason"]
         assert f"Database guard cost: {database['reason']}" in printed
