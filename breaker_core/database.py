@@ -31,13 +31,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from breaker_core import db_statement
+from breaker_core.db_statement import UNKNOWN as _UNKNOWN
+from breaker_core.db_statement import is_failure
 from breaker_core.db_timeouts import connect_options, statement_timeout_sql
 from breaker_core.db_watchdog import Watch, Watchdog, cut, socket_fd, watchdog, watchdog_delay
-from breaker_core.phase import _CLOSED
 
 if TYPE_CHECKING:
     from breaker_core.breaker import CircuitBreaker
-    from breaker_core.phase import _Phase
 
 __all__ = [
     "Statements",
@@ -55,36 +56,6 @@ __all__ = [
 ]
 
 R = TypeVar("R")
-
-_FAILURE_NAMES = frozenset({"OperationalError", "InterfaceError"})
-# SQLSTATE classes of an unwell server: connection exception, insufficient
-# resources, operator intervention (statement timeout, shutdown), system error.
-_FAILURE_SQLSTATES = frozenset({"08", "53", "57", "58"})
-_verdicts: dict[type[BaseException], bool] = {}
-
-
-def is_failure(exc: BaseException) -> bool:
-    """True if ``exc`` says the database is unwell (rather than the caller wrong).
-
-    PEP 249's ``OperationalError`` and ``InterfaceError`` (by class name, so
-    Django's, SQLAlchemy's and every driver's count), ``OSError`` and
-    ``TimeoutError``; and an error of another class whose ``sqlstate`` is in
-    class 08, 53, 57 or 58 (asyncpg, through SQLAlchemy, raises a plain
-    ``Error`` for a statement timeout). Cancellation and other
-    ``BaseException`` are not.
-    """
-    kind = type(exc)
-    verdict = _verdicts.get(kind)
-    if verdict is None:
-        verdict = issubclass(kind, OSError | TimeoutError) or any(
-            cls.__name__ in _FAILURE_NAMES for cls in kind.__mro__
-        )
-        if len(_verdicts) < 1024:
-            _verdicts[kind] = verdict
-    if not verdict and isinstance(exc, Exception):
-        sqlstate = getattr(exc, "sqlstate", None)
-        return isinstance(sqlstate, str) and sqlstate[:2] in _FAILURE_SQLSTATES
-    return verdict
 
 
 def run(
@@ -148,61 +119,7 @@ class Statements:
         self._has_socket: bool | None = None  # None: not known before the first statement
         self._free: list[Watch] = []  # slots not in use
 
-    def run(self, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
-        """``fn(*args)`` under the breaker, watched; an error that is not a failure is raised.
-
-        While the breaker is closed and plain (no listener, attempt, bulkhead or
-        shared storage to tell), the statement takes the breaker's closed fast
-        path here, in this one frame: the watchdog's slot, ``fn(*args)``, the
-        success counted on the phase's tally (or the failure by the breaker's
-        own ``_count_failure``), as ``breaker.call`` would count it. Anything
-        else goes through ``breaker.call`` (:meth:`_run`).
-
-        Raises:
-            CircuitOpenError: the breaker is open; ``fn`` is not called (nothing is sent).
-        """
-        breaker = self.breaker
-        phase = breaker._phase
-        delay = self._delay
-        if (
-            phase.state is not _CLOSED
-            or breaker._fast_read is not None
-            or breaker._holding
-            or breaker._tokens is not None
-            or delay is _UNKNOWN
-        ):
-            return self._run(fn, args)
-        if delay is None:
-            try:
-                result = fn(*args)
-            except BaseException as error:
-                _count_error(breaker, phase, error)
-                raise
-        else:
-            free = self._free
-            slot = free.pop() if free else self._slot()
-            deadline = _clock() + delay  # type: ignore[operator]
-            slot.deadline = deadline
-            slot.args = args
-            if deadline < watchdog.wake_at:
-                watchdog.wake(deadline)
-            try:
-                result = fn(*args)
-            except BaseException as error:
-                slot.args = None
-                free.append(slot)
-                _count_error(breaker, phase, error)
-                raise
-            slot.args = None
-            free.append(slot)
-        clock = breaker._clock
-        now = clock()
-        tally = phase.tally
-        if now < tally.until:  # breaker.call's count of a closed success: see there
-            next(tally.count)
-        else:
-            breaker._count_success(phase, now)
-        return result
+    run = db_statement.run
 
     def _run(self, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
         """:meth:`run` through ``breaker.call``: not closed, not plain, or not known yet."""
@@ -240,9 +157,6 @@ class Statements:
         return watchdog.watch_slot(self._socket_of)
 
 
-_UNKNOWN = object()
-
-
 def _judged(fn: Callable[..., R], args: tuple[Any, ...]) -> Any:
     try:
         return fn(*args)
@@ -276,24 +190,6 @@ def _watched(fn: Callable[..., R], args: tuple[Any, ...], statements: Statements
 
 
 _clock = watchdog.clock
-
-
-def _count_error(breaker: CircuitBreaker, phase: _Phase, error: BaseException) -> None:
-    """Count ``error`` (being handled) of a statement on :meth:`Statements.run`'s fast path.
-
-    A failure (:func:`is_failure`), or a ``BaseException`` that is not an
-    ``Exception`` (cancellation), goes to the breaker's ``_count_failure``, as
-    it would from ``breaker.call``; the caller's error is a success. Never raises.
-    """
-    if isinstance(error, Exception) and not is_failure(error):
-        now = breaker._clock()
-        tally = phase.tally
-        if now < tally.until:
-            next(tally.count)
-        else:
-            breaker._count_success(phase, now)
-        return
-    breaker._count_failure(phase)
 
 
 class _Answered:

@@ -5,7 +5,8 @@
   ``transitions.py``, ``sharing.py``, ``admission.py``, ``outcomes.py``, with
   the types of ``phase.py``); ``breaker.py`` and ``controls.py``
   (``CircuitBreaker`` subclasses ``Machine``) and ``attempt.py`` (the ticket
-  holder of its ``with`` form) are its call forms. Every other module uses
+  holder of its ``with`` form) and ``db_statement.py`` (the database
+  statements' closed path) are its call forms. Every other module uses
   the public store API.
 - The Redis package implements the port (``breaker_core.coordination``) and
   never imports the machine; the engine reaches it only lazily, by name.
@@ -32,7 +33,12 @@ MACHINE_CLASSES = {
     ENGINE / "controls.py": "BreakerControls",
     ENGINE / "breaker.py": "CircuitBreaker",
 }
-MACHINE_FILES = {*MACHINE_CLASSES, ENGINE / "phase.py", ENGINE / "attempt.py"}
+MACHINE_FILES = {
+    *MACHINE_CLASSES,
+    ENGINE / "phase.py",
+    ENGINE / "attempt.py",
+    ENGINE / "db_statement.py",
+}
 MACHINE_MODULES = {
     "breaker_core." + path.stem for path in MACHINE_FILES if path.name != "attempt.py"
 }

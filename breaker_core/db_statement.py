@@ -1,0 +1,156 @@
+"""The database statements' call form: a closed statement counted in one frame.
+
+:func:`run` is :meth:`breaker_core.database.Statements.run`. While the
+breaker is closed and plain (no listener or gate, no attempt holding it, no
+bulkhead, no shared storage: the conditions of ``CircuitBreaker.call``'s own
+fast path) it arms the watchdog's slot, calls the driver, gives the slot
+back and counts the outcome as ``call`` would (a success on the phase's
+tally; a failure through the breaker's ``_count_failure``), without the two
+frames and the argument packing of ``breaker.call(_watched, ...)``.
+Everything else goes through ``breaker.call`` (``Statements._run``).
+
+Part of the machine's call forms (like ``breaker.py`` and ``attempt.py``):
+it reads the breaker's private state, so it is checked with the machine
+(``tests/core/test_machine_boundary.py``), and ``tests/core/test_database.py``
+runs one script of outcomes through it and through ``breaker.call`` and
+compares the counts after each statement.
+
+Layer: engine. Imports the standard library and other engine modules only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from breaker_core.db_watchdog import watchdog
+from breaker_core.phase import _CLOSED
+
+if TYPE_CHECKING:
+    from breaker_core.breaker import CircuitBreaker
+    from breaker_core.db_watchdog import Watch
+    from breaker_core.phase import _Phase
+
+__all__ = ["UNKNOWN", "is_failure", "run"]
+
+R = TypeVar("R")
+
+UNKNOWN = object()
+"""A ``Statements``' delay before its first statement or after ``follow()``: worked out next."""
+
+_clock = watchdog.clock
+
+
+class _Statements(Protocol):
+    """What :func:`run` reads of ``breaker_core.database.Statements`` (its ``self``)."""
+
+    breaker: CircuitBreaker
+    _delay: float | object | None
+    _free: list[Watch]
+
+    def _slot(self) -> Watch: ...
+
+    def _run(self, fn: Callable[..., R], args: tuple[Any, ...]) -> R: ...
+
+
+_FAILURE_NAMES = frozenset({"OperationalError", "InterfaceError"})
+# SQLSTATE classes of an unwell server: connection exception, insufficient
+# resources, operator intervention (statement timeout, shutdown), system error.
+_FAILURE_SQLSTATES = frozenset({"08", "53", "57", "58"})
+_verdicts: dict[type[BaseException], bool] = {}
+
+
+def is_failure(exc: BaseException) -> bool:
+    """True if ``exc`` says the database is unwell (rather than the caller wrong).
+
+    PEP 249's ``OperationalError`` and ``InterfaceError`` (by class name, so
+    Django's, SQLAlchemy's and every driver's count), ``OSError`` and
+    ``TimeoutError``; and an error of another class whose ``sqlstate`` is in
+    class 08, 53, 57 or 58 (asyncpg, through SQLAlchemy, raises a plain
+    ``Error`` for a statement timeout). Cancellation and other
+    ``BaseException`` are not.
+    """
+    kind = type(exc)
+    verdict = _verdicts.get(kind)
+    if verdict is None:
+        verdict = issubclass(kind, OSError | TimeoutError) or any(
+            cls.__name__ in _FAILURE_NAMES for cls in kind.__mro__
+        )
+        if len(_verdicts) < 1024:
+            _verdicts[kind] = verdict
+    if not verdict and isinstance(exc, Exception):
+        sqlstate = getattr(exc, "sqlstate", None)
+        return isinstance(sqlstate, str) and sqlstate[:2] in _FAILURE_SQLSTATES
+    return verdict
+
+
+def run(statements: _Statements, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
+    """``fn(*args)`` under the breaker, watched; an error that is not a failure is raised.
+
+    While the breaker is closed and plain, the statement takes the breaker's
+    closed fast path here, in this one frame; anything else goes through
+    ``breaker.call``.
+
+    Raises:
+        CircuitOpenError: the breaker is open; ``fn`` is not called (nothing is sent).
+    """
+    breaker = statements.breaker
+    phase = breaker._phase
+    delay = statements._delay
+    if (
+        phase.state is not _CLOSED
+        or breaker._fast_read is not None
+        or breaker._holding
+        or breaker._tokens is not None
+        or delay is UNKNOWN
+    ):
+        return statements._run(fn, args)
+    if delay is None:
+        try:
+            result = fn(*args)
+        except BaseException as error:
+            _count_error(breaker, phase, error)
+            raise
+    else:
+        free = statements._free
+        slot = free.pop() if free else statements._slot()
+        deadline = _clock() + delay  # type: ignore[operator]
+        slot.deadline = deadline
+        slot.args = args
+        if deadline < watchdog.wake_at:
+            watchdog.wake(deadline)
+        try:
+            result = fn(*args)
+        except BaseException as error:
+            slot.args = None
+            free.append(slot)
+            _count_error(breaker, phase, error)
+            raise
+        slot.args = None
+        free.append(slot)
+    clock = breaker._clock
+    now = clock()
+    tally = phase.tally
+    if now < tally.until:  # breaker.call's count of a closed success: see there
+        next(tally.count)
+    else:
+        breaker._count_success(phase, now)
+    return result
+
+
+def _count_error(breaker: CircuitBreaker, phase: _Phase, error: BaseException) -> None:
+    """Count ``error`` (being handled) of a statement on :func:`run`'s fast path.
+
+    A failure (:func:`is_failure`), or a ``BaseException`` that is not an
+    ``Exception`` (cancellation), goes to the breaker's ``_count_failure``, as
+    it would from ``breaker.call``; the caller's error is a success. Never raises.
+    """
+    if isinstance(error, Exception) and not is_failure(error):
+        now = breaker._clock()
+        tally = phase.tally
+        if now < tally.until:
+            next(tally.count)
+        else:
+            breaker._count_success(phase, now)
+        return
+    breaker._count_failure(phase)
