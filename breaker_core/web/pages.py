@@ -64,9 +64,13 @@ RawKey = Callable[[_S], Hashable]
 """The raw values of the framework's request deciding its scheme, authority, path and query.
 
 Two requests with equal raw keys must make equal ``PageRequest`` fields of
-those four (the framework's host checks included) and carry the same
-``Cookie`` header (key cookies are part of a copy's variant). It is only used
-to skip re-storing a page kept a moment ago, never to find a copy to serve.
+those four (the framework's host checks included) and, when the framework's
+page guard has key cookies (``key_cookies``: Django's language cookie), carry
+the same ``Cookie`` header, since key cookies are part of a copy's variant. A
+guard without key cookies needs no cookie in it: the shortcut is only taken
+for a copy that names no ``Vary`` header, which is then one copy for every
+request of the page. It is only used to skip re-storing a page kept a moment
+ago, never to find a copy to serve.
 """
 
 
@@ -165,7 +169,7 @@ class PageGuard:
         # method, path, query) -> (the Vary names of the last kept response,
         # {variant text: clock reading of its last store}).
         self._memo: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, float]]] = {}
-        # raw key -> (plan, clock reading, refresh) of a page kept for every request of
+        # raw key -> (plan, clock reading, end of its refresh) of a page kept for every request of
         # that key (its response names no Vary header) by all of its plan's keepers at once.
         self._recent: dict[Hashable, tuple[RoutePlan, float, float]] = {}
 
@@ -204,7 +208,7 @@ class PageGuard:
         if raw_key is not None:
             raw = raw_key(request)
             seen = self._recent.get(raw)
-            if seen is not None and seen[0] is plan and 0 <= self.clock() - seen[1] < seen[2]:
+            if seen is not None and seen[0] is plan and seen[1] <= self.clock() < seen[2]:
                 return None  # kept a moment ago for every request of this key
             recent = (plan, raw)
         page = make_request(request)
@@ -301,5 +305,5 @@ class PageGuard:
         if recent is not None and not names and keepers == recent[0].keepers:
             if len(self._recent) > _MEMO_LIMIT:
                 self._recent.clear()
-            self._recent[recent[1]] = (recent[0], now, refresh)
+            self._recent[recent[1]] = (recent[0], now, now + refresh)
         return True

@@ -79,26 +79,28 @@ def page_request(request: HttpRequest) -> PageRequest:
     )
 
 
-_RAW = (
-    "HTTP_HOST",
-    "HTTP_X_FORWARDED_HOST",
-    "HTTP_X_FORWARDED_PORT",
-    "SERVER_NAME",
-    "SERVER_PORT",
-    "QUERY_STRING",
-    "HTTP_COOKIE",
-)
-
-
 def raw_key(request: HttpRequest) -> tuple[object, ...]:
     """The values :func:`page_request`'s scheme, host, path and query come from.
 
     The scheme is read as Django reads it (``SECURE_PROXY_SSL_HEADER`` included);
-    the host headers are all there, whichever ``get_host()`` trusts, and the
-    ``Cookie`` header (the language cookie is part of a copy's variant).
+    the host headers are all there, whichever ``get_host()`` trusts (the server's
+    name and ports only without a ``Host`` header, as ``get_host()`` reads them),
+    and the ``Cookie`` header: the language cookie is a key cookie, part of a
+    copy's variant (see :data:`breaker_core.web.pages.RawKey`).
     """
-    meta = request.META
-    return (request.scheme, request.path, *[meta.get(name) for name in _RAW])
+    get = request.META.get
+    host = get("HTTP_HOST")
+    return (
+        request.scheme,
+        request.path,
+        host,
+        get("HTTP_X_FORWARDED_HOST"),
+        get("QUERY_STRING"),
+        get("HTTP_COOKIE"),
+        (get("SERVER_NAME"), get("SERVER_PORT"), get("HTTP_X_FORWARDED_PORT"))
+        if host is None
+        else None,
+    )
 
 
 def _meta_header(request: HttpRequest, name: str) -> str | None:

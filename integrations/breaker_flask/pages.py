@@ -77,20 +77,21 @@ def page_request(current: Request | None = None) -> PageRequest:
 
 
 def raw_key(current: Request) -> tuple[object, ...]:
-    """The environ values :func:`page_request`'s scheme, host, path and query come from.
+    """The request values :func:`page_request`'s scheme, host, path and query come from.
 
-    With the ``Cookie`` header (see :data:`breaker_core.web.pages.RawKey`).
+    Werkzeug's own attributes (set when the request is made) and the ``Host``
+    header, the server address only without one, as ``request.host`` reads
+    them (the app's ``TRUSTED_HOSTS`` is the same for all its requests). No
+    ``Cookie`` header: Flask's page guard has no key cookies (see
+    :data:`breaker_core.web.pages.RawKey`).
     """
-    get = current.environ.get
+    host = current.environ.get("HTTP_HOST")
     return (
-        get("wsgi.url_scheme"),
-        get("HTTP_HOST"),
-        get("SERVER_NAME"),
-        get("SERVER_PORT"),
-        get("SCRIPT_NAME"),
-        get("PATH_INFO"),
-        get("QUERY_STRING"),
-        get("HTTP_COOKIE"),
+        current.scheme,
+        current.server if host is None else host,
+        current.root_path,
+        current.path,
+        current.query_string,
     )
 
 

@@ -238,3 +238,26 @@ def test_wsgi_chain_has_no_adaptation(settings, caplog):
     with caplog.at_level(logging.DEBUG, logger="django.request"):
         assert Client().get("/checkout/").status_code == 200
     assert [r.getMessage() for r in caplog.records if "adapted" in r.getMessage()] == []
+
+
+def test_with_the_raw_key_every_request_gets_its_own_kept_copy(clock):
+    from django.conf import settings as django_settings
+    from django.test import RequestFactory
+
+    from breaker_django.middleware import page_guard, page_request, raw_key
+    from tests.pagekeys import check_own_copies, registry
+
+    def make(host: str, path: str, cookie: str | None) -> object:
+        extra = {"HTTP_COOKIE": cookie} if cookie is not None else {}
+        return RequestFactory().get(path, HTTP_HOST=host, **extra)
+
+    from django.test import override_settings
+
+    with override_settings(ALLOWED_HOSTS=["a.example", "b.example", "c.example"]):
+        check_own_copies(
+            page_guard(registry(clock)),
+            make,
+            page_request,
+            raw_key,
+            key_cookie=django_settings.LANGUAGE_COOKIE_NAME,
+        )

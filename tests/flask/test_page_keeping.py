@@ -94,3 +94,21 @@ def test_requests_sharing_an_app_context_keep_only_their_own_page(app, client, r
     registry["inventory"].force_open()
     response = client.get("/checkout/?step=2")
     assert (response.status_code, response.text) == (200, "checkout page 2")
+
+
+def test_with_the_raw_key_every_request_gets_its_own_kept_copy(clock):
+    from werkzeug.test import EnvironBuilder
+
+    from breaker_core.web.pages import PageGuard
+    from breaker_flask.pages import page_request, raw_key
+    from tests.pagekeys import check_own_copies, registry
+
+    def make(host: str, path: str, cookie: str | None) -> flask.Request:
+        headers = {"Host": host, "Accept": "text/html"}
+        if cookie is not None:
+            headers["Cookie"] = cookie
+        return flask.Request(EnvironBuilder(path=path, headers=headers).get_environ())
+
+    guard = PageGuard(registry(clock))
+    assert guard.settings.key_cookies == ()  # Flask's raw key needs no cookie
+    check_own_copies(guard, make, page_request, raw_key)

@@ -483,17 +483,39 @@ def test_json_body_of_the_503_is_valid_json_with_content_length(
     assert json.loads(response.content)["retry_after"] == 30
 
 
-def test_the_raw_key_reads_the_first_host_and_every_cookie_header():
-    from breaker_starlette.responses import raw_key
+def test_the_raw_key_reads_the_first_host_and_no_cookie():
+    from breaker_starlette.responses import page_guard, raw_key
 
     def scope(*headers: tuple[bytes, bytes]) -> dict[str, object]:
         return {"type": "http", "scheme": "http", "path": "/p", "headers": list(headers)}
 
-    one = raw_key(scope((b"host", b"a.example"), (b"cookie", b"lang=fr; x=1")))
-    split = raw_key(scope((b"host", b"a.example"), (b"cookie", b"lang=fr"), (b"cookie", b"x=1")))
-    assert one == split  # HTTP/2 sends cookies as several headers: joined as page_request does
     assert raw_key(scope((b"host", b"a.example"), (b"host", b"b.example"))) == raw_key(
         scope((b"host", b"a.example"))
     )
     assert raw_key(scope((b"host", b"a.example"))) != raw_key(scope((b"host", b"b.example")))
-    assert raw_key(scope((b"cookie", b"lang=fr"))) != raw_key(scope((b"cookie", b"lang=de")))
+    bare = {"type": "http", "path": "/p", "headers": [], "server": ["10.0.0.1", 80]}
+    assert raw_key(bare) != raw_key({**bare, "server": ["10.0.0.2", 80]})
+    # Cookies pick no variant in Starlette (no key cookies): the raw key needs none.
+    assert page_guard(Registry.from_settings({})).settings.key_cookies == ()
+    assert raw_key(scope((b"cookie", b"lang=fr"))) == raw_key(scope((b"cookie", b"lang=de")))
+
+
+def test_with_the_raw_key_every_request_gets_its_own_kept_copy(clock: Any):
+    from breaker_starlette.responses import page_guard, page_request, raw_key
+    from tests.pagekeys import check_own_copies, registry
+
+    def make(host: str, path: str, cookie: str | None) -> dict[str, object]:
+        headers = [(b"host", host.encode()), (b"accept", b"text/html")]
+        if cookie is not None:
+            headers.append((b"cookie", cookie.encode()))
+        return {
+            "type": "http",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "root_path": "",
+            "query_string": b"",
+            "headers": headers,
+        }
+
+    check_own_copies(page_guard(registry(clock)), make, page_request, raw_key)
