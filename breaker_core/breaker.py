@@ -167,9 +167,9 @@ class CircuitBreaker(BreakerControls):
             clock = self._clock  # an attribute, not a method: loaded, then called
             now = clock()
             if tokens is not None:
-                tokens.append(None)  # the slot back, lock-free
-                if self._bulkhead.waiters:  # type: ignore[union-attr]
-                    self._bulkhead.wake_one()  # type: ignore[union-attr]
+                # The slot back, lock-free; while a caller waits for one, the count
+                # below takes the lock and wakes it (see MachineState._bulkhead_waits).
+                tokens.append(None)
             # Within the window's newest bucket a success is one atomic count on
             # its phase's tally, no lock (see window.Tally); else the lock.
             tally = phase.tally
@@ -267,9 +267,9 @@ class CircuitBreaker(BreakerControls):
             clock = self._clock  # an attribute, not a method: loaded, then called
             now = clock()
             if tokens is not None:
-                tokens.append(None)  # the slot back, lock-free
-                if self._bulkhead.waiters:  # type: ignore[union-attr]
-                    self._bulkhead.wake_one()  # type: ignore[union-attr]
+                # The slot back, lock-free; while a caller waits for one, the count
+                # below takes the lock and wakes it (see MachineState._bulkhead_waits).
+                tokens.append(None)
             # Within the window's newest bucket a success is one atomic count on
             # its phase's tally, no lock (see window.Tally); else the lock.
             tally = phase.tally

@@ -20,6 +20,7 @@ import asyncio
 import collections
 import threading
 import time
+from collections.abc import Callable
 
 __all__ = ["BULKHEAD_RETRY_AFTER", "Bulkhead"]
 
@@ -49,6 +50,10 @@ class _Waiter:
                 pass
 
 
+def _nothing() -> None:
+    pass
+
+
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
@@ -57,7 +62,7 @@ def _resolve(future: asyncio.Future[None]) -> None:
 class Bulkhead:
     """At most ``limit`` holders at once; callers may wait ``max_wait`` seconds for a slot."""
 
-    __slots__ = ("_lock", "_max_wait", "limit", "rejected", "tokens", "waiters")
+    __slots__ = ("_lock", "_max_wait", "limit", "on_wait", "rejected", "tokens", "waiters")
 
     def __init__(self, limit: int, max_wait: float = 0.0) -> None:
         self.limit = limit
@@ -70,6 +75,11 @@ class Bulkhead:
         """Calls refused so far (after waiting, if they waited)."""
         self._max_wait = max_wait
         self._lock = threading.Lock()  # guards the waiters and the rejection count
+        self.on_wait: Callable[[], None] = _nothing
+        """Called (no lock held) each time a caller joins the waiters, before it tries
+        again: a breaker whose call forms give slots back with a bare ``tokens.append``
+        then sends their releases where the waiters are woken (see
+        ``Outcomes._count_success``)."""
 
     @property
     def in_flight(self) -> int:
@@ -143,6 +153,7 @@ class Bulkhead:
         event = threading.Event()
         waiter = _Waiter(event)
         self._enqueue(waiter, front=False)
+        self.on_wait()
         acquired = False
         try:
             while True:
@@ -172,6 +183,7 @@ class Bulkhead:
         waiter.loop = loop
         waiter.future = loop.create_future()
         self._enqueue(waiter, front=False)
+        self.on_wait()
         acquired = False
         try:
             while True:
@@ -202,7 +214,8 @@ class Bulkhead:
                 return False
             waiter.woken = False
             self.waiters.appendleft(waiter)
-            return True
+        self.on_wait()
+        return True
 
     def _leave(self, waiter: _Waiter, acquired: bool) -> None:
         with self._lock:

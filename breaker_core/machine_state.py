@@ -147,6 +147,8 @@ class MachineState:
         self._tokens = (
             self._bulkhead.tokens if self._bulkhead is not None and not self._adaptive else None
         )
+        if self._tokens is not None:
+            self._bulkhead.on_wait = self._bulkhead_waits  # type: ignore[union-attr]
         # Attempts holding this breaker in any thread or task: while 0, calls need
         # not look up their context's holder (a cheap test on the hot path).
         self._holding = 0
@@ -259,6 +261,20 @@ class MachineState:
             or self._config.failure_rate is not None
         )
         self._lean_read = (None if gate is None else gate.read) if lean else False
+
+    def _bulkhead_waits(self) -> None:
+        """A caller waits for a bulkhead slot: closed successes now count under the lock.
+
+        The call forms give a slot back with a bare ``tokens.append`` and test no
+        waiters; a success counted under the lock (:meth:`Outcomes._count_success`)
+        wakes one. So while anyone waits, no success counts lock-free: its phase's
+        tally stops (it starts again once a success finds nobody waiting).
+        """
+        self._acquire()
+        try:
+            self._phase.tally.until = -math.inf
+        finally:
+            self._release()
 
     def _tells(self) -> bool:
         """Whether listeners hear of the current call (its gate asked, if all are gated)."""

@@ -60,19 +60,25 @@ class Outcomes(Admission):
         success of an ended phase (the history's, not the window's).
         """
         window = self._window
+        bulkhead = self._bulkhead
         lock = self._lock
         lock.acquire()
         try:
+            # The call form gave its bulkhead slot back without looking for waiters:
+            # while any wait, every success comes here (see _bulkhead_waits).
+            waiting = self._tokens is not None and bool(bulkhead.waiters)  # type: ignore[union-attr]
             if self._phase is phase:
                 window.add_success(now)
                 if self._shared:
                     self._coord.count_outcome(now, 0)
-                else:
+                elif not waiting:
                     phase.tally.until = window.end
             else:
                 self._history.count(now, failure=False)  # an older epoch's: not windowed
         finally:
             lock.release()
+        if waiting:
+            bulkhead.wake_one()  # type: ignore[union-attr]
 
     def _count_failure(self, phase: _Phase) -> None:
         """Count the exception being handled, raised by a closed fast-path call of ``phase``.
