@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from breaker_core.clock import FakeClock
-from example_apps.upstream import Upstream
+
+if TYPE_CHECKING:
+    from example_apps.upstream import Upstream
 
 # pytest.importorskip's message, the one way our tests say "an extra is missing".
 _MISSING_EXTRA = "could not import"
@@ -95,6 +98,10 @@ def clock() -> FakeClock:
 @pytest.fixture(scope="session")
 def upstream_server() -> Iterator[Upstream]:
     """One real flaky upstream on 127.0.0.1 for the session (use ``upstream``)."""
+    # Imported here: this file is also copied alone into a bare folder
+    # (tests/core/test_ci_extras.py), where example_apps is not importable.
+    from example_apps.upstream import Upstream
+
     with Upstream() as up:
         yield up
 
