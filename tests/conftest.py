@@ -10,6 +10,7 @@ suite out (as unreachable Redis and a missing Chromium already fail there).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
@@ -113,3 +114,12 @@ def upstream(upstream_server: Upstream) -> Iterator[Upstream]:
     upstream_server.reset_stats()
     yield upstream_server
     upstream_server.set_mode("healthy")
+
+
+@pytest.fixture
+def fine_switching() -> Iterator[None]:
+    """Threads switch every 10 microseconds: counts, reads and rolls interleave often."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(interval)

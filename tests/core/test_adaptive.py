@@ -28,6 +28,7 @@ from breaker_core.adaptive import (
 )
 from breaker_core.attempt import Attempt
 from breaker_core.clock import FakeClock
+from tests.detached import enter_detached
 
 FAST = 0.005  # a healthy call (seconds)
 SLOW = 1.0  # a call that waited for its timeout
@@ -482,12 +483,7 @@ def crowd_trial(clock: FakeClock, threads: int) -> None:
     def enter(index: int) -> None:
         start.wait()
         try:
-            if index % 2:
-                attempt = Attempt.try_enter_detached(breaker)
-                if attempt is None:
-                    attempt = breaker.attempt(detached=True).__enter__()
-            else:
-                attempt = breaker.attempt(detached=True).__enter__()
+            attempt = enter_detached(breaker, at_once_first=bool(index % 2))
         except BulkheadFullError:
             with lock:
                 refused[0] += 1

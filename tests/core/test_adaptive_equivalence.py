@@ -20,6 +20,7 @@ from breaker_core.adaptive import LEARNING, MIN_OVERDUE, AdaptiveBulkhead, Adapt
 from breaker_core.attempt import Attempt
 from breaker_core.clock import FakeClock
 from tests.adaptive_reference import ReferenceLimit
+from tests.detached import enter_detached
 
 HISTORIES = 3000
 STEPS = 160
@@ -73,12 +74,7 @@ def _run(seed: int, listened: bool) -> tuple[int, int]:
         if op < 0.40:  # admit an attempt, held for later
             expected = reference.try_admit(now)
             try:
-                if rng.random() < 0.5:
-                    attempt = Attempt.try_enter_detached(breaker)
-                    if attempt is None:
-                        attempt = breaker.attempt(detached=True).__enter__()
-                else:
-                    attempt = breaker.attempt(detached=True).__enter__()
+                attempt = enter_detached(breaker, at_once_first=rng.random() < 0.5)
             except BulkheadFullError:
                 assert not expected, where
                 refused += 1

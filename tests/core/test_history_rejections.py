@@ -7,9 +7,7 @@ hold that to the same answers as counting each rejection under the lock.
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -48,15 +46,6 @@ def reject(breaker: CircuitBreaker, times: int) -> None:
 def rejections(breaker: CircuitBreaker, last: int) -> list[int]:
     """Rejections of the ``last`` points, oldest first."""
     return [point["rejections"] for point in breaker.history()["points"][-last:]]
-
-
-@pytest.fixture
-def fine_switching() -> Iterator[None]:
-    """Threads switch every 10 microseconds: counting and rolling interleave often."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    yield
-    sys.setswitchinterval(interval)
 
 
 def test_each_rejection_lands_in_its_interval_whenever_the_history_is_read():

@@ -13,9 +13,7 @@ import asyncio
 import contextvars
 import copy
 import pickle
-import sys
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -254,15 +252,6 @@ async def test_async_rejections_take_the_same_way():
     assert [error.retry_after for error in errors] == [30.0] * 4
     assert all(isinstance(error.cause, Boom) for error in errors)
     assert breaker.totals().rejections["open"] == 4
-
-
-@pytest.fixture
-def fine_switching() -> Iterator[None]:
-    """Threads switch every 10 microseconds: readings, rolls and probes interleave often."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    yield
-    sys.setswitchinterval(interval)
 
 
 THREADS, ROUNDS, CALLS = 16, 30, 150

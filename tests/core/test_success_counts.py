@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sys
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -41,15 +39,6 @@ def ok() -> str:
 
 def fail() -> None:
     raise Boom
-
-
-@pytest.fixture
-def fine_switching() -> Iterator[None]:
-    """Threads switch every 10 microseconds: counts, reads and rolls interleave often."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    yield
-    sys.setswitchinterval(interval)
 
 
 # -- the window's side --------------------------------------------------------------
