@@ -8,9 +8,30 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.cases import OURS
-from benchmarks.report_format import ns, pct, table, yes
+from benchmarks.report_format import ADDED_METHOD, added_header, added_row, ns, table
 
 __all__ = ["bulkhead_table", "http_table"]
+
+
+def _added_rows(
+    entries: dict[str, Any], count: str, sides: tuple[str, str], unit: str, target: str
+) -> list[list[str]]:
+    """One with/without row per entry: title, N, the ``sides``' medians, the added time."""
+    without, with_ = sides
+    return [
+        added_row(
+            [
+                data["title"],
+                str(data[count]),
+                ns(data[without][f"median_{unit}"]),
+                ns(data[with_][f"median_{unit}"]),
+                f"{data[f'added_{unit}']:+.1f}",
+            ],
+            data,
+            target,
+        )
+        for data in entries.values()
+    ]
 
 
 def bulkhead_table(results: dict[str, Any]) -> list[str]:
@@ -22,42 +43,13 @@ def bulkhead_table(results: dict[str, Any]) -> list[str]:
     lines = [
         f"bulkhead cost on a closed call, {bulkhead['library']} only: max_concurrent="
         f"{bulkhead['max_concurrent']} (never reached) vs no cap, ns per call, "
-        "median of the same rounds; added = (with - without) / without of the medians; "
-        "per-round: median of the rounds' with/without ratios",
+        f"median of the same rounds; {ADDED_METHOD}",
     ]
-    rows = []
-    for data in bulkhead["cases"].values():
-        rows.append(
-            [
-                data["title"],
-                str(data["calls_per_round"]),
-                ns(data["without_cap"]["median_ns"]),
-                ns(data["with_cap"]["median_ns"]),
-                f"{data['added_ns']:+.1f}",
-                pct(data["added_pct"]),
-                yes(data["target_met"]),
-                pct(data["median_round_added_pct"]),
-                yes(data["median_round_target_met"]),
-                target,
-            ]
-        )
-    header = [
-        "case",
-        "N",
-        "without cap",
-        "with cap",
-        "added ns",
-        "added",
-        "met",
-        "per-round",
-        "met",
-        "target",
-    ]
+    rows = _added_rows(
+        bulkhead["cases"], "calls_per_round", ("without_cap", "with_cap"), "ns", target
+    )
+    header = added_header(["case", "N", "without cap", "with cap", "added ns"])
     return lines + table(header, rows)
-
-
-def _us(value: float) -> str:
-    return f"{value:.1f}"
 
 
 def http_table(results: dict[str, Any]) -> list[str]:
@@ -77,35 +69,8 @@ def http_table(results: dict[str, Any]) -> list[str]:
         f"breaker transport cost on a real request: GET {server['url']}{server['path']}, "
         f"server in a {server['mode']}, {server['connections']} connections for "
         f"{server['connections_expected']} clients ({keep_alive}), {http['duration_s']:g} s; "
-        f"us per request, median of {http['rounds']} rounds; added = (with - without) / without "
-        "of the medians; per-round: median of the rounds' with/without ratios",
+        f"us per request, median of {http['rounds']} rounds; {ADDED_METHOD}",
     ]
-    rows = []
-    for data in http["clients"].values():
-        rows.append(
-            [
-                data["title"],
-                str(data["requests_per_round"]),
-                _us(data["without"]["median_us"]),
-                _us(data["with"]["median_us"]),
-                f"{data['added_us']:+.1f}",
-                pct(data["added_pct"]),
-                yes(data["target_met"]),
-                pct(data["median_round_added_pct"]),
-                yes(data["median_round_target_met"]),
-                target,
-            ]
-        )
-    header = [
-        "client",
-        "N",
-        "without us",
-        "with us",
-        "added us",
-        "added",
-        "met",
-        "per-round",
-        "met",
-        "target",
-    ]
+    rows = _added_rows(http["clients"], "requests_per_round", ("without", "with"), "us", target)
+    header = added_header(["client", "N", "without us", "with us", "added us"])
     return lines + table(header, rows)

@@ -6,8 +6,18 @@ Imports nothing but the standard library.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-__all__ = ["ns", "pct", "table", "yes"]
+__all__ = [
+    "ADDED_METHOD",
+    "added_header",
+    "added_row",
+    "added_verdict",
+    "ns",
+    "pct",
+    "table",
+    "yes",
+]
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
@@ -36,3 +46,42 @@ def pct(value: float) -> str:
 def yes(met: bool) -> str:
     """``yes`` or ``NO`` for a target met or not."""
     return "yes" if met else "NO"
+
+
+ADDED_METHOD = (
+    "added = (with - without) / without of the medians; "
+    "per-round: median of the rounds' with/without ratios"
+)
+"""How a with/without table's ``added`` and ``per-round`` columns are computed."""
+
+
+def added_header(first: Sequence[str]) -> list[str]:
+    """A with/without table's header: ``first`` (name, N, without, with, added), then verdicts."""
+    return [*first, "added", "met", "per-round", "met", "target"]
+
+
+def added_row(first: Sequence[str], data: dict[str, Any], target: str) -> list[str]:
+    """A with/without row: ``first`` cells, the added and per-round percentages, ``target``."""
+    return [
+        *first,
+        pct(data["added_pct"]),
+        yes(data["target_met"]),
+        pct(data["median_round_added_pct"]),
+        yes(data["median_round_target_met"]),
+        target,
+    ]
+
+
+def added_verdict(data: dict[str, Any], limit: float, *, strict: bool = False) -> str:
+    """``target met: +6.6% <= +15% (per-round +6.1%: met)`` for a with/without pair.
+
+    ``strict``: the target is ``added < limit`` (the sign printed is ``<`` / ``>=``).
+    """
+    verb = "met" if data["target_met"] else "NOT met"
+    met_sign, missed_sign = ("<", ">=") if strict else ("<=", ">")
+    sign = met_sign if data["target_met"] else missed_sign
+    per_round = "met" if data["median_round_target_met"] else "NOT met"
+    return (
+        f"target {verb}: {pct(data['added_pct'])} {sign} +{limit:g}% "
+        f"(per-round {pct(data['median_round_added_pct'])}: {per_round})"
+    )

@@ -10,7 +10,7 @@ from typing import Any
 
 from benchmarks.cases import CASES, OURS
 from benchmarks.db_cost import db_verdicts
-from benchmarks.report_format import pct
+from benchmarks.report_format import added_verdict
 from benchmarks.report_web import web_verdicts
 
 __all__ = ["verdicts"]
@@ -37,7 +37,7 @@ def verdicts(results: dict[str, Any]) -> list[str]:
     if bulkhead is not None:
         limit = bulkhead["target_added_pct"]
         for data in bulkhead["cases"].values():
-            lines.append(f"  bulkhead cost ({data['title']}): {_added_verdict(data, limit)}")
+            lines.append(f"  bulkhead cost ({data['title']}): {added_verdict(data, limit)}")
     http = results.get("http")
     if http is None or not http.get("measured"):
         lines.append("  breaker transport cost: not measured")
@@ -45,7 +45,7 @@ def verdicts(results: dict[str, Any]) -> list[str]:
         limit = http["target_added_pct"]
         for data in http["clients"].values():
             lines.append(
-                f"  breaker transport cost ({data['title']}): {_added_verdict(data, limit)}"
+                f"  breaker transport cost ({data['title']}): {added_verdict(data, limit)}"
             )
         if not http["server"]["keep_alive"]:
             lines.append("  breaker transport cost: connections were NOT kept alive")
@@ -60,14 +60,3 @@ def verdicts(results: dict[str, Any]) -> list[str]:
         verdict = "exactly 1: yes" if runs == 1 else f"exactly 1: NO ({runs})"
         lines.append(f"  {OURS} half-open probes ({mode}): {verdict}")
     return lines
-
-
-def _added_verdict(data: dict[str, Any], limit: float) -> str:
-    """``target met: +6.6% <= +15% (per-round +6.1%: met)`` for a with/without pair."""
-    verb = "met" if data["target_met"] else "NOT met"
-    sign = "<=" if data["target_met"] else ">"
-    per_round = "met" if data["median_round_target_met"] else "NOT met"
-    return (
-        f"target {verb}: {pct(data['added_pct'])} {sign} +{limit:g}% "
-        f"(per-round {pct(data['median_round_added_pct'])}: {per_round})"
-    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from benchmarks.report_format import ADDED_METHOD, added_header, added_row, added_verdict, pct, yes
+
 __all__ = [
     "FRAMEWORK_KEYS",
     "INTEGRATIONS",
@@ -27,14 +29,6 @@ INTEGRATIONS = {
 Table = Callable[[Sequence[str], Iterable[Sequence[str]]], list[str]]
 
 
-def _pct(value: float) -> str:
-    return f"{value:+.1f}%"
-
-
-def _yes(met: bool) -> str:
-    return "yes" if met else "NO"
-
-
 def _title(key: str, section: dict[str, Any]) -> str:
     return f"{section.get('framework', key.title())} {INTEGRATIONS[key]}"
 
@@ -53,27 +47,24 @@ def _framework_table(key: str, section: dict[str, Any], table: Table) -> list[st
         f"{_title(key, section)} cost per request, {section['framework']} "
         f"{section['version']}: {section['driver']} (in its own child process), "
         f"GET with browser-like headers, a 30-byte JSON answer; us per request, median of "
-        f"{section['rounds']} rounds; added = (with - without) / without of the medians; "
-        "per-round: median of the rounds' with/without ratios",
+        f"{section['rounds']} rounds; {ADDED_METHOD}",
     ]
-    rows = []
-    for data in section["routes"].values():
-        rows.append(
+    rows = [
+        added_row(
             [
                 f"{data['title']} ({data['path']})",
                 str(data["requests_per_round"]),
                 f"{data['without']['median_us']:.2f}",
                 f"{data['with']['median_us']:.2f}",
                 f"{data['added_us']:+.2f}",
-                _pct(data["added_pct"]),
-                _yes(data["target_met"]),
-                _pct(data["median_round_added_pct"]),
-                _yes(data["median_round_target_met"]),
-                f"< +{data['target_added_pct']:g}%",
-            ]
+            ],
+            data,
+            f"< +{data['target_added_pct']:g}%",
         )
-    header = ["route", "N", "without us", "with us", "added us", "added", "met"]
-    lines += table([*header, "per-round", "met", "target"], rows)
+        for data in section["routes"].values()
+    ]
+    header = added_header(["route", "N", "without us", "with us", "added us"])
+    lines += table(header, rows)
     references = section["routes"]["plain"]["references"]
     if references:
         lines.append("")
@@ -82,8 +73,8 @@ def _framework_table(key: str, section: dict[str, Any], table: Table) -> list[st
             [
                 data["title"],
                 f"{data['median_us']:.2f}",
-                _pct(data["added_pct"]),
-                _pct(data["median_round_added_pct"]),
+                pct(data["added_pct"]),
+                pct(data["median_round_added_pct"]),
             ]
             for data in references.values()
         ]
@@ -135,9 +126,9 @@ def redis_table(results: dict[str, Any], table: Table) -> list[str]:
                 f"{closed['redis']['median_ns']:.1f}",
                 f"{closed['added_ns']:+.1f}",
                 f"{closed['ratio']:.2f}x",
-                _yes(closed["target_met"]),
+                yes(closed["target_met"]),
                 f"{closed['median_round_ratio']:.2f}x",
-                _yes(closed["median_round_target_met"]),
+                yes(closed["median_round_target_met"]),
                 target,
             ]
         ],
@@ -167,21 +158,10 @@ def redis_table(results: dict[str, Any], table: Table) -> list[str]:
         f"redis / memory: {run['ratio']:.2f}x (per-round {run['median_round_ratio']:.2f}x); "
         f"the shared window counted {run['shared_window_calls']} calls, the workers made "
         f"{run['worker_calls']} ({'all counted' if run['all_counted'] else 'NOT all counted'}); "
-        f"Redis healthy throughout: {_yes(run['healthy'])}; keys deleted {redis['keys_deleted']}, "
+        f"Redis healthy throughout: {yes(run['healthy'])}; keys deleted {redis['keys_deleted']}, "
         f"left {redis['keys_left']}"
     )
     return lines
-
-
-def _added_verdict(data: dict[str, Any]) -> str:
-    limit = data["target_added_pct"]
-    verb = "met" if data["target_met"] else "NOT met"
-    sign = "<" if data["target_met"] else ">="
-    per_round = "met" if data["median_round_target_met"] else "NOT met"
-    return (
-        f"target {verb}: {_pct(data['added_pct'])} {sign} +{limit:g}% "
-        f"(per-round {_pct(data['median_round_added_pct'])}: {per_round})"
-    )
 
 
 def web_verdicts(results: dict[str, Any]) -> list[str]:
@@ -196,11 +176,12 @@ def web_verdicts(results: dict[str, Any]) -> list[str]:
         assert section is not None
         title = _title(key, section)
         for data in section["routes"].values():
-            lines.append(f"  {title} ({data['title']}): {_added_verdict(data)}")
+            verdict = added_verdict(data, data["target_added_pct"], strict=True)
+            lines.append(f"  {title} ({data['title']}): {verdict}")
         for data in section["routes"]["plain"]["references"].values():
             lines.append(
                 f"  {section['framework']} {data['title']} (reference, plain path): "
-                f"{_pct(data['added_pct'])} (per-round {_pct(data['median_round_added_pct'])})"
+                f"{pct(data['added_pct'])} (per-round {pct(data['median_round_added_pct'])})"
             )
     redis = results.get("redis")
     if redis is None or not redis.get("measured"):
