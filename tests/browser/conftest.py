@@ -9,6 +9,7 @@ fail, so that CI never passes without them. The refusal checks need no browser.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -61,8 +62,15 @@ def screenshots() -> Path:
     return SCREENSHOTS
 
 
-def _upstreams() -> tuple[Upstream, Upstream]:
-    return Upstream().start(), Upstream().start()
+@contextlib.contextmanager
+def _upstreams() -> Iterator[tuple[Upstream, Upstream]]:
+    """A fresh inventory and recommendations upstream for one shop, stopped after it."""
+    inventory, recommendations = Upstream().start(), Upstream().start()
+    try:
+        yield inventory, recommendations
+    finally:
+        inventory.stop()
+        recommendations.stop()
 
 
 def _threshold(settings: Mapping[str, object]) -> int:
@@ -75,18 +83,14 @@ def django_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     pytest.importorskip("django")
     from example_apps.django_shop.settings import shop_breakers
 
-    inventory, recommendations = _upstreams()
     workdir = tmp_path_factory.mktemp("django-shop")
-    trip = _threshold(shop_breakers(inventory.url, recommendations.url))
-    try:
+    with _upstreams() as (inventory, recommendations):
+        trip = _threshold(shop_breakers(inventory.url, recommendations.url))
         with servers.django_shop(inventory.url, recommendations.url, workdir) as url:
             yield DjangoShop(
                 "django", url, inventory, recommendations, trip, "/product/SKU-1/",
                 "/breakers/status", "/breakers/health/",
             )  # fmt: skip
-    finally:
-        inventory.stop()
-        recommendations.stop()
 
 
 @pytest.fixture(scope="session")
@@ -94,19 +98,15 @@ def flask_shop() -> Iterator[Shop]:
     pytest.importorskip("flask")
     from example_apps.flask_shop import create_app
 
-    inventory, recommendations = _upstreams()
-    config = {"INVENTORY_URL": inventory.url, "RECOMMENDATIONS_URL": recommendations.url}
-    app = create_app(config, clock=servers.frozen_clock)
-    trip = app.extensions["breakers"]["inventory"].config.failure_threshold
-    try:
+    with _upstreams() as (inventory, recommendations):
+        config = {"INVENTORY_URL": inventory.url, "RECOMMENDATIONS_URL": recommendations.url}
+        app = create_app(config, clock=servers.frozen_clock)
+        trip = app.extensions["breakers"]["inventory"].config.failure_threshold
         with servers.wsgi_server(app) as url:
             yield FlaskShop(
                 "flask", url, inventory, recommendations, trip, "/product/SKU-1",
                 "/breakers/status", "/breakers/health",
             )  # fmt: skip
-    finally:
-        inventory.stop()
-        recommendations.stop()
 
 
 @pytest.fixture(scope="session")
@@ -116,21 +116,19 @@ def fastapi_shop() -> Iterator[Shop]:
     from example_apps.starlette_shop import create_app
     from example_apps.starlette_shop.settings import breakers_settings
 
-    inventory, recommendations = _upstreams()
-    settings = breakers_settings(
-        {"INVENTORY_URL": inventory.url, "RECOMMENDATIONS_URL": recommendations.url}
-    )
-    app = create_app(settings, clock=servers.frozen_clock, admin_password=FASTAPI_ADMIN_PASSWORD)
-    trip = _threshold(settings)
-    try:
+    with _upstreams() as (inventory, recommendations):
+        settings = breakers_settings(
+            {"INVENTORY_URL": inventory.url, "RECOMMENDATIONS_URL": recommendations.url}
+        )
+        app = create_app(
+            settings, clock=servers.frozen_clock, admin_password=FASTAPI_ADMIN_PASSWORD
+        )
+        trip = _threshold(settings)
         with servers.asgi_server(app) as url:
             yield FastAPIShop(
                 "fastapi", url, inventory, recommendations, trip, "/product/SKU-1",
                 "/breakers/status", "/breakers/health",
             )  # fmt: skip
-    finally:
-        inventory.stop()
-        recommendations.stop()
 
 
 @pytest.fixture(params=SHOPS)
