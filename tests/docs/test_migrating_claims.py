@@ -8,8 +8,10 @@ opening time back instead of sleeping. Versions read: pybreaker 1.4.1, circuitbr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -49,6 +51,42 @@ def run(breaker_call, fn) -> object:
         return exc
 
 
+def four_failures_a_success_four_failures(breaker_call) -> None:
+    """Never five failures in a row: a breaker counting failures in a row stays closed."""
+    for _ in range(4):
+        run(breaker_call, fail)
+    breaker_call(lambda: "ok")
+    for _ in range(4):
+        run(breaker_call, fail)
+
+
+@contextlib.contextmanager
+def in_flight(breaker_call) -> Iterator[Gate]:
+    """A thread calls a :class:`Gate` through ``breaker_call``; inside, that call is running."""
+    gate = Gate()
+    worker = threading.Thread(target=breaker_call, args=(gate,))
+    worker.start()
+    try:
+        assert gate.started.wait(WAIT)
+        yield gate
+    finally:
+        gate.release.set()
+        worker.join(WAIT)
+
+
+def iterate_dropping_lines(decorator):
+    """Decorate a generator that yields 1 and then drops; iterate it; return it, decorated."""
+
+    @decorator
+    def lines():
+        yield 1
+        raise ConnectionError("dropped")
+
+    with pytest.raises(ConnectionError):
+        list(lines())
+    return lines
+
+
 # -- pybreaker -------------------------------------------------------------------------------
 
 
@@ -66,11 +104,7 @@ def test_pybreaker_defaults_and_state_names(pybreaker):
 
 def test_pybreaker_counts_failures_in_a_row(pybreaker):
     breaker = pybreaker.CircuitBreaker(fail_max=5)
-    for _ in range(4):
-        run(breaker.call, fail)
-    breaker.call(lambda: "ok")  # a success resets the count
-    for _ in range(4):
-        run(breaker.call, fail)
+    four_failures_a_success_four_failures(breaker.call)  # a success resets the count
     assert breaker.current_state == pybreaker.STATE_CLOSED
     assert breaker.fail_counter == 4
 
@@ -85,15 +119,8 @@ def test_pybreaker_raises_its_own_error_on_the_call_that_trips(pybreaker):
 
 def test_pybreaker_holds_its_lock_around_the_call(pybreaker):
     breaker = pybreaker.CircuitBreaker()
-    gate = Gate()
-    worker = threading.Thread(target=breaker.call, args=(gate,))
-    worker.start()
-    assert gate.started.wait(WAIT)
-    try:
+    with in_flight(breaker.call):
         assert not breaker._lock.acquire(blocking=False)  # every other caller waits
-    finally:
-        gate.release.set()
-        worker.join(WAIT)
     assert breaker._lock.acquire(blocking=False)
     breaker._lock.release()
 
@@ -141,14 +168,7 @@ def test_pybreaker_decorator_does_not_await_async_functions(pybreaker):
 
 def test_pybreaker_guards_generator_iteration(pybreaker):
     breaker = pybreaker.CircuitBreaker(fail_max=5)
-
-    @breaker
-    def lines():
-        yield 1
-        raise ConnectionError("dropped")
-
-    with pytest.raises(ConnectionError):
-        list(lines())
+    iterate_dropping_lines(breaker)
     assert breaker.fail_counter == 1
 
 
@@ -170,11 +190,7 @@ def test_circuitbreaker_counts_failures_in_a_row(circuitbreaker):
     def call(fn):
         return fn()
 
-    for _ in range(4):
-        run(call, fail)
-    call(lambda: "ok")
-    for _ in range(4):
-        run(call, fail)
+    four_failures_a_success_four_failures(call)
     assert circuitbreaker.CircuitBreakerMonitor.get("docs-in-a-row").closed
 
 
@@ -203,18 +219,8 @@ def test_circuitbreaker_half_open_lets_every_caller_through(circuitbreaker):
     guarded = breaker.decorate(lambda fn: fn())
     run(guarded, fail)
     breaker._opened -= 31  # the recovery timeout is over
-    first, second = Gate(), Gate()
-    threads = [threading.Thread(target=guarded, args=(gate,)) for gate in (first, second)]
-    for thread in threads:
-        thread.start()
-    try:
-        assert first.started.wait(WAIT)
-        assert second.started.wait(WAIT)  # both run at once: no single probe
-    finally:
-        first.release.set()
-        second.release.set()
-        for thread in threads:
-            thread.join(WAIT)
+    with in_flight(guarded), in_flight(guarded):
+        pass  # the second call started while the first ran: no single probe
 
 
 def test_circuitbreaker_fallback_gets_the_arguments_and_answers_only_rejections(circuitbreaker):
@@ -253,14 +259,7 @@ def test_circuitbreaker_has_no_lock(circuitbreaker):
 
 def test_circuitbreaker_guards_generator_iteration(circuitbreaker):
     breaker = circuitbreaker.CircuitBreaker(failure_threshold=5)
-
-    @breaker
-    def lines():
-        yield 1
-        raise ConnectionError("dropped")
-
-    with pytest.raises(ConnectionError):
-        list(lines())
+    iterate_dropping_lines(breaker)
     assert breaker.failure_count == 1
 
 
@@ -269,11 +268,7 @@ def test_circuitbreaker_guards_generator_iteration(circuitbreaker):
 
 def test_ours_counts_failures_in_the_window(clock):
     breaker = CircuitBreaker("inventory", failure_threshold=5, window="10s", clock=clock)
-    for _ in range(4):
-        run(breaker.call, fail)
-    breaker.call(lambda: "ok")
-    for _ in range(4):
-        run(breaker.call, fail)
+    four_failures_a_success_four_failures(breaker.call)
     assert breaker.state is State.OPEN
 
 
@@ -301,31 +296,14 @@ def test_ours_tripping_call_raises_its_own_error(clock):
 
 def test_ours_runs_calls_at_once_and_lets_exactly_one_probe_through(clock):
     breaker = CircuitBreaker("inventory", failure_threshold=1, reset_timeout=10, clock=clock)
-    first, second = Gate(), Gate()
-    threads = [threading.Thread(target=breaker.call, args=(gate,)) for gate in (first, second)]
-    for thread in threads:
-        thread.start()
-    try:
-        assert first.started.wait(WAIT)
-        assert second.started.wait(WAIT)  # two calls in flight at once
-    finally:
-        first.release.set()
-        second.release.set()
-        for thread in threads:
-            thread.join(WAIT)
+    with in_flight(breaker.call), in_flight(breaker.call):
+        pass  # the second call started while the first ran: two calls in flight at once
     run(breaker.call, fail)
     clock.advance(10)
-    probe = Gate()
-    worker = threading.Thread(target=breaker.call, args=(probe,))
-    worker.start()
-    try:
-        assert probe.started.wait(WAIT)
+    with in_flight(breaker.call):  # the probe
         rejected = run(breaker.call, lambda: "ok")
         assert isinstance(rejected, CircuitOpenError)
         assert rejected.reason == "half_open_full"
-    finally:
-        probe.release.set()
-        worker.join(WAIT)
     assert breaker.state is State.CLOSED
 
 
@@ -349,14 +327,7 @@ def test_ours_forced_open_stays_open(clock):
 
 def test_ours_decorator_does_not_guard_generator_iteration(clock):
     breaker = CircuitBreaker("inventory", failure_threshold=1, clock=clock)
-
-    @breaker
-    def lines():
-        yield 1
-        raise ConnectionError("dropped")
-
-    with pytest.raises(ConnectionError):
-        list(lines())
+    lines = iterate_dropping_lines(breaker)
     assert breaker.snapshot()["failures"] == 0
     with pytest.raises(ConnectionError), breaker:
         list(lines())
