@@ -117,6 +117,15 @@ def upstream(upstream_server: Upstream) -> Iterator[Upstream]:
 
 
 @pytest.fixture
+def upstreams() -> Iterator[tuple[Upstream, Upstream]]:
+    """A shop's two real upstreams on 127.0.0.1, inventory and recommendations, fresh per test."""
+    from example_apps.upstream import Upstream  # imported here: see upstream_server
+
+    with Upstream() as inventory, Upstream() as recommendations:
+        yield inventory, recommendations
+
+
+@pytest.fixture
 def fine_switching() -> Iterator[None]:
     """Threads switch every 10 microseconds: counts, reads and rolls interleave often."""
     interval = sys.getswitchinterval()

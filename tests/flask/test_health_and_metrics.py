@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 flask = pytest.importorskip("flask")
@@ -19,7 +17,6 @@ from breaker_flask import (  # noqa: E402
     metrics_view,
 )
 from example_apps.flask_shop import create_app as create_shop  # noqa: E402
-from example_apps.upstream import Upstream  # noqa: E402
 from tests.prometheus_samples import calls, metrics_listeners, samples  # noqa: E402
 
 SETTINGS = {
@@ -162,12 +159,6 @@ def test_metrics_errors_name_the_fix(clock):
 
 
 # -- the shop, against real upstreams -------------------------------------------------------------
-
-
-@pytest.fixture
-def upstreams() -> Iterator[tuple[Upstream, Upstream]]:
-    with Upstream() as inventory, Upstream() as recommendations:
-        yield inventory, recommendations
 
 
 def test_the_shop_serves_health_and_metrics_after_real_calls(upstreams, clock):

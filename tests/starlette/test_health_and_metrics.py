@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import pytest
 
@@ -22,7 +21,6 @@ from breaker_core.ops.metrics import install_metrics  # noqa: E402
 from breaker_starlette import dashboard_app, health_view, metrics_view  # noqa: E402
 from example_apps.starlette_shop import create_app as create_shop  # noqa: E402
 from example_apps.starlette_shop.settings import breakers_settings  # noqa: E402
-from example_apps.upstream import Upstream  # noqa: E402
 from tests.prometheus_samples import calls, metrics_listeners, samples  # noqa: E402
 
 SETTINGS = {
@@ -148,12 +146,6 @@ def test_metrics_installed_twice_name_the_fix(registry: Registry, clock):
 # -- the FastAPI shop, against real upstreams -----------------------------------------------------
 
 ADMIN = {"authorization": "Basic " + base64.b64encode(b"admin:s3cret").decode()}
-
-
-@pytest.fixture
-def upstreams() -> Iterator[tuple[Upstream, Upstream]]:
-    with Upstream() as inventory, Upstream() as recommendations:
-        yield inventory, recommendations
 
 
 def test_the_shop_serves_health_and_metrics_after_real_calls(upstreams, clock):
