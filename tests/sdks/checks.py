@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -31,3 +31,26 @@ def each_waits_the_timeout(call: Callable[[], object], error: type[BaseException
         with pytest.raises(error):
             call()
         assert TIMEOUT <= time.perf_counter() - began < TIMEOUT + 2.0
+
+
+async def refused_at_once_async(
+    call: Callable[[], Awaitable[object]], fake: FakeAPIs, name: str
+) -> None:
+    """:func:`refused_at_once` for an async call."""
+    sent = fake.requests
+    began = time.perf_counter()
+    with pytest.raises(CircuitOpenError) as caught:
+        await call()
+    assert time.perf_counter() - began < FAST
+    assert caught.value.name == name
+    assert fake.requests == sent  # nothing reached the API
+
+
+async def waits_the_timeout_async(
+    call: Callable[[], Awaitable[object]], error: type[BaseException]
+) -> None:
+    """One async call against a hung API raises ``error`` after the dependency's timeout."""
+    began = time.perf_counter()
+    with pytest.raises(error):
+        await call()
+    assert TIMEOUT <= time.perf_counter() - began < TIMEOUT + 2.0
