@@ -32,22 +32,15 @@ BAD_CACHE = [
 ]
 
 
-@pytest.mark.parametrize(("url", "bad", "allowed"), BAD_STORAGE)
-def test_a_bad_storage_url_fails_at_start_up(url, bad, allowed):
-    with pytest.raises(ConfigurationError) as info:
-        Registry.from_settings({"storage": url, "dependencies": {"dep": {}}})
-    message = str(info.value)
-    assert message.startswith('BREAKERS["storage"]: expected a Redis URL like "redis://')
-    assert bad in message
-    assert allowed in message
+BAD_URLS = [("storage", *case) for case in BAD_STORAGE] + [("cache", *case) for case in BAD_CACHE]
 
 
-@pytest.mark.parametrize(("url", "bad", "allowed"), BAD_CACHE)
-def test_a_bad_cache_url_fails_at_start_up(url, bad, allowed):
+@pytest.mark.parametrize(("setting", "url", "bad", "allowed"), BAD_URLS)
+def test_a_bad_storage_or_cache_url_fails_at_start_up(setting, url, bad, allowed):
     with pytest.raises(ConfigurationError) as info:
-        Registry.from_settings({"cache": url, "dependencies": {"dep": {}}})
+        Registry.from_settings({setting: url, "dependencies": {"dep": {}}})
     message = str(info.value)
-    assert message.startswith('BREAKERS["cache"]: expected a Redis URL like "redis://')
+    assert message.startswith(f'BREAKERS["{setting}"]: expected a Redis URL like "redis://')
     assert bad in message
     assert allowed in message
 
