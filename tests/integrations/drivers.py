@@ -169,12 +169,12 @@ def werkzeug_server(app: Any) -> Iterator[HTTPDriver]:
 
 
 @contextmanager
-def uvicorn_server(app: Any) -> Iterator[HTTPDriver]:
-    """The Starlette app under uvicorn."""
+def uvicorn_server(app: Any, log_level: str = "warning") -> Iterator[HTTPDriver]:
+    """The Starlette (or any ASGI) app under uvicorn, in a thread."""
     import uvicorn
 
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -24,7 +21,7 @@ from starlette.routing import Route  # noqa: E402
 from breaker_core import CircuitOpenError, Registry  # noqa: E402
 from breaker_core.web.stale import MAX_BODY  # noqa: E402
 from breaker_starlette import BreakerMiddleware  # noqa: E402
-from tests.ports import free_port  # noqa: E402
+from tests.integrations.drivers import uvicorn_server  # noqa: E402
 
 Message = dict[str, Any]
 
@@ -198,26 +195,6 @@ async def test_state_is_added_to_an_existing_state_dict(registry: Registry):
 # -- a real server ------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run ``app`` under uvicorn on 127.0.0.1 in a thread."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="critical")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
 @pytest.mark.slow
 def test_under_uvicorn_the_client_sees_a_broken_response_not_a_corrupt_one(
     registry: Registry, caplog: pytest.LogCaptureFixture
@@ -238,7 +215,10 @@ def test_under_uvicorn_the_client_sees_a_broken_response_not_a_corrupt_one(
     app = Starlette(routes=[Route("/stream", stream), Route("/checkout", checkout)])
     app.add_middleware(BreakerMiddleware, registry=registry)
     registry["recommendations"].force_open()
-    with serve(app) as url, httpx.Client(base_url=url, trust_env=False) as client:
+    with (
+        uvicorn_server(app, log_level="critical") as server,
+        httpx.Client(base_url=f"http://127.0.0.1:{server.port}", trust_env=False) as client,
+    ):
         assert client.get("/checkout").status_code == 503  # before the start: the 503
         received = bytearray()
         statuses: list[int] = []
