@@ -28,6 +28,20 @@ def run(*args: str, stderr: io.StringIO | None = None) -> str:
     return out.getvalue()
 
 
+def run_in_shell(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m django breakers <args>`` in a process of its own, on tests.django.settings."""
+    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.django.settings"}
+    environ.update(PYTHONPATH=str(ROOT), **env)
+    return subprocess.run(
+        [sys.executable, "-m", "django", "breakers", *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_table_lists_every_breaker_aligned(clock):
     for _ in range(2):
         with pytest.raises(OSError, match="down"):
@@ -99,15 +113,7 @@ def test_invalid_settings_are_a_command_error(settings):
 
 
 def test_a_refused_action_exits_non_zero_from_the_shell():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.django.settings", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "django", "breakers", "open", "inventory"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_in_shell("open", "inventory")
     assert done.returncode == 1
     assert done.stdout == ""
     assert "CommandError: breaker state is kept in memory" in done.stderr
@@ -130,27 +136,11 @@ def test_json_prints_the_status_document(args):
 def test_a_command_changes_the_running_apps_breakers_through_redis(redis_storage):
     server = conf.get_registry()  # the "running app": this process
     assert server.storage.shared
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.django.settings"}
-    env.update(PYTHONPATH=str(ROOT), BREAKERPANEL_TEST_STORAGE=redis_storage)
-    done = subprocess.run(
-        [sys.executable, "-m", "django", "breakers", "open", "inventory"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_in_shell("open", "inventory", BREAKERPANEL_TEST_STORAGE=redis_storage)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "inventory: forced open: every call is rejected until it is reset\n"
     assert server.storage.sync_now()
     assert breakers["inventory"].state is State.FORCED_OPEN
-    listed = subprocess.run(
-        [sys.executable, "-m", "django", "breakers"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    listed = run_in_shell(BREAKERPANEL_TEST_STORAGE=redis_storage)
     assert listed.stdout.splitlines()[1].split()[:2] == ["inventory", "forced_open"]
     assert "each server process keeps its own breakers" not in listed.stderr
