@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.polling import wait_for
 from tests.ports import free_ports
 from tests.processes import stop
 
@@ -62,15 +63,6 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @contextmanager

@@ -12,6 +12,7 @@ import pytest
 
 from example_apps.demo.servers import Service
 from example_apps.demo.supervisor import ChildExited, Supervisor
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc (Linux)")
 
@@ -37,15 +38,6 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def test_stop_ends_every_child_and_everything_they_started():

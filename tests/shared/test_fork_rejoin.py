@@ -20,14 +20,14 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from breaker_core import CircuitBreaker, Registry, State
 from breaker_core.clock import FakeClock
+from tests.polling import wait_for
 
 pytest.importorskip("redis")
 
@@ -46,15 +46,6 @@ class Boom(Exception):
 
 def _raise() -> None:
     raise Boom
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def _workers() -> int:
@@ -81,7 +72,7 @@ def _child(breakers: list[CircuitBreaker], out: int) -> None:
             shared = [b.snapshot()["shared"] for b in breakers]
             return all(s["healthy"] and s["synced_ago"] is not None for s in shared)
 
-        joined = _wait_for(rejoined)
+        joined = wait_for(rejoined, WAIT)
         second = {"rejoined": joined, "shared": [b.snapshot()["shared"] for b in breakers]}
         os.write(out, (json.dumps(second) + "\n").encode())
         code = 0

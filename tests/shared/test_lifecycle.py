@@ -24,6 +24,7 @@ import pytest
 import breaker_core
 from breaker_core import CircuitOpenError, Registry, State
 from breaker_core.clock import FakeClock
+from tests.polling import wait_for
 from tests.ports import free_port
 from tests.processes import stop
 
@@ -45,15 +46,6 @@ class Boom(Exception):
 
 def _raise() -> None:
     raise Boom
-
-
-def wait_for(condition: Any, timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return bool(condition())
 
 
 def _connections(redis_url: str, name: str) -> int:
@@ -170,17 +162,22 @@ def test_gunicorn_preload_workers_trip_together(storage_url, tmp_path):
             snapshot = observer["dep"].snapshot()
             return snapshot["state"] == "open" or snapshot["failures"] >= failures
 
-        assert wait_for(both_workers_answer), f"gunicorn did not start 2 workers\n{log.read_text()}"
+        assert wait_for(both_workers_answer, WAIT), (
+            f"gunicorn did not start 2 workers\n{log.read_text()}"
+        )
         ran: list[int] = []  # the worker that ran each failing call
         for _ in range(APP_SETTINGS["failure_threshold"]):
             status, body = _get(port, "/fail")
             assert status == 500, f"rejected before the fleet tripped: {ran}\n{log.read_text()}"
             ran.append(body["pid"])
-            assert wait_for(lambda: in_redis(len(ran))), f"not flushed\n{log.read_text()}"
+            assert wait_for(lambda: in_redis(len(ran)), WAIT), f"not flushed\n{log.read_text()}"
         assert observer["dep"].state is State.OPEN, f"{ran}\n{log.read_text()}"
         seen.clear()
         assert wait_for(
-            lambda: both_workers_answer() and all(body["state"] == "open" for body in seen.values())
+            lambda: (
+                both_workers_answer() and all(body["state"] == "open" for body in seen.values())
+            ),
+            WAIT,
         ), f"workers did not all open: {seen}\n{log.read_text()}"
         assert all(body["shared"]["healthy"] for body in seen.values()), seen
         after = [_get(port, "/fail") for _ in range(10)]  # spread over both workers
@@ -304,7 +301,7 @@ def test_no_failure_is_lost_while_an_outage_is_detected(own_redis, prefix):
             for _ in range(3):  # the worker has not noticed yet
                 with pytest.raises(Boom):
                     breaker.call(_raise)
-            assert wait_for(lambda b=breaker: b.snapshot()["shared"]["healthy"] is False)
+            assert wait_for(lambda b=breaker: b.snapshot()["shared"]["healthy"] is False, WAIT)
             snapshot = breaker.snapshot()
             lost += 5 - snapshot["failures"]
             assert snapshot["state"] == "open", f"trial {trial}: {snapshot}"

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from breaker_core import CircuitOpenError, Registry, State
+from tests.polling import wait_for
 
 WAIT = 10.0
 
@@ -19,15 +20,6 @@ class Boom(Exception):
 
 def _raise() -> None:
     raise Boom
-
-
-def wait_for(condition, timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def test_redis_killed_mid_run_fails_no_call_and_is_rejoined(own_redis, prefix, caplog):
