@@ -153,13 +153,18 @@ def at_least_one(value: object) -> float:
 _DURATION_RANGE = "from 1ms to 720h"
 
 
+def _duration(value: object, allowed: str) -> float:
+    """:func:`parse_duration`, a value it cannot read refused with ``allowed``."""
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise Invalid(allowed) from None
+
+
 def positive_duration(value: object) -> float:
     """A duration from 1ms to 30 days: seconds, a ``timedelta`` or a string like ``"10s"``."""
     allowed = 'a positive duration like "10s"'
-    try:
-        seconds = parse_duration(value)
-    except ValueError:
-        raise Invalid(allowed) from None
+    seconds = _duration(value, allowed)
     if seconds <= 0:
         raise Invalid(allowed)
     if not MIN_DURATION <= seconds <= MAX_DURATION:
@@ -170,10 +175,7 @@ def positive_duration(value: object) -> float:
 def non_negative_duration(value: object) -> float:
     """0, or a duration from 1ms to 30 days: seconds, a ``timedelta`` or ``"250ms"``."""
     allowed = 'a duration like "250ms" (0 to turn it off)'
-    try:
-        seconds = parse_duration(value)
-    except ValueError:
-        raise Invalid(allowed) from None
+    seconds = _duration(value, allowed)
     if seconds and not MIN_DURATION <= seconds <= MAX_DURATION:
         raise Invalid(allowed, f"0, or {_DURATION_RANGE}")
     return seconds
