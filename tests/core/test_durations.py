@@ -105,15 +105,21 @@ duration_like_text = st.from_regex(
 )
 
 
-@given(st.one_of(st.text(), duration_like_text))
-def test_any_text_parses_or_raises_value_error(text):
+def parses_or_raises_value_error(value: object) -> bool:
+    """True if ``parse_duration(value)`` parsed it (to a finite float >= 0); False on ValueError."""
     try:
-        seconds = parse_duration(text)
+        seconds = parse_duration(value)
     except ValueError:
-        return
+        return False
     assert type(seconds) is float
     assert math.isfinite(seconds)
     assert seconds >= 0
+    return True
+
+
+@given(st.one_of(st.text(), duration_like_text))
+def test_any_text_parses_or_raises_value_error(text):
+    parses_or_raises_value_error(text)
 
 
 @given(
@@ -127,11 +133,5 @@ def test_any_text_parses_or_raises_value_error(text):
     )
 )
 def test_any_value_parses_or_raises_value_error(value):
-    try:
-        seconds = parse_duration(value)
-    except ValueError:
-        return
-    assert type(seconds) is float
-    assert math.isfinite(seconds)
-    assert seconds >= 0
-    assert not isinstance(value, bool)
+    if parses_or_raises_value_error(value):
+        assert not isinstance(value, bool)
