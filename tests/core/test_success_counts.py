@@ -60,13 +60,19 @@ def test_lock_free_counts_land_in_the_bucket_current_when_they_were_counted():
     assert (window.successes, window.failures) == (6, 1)
 
 
-def test_a_count_on_an_ended_phase_goes_to_the_history_not_the_window():
+def counting_window() -> tuple[SlidingWindow, Tally, list[tuple[float, int, int, int]]]:
+    """A window, its phase's tally counting lock-free (one success at 3.2), what it retires."""
     retired: list[tuple[float, int, int, int]] = []
     window = SlidingWindow(10.0, lambda *bucket: retired.append(bucket))
-    old = Tally()
-    window.track(old)
+    tally = Tally()
+    window.track(tally)
     window.add_success(3.2)
-    old.until = window.end
+    tally.until = window.end
+    return window, tally, retired
+
+
+def test_a_count_on_an_ended_phase_goes_to_the_history_not_the_window():
+    window, old, retired = counting_window()
     next(old.count)
     new = Tally()
     window.track(new)  # the phase ends: its counts filed, no more lock-free counts
@@ -82,12 +88,7 @@ def test_a_count_on_an_ended_phase_goes_to_the_history_not_the_window():
 
 
 def test_an_ended_tally_is_forgotten_once_nobody_can_count_on_it():
-    retired: list[tuple[float, int, int, int]] = []
-    window = SlidingWindow(10.0, lambda *bucket: retired.append(bucket))
-    old = Tally()
-    window.track(old)
-    window.add_success(3.2)
-    old.until = window.end
+    window, old, retired = counting_window()
     window.track(Tally())
     count = old.count
     del old  # the last holder of the ended phase's tally is gone
