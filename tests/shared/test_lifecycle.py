@@ -16,6 +16,7 @@ import time
 import tracemalloc
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -361,6 +362,14 @@ def test_close_flushes_what_was_counted(storage_url):
         reader.close()
 
 
+def run_spawned(target: Callable[[str], None], url: str) -> None:
+    """Run ``target(url)`` in a spawned process, which must exit cleanly within 60 s."""
+    worker = SPAWN.Process(target=target, args=(url,))
+    worker.start()
+    worker.join(60)
+    assert worker.exitcode == 0
+
+
 def _count_and_exit(url: str) -> None:
     registry = Registry.from_settings({"storage": url, "dependencies": {"dep": {}}})
     # Successes wait for the next sync (a failure would wake the worker at once, and the
@@ -371,10 +380,7 @@ def _count_and_exit(url: str) -> None:
 
 
 def test_a_process_that_exits_without_close_flushes_its_counts(storage_url):
-    worker = SPAWN.Process(target=_count_and_exit, args=(storage_url(refresh="5s"),))
-    worker.start()
-    worker.join(60)
-    assert worker.exitcode == 0
+    run_spawned(_count_and_exit, storage_url(refresh="5s"))
     reader = Registry.from_settings(
         {"storage": storage_url(refresh="0"), "dependencies": {"dep": {}}}
     )
@@ -398,10 +404,7 @@ _KEPT: list[Registry] = []
 
 
 def test_two_registries_on_one_url_both_flush_at_exit(storage_url):
-    worker = SPAWN.Process(target=_two_count_and_exit, args=(storage_url(refresh="5s"),))
-    worker.start()
-    worker.join(60)
-    assert worker.exitcode == 0
+    run_spawned(_two_count_and_exit, storage_url(refresh="5s"))
     reader = Registry.from_settings(
         {"storage": storage_url(refresh="0"), "dependencies": {"dep": {}, "other": {}}}
     )
