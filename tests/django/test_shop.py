@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from example_apps.django_shop import settings as shop_settings  # noqa: E402
 from example_apps.django_shop.services import PRODUCTS  # noqa: E402
 from example_apps.upstream import Upstream  # noqa: E402
 from example_apps.upstream.routes import recommendations_for, stock_for  # noqa: E402
+from tests.polling import first_response  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
@@ -188,15 +188,8 @@ def test_one_command_runs_the_demo(tmp_path):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            try:
-                response = httpx.get(f"http://127.0.0.1:{shop_port}/product/SKU-1/", timeout=5)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the shop did not start"
-                time.sleep(0.1)
+        url = f"http://127.0.0.1:{shop_port}/product/SKU-1/"
+        response = first_response(url, process, 30, timeout=5)
         assert response.status_code == 200
         assert f"{stock_for('SKU-1')} in stock." in response.text
         assert widget_items(response.text) == recommendations_for("guest")

@@ -7,7 +7,6 @@ process refuses to start and says why; it never answers a request (let alone a 5
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -16,6 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.polling import first_response
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -75,12 +77,6 @@ def _project(tmp_path: Path, breakers: str) -> Path:
     return tmp_path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env["PYTHONUNBUFFERED"] = "1"
@@ -101,7 +97,7 @@ SERVERS = {
 
 
 def _run(project: Path, server: str) -> tuple[subprocess.Popen[str], int]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         SERVERS[server](port),
         cwd=project,
@@ -142,15 +138,7 @@ def test_valid_settings_start_and_answer(tmp_path, server):
     good = '{"dependencies": {"inventory": {"url": "http://127.0.0.1:9"}}}'
     process, port = _run(_project(tmp_path, good), server)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.communicate()[0]
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+        response = first_response(f"http://127.0.0.1:{port}/", process, 60, timeout=2)
         assert (response.status_code, response.text) == (200, "home")
     finally:
         process.terminate()

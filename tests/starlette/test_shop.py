@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from example_apps.starlette_shop import create_app  # noqa: E402
 from example_apps.starlette_shop.settings import breakers_settings  # noqa: E402
 from example_apps.upstream import Upstream  # noqa: E402
 from example_apps.upstream.routes import recommendations_for, stock_for  # noqa: E402
+from tests.polling import first_response  # noqa: E402
 from tests.ports import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,19 +187,8 @@ def test_runs_with_one_command_under_uvicorn(upstream: Upstream):
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                response = httpx.get(
-                    f"http://127.0.0.1:{port}/product/SKU-1",
-                    cookies={"shop_user": "alice"},
-                    trust_env=False,
-                )
-                break
-            except httpx.ConnectError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/product/SKU-1"
+        response = first_response(url, process, 20, cookies={"shop_user": "alice"}, trust_env=False)
         assert response.status_code == 200
         assert picks(response.text) == recommendations_for("alice")
     finally:
