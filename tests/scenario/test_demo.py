@@ -19,7 +19,7 @@ import pytest
 
 from tests.polling import wait_for
 from tests.ports import free_ports
-from tests.processes import stop
+from tests.processes import alive, stop
 
 for module in ("gunicorn", "uvicorn", "django", "flask", "fastapi"):
     pytest.importorskip(module)
@@ -54,15 +54,6 @@ def descendants(root: int) -> set[int]:
         frontier = {pid for pid, parent in tree.items() if parent in frontier} - found
         found |= frontier
     return found
-
-
-def alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie waiting to be reaped counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @contextmanager

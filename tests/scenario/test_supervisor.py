@@ -13,6 +13,7 @@ import pytest
 from example_apps.demo.servers import Service
 from example_apps.demo.supervisor import ChildExited, Supervisor
 from tests.polling import wait_for
+from tests.processes import alive
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc (Linux)")
 
@@ -29,15 +30,6 @@ time.sleep(60)
 
 def python(name: str, code: str, ready_url: str = "") -> Service:
     return Service(name, (sys.executable, "-c", code), ready_url)
-
-
-def alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie waiting for its parent counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_stop_ends_every_child_and_everything_they_started():
