@@ -8,18 +8,25 @@ on a new connection (``Connection: close``, as a new visitor would). When
 every client of a page is busy, the next request goes out late; its latency
 is measured from its scheduled time, so waiting for a free client counts as
 waiting (no coordinated omission).
+
+The load generator is the measuring instrument, so its own pauses must not
+read as the server's latency: the scenario runs each schedule inside
+:func:`collector_paused`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import http.client
 import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
-__all__ = ["Outcome", "Page", "Result", "classify", "run_load"]
+__all__ = ["Outcome", "Page", "Result", "classify", "collector_paused", "run_load"]
 
 _STOCK_UNAVAILABLE = ("Stock information is", "unavailable")
 
@@ -147,6 +154,39 @@ class _Clients:
             connection.close()
         done = time.monotonic() - self.start
         return Result(self.page.name, due, sent, done, status, outcome)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[list[int]]:
+    """This process's cyclic garbage collector off for the block, after a full collection.
+
+    Measurement hygiene for the load generator: a collection stops every
+    thread of the process, so a pause of the measuring process (which also
+    holds the results of every earlier run, and Inventory and
+    Recommendations) would be read as the server's latency by each request
+    in flight. The collection first clears what the process left behind;
+    inside the block only garbage in reference cycles waits (reference
+    counting frees the rest as usual), and the clients make none. Yields the
+    generation of every collection that ran inside the block all the same
+    (an explicit ``gc.collect()``): the scenario records their number. The
+    collector is turned back on only if it was on when the block began.
+    """
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    gc.callbacks.append(count)
+    try:
+        yield collections
+    finally:
+        gc.callbacks.remove(count)
+        if enabled:
+            gc.enable()
 
 
 def run_load(

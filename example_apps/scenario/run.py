@@ -23,7 +23,7 @@ from typing import Any
 from example_apps.demo import servers
 from example_apps.demo.supervisor import Supervisor
 from example_apps.scenario import probes
-from example_apps.scenario.load import Page, Result, run_load
+from example_apps.scenario.load import Page, Result, collector_paused, run_load
 from example_apps.scenario.plan import Plan, Shop
 from example_apps.upstream import Upstream
 
@@ -58,6 +58,9 @@ class RunData:
     """Connections Inventory accepted during the run (each attempt is one)."""
     startup: float
     """Seconds the server took to answer."""
+    collections: int = 0
+    """Garbage collections of this process (the load generator) while it measured: 0, as
+    its collector is off then (:func:`~example_apps.scenario.load.collector_paused`)."""
 
 
 def free_port() -> int:
@@ -217,25 +220,27 @@ def run_one(
         _warm_up(shop, port, concurrency=plan.capacity)
         for upstream in (inventory, recommendations):
             upstream.reset_stats()
-        start, wall_start = time.monotonic(), time.time()
-        sampler = _Sampler(probe_dir, start)
-        sampler.start()
-        times: dict[str, float] = {}
-        switcher = threading.Thread(
-            target=_switch_inventory, args=(inventory, start, plan, times), daemon=True
-        )
-        switcher.start()
-        results = run_load(
-            servers.HOST,
-            port,
-            pages,
-            plan.duration,
-            timeout=plan.client_timeout,
-            start=start,
-            in_flight=sampler.in_flight,
-        )
-        switcher.join()
-        sampler.stop()
+        # The measuring process's own collector is off from before the schedule starts.
+        with collector_paused() as collections:
+            start, wall_start = time.monotonic(), time.time()
+            sampler = _Sampler(probe_dir, start)
+            sampler.start()
+            times: dict[str, float] = {}
+            switcher = threading.Thread(
+                target=_switch_inventory, args=(inventory, start, plan, times), daemon=True
+            )
+            switcher.start()
+            results = run_load(
+                servers.HOST,
+                port,
+                pages,
+                plan.duration,
+                timeout=plan.client_timeout,
+                start=start,
+                in_flight=sampler.in_flight,
+            )
+            switcher.join()
+            sampler.stop()
         inventory_calls = inventory.stats()["connections"]
     transitions = probes.read_transitions(probe_dir)
     for transition in transitions:
@@ -252,4 +257,5 @@ def run_one(
         recover_at=times["recover_at"],
         inventory_calls=inventory_calls,
         startup=startup,
+        collections=len(collections),
     )

@@ -102,6 +102,7 @@ def summarize(run: RunData) -> dict[str, Any]:
         "server": run.server,
         "capacity": run.capacity,
         "startup_s": round(run.startup, 2),
+        "load_generator_collections": run.collections,
         "hang_at": round(run.hang_at, 3),
         "recover_at": round(run.recover_at, 3),
         "product": _page(results, "product"),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import email.message
+import gc
 import time
+import weakref
 
 import pytest
 
-from example_apps.scenario.load import Outcome, Page, classify, run_load
+from example_apps.scenario.load import Outcome, Page, classify, collector_paused, run_load
 
 
 def headers(**values: str) -> email.message.Message:
@@ -83,3 +85,36 @@ def test_a_hanging_server_makes_timeouts_and_late_requests_count_their_wait(upst
     assert first.latency >= 0.3
     assert second.sent >= first.done
     assert second.latency >= 0.6 - 0.05  # measured from when it was due
+
+
+class Cycle:
+    """An object only the garbage collector can free: it refers to itself."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_the_load_generator_does_not_collect_while_it_measures():
+    left_behind = weakref.ref(Cycle())
+    assert left_behind() is not None  # a cycle: reference counting cannot free it
+    with collector_paused() as collections:
+        assert left_behind() is None  # a full collection came first
+        assert not gc.isenabled()
+        made = [weakref.ref(Cycle()) for _ in range(20 * gc.get_threshold()[0])]
+        assert collections == []  # many times the threshold, and no collection ran
+        assert all(ref() is not None for ref in made)  # the cycles wait, uncollected
+        gc.collect()
+        assert collections == [2]  # an explicit collection runs, and is counted
+    assert gc.isenabled()
+    gc.collect()
+    assert all(ref() is None for ref in made)
+
+
+def test_the_collector_stays_off_after_the_block_if_it_was_off():
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

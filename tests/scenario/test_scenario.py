@@ -69,6 +69,12 @@ def test_every_shop_ran_every_configuration_with_the_whole_load(results):
             assert abs(data["recover_at"] - plan["recover_at"]) < 0.2
 
 
+def test_the_load_generator_never_paused_to_collect_garbage_while_measuring(results):
+    # Its own collection would stop every client at once and read as the server's latency.
+    for shop, mode in itertools.product(ALL_SHOPS, ("naive", "no_limit", "default")):
+        assert run(results, shop, mode)["load_generator_collections"] == 0, (shop, mode)
+
+
 @pytest.mark.parametrize("shop", SYNC_SHOPS)
 def test_without_a_breaker_the_unrelated_page_piles_up_behind_inventory(results, shop):
     # A quarter of the requests, not half: a gthread worker accepts while its threads are
