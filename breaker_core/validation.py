@@ -187,6 +187,16 @@ def exception_classes(value: object) -> tuple[type[Exception], ...]:
     return tuple(item for item in matchers if isinstance(item, type))
 
 
+def _resolved(value: object, allowed: str) -> object:
+    """``value``, or what it names if a dotted path; an import error refused with ``allowed``."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return import_string(value)
+    except ImportError as exc:
+        raise Invalid(allowed, str(exc)) from None
+
+
 def exception_matchers(value: object, *, predicates: bool = True) -> tuple[ExceptionSpec, ...]:
     """Exception classes and predicates on an exception, or dotted paths to them.
 
@@ -206,12 +216,7 @@ def exception_matchers(value: object, *, predicates: bool = True) -> tuple[Excep
     items: Iterable[object] = value if isinstance(value, list | tuple) else (value,)
     found: list[ExceptionSpec] = []
     for item in items:
-        resolved = item
-        if isinstance(item, str):
-            try:
-                resolved = import_string(item)
-            except ImportError as exc:
-                raise Invalid(allowed, str(exc)) from None
+        resolved = _resolved(item, allowed)
         if isinstance(resolved, type):
             if not issubclass(resolved, Exception):
                 detail = ""
@@ -232,12 +237,7 @@ def exception_matchers(value: object, *, predicates: bool = True) -> tuple[Excep
 def predicate(value: object) -> Callable[[object], object]:
     """A callable, or a dotted path to one, taking a call's result."""
     allowed = 'a callable or a dotted path to one like "myapp.checks.is_error"'
-    resolved = value
-    if isinstance(value, str):
-        try:
-            resolved = import_string(value)
-        except ImportError as exc:
-            raise Invalid(allowed, str(exc)) from None
+    resolved = _resolved(value, allowed)
     if not callable(resolved):
         raise Invalid(allowed)
     return resolved
