@@ -161,23 +161,33 @@ class BreakerMiddleware:
             return self.__acall__(request)
         guard = self.guard()
         visit = self._before(guard, request)
+        if visit is None:
+            return self.get_response(request)
         if isinstance(visit, HttpResponse):
             return visit
-        response = self.get_response(request)
-        if visit is not None:
-            self._after(visit, response)
+        try:
+            response = self.get_response(request)
+        finally:
+            _let_go(request)
+        self._after(visit, response)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         """The async twin of ``__call__``, run in the event loop."""
         guard = self.guard()
         visit = self._before(guard, request)
+        awaitable: Awaitable[HttpResponseBase]
+        if visit is None:
+            awaitable = self.get_response(request)
+            return await awaitable
         if isinstance(visit, HttpResponse):
             return visit
-        awaitable: Awaitable[HttpResponseBase] = self.get_response(request)
-        response = await awaitable
-        if visit is not None:
-            self._after(visit, response)
+        try:
+            awaitable = self.get_response(request)
+            response = await awaitable
+        finally:
+            _let_go(request)
+        self._after(visit, response)
         return response
 
     def process_exception(
@@ -214,3 +224,13 @@ class BreakerMiddleware:
             return
         body = None if response.streaming else bytes(response.content)
         visit.keep(response.status_code, _headers(response), body)
+
+
+def _let_go(request: HttpRequest) -> None:
+    """Take the page visit off ``request`` once the view has run.
+
+    The visit names the request (it builds the page rules' view of it on
+    demand), so a request still carrying it would be a reference cycle, freed
+    only by the garbage collector rather than as soon as the request is done.
+    """
+    request.__dict__.pop(_VISIT, None)
