@@ -43,7 +43,10 @@ def recording_gate() -> ContextGate:
     itself (one ``ContextVar.get``, no Python call): an empty context is
     shut at once, and a context whose span does not record (sampled out,
     ended: it never records again) is judged once and then remembered while
-    it stays current. Any other runtime context gets the public call.
+    it stays current. The gate remembers one context: calls whose contexts
+    take turns (tasks, threads) judge theirs again, and the API's own
+    non-recording span (every sampled-out request's) is refused there without
+    asking it. Any other runtime context gets the public call.
     """
     from opentelemetry import context as otel_context
     from opentelemetry.trace import propagation
@@ -56,9 +59,13 @@ def recording_gate() -> ContextGate:
     # The types seen to be spans: isinstance against the API's abstract Span runs
     # ABCMeta.__instancecheck__ (a Python call); a set lookup does not.
     span_types: set[type] = set()
+    # The API's span that never records (a sampled-out or invalid span): no call needed.
+    never = trace.NonRecordingSpan
 
     def recording(current: Mapping[str, Any]) -> bool:
         span: Any = current.get(key)
+        if type(span) is never:  # sampled out: asked whenever its context is new
+            return False
         if type(span) not in span_types:
             if not isinstance(span, trace.Span):
                 return False

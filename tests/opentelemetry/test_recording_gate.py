@@ -197,3 +197,37 @@ def test_sampled_out_then_recording_in_the_same_thread(
     spans = {span.name: span for span in otel.spans.get_finished_spans()}
     assert len(call_events(spans["outer"])) == 2
     assert len(call_events(spans["inner"])) == 1
+
+
+def test_a_sampled_out_span_is_refused_without_a_call_and_a_subclass_is_still_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The API's own non-recording span never records: its context is refused without calling
+    its ``is_recording`` (a context new to the gate, as every sampled-out request's is). A
+    subclass is a span like any other: asked, and let through when it records."""
+    from opentelemetry import context
+
+    from breaker_opentelemetry.spans import recording_gate
+
+    asked: list[str] = []
+
+    def never_asked(self: trace.NonRecordingSpan) -> bool:
+        asked.append("NonRecordingSpan")
+        return False
+
+    monkeypatch.setattr(trace.NonRecordingSpan, "is_recording", never_asked)
+
+    class Recording(trace.NonRecordingSpan):
+        def is_recording(self) -> bool:
+            asked.append("Recording")
+            return True
+
+    gate = recording_gate()
+    for span in (sampled_out(), sampled_out(), Recording(trace.INVALID_SPAN_CONTEXT)):
+        token = context.attach(trace.set_span_in_context(span))
+        try:
+            answer = gate()
+        finally:
+            context.detach(token)
+        assert answer is isinstance(span, Recording)
+    assert asked == ["Recording"]
