@@ -30,15 +30,16 @@ from typing import Any
 
 import httpx
 
-from breaker_core import BreakerConfig, CircuitBreaker, Registry
+from breaker_core import BreakerConfig, Registry
 from breaker_core.extension import Attempt
 from breaker_http.policy import is_failure_status, requested_wait
-from breaker_http.routing import Router
+from breaker_http.routing import Guard, Router
 
 __all__ = ["AsyncBreakerTransport", "BreakerTransport"]
 
 _DEFAULT_TIMEOUT = httpx.Timeout(5.0).as_dict()  # what httpx clients send when unset
-_timeouts: dict[float, dict[str, float | None]] = {}  # a dependency's timeout, as httpx's dict
+# A dependency's timeout, as httpx's dict, and whether that is httpx's default one.
+_timeouts: dict[float, tuple[dict[str, float | None], bool]] = {}
 
 _contexts: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
 _contexts_lock = threading.Lock()
@@ -69,36 +70,54 @@ def shared_ssl_context(trust_env: bool = True) -> ssl.SSLContext:
 
 
 _enter = Attempt.try_enter_detached
+_new = object.__new__
 
 
-def _guard(router: Router, request: httpx.Request) -> tuple[CircuitBreaker, BreakerConfig] | None:
-    """The breaker guarding ``request`` and its settings, its timeout applied; None: unguarded."""
+def _guard(router: Router, request: httpx.Request) -> Guard | None:
+    """The breaker guarding ``request`` and its settings, its timeout applied; None: unguarded.
+
+    The origin is read from httpx's parsed URL (``URL._uri_reference``, a named tuple:
+    three field reads instead of three property calls) and looked up in the router's
+    per-origin table; its host is the raw one, which differs from ``url.host`` only for
+    an IDNA host (``xn--``), whose key is then never in the table (those go the slow way).
+    """
     url = request.url
-    breaker = router.breaker_at(url.scheme, url.host, url.port, url)
-    if breaker is None:
+    try:
+        parsed = url._uri_reference
+        key = (parsed.scheme, parsed.host, parsed.port)
+    except AttributeError:  # another httpx: its public properties
+        key = (url.scheme, url.host, url.port)
+    guard: Guard | None
+    if router.registry.generation == router.generation:
+        try:
+            guard = router.whole[key]
+        except KeyError:
+            guard = router.guard_at(url.scheme, url.host, url.port, url)
+    else:
+        guard = router.guard_at(url.scheme, url.host, url.port, url)
+    if guard is None:
         return None
-    config = breaker.config
-    timeout = config.timeout
+    timeout = guard[1].timeout
     if timeout is not None:
         extensions = request.extensions
         current = extensions.get("timeout")
-        if current is None or current == _DEFAULT_TIMEOUT:
-            # httpx's dict for this timeout, built once per value (a copy per request
-            # that changes it: none when the client's default is that timeout already).
-            made = _timeouts.get(timeout)
-            if made is None:
-                made = _timeouts[timeout] = httpx.Timeout(timeout).as_dict()
-            if made != current:
-                extensions["timeout"] = dict(made)
-    return breaker, config
+        made = _timeouts.get(timeout)
+        if made is None:
+            as_dict = httpx.Timeout(timeout).as_dict()
+            made = _timeouts[timeout] = (as_dict, as_dict == _DEFAULT_TIMEOUT)
+        # The dependency's timeout replaces httpx's default (or none), a copy per request
+        # that changes it: none when the client's default is that timeout already.
+        if current is None or (not made[1] and current == _DEFAULT_TIMEOUT):
+            extensions["timeout"] = dict(made[0])
+    return guard
 
 
 class _Settling:
     """Holds the attempt of a response until its body settles it, once."""
 
-    def __init__(self, stream: Any, attempt: Attempt) -> None:
-        self._stream = stream
-        self._attempt: Attempt | None = attempt
+    # Made by _judge without __init__ (one Python frame less per response).
+    _stream: Any
+    _attempt: Attempt | None
 
     def _settle(self, exc: BaseException | None = None) -> None:
         attempt = self._attempt
@@ -182,7 +201,10 @@ def _judge(
     if isinstance(stream, httpx.ByteStream):
         attempt.__exit__(None, None, None)  # the body is already in memory: settle now
     else:
-        response.stream = wrapper(stream, attempt)  # type: ignore[assignment]
+        settling = _new(wrapper)  # no __init__ frame: its two fields set here
+        settling._stream = stream
+        settling._attempt = attempt
+        response.stream = settling  # type: ignore[assignment]
 
 
 class BreakerTransport(httpx.BaseTransport):

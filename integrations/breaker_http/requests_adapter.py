@@ -53,10 +53,10 @@ class BreakerAdapter(HTTPAdapter):
         Raises:
             CircuitOpenError: the dependency's breaker is open (no connection opened).
         """
-        breaker = self._router.breaker_for_url(request.url or "")
-        if breaker is None:
+        guard = self._router.guard_for_url(request.url or "")
+        if guard is None:
             return super().send(request, stream, timeout, verify, cert, proxies)
-        config = breaker.config
+        breaker, config = guard
         if timeout is None and config.timeout is not None:
             timeout = config.timeout
         # Detached: nothing inside calls this breaker, so the attempt need not hold it

@@ -21,9 +21,12 @@ import dataclasses
 import urllib.parse
 from typing import Protocol
 
-from breaker_core import CircuitBreaker, Registry
+from breaker_core import BreakerConfig, CircuitBreaker, Registry
 
-__all__ = ["Router", "host_key"]
+__all__ = ["Guard", "Router", "host_key"]
+
+Guard = tuple[CircuitBreaker, BreakerConfig]
+"""A request's breaker and that breaker's settings."""
 
 
 class _HasPath(Protocol):
@@ -71,11 +74,12 @@ class Router:
 
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
+        self.registry = registry
         self._compile()
 
     def _compile(self) -> None:
         registry = self._registry
-        self._generation = registry.generation  # rebuilt after registry.reconfigure()
+        self.generation = registry.generation  # rebuilt after registry.reconfigure()
         routes: list[_Route] = []
         for breaker in registry.breakers():
             url = breaker.config.url
@@ -97,14 +101,16 @@ class Router:
         # The most specific first: named hosts, longer wildcards, then longer prefixes.
         self._routes = sorted(routes, key=_specificity, reverse=True)
         self._origins: dict[tuple[str, str, int | None], tuple[_Route, ...]] = {}
-        # Origins answered whatever the path: no route, or the most specific one has no
-        # prefix and one breaker (not "per": "host"). The breaker, or None: not guarded.
-        self._whole: dict[tuple[str, str, int | None], CircuitBreaker | None] = {}
+        self.whole: dict[tuple[str, str, int | None], Guard | None] = {}
+        """Origins (scheme, host, port) answered whatever the path: no route, or the most
+        specific one has no prefix and one breaker (not ``"per": "host"``). Their breaker
+        and its settings, or None: not guarded. Valid while :attr:`generation` is the
+        registry's; read by the transports without a call (a miss: :meth:`guard_at`)."""
         # Per netloc of a URL string: its host and port (None: not a number).
         self._netlocs: dict[str, tuple[str, int | None] | None] = {}
 
     def _route(self, scheme: str, host: str, port: int | None, path: str) -> _Route | None:
-        if self._registry.generation != self._generation:
+        if self._registry.generation != self.generation:
             self._compile()
         routes = self._origins.get((scheme, host, port))
         if routes is None:
@@ -130,13 +136,14 @@ class Router:
         )
         if len(self._origins) >= _ORIGINS_KEPT:
             self._origins.clear()  # many hosts (a wildcard dependency): start afresh
-            self._whole.clear()
+            self.whole.clear()
         self._origins[(scheme, host, port)] = routes
         if not routes:
-            self._whole[(scheme, host, port)] = None
+            self.whole[(scheme, host, port)] = None
         elif not routes[0].prefix and not routes[0].per_host:
             # The first candidate matches every path: the path need not be read.
-            self._whole[(scheme, host, port)] = self._registry[routes[0].name]
+            breaker = self._registry[routes[0].name]
+            self.whole[(scheme, host, port)] = (breaker, breaker.config)
         return routes
 
     def match(self, scheme: str, host: str, port: int | None, path: str) -> str | None:
@@ -162,12 +169,22 @@ class Router:
         or that no route serves, is answered by one dictionary look-up: httpx
         decodes a URL's path anew on every read.
         """
-        if self._registry.generation == self._generation:
+        guard = self.guard_at(scheme, host, port, url)
+        return None if guard is None else guard[0]
+
+    def guard_at(self, scheme: str, host: str, port: int | None, url: _HasPath) -> Guard | None:
+        """Like :meth:`breaker_at`, with the breaker's settings: ``(breaker, config)``.
+
+        The settings are the breaker's when its origin was first seen since the
+        registry's last ``reconfigure`` (which is what changes them).
+        """
+        if self._registry.generation == self.generation:
             try:
-                return self._whole[(scheme, host, port)]
+                return self.whole[(scheme, host, port)]
             except KeyError:
                 pass
-        return self.breaker(scheme, host, port, url.path)
+        breaker = self.breaker(scheme, host, port, url.path)
+        return None if breaker is None else (breaker, breaker.config)
 
     def match_url(self, url: str) -> str | None:
         """Like :meth:`match`, for a URL string."""
@@ -176,17 +193,23 @@ class Router:
 
     def breaker_for_url(self, url: str) -> CircuitBreaker | None:
         """Like :meth:`breaker`, for a URL string."""
+        guard = self.guard_for_url(url)
+        return None if guard is None else guard[0]
+
+    def guard_for_url(self, url: str) -> Guard | None:
+        """Like :meth:`guard_at`, for a URL string."""
         scheme, netloc, path, _, _ = urllib.parse.urlsplit(url)
         origin = self._origin(netloc)
         if origin is None:
             return None
         host, port = origin
-        if self._registry.generation == self._generation:
+        if self._registry.generation == self.generation:
             try:
-                return self._whole[(scheme, host, port)]
+                return self.whole[(scheme, host, port)]
             except KeyError:
                 pass
-        return self.breaker(scheme, host, port, path or "/")
+        breaker = self.breaker(scheme, host, port, path or "/")
+        return None if breaker is None else (breaker, breaker.config)
 
     def _parts(self, url: str) -> tuple[str, str, int | None, str] | None:
         """Scheme, host, port and path of ``url``; None when its port is not a number."""
