@@ -14,7 +14,7 @@ breaker_core.extension, .web, .ops) and, for Django, breaker_django.conf.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Mapping
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
@@ -56,23 +56,45 @@ def recording_gate() -> ContextGate:
     if not isinstance(variable, contextvars.ContextVar) or not isinstance(key, str):
         return ContextGate(_public_recording)
 
-    # The types seen to be spans: isinstance against the API's abstract Span runs
-    # ABCMeta.__instancecheck__ (a Python call); a set lookup does not.
-    span_types: set[type] = set()
-    # The API's span that never records (a sampled-out or invalid span): no call needed.
-    never = trace.NonRecordingSpan
+    return _SpanGate(variable.get, key)
 
-    def recording(current: Mapping[str, Any]) -> bool:
-        span: Any = current.get(key)
-        if type(span) is never:  # sampled out: asked whenever its context is new
-            return False
-        if type(span) not in span_types:
-            if not isinstance(span, trace.Span):
-                return False
-            span_types.add(type(span))
-        return span.is_recording()  # type: ignore[no-any-return]
 
-    return ContextGate(variable.get, recording)
+class _SpanGate(ContextGate):
+    """OpenTelemetry's context variable, read inline by the breaker; :meth:`opens` is the test.
+
+    A plain ``ContextGate`` calls its test from ``opens``: two Python calls
+    for a context new to the gate. Here ``opens`` judges the span itself
+    (one call), which calls whose contexts take turns (tasks, threads) pay
+    on every call.
+    """
+
+    __slots__ = ("key", "span_types")
+
+    def __init__(self, read: Callable[[], object], key: str) -> None:
+        super().__init__(read)  # test unused: opens (asked by the breaker and by __call__) judges
+        self.key = key
+        # The types seen to be spans: isinstance against the API's abstract Span runs
+        # ABCMeta.__instancecheck__ (a Python call); a set lookup does not.
+        self.span_types: set[type] = set()
+
+    def opens(self, seen: Any) -> bool:
+        """Whether the span in the context ``seen`` records; a refusal is remembered."""
+        span = seen.get(self.key)
+        kind = type(span)
+        if kind is not _NEVER_RECORDS:  # the API's (sampled out, invalid): never asked
+            if kind not in self.span_types and isinstance(span, trace.Span):
+                self.span_types.add(kind)
+            if kind in self.span_types and span.is_recording():
+                return True
+        self.quiet = seen
+        return False
+
+    def __repr__(self) -> str:
+        return f"<recording gate {self.read!r} key {self.key!r}>"
+
+
+_NEVER_RECORDS = trace.NonRecordingSpan
+"""The API's span that never records: a sampled-out span, the invalid span."""
 
 
 def mark(event: Event) -> None:

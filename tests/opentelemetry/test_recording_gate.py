@@ -204,7 +204,8 @@ def test_a_sampled_out_span_is_refused_without_a_call_and_a_subclass_is_still_as
 ) -> None:
     """The API's own non-recording span never records: its context is refused without calling
     its ``is_recording`` (a context new to the gate, as every sampled-out request's is). A
-    subclass is a span like any other: asked, and let through when it records."""
+    subclass is a span like any other: asked, let through when it records, and when it does
+    not, asked once and its context remembered."""
     from opentelemetry import context
 
     from breaker_opentelemetry.spans import recording_gate
@@ -222,6 +223,11 @@ def test_a_sampled_out_span_is_refused_without_a_call_and_a_subclass_is_still_as
             asked.append("Recording")
             return True
 
+    class Ended(trace.NonRecordingSpan):
+        def is_recording(self) -> bool:
+            asked.append("Ended")
+            return False
+
     gate = recording_gate()
     for span in (sampled_out(), sampled_out(), Recording(trace.INVALID_SPAN_CONTEXT)):
         token = context.attach(trace.set_span_in_context(span))
@@ -231,3 +237,9 @@ def test_a_sampled_out_span_is_refused_without_a_call_and_a_subclass_is_still_as
             context.detach(token)
         assert answer is isinstance(span, Recording)
     assert asked == ["Recording"]
+    token = context.attach(trace.set_span_in_context(Ended(trace.INVALID_SPAN_CONTEXT)))
+    try:
+        assert (gate(), gate(), gate()) == (False, False, False)
+    finally:
+        context.detach(token)
+    assert asked == ["Recording", "Ended"]  # refused once, then remembered
