@@ -40,6 +40,15 @@ class CircuitBreaker(BreakerControls):
     with a ready ``config``. ``clock`` is a monotonic clock returning seconds
     (default :func:`time.monotonic`); tests inject a fake one.
 
+    ``may_be_open`` (read-only) is False whenever :attr:`is_open` is: the
+    breaker is in neither of the states that reject every call (``OPEN``,
+    ``FORCED_OPEN``). A plain attribute, read without a call or a clock
+    reading, for code asking on every request whether a breaker is open (the
+    web layer's route guards): ``breaker.may_be_open and breaker.is_open``
+    always equals ``breaker.is_open``. True only says "ask :attr:`is_open`":
+    an ``OPEN`` breaker whose wait has ended is no longer open, but keeps
+    ``may_be_open`` until a call or a transition moves it on.
+
     Raises:
         ConfigurationError: an option is invalid or unknown, or both ``config``
             and options were given.

@@ -84,6 +84,7 @@ class MachineState:
         "_trip_at",
         "_trip_cause",
         "_window",
+        "may_be_open",
         "name",
     )
 
@@ -114,6 +115,10 @@ class MachineState:
         # consecutive / count_window; None for the time window (decided from _window).
         self._policy = make_policy(config)
         self._phase = _Phase(_CLOSED, 0)
+        # False while is_open is sure to be False, readable without a call: set with
+        # every phase of another state (Transitions._transition, Sharing adopting
+        # the shared state); the other phase swaps keep the state.
+        self.may_be_open = False
         self._window.track(self._phase.tally)
         self._probes: set[_Probe] = set()
         self._probe_successes = 0

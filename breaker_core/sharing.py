@@ -67,6 +67,7 @@ class Sharing(Transitions):
             phase = self._phase
             if view.gen != phase.gen or view.state is not phase.state:
                 self._phase = new = _Phase(view.state, view.gen, view.open_until)
+                self.may_be_open = view.state is _OPEN or view.state is _FORCED_OPEN
                 self._window.track(new.tally)
                 self._window.reset()
                 if self._policy is not None:

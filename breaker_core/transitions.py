@@ -128,6 +128,7 @@ class Transitions(MachineState):
         old = self._phase
         figures = self._figures(reason, now, open_until)  # before anything is reset
         self._phase = phase = _Phase(new_state, old.gen + 1, open_until)
+        self.may_be_open = new_state is _OPEN or new_state is _FORCED_OPEN
         self._window.track(phase.tally)  # the old phase's lock-free counts filed first
         self._changed_at = now
         if new_state is not _OPEN and new_state is not _HALF_OPEN:

@@ -200,7 +200,8 @@ class PageGuard:
         key is recognised without building it.
         """
         for breaker in plan.breakers:  # plan.rejection(), without a call of its own
-            if breaker.is_open:
+            # may_be_open: a slot read; only a breaker that may be open is asked.
+            if breaker.may_be_open and breaker.is_open:
                 return PageVisit(self, rejection(breaker), [], request, make_request)
         if method != "GET" or not plan.keepers:
             return None

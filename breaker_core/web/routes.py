@@ -97,7 +97,7 @@ class RoutePlan:
     def rejection(self) -> CircuitOpenError | None:
         """The error of the first open dependency, else None."""
         for breaker in self.breakers:
-            if breaker.is_open:
+            if breaker.may_be_open and breaker.is_open:
                 return rejection(breaker)
         return None
 
@@ -228,7 +228,7 @@ def rejection(breaker: CircuitBreaker) -> CircuitOpenError | None:
     Open (before its wait ends) and forced open reject; half-open lets the
     request through, since its own call to the dependency may be the probe.
     """
-    if not breaker.is_open:
+    if not (breaker.may_be_open and breaker.is_open):
         return None
     reason = "forced_open" if breaker.state is State.FORCED_OPEN else "open"
     return CircuitOpenError(breaker.name, breaker.retry_after, reason)

@@ -216,9 +216,10 @@ class BreakerMiddleware:
             plan = self.routes.find(path)
         if plan.breakers:  # else no dependency guards the path (the common case)
             # The guard's visit has nothing to do while none of the breakers is
-            # open and none keeps pages: only otherwise is it asked.
+            # open and none keeps pages: only otherwise is it asked. A breaker's
+            # may_be_open is a slot read; is_open is asked only when it is set.
             for breaker in plan.breakers:
-                if plan.keepers or breaker.is_open:
+                if plan.keepers or (breaker.may_be_open and breaker.is_open):
                     visit = self.guard.visit(plan, scope["method"], scope, page_request, raw_key)
                     if visit is not None:
                         await self._visited(visit, scope, receive, send)

@@ -538,6 +538,13 @@ class _BreakerMachine(RuleBasedStateMachine):
         now = self.now[0]
         assert self.breaker.state is self.model.state(now)
         assert self.breaker.is_open is self.model.is_open(now)
+        # may_be_open, the web layer's test before is_open: set exactly while the
+        # breaker's phase is one that rejects every call (OPEN, FORCED_OPEN), so it
+        # is never False while is_open is True, and False in every other state.
+        assert self.breaker.may_be_open is (
+            self.breaker._phase.state in (State.OPEN, State.FORCED_OPEN)
+        )
+        assert self.breaker.may_be_open or not self.breaker.is_open
         assert math.isclose(
             self.breaker.retry_after, self.model.retry_after(now), rel_tol=0, abs_tol=TOLERANCE
         ), f"retry_after {self.breaker.retry_after!r}, model {self.model.retry_after(now)!r}"
