@@ -18,6 +18,7 @@ breaker_core.extension, .web, .ops).
 from __future__ import annotations
 
 import dataclasses
+import threading
 import urllib.parse
 from typing import Protocol
 
@@ -75,11 +76,20 @@ class Router:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
         self.registry = registry
+        # Held while the tables are rebuilt or an origin is added to them, so that an
+        # origin judged by the old routes is never written into the new tables.
+        self._lock = threading.Lock()
+        self.generation = -1
         self._compile()
 
     def _compile(self) -> None:
+        with self._lock:
+            if self._registry.generation != self.generation:
+                self._rebuild()
+
+    def _rebuild(self) -> None:
         registry = self._registry
-        self.generation = registry.generation  # rebuilt after registry.reconfigure()
+        generation = registry.generation
         routes: list[_Route] = []
         for breaker in registry.breakers():
             url = breaker.config.url
@@ -108,6 +118,9 @@ class Router:
         registry's; read by the transports without a call (a miss: :meth:`guard_at`)."""
         # Per netloc of a URL string: its host and port (None: not a number).
         self._netlocs: dict[str, tuple[str, int | None] | None] = {}
+        # Last: a reader that sees the registry's generation here reads the new tables
+        # (the transports test it, then read ``whole`` without a lock).
+        self.generation = generation  # rebuilt after registry.reconfigure()
 
     def _route(self, scheme: str, host: str, port: int | None, path: str) -> _Route | None:
         if self._registry.generation != self.generation:
@@ -127,6 +140,10 @@ class Router:
         Keyed by the origin as the caller spelled it (host not lowercased): a
         request then costs a dict look-up and a prefix test per candidate.
         """
+        with self._lock:
+            return self._remember(scheme, host, port)
+
+    def _remember(self, scheme: str, host: str, port: int | None) -> tuple[_Route, ...]:
         lowered = host.lower()
         number = port or _DEFAULT_PORTS.get(scheme)
         routes = tuple(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -187,3 +188,38 @@ def test_the_dependency_timeout_replaces_only_httpx_default(setting, client_time
         client.get("http://a.internal:8000/x")
     assert [t["read"] for t in sent] == [read, read]
     assert _calls(registry, "inv") == 2
+
+
+@pytest.mark.parametrize("kind", sorted(CLIENTS))
+def test_a_request_during_the_rebuild_after_reconfigure_gets_the_new_settings(kind, clock):
+    """While one request rebuilds the router's tables after ``reconfigure``, another never
+    reads the old table as if it were the new one: it waits for the rebuild."""
+    registry = Registry.from_settings(
+        {"dependencies": {"inv": {"url": "http://a.internal:8000", "timeout": 2}}}, clock=clock
+    )
+    sent: Sent = []
+    get = CLIENTS[kind](registry, sent)
+    get("http://a.internal:8000/x")  # the origin is in the table, with timeout 2
+    registry.reconfigure({"dependencies": {"inv": {"url": "http://a.internal:8000", "timeout": 3}}})
+
+    rebuilding, go_on = threading.Event(), threading.Event()
+    breakers = registry.breakers
+
+    def paused_breakers() -> Any:
+        if not rebuilding.is_set():  # the first rebuild after reconfigure stops here
+            rebuilding.set()
+            assert go_on.wait(10)
+        return breakers()
+
+    registry.breakers = paused_breakers  # type: ignore[method-assign]
+    first = threading.Thread(target=get, args=("http://a.internal:8000/x",))
+    first.start()
+    assert rebuilding.wait(10)
+    second = threading.Thread(target=get, args=("http://a.internal:8000/x",))
+    second.start()
+    second.join(0.2)  # a broken router answers it now, from the old table
+    go_on.set()
+    first.join(10)
+    second.join(10)
+    timeouts = sent[1:] if kind == "requests" else [t["read"] for t in sent[1:]]
+    assert timeouts == [3.0, 3.0]
