@@ -396,7 +396,7 @@ async def test_async_calls_mark_their_own_task_span(otel, clock: FakeClock) -> N
 
 
 def test_the_default_limit_keeps_exact_counts_and_marks_only_recording_spans(
-    otel, clock: FakeClock
+    otel, clock: FakeClock, fine_switching: None
 ) -> None:
     """Settings' default breaker (the adaptive limit: not plain), from many threads: calls made
     outside any span, in a sampled-out span and in a recording span are all counted, by
@@ -433,20 +433,13 @@ def test_the_default_limit_keeps_exact_counts_and_marks_only_recording_spans(
             else:
                 one(i, n)
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)  # threads switch often: counts interleave
-    try:
-        for trial in range(trials):
-            start = threading.Barrier(threads)
-            workers = [
-                threading.Thread(target=work, args=(trial, i, start)) for i in range(threads)
-            ]
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join()
-    finally:
-        sys.setswitchinterval(interval)
+    for trial in range(trials):  # fine_switching: threads switch often, counts interleave
+        start = threading.Barrier(threads)
+        workers = [threading.Thread(target=work, args=(trial, i, start)) for i in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
     total = trials * threads * per_thread
     failures = trials * sum(
         1 for i in range(threads) for n in range(per_thread) if (i + n) % 5 == 0
