@@ -74,8 +74,9 @@ class Router:
     """Finds the dependency an outbound URL belongs to."""
 
     def __init__(self, registry: Registry) -> None:
-        self._registry = registry
         self.registry = registry
+        """The registry whose ``url`` settings are routed (its ``generation`` is compared
+        with :attr:`generation` by the transports)."""
         # Held while the tables are rebuilt or an origin is added to them, so that an
         # origin judged by the old routes is never written into the new tables.
         self._lock = threading.Lock()
@@ -84,11 +85,11 @@ class Router:
 
     def _compile(self) -> None:
         with self._lock:
-            if self._registry.generation != self.generation:
+            if self.registry.generation != self.generation:
                 self._rebuild()
 
     def _rebuild(self) -> None:
-        registry = self._registry
+        registry = self.registry
         generation = registry.generation
         routes: list[_Route] = []
         for breaker in registry.breakers():
@@ -123,7 +124,7 @@ class Router:
         self.generation = generation  # rebuilt after registry.reconfigure()
 
     def _route(self, scheme: str, host: str, port: int | None, path: str) -> _Route | None:
-        if self._registry.generation != self.generation:
+        if self.registry.generation != self.generation:
             self._compile()
         routes = self._origins.get((scheme, host, port))
         if routes is None:
@@ -159,7 +160,7 @@ class Router:
             self.whole[(scheme, host, port)] = None
         elif not routes[0].prefix and not routes[0].per_host:
             # The first candidate matches every path: the path need not be read.
-            breaker = self._registry[routes[0].name]
+            breaker = self.registry[routes[0].name]
             self.whole[(scheme, host, port)] = (breaker, breaker.config)
         return routes
 
@@ -174,8 +175,8 @@ class Router:
         if route is None:
             return None
         if route.per_host:
-            return self._registry.for_key(route.name, host_key(host.lower(), route.port))
-        return self._registry[route.name]
+            return self.registry.for_key(route.name, host_key(host.lower(), route.port))
+        return self.registry[route.name]
 
     def breaker_at(
         self, scheme: str, host: str, port: int | None, url: _HasPath
@@ -195,7 +196,7 @@ class Router:
         The settings are the breaker's when its origin was first seen since the
         registry's last ``reconfigure`` (which is what changes them).
         """
-        if self._registry.generation == self.generation:
+        if self.registry.generation == self.generation:
             try:
                 return self.whole[(scheme, host, port)]
             except KeyError:
@@ -220,7 +221,7 @@ class Router:
         if origin is None:
             return None
         host, port = origin
-        if self._registry.generation == self.generation:
+        if self.registry.generation == self.generation:
             try:
                 return self.whole[(scheme, host, port)]
             except KeyError:
