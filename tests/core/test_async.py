@@ -7,18 +7,11 @@ import asyncio
 import pytest
 
 from breaker_core import CircuitBreaker, CircuitOpenError, State
-
-
-class Boom(Exception):
-    pass
+from tests.failures import Boom, afail
 
 
 async def ok() -> str:
     return "ok"
-
-
-async def fail() -> None:
-    raise Boom
 
 
 async def test_call_async_counts_and_trips(clock):
@@ -26,7 +19,7 @@ async def test_call_async_counts_and_trips(clock):
     assert await breaker.call_async(ok) == "ok"
     for _ in range(2):
         with pytest.raises(Boom):
-            await breaker.call_async(fail)
+            await breaker.call_async(afail)
     assert breaker.state is State.OPEN
     with pytest.raises(CircuitOpenError):
         await breaker.call_async(ok)
@@ -53,7 +46,7 @@ async def test_async_decorator_and_async_with(clock):
 async def test_cancelled_probe_gives_its_slot_back(clock):
     breaker = CircuitBreaker("inventory", failure_threshold=1, reset_timeout=1, clock=clock)
     with pytest.raises(Boom):
-        await breaker.call_async(fail)
+        await breaker.call_async(afail)
     clock.advance(1)
     started = asyncio.Event()
 

@@ -6,10 +6,7 @@ import pytest
 
 from breaker_core import CircuitBreaker, CircuitOpenError, State
 from breaker_core.attempt import Attempt
-
-
-class Boom(Exception):
-    pass
+from tests.failures import Boom
 
 
 def test_fail_counts_a_block_that_raised_nothing(clock):

@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 
 from breaker_core import CircuitBreaker, CircuitOpenError, ConfigurationError, State
-
-
-class Boom(Exception):
-    pass
-
-
-def fail() -> None:
-    raise Boom("down")
+from tests.failures import Boom, fail
 
 
 def ok() -> str:

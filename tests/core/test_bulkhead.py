@@ -10,13 +10,10 @@ import pytest
 
 from breaker_core import BulkheadFullError, CircuitBreaker, CircuitOpenError, Registry, State
 from breaker_core.bulkhead import Bulkhead
+from tests.failures import Boom, fail
 
 WAIT = 10.0
 MARGIN = 0.5  # generous: a rejection must not wait for the blocked calls (seconds)
-
-
-class Boom(Exception):
-    pass
 
 
 class Inside:
@@ -223,7 +220,7 @@ def test_probe_that_finds_the_bulkhead_full_gives_its_probe_slot_back(clock):
         "inventory", max_concurrent=1, failure_threshold=1, reset_timeout=1, clock=clock
     )
     with pytest.raises(Boom):
-        breaker.call(_raise_boom)
+        breaker.call(fail)
     clock.advance(1)
     breaker._bulkhead.acquire()  # someone else holds the only slot
     with pytest.raises(BulkheadFullError):
@@ -237,7 +234,7 @@ def test_probe_that_finds_the_bulkhead_full_gives_its_probe_slot_back(clock):
 def test_open_breaker_rejects_before_the_bulkhead(clock):
     breaker = CircuitBreaker("inventory", max_concurrent=1, failure_threshold=1, clock=clock)
     with pytest.raises(Boom):
-        breaker.call(_raise_boom)
+        breaker.call(fail)
     with pytest.raises(CircuitOpenError) as info:
         breaker.call(int)
     assert not isinstance(info.value, BulkheadFullError)
@@ -273,10 +270,6 @@ def test_guard_fallback_answers_a_full_bulkhead(clock):
     assert stock() == "busy"
     holder.__exit__(None, None, None)
     assert stock() == "7"
-
-
-def _raise_boom() -> None:
-    raise Boom
 
 
 def test_waiters_from_threads_and_tasks_all_get_through_under_the_cap(clock):

@@ -8,10 +8,7 @@ import traceback
 import pytest
 
 from breaker_core import BulkheadFullError, CircuitBreaker, CircuitOpenError, Event, State
-
-
-class Boom(Exception):
-    pass
+from tests.failures import Boom
 
 
 def fail(message: str = "down") -> None:

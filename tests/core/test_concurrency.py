@@ -11,15 +11,12 @@ import threading
 import pytest
 
 from breaker_core import CircuitBreaker, CircuitOpenError, State
+from tests.failures import Boom, fail
 
 TRIALS = 50
 THREADS = 32
 TASKS = 100
 WAIT = 10.0  # generous upper bound for a stuck test; never reached when correct
-
-
-class Boom(Exception):
-    pass
 
 
 def half_open_breaker(clock) -> CircuitBreaker:
@@ -30,9 +27,6 @@ def half_open_breaker(clock) -> CircuitBreaker:
 
 def reopen(breaker: CircuitBreaker, clock) -> None:
     """Trip the breaker and move the clock so the next call finds HALF_OPEN."""
-
-    def fail() -> None:
-        raise Boom
 
     with pytest.raises(Boom):
         breaker.call(fail)
@@ -225,7 +219,7 @@ def test_counts_are_exact_under_contention(clock):
         for i in range(500):
             if (n + i) % 5 == 0:
                 with pytest.raises(Boom):
-                    breaker.call(_raise_boom)
+                    breaker.call(fail)
             else:
                 breaker.call(int)
 
@@ -237,10 +231,6 @@ def test_counts_are_exact_under_contention(clock):
     snap = breaker.snapshot()
     assert snap["calls"] == 32 * 500
     assert snap["failures"] == 32 * 500 // 5
-
-
-def _raise_boom() -> None:
-    raise Boom
 
 
 # -- probes of an earlier half-open period, and cancellation -----------------------------

@@ -17,21 +17,10 @@ import pytest
 
 from breaker_core import BreakerError, CircuitBreaker, Registry
 from breaker_core.clock import FakeClock
+from tests.failures import Boom, afail, fail
 from tests.garbage import no_cyclic_garbage
 
 CALLS = 200
-
-
-class Boom(Exception):
-    pass
-
-
-def fail() -> None:
-    raise Boom("down")
-
-
-async def afail() -> None:
-    raise Boom("down")
 
 
 def fine() -> int:

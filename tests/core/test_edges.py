@@ -16,15 +16,7 @@ from breaker_core import (
     Registry,
     State,
 )
-
-
-class Boom(Exception):
-    pass
-
-
-def fail() -> None:
-    raise Boom("down")
-
+from tests.failures import Boom, afail, fail
 
 # -- async fallbacks ---------------------------------------------------------------------
 
@@ -138,9 +130,6 @@ async def test_a_listener_base_exception_never_replaces_an_async_calls_exception
 
     breaker.add_listener(exiting)
 
-    async def afail() -> None:
-        raise Boom("down")
-
     with pytest.raises(Boom, match="in a block"):
         async with breaker.attempt():
             raise Boom("in a block")
@@ -169,9 +158,6 @@ def test_a_listener_base_exception_never_replaces_a_fast_path_failure(clock):
 async def test_a_listener_base_exception_never_replaces_an_async_fast_path_failure(clock):
     breaker = CircuitBreaker("inventory", failure_threshold=1, clock=clock)
     breaker.add_listener(_interrupting, when=_shut_once())
-
-    async def afail() -> None:
-        raise Boom("down")
 
     with pytest.raises(Boom, match="down"):
         await breaker.call_async(afail)

@@ -7,14 +7,7 @@ import logging
 import pytest
 
 from breaker_core import CircuitBreaker, CircuitOpenError, Event, Registry, State
-
-
-class Boom(Exception):
-    pass
-
-
-def fail() -> None:
-    raise Boom("down")
+from tests.failures import Boom, fail
 
 
 def test_event_sequence_of_a_full_cycle(clock):

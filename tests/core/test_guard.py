@@ -5,10 +5,7 @@ from __future__ import annotations
 import pytest
 
 from breaker_core import CircuitOpenError, ConfigurationError, FailedResultError, Registry
-
-
-class Boom(Exception):
-    pass
+from tests.failures import Boom
 
 
 @pytest.fixture

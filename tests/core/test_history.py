@@ -13,18 +13,11 @@ from hypothesis import strategies as st
 from breaker_core import CircuitBreaker, CircuitOpenError, Event, Registry
 from breaker_core.clock import FakeClock
 from breaker_core.history import INTERVAL, LATENCY_BOUNDS, POINTS, percentile
-
-
-class Boom(Exception):
-    pass
+from tests.failures import Boom, fail
 
 
 class Fine(Exception):
     pass
-
-
-def fail() -> None:
-    raise Boom
 
 
 def points(breaker: CircuitBreaker) -> list[tuple[int, int, int]]:

@@ -14,14 +14,7 @@ import pytest
 from breaker_core import CircuitBreaker, CircuitOpenError
 from breaker_core.clock import FakeClock
 from breaker_core.history import INTERVAL, History
-
-
-class Boom(Exception):
-    pass
-
-
-def fail() -> None:
-    raise Boom
+from tests.failures import Boom, fail
 
 
 def never() -> str:

@@ -11,14 +11,7 @@ import pytest
 from breaker_core import CircuitOpenError, ConfigurationError, Registry, State
 from breaker_core.clock import FakeClock
 from breaker_core.keyed import MAX_KEY_LENGTH, split_key_name
-
-
-class Boom(Exception):
-    pass
-
-
-def boom() -> None:
-    raise Boom
+from tests.failures import Boom, fail
 
 
 def registry(clock: FakeClock, **options: object) -> Registry:
@@ -40,7 +33,7 @@ def test_a_key_gets_its_own_breaker_with_the_dependency_settings() -> None:
     assert first.config == reg["payments"].config
     for _ in range(2):
         with pytest.raises(Boom):
-            first.call(boom)
+            first.call(fail)
     assert first.state is State.OPEN
     with pytest.raises(CircuitOpenError):
         first.call(lambda: None)
@@ -123,7 +116,7 @@ def test_eviction_passes_over_an_open_breaker_while_a_closed_one_can_go() -> Non
     bad = reg.for_key("payments", "bad-host")
     for _ in range(2):
         with pytest.raises(Boom):
-            bad.call(boom)
+            bad.call(fail)
     reg.for_key("payments", "good-1")
     reg.for_key("payments", "good-2")  # bad-host is the oldest, but open
     family = reg.keyed("payments")
@@ -145,7 +138,7 @@ def test_a_breaker_evicted_mid_call_is_the_one_handed_out_again() -> None:
     assert family.keys() == ["other"]
     again = reg.for_key("payments", "slow")
     with pytest.raises(Boom):
-        again.call(boom)
+        again.call(fail)
     attempt.__exit__(Boom, Boom(), None)  # the first call fails too: 2 failures, one breaker
     assert again.state is State.OPEN
 
@@ -155,7 +148,7 @@ def test_a_probe_in_flight_keeps_its_slot_across_eviction() -> None:
     reg = registry(clock, max_keys=1, failure_threshold=1, reset_timeout=5)
     breaker = reg.for_key("payments", "k")
     with pytest.raises(Boom):
-        breaker.call(boom)
+        breaker.call(fail)
     clock.advance(5)
     probe = breaker.attempt(detached=True)
     probe.__enter__()  # the one probe slot is taken

@@ -8,14 +8,7 @@ import pytest
 
 from breaker_core import CircuitBreaker, Registry, State
 from breaker_core.web.fragments import render_fragment
-
-
-class Boom(Exception):
-    pass
-
-
-def fail() -> None:
-    raise Boom
+from tests.failures import Boom, fail
 
 
 def test_inner_calls_pass_through_and_the_outer_attempt_counts(clock):

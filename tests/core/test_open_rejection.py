@@ -21,18 +21,7 @@ from breaker_core import CircuitBreaker, CircuitOpenError, Event, State
 from breaker_core.clock import FakeClock
 from breaker_core.history import INTERVAL
 from breaker_core.phase import NO_TICKS
-
-
-class Boom(Exception):
-    pass
-
-
-def fail() -> None:
-    raise Boom("down")
-
-
-async def afail() -> None:
-    raise Boom("down")
+from tests.failures import Boom, fail
 
 
 def never() -> str:

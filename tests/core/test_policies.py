@@ -16,10 +16,7 @@ from breaker_core import (
     State,
 )
 from breaker_core.clock import FakeClock
-
-
-class Boom(Exception):
-    pass
+from tests.failures import Boom
 
 
 class Skip(Exception):

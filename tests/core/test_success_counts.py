@@ -21,6 +21,7 @@ from breaker_core import CircuitBreaker
 from breaker_core.clock import FakeClock
 from breaker_core.history import INTERVAL, POINTS
 from breaker_core.window import SlidingWindow, Tally
+from tests.failures import Boom, fail
 
 THREADS = 16
 PER_THREAD = 1500
@@ -29,16 +30,8 @@ TASKS = 100
 HUGE = 10**9
 
 
-class Boom(Exception):
-    pass
-
-
 def ok() -> str:
     return "ok"
-
-
-def fail() -> None:
-    raise Boom
 
 
 # -- the window's side --------------------------------------------------------------

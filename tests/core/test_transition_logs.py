@@ -8,14 +8,7 @@ import pytest
 
 from breaker_core import CircuitBreaker, CircuitOpenError
 from breaker_core.logtext import describe_exception
-
-
-class Boom(Exception):
-    pass
-
-
-def fail() -> None:
-    raise Boom("down")
+from tests.failures import Boom, fail
 
 
 def transitions(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.failures import Boom, fail
+
 prometheus = pytest.importorskip("prometheus_client")
 
 from breaker_core import ConfigurationError, Registry, State  # noqa: E402
@@ -11,14 +13,6 @@ from breaker_core.ops.metrics import install_metrics  # noqa: E402
 
 KEYS = 300
 LABELS = 5
-
-
-class Boom(Exception):
-    pass
-
-
-def boom() -> None:
-    raise Boom
 
 
 @pytest.fixture
@@ -49,7 +43,7 @@ def test_many_keys_make_at_most_limit_plus_one_key_labels(setup):
     for index in (0, 200):  # one named key and one beyond the limit open
         for _ in range(2):
             with pytest.raises(Boom):
-                registry.for_key("payments", f"acct_{index}").call(boom)
+                registry.for_key("payments", f"acct_{index}").call(fail)
     calls = key_values(collector, "breakerpanel_key_calls")
     assert calls == {f"acct_{i}" for i in range(LABELS)} | {"(other)"}
     value = collector.get_sample_value

@@ -8,19 +8,12 @@ import time
 import pytest
 
 from breaker_core import CircuitOpenError, Registry, State
+from tests.failures import Boom, fail
 
 redis = pytest.importorskip("redis")
 
 TRIALS = 30
 SETTINGS = {"failure_threshold": 1, "reset_timeout": 5, "probe_timeout": 600}
-
-
-class Boom(Exception):
-    pass
-
-
-def _raise() -> None:
-    raise Boom
 
 
 async def test_a_task_cancelled_during_the_round_trip_gives_the_slot_back(
@@ -36,7 +29,7 @@ async def test_a_task_cancelled_during_the_round_trip_gives_the_slot_back(
     try:
         for trial in range(TRIALS):
             with pytest.raises(Boom):
-                breaker.call(_raise)
+                breaker.call(fail)
             assert registry.storage.sync_now()
             assert breaker.state is State.OPEN, f"trial {trial}"
             clock.advance(5)

@@ -14,16 +14,9 @@ from typing import Any
 import pytest
 
 from breaker_core import CircuitOpenError, Registry, State
+from tests.failures import Boom, fail
 
 BACKENDS = ["memory", "redis"]
-
-
-class Boom(Exception):
-    pass
-
-
-def fail() -> None:
-    raise Boom
 
 
 class World:

@@ -27,6 +27,7 @@ import pytest
 
 from breaker_core import CircuitBreaker, Registry, State
 from breaker_core.clock import FakeClock
+from tests.failures import Boom, fail
 from tests.polling import wait_for
 
 pytest.importorskip("redis")
@@ -38,14 +39,6 @@ FAILURES = 2
 """Failures each child makes while apart (below the threshold: they trip nothing)."""
 SETTINGS: dict[str, Any] = {"failure_threshold": 100, "reset_timeout": 600}
 FORK = multiprocessing.get_context("fork")
-
-
-class Boom(Exception):
-    pass
-
-
-def _raise() -> None:
-    raise Boom
 
 
 def _workers() -> int:
@@ -62,7 +55,7 @@ def _child(breakers: list[CircuitBreaker], out: int) -> None:
         for breaker in breakers:
             for _ in range(FAILURES):
                 try:
-                    breaker.call(_raise)
+                    breaker.call(fail)
                 except Boom:
                     pass
         first["counted"] = [(b.state.value, b.snapshot()["failures"]) for b in breakers]

@@ -13,14 +13,7 @@ from typing import Any
 import pytest
 
 from breaker_core import CircuitOpenError, Event, Registry, State
-
-
-class Boom(Exception):
-    pass
-
-
-def fail() -> None:
-    raise Boom("down")
+from tests.failures import Boom, fail
 
 
 def settings(storage: str, **options: Any) -> dict[str, Any]:

@@ -17,14 +17,7 @@ import pytest
 
 from breaker_core import CircuitOpenError, Registry, State
 from breaker_core.clock import FakeClock
-
-
-class Boom(Exception):
-    pass
-
-
-def boom() -> None:
-    raise Boom
+from tests.failures import Boom, fail
 
 
 @pytest.fixture
@@ -59,7 +52,7 @@ def test_two_processes_share_each_keys_state_and_only_that_keys(registries) -> N
     first, second = registries(), registries()
     for _ in range(2):
         with pytest.raises(Boom):
-            first.for_key("payments", "acct_bad").call(boom)
+            first.for_key("payments", "acct_bad").call(fail)
     sync(first, second)
     assert second.for_key("payments", "acct_bad").state is State.OPEN
     with pytest.raises(CircuitOpenError):
@@ -80,7 +73,7 @@ def test_counts_of_evicted_breakers_reach_redis(registries) -> None:
         for _ in range(200):
             index = rng.randrange(len(keys))
             with pytest.raises(Boom):
-                app.for_key("payments", keys[index]).call(boom)
+                app.for_key("payments", keys[index]).call(fail)
             with lock:
                 made[index] += 1
 
@@ -105,7 +98,7 @@ def test_a_probe_of_an_evicted_breaker_gives_its_slot_back(registries) -> None:
     other = registries(failure_threshold=1, reset_timeout=5)
     breaker = app.for_key("payments", "host-a")
     with pytest.raises(Boom):
-        breaker.call(boom)
+        breaker.call(fail)
     sync(app)
     registries.clock.advance(5)
     with breaker.attempt():
@@ -123,7 +116,7 @@ def test_threads_probing_evicted_keys_leave_no_slot_behind(registries) -> None:
     keys = [f"host-{i}" for i in range(8)]
     for key in keys:
         with pytest.raises(Boom):
-            app.for_key("payments", key).call(boom)
+            app.for_key("payments", key).call(fail)
     sync(app)
     registries.clock.advance(5)
     start = threading.Barrier(6)

@@ -25,6 +25,7 @@ import pytest
 import breaker_core
 from breaker_core import CircuitOpenError, Registry, State
 from breaker_core.clock import FakeClock
+from tests.failures import Boom, fail
 from tests.polling import wait_for
 from tests.ports import free_port
 from tests.processes import stop
@@ -39,14 +40,6 @@ APP_SETTINGS: dict[str, Any] = {**SETTINGS, "window": 60}
 ANSWERS = "5s"
 """The Redis timeout where a test needs Redis to answer: beyond any answer of a healthy
 Redis on a loaded machine (the default 100ms is not, and a late answer is an outage)."""
-
-
-class Boom(Exception):
-    pass
-
-
-def _raise() -> None:
-    raise Boom
 
 
 def _connections(redis_url: str, name: str) -> int:
@@ -74,7 +67,7 @@ def test_a_raw_fork_child_syncs_on_its_own_connection_and_trips(storage_url, red
                 breaker = parent["dep"]
                 for _ in range(3):
                     try:
-                        breaker.call(_raise)
+                        breaker.call(fail)
                     except Boom:
                         pass
                 if wait_for(lambda: breaker.state is State.OPEN, 5.0):
@@ -220,7 +213,7 @@ def test_a_spawned_process_knows_the_shared_state_before_its_first_call(storage_
     try:
         for _ in range(3):
             with pytest.raises(Boom):
-                main["dep"].call(_raise)
+                main["dep"].call(fail)
         assert main.storage.sync_now()
         assert main["dep"].state is State.OPEN
         for burner in burners:
@@ -252,7 +245,7 @@ def test_unreachable_redis_at_start_is_degraded_before_the_first_call(prefix):
         assert breaker.snapshot()["shared"]["healthy"] is False  # no call made yet
         for _ in range(3):  # failures made right away trip it locally
             with pytest.raises(Boom):
-                breaker.call(_raise)
+                breaker.call(fail)
         assert breaker.state is State.OPEN
     finally:
         registry.close()
@@ -297,11 +290,11 @@ def test_no_failure_is_lost_while_an_outage_is_detected(own_redis, prefix):
             assert breaker.snapshot()["shared"]["healthy"] is True
             for _ in range(2):
                 with pytest.raises(Boom):
-                    breaker.call(_raise)
+                    breaker.call(fail)
             own_redis.kill()
             for _ in range(3):  # the worker has not noticed yet
                 with pytest.raises(Boom):
-                    breaker.call(_raise)
+                    breaker.call(fail)
             assert wait_for(lambda b=breaker: b.snapshot()["shared"]["healthy"] is False, WAIT)
             snapshot = breaker.snapshot()
             lost += 5 - snapshot["failures"]
@@ -331,7 +324,7 @@ def test_memory_stays_bounded_through_a_day_of_outage(prefix):
                 breaker.call(int)
             else:
                 with pytest.raises(Boom):
-                    breaker.call(_raise)
+                    breaker.call(fail)
             clock.advance(1.0)
         after = tracemalloc.take_snapshot()
     finally:
@@ -351,7 +344,7 @@ def test_close_flushes_what_was_counted(storage_url):
     )
     for _ in range(2):
         with pytest.raises(Boom):
-            writer["dep"].call(_raise)
+            writer["dep"].call(fail)
     writer.close()  # counts not yet flushed (refresh 5 s) go out now
     reader = Registry.from_settings(
         {"storage": storage_url(refresh="0"), "dependencies": {"dep": {"failure_threshold": 9}}}

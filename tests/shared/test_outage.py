@@ -9,24 +9,17 @@ import time
 import pytest
 
 from breaker_core import CircuitBreaker, CircuitOpenError, Registry, State
+from tests.failures import Boom, fail
 from tests.polling import wait_for
 
 WAIT = 10.0
 
 
-class Boom(Exception):
-    pass
-
-
-def _raise() -> None:
-    raise Boom
-
-
-def fail(breaker: CircuitBreaker, times: int) -> None:
+def fail_calls(breaker: CircuitBreaker, times: int) -> None:
     """``times`` failed calls through ``breaker``, each raising Boom."""
     for _ in range(times):
         with pytest.raises(Boom):
-            breaker.call(_raise)
+            breaker.call(fail)
 
 
 def test_redis_killed_mid_run_fails_no_call_and_is_rejoined(own_redis, prefix, caplog):
@@ -53,7 +46,7 @@ def test_redis_killed_mid_run_fails_no_call_and_is_rejoined(own_redis, prefix, c
         assert slowest < 0.1  # a closed call never waits on Redis
         assert wait_for(lambda: breaker.snapshot()["shared"]["healthy"] is False)
         # on its own meanwhile: it trips locally and probes locally
-        fail(breaker, 3)
+        fail_calls(breaker, 3)
         assert breaker.state is State.OPEN
         with pytest.raises(CircuitOpenError):
             breaker.call(int)
@@ -119,7 +112,7 @@ def test_counts_made_while_apart_join_the_shared_window_once(own_redis, prefix):
     try:
         breaker = apart.breaker
         apart.kill()
-        fail(breaker, 3)
+        fail_calls(breaker, 3)
         for _ in range(2):
             breaker.call(int)
         assert breaker.state is State.CLOSED  # 3 of 5: no local trip either
@@ -127,7 +120,7 @@ def test_counts_made_while_apart_join_the_shared_window_once(own_redis, prefix):
         assert wait_for(lambda: shared_counts(other) == (3, 2))
         time.sleep(0.3)  # several more syncs of the rejoined process
         assert shared_counts(other) == (3, 2)  # sent once
-        fail(other["dep"], 2)
+        fail_calls(other["dep"], 2)
         assert other.storage.sync_now()
         assert other["dep"].state is State.OPEN  # 3 from the outage + 2 now
         assert wait_for(lambda: breaker.state is State.OPEN)
@@ -142,13 +135,13 @@ def test_a_local_recovery_while_apart_leaves_only_later_counts_to_merge(own_redi
     try:
         breaker = apart.breaker
         apart.kill()
-        fail(breaker, 3)
+        fail_calls(breaker, 3)
         assert breaker.state is State.OPEN  # tripped on its own
         assert wait_for(lambda: breaker.state is State.HALF_OPEN)
         breaker.call(int)  # a local probe succeeds: closed, window emptied
         assert breaker.state is State.CLOSED
         with pytest.raises(Boom):
-            breaker.call(_raise)
+            breaker.call(fail)
         other = apart.restart()
         assert wait_for(lambda: shared_counts(other)[0] == 1)  # only the failure after closing
         time.sleep(0.2)
@@ -175,7 +168,7 @@ def test_a_probe_that_finishes_while_redis_is_stopped_gives_its_slot_back_on_rej
 
     apart, other = registry("200ms"), registry("5s")
     try:
-        fail(other["dep"], 3)
+        fail_calls(other["dep"], 3)
         assert other.storage.sync_now()
         clock.advance(5)
         assert apart.storage.sync_now()

@@ -18,14 +18,7 @@ from breaker_core import BreakerConfig, CircuitOpenError, Registry, State
 from breaker_core.clock import FakeClock
 from breaker_core.policy import make_policy
 from breaker_core.redis.outcomes import RingBatch, StreakBatch
-
-
-class Boom(Exception):
-    pass
-
-
-def fail() -> None:
-    raise Boom("down")
+from tests.failures import Boom, fail
 
 
 def fail_with(message: str) -> None:

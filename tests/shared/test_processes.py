@@ -25,6 +25,7 @@ import pytest
 
 from breaker_core import CircuitOpenError, Registry, State
 from breaker_core.ops.actions import apply_action
+from tests.failures import Boom, fail
 
 PROCESSES = 4
 THREADS = 8
@@ -43,14 +44,6 @@ afresh, which takes seconds on a loaded machine (forked ones are ready at once).
 CTX = multiprocessing.get_context("fork")
 SPAWN = multiprocessing.get_context("spawn")
 SETTINGS: dict[str, Any] = {"failure_threshold": 3, "reset_timeout": 5, "probe_timeout": 60}
-
-
-class Boom(Exception):
-    pass
-
-
-def _raise() -> None:
-    raise Boom
 
 
 def _synced(registry: Registry) -> None:
@@ -183,7 +176,7 @@ class Fleet:
         shared = self.shared
         for _ in range(3):
             with pytest.raises(Boom):
-                main["dep"].call(_raise)
+                main["dep"].call(fail)
         main.storage.sync_now()
         assert main["dep"].state is State.OPEN, f"trial {trial}"
         shared.now.value += 5  # past reset_timeout: the next call may probe
@@ -302,7 +295,7 @@ def test_a_trip_reaches_other_processes_within_the_refresh_bound(storage_url):
         assert ready.wait(WAIT)
         for _ in range(3):
             with pytest.raises(Boom):
-                main["dep"].call(_raise)
+                main["dep"].call(fail)
         tripped_at = time.time()
         main.storage.sync_now()
         assert main["dep"].state is State.OPEN
@@ -355,7 +348,7 @@ def _trip_and_wait(registry: Registry, clock: Any, trial: int) -> None:
     """Trip "dep" in the fleet, then move the clock past its wait: a probe may pass."""
     for _ in range(3):
         with pytest.raises(Boom):
-            registry["dep"].call(_raise)
+            registry["dep"].call(fail)
     registry.storage.sync_now()
     assert registry["dep"].state is State.OPEN, f"trial {trial}"
     clock.advance(5)

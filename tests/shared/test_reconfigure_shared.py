@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 
 from breaker_core import ConfigurationError, Registry, State
-
-
-class Boom(Exception):
-    pass
-
-
-def boom() -> None:
-    raise Boom
+from tests.failures import Boom, fail
 
 
 def settings(url: str, threshold: int, window: str = "10s") -> dict[str, object]:
@@ -29,13 +22,13 @@ def test_new_threshold_is_applied_by_every_process_view(storage_url, clock) -> N
     try:
         for _ in range(2):
             with pytest.raises(Boom):
-                one["dep"].call(boom)
+                one["dep"].call(fail)
         for registry in (one, two, one, two):
             assert registry.storage.sync_now()
         assert one["dep"].state is State.CLOSED
         one.reconfigure(settings(url, 3))
         with pytest.raises(Boom):
-            one["dep"].call(boom)  # the third failure: the server trips on the new threshold
+            one["dep"].call(fail)  # the third failure: the server trips on the new threshold
         for registry in (one, two, one, two):
             assert registry.storage.sync_now()
         assert one["dep"].state is State.OPEN

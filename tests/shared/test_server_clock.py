@@ -17,16 +17,9 @@ import pytest
 
 from breaker_core import CircuitOpenError, ConfigurationError, Registry, State
 from breaker_core.clock import FakeClock
+from tests.failures import Boom, fail
 
 RESET = 0.4  # seconds: the real open wait the test sits through once
-
-
-class Boom(Exception):
-    pass
-
-
-def fail() -> None:
-    raise Boom
 
 
 class HostClock:

@@ -12,20 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.failures import Boom, fail
+
 redis = pytest.importorskip("redis")
 
 from breaker_core import CircuitOpenError, Registry, State  # noqa: E402
 
 WAIT = 20.0
 SETTINGS = {"failure_threshold": 2, "reset_timeout": 5}
-
-
-class Boom(Exception):
-    pass
-
-
-def _raise() -> None:
-    raise Boom
 
 
 def _binary() -> str:
@@ -178,7 +172,7 @@ def test_two_processes_share_a_breaker(topology, request, clock):
     try:
         for _ in range(2):
             with pytest.raises(Boom):
-                first["dep"].call(_raise)
+                first["dep"].call(fail)
         assert first.storage.sync_now()
         assert second.storage.sync_now()
         assert first["dep"].state is State.OPEN

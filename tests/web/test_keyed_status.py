@@ -10,16 +10,9 @@ from breaker_core import Registry
 from breaker_core.ops.schemas import STATUS_SCHEMA_DOCUMENT
 from breaker_core.ops.status import status_document
 from breaker_core.web.dashboard import render_dashboard
+from tests.failures import Boom, fail
 
 jsonschema = pytest.importorskip("jsonschema")
-
-
-class Boom(Exception):
-    pass
-
-
-def boom() -> None:
-    raise Boom
 
 
 def registry_with_keys(clock, keys: int, bad: tuple[str, ...] = ()) -> Registry:
@@ -31,7 +24,7 @@ def registry_with_keys(clock, keys: int, bad: tuple[str, ...] = ()) -> Registry:
         registry.for_key("tenants", f"t{index}").call(lambda: None)
     for key in bad:
         with pytest.raises(Boom):
-            registry.for_key("tenants", key).call(boom)
+            registry.for_key("tenants", key).call(fail)
     return registry
 
 
