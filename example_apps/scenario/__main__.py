@@ -1,15 +1,19 @@
 """``python -m example_apps.scenario [--quick]``: the cascade, measured (``make scenario``).
 
 Runs every shop in every configuration (naive, no_limit, default) through
-the same timeline and load, prints a table per shop and the claims checked
-against the numbers, and writes ``report.txt``, ``results.json`` and
-``scenario.png`` to ``--out`` (default ``build/scenario``). ``--quick`` (or
-``SCENARIO_QUICK=1``) runs the shorter plan the tests use.
+the same timeline and load, after warming each configuration's server up
+(the three of a shop at once, before any of them is measured), prints a
+table per shop and the claims checked against the numbers, and writes
+``report.txt``, ``results.json`` and ``scenario.png`` to ``--out`` (default
+``build/scenario``). ``--quick`` (or ``SCENARIO_QUICK=1``) runs the shorter
+plan the tests use.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import contextlib
 import datetime
 import json
 import os
@@ -22,7 +26,7 @@ from typing import Any
 from example_apps.demo.supervisor import ChildExited
 from example_apps.scenario import chart, summary, tables
 from example_apps.scenario.plan import FULL, MODES, QUICK, SHOPS, Plan
-from example_apps.scenario.run import RunData, run_one
+from example_apps.scenario.run import RunData, Server, WarmUp
 from example_apps.upstream import Upstream
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +64,20 @@ def _raw(run: RunData) -> dict[str, Any]:
     }
 
 
+def _start_and_warm_up(server: Server) -> WarmUp:
+    server.start()
+    return server.warm_up()
+
+
+def _warm_up_note(warmed: list[WarmUp]) -> str:
+    past = sum(w.past_start_up for w in warmed)
+    longest = max(w.seconds for w in warmed)
+    return (
+        f"(load until each server process ran a full collection, at most {warmed[0].limit:g} s: "
+        f"{past} of {len(warmed)} servers did, the last after {longest:.1f} s)"
+    )
+
+
 def run_all(plan: Plan, shop_names: list[str], out: Path) -> dict[str, Any]:
     """Run every selected shop in every mode; return the JSON results."""
     began = time.monotonic()
@@ -69,13 +87,34 @@ def run_all(plan: Plan, shop_names: list[str], out: Path) -> dict[str, Any]:
             if shop.name not in shop_names:
                 continue
             runs: dict[str, dict[str, Any]] = {}
-            for mode in MODES:
-                print(f"  {shop.title:<8} {mode:<11}", end="", flush=True)
+            with contextlib.ExitStack() as stack:
+                ready = [
+                    stack.enter_context(
+                        Server(
+                            shop,
+                            mode,
+                            plan,
+                            inventory,
+                            recommendations,
+                            out / "runs" / f"{shop.name}-{mode}",
+                        )
+                    )
+                    for mode in MODES
+                ]
+                # Every configuration's server is warmed up at once, before any is measured.
+                print(f"  {shop.title:<8} {'warm-up':<11}", end="", flush=True)
                 started = time.monotonic()
-                run_dir = out / "runs" / f"{shop.name}-{mode}"
-                data = run_one(shop, mode, plan, inventory, recommendations, run_dir)
-                runs[mode] = summary.summarize(data) | _raw(data)
-                print(f"{time.monotonic() - started:5.1f} s", flush=True)
+                for upstream in (inventory, recommendations):
+                    upstream.set_mode("healthy")
+                with concurrent.futures.ThreadPoolExecutor(len(ready)) as pool:
+                    warmed = list(pool.map(_start_and_warm_up, ready))
+                print(f"{time.monotonic() - started:5.1f} s  {_warm_up_note(warmed)}", flush=True)
+                for measured in ready:
+                    print(f"  {shop.title:<8} {measured.mode:<11}", end="", flush=True)
+                    started = time.monotonic()
+                    data = measured.measure()
+                    runs[measured.mode] = summary.summarize(data) | _raw(data)
+                    print(f"{time.monotonic() - started:5.1f} s", flush=True)
             server = (
                 f"gunicorn, {plan.workers} workers x {plan.threads} threads"
                 if shop.server == "gunicorn"

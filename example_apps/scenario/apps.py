@@ -2,7 +2,8 @@
 
 ``gunicorn 'example_apps.scenario.apps:django_app()'`` (and ``flask_app()``),
 ``uvicorn --factory example_apps.scenario.apps:starlette_app``. Each counts its
-requests in flight and logs its breaker transitions under
+requests in flight and its full garbage collections from the moment the app is
+loaded, and logs its breaker transitions under
 ``$SCENARIO_PROBE_DIR`` (see :mod:`example_apps.scenario.probes`).
 """
 
@@ -34,6 +35,7 @@ def django_app() -> Any:
     directory = _probe_dir()
     app = apps.django_app()
     probes.log_transitions(directory)
+    probes.FullCollections(directory)
     return probes.CountingWSGI(app, probes.BusyCounter(directory))
 
 
@@ -42,6 +44,7 @@ def flask_app() -> Any:
     directory = _probe_dir()
     app = apps.flask_app()
     probes.log_transitions(directory)
+    probes.FullCollections(directory)
     return probes.CountingWSGI(app, probes.BusyCounter(directory))
 
 
@@ -50,4 +53,5 @@ def starlette_app() -> Any:
     directory = _probe_dir()
     app = apps.starlette_app()
     probes.log_transitions(directory)
+    probes.FullCollections(directory)
     return probes.CountingASGI(app, probes.BusyCounter(directory))

@@ -8,6 +8,11 @@ reads while and after it runs:
   called, decremented when the response is finished). The scenario samples
   the sum every 50 ms: with gunicorn, "every worker busy" is that sum reaching
   workers x threads.
+- ``collections-<pid>.bin``: an 8-byte counter per server process, mapped in
+  memory, of the full (generation 2) garbage collections the process has run
+  since the app was loaded, counted by a ``gc.callbacks`` hook. The scenario
+  warms each server up until every process has run one under load (past its
+  start-up collections) and notes when one falls in the measured schedule.
 - ``transitions-<pid>.jsonl``: one JSON line per record of the engine's
   ``breaker_core`` logger that is a state change (the engine logs one per
   transition), with the wall-clock time, the process id, the breaker, the old
@@ -16,6 +21,7 @@ reads while and after it runs:
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import mmap
@@ -31,8 +37,10 @@ __all__ = [
     "BusyCounter",
     "CountingASGI",
     "CountingWSGI",
+    "FullCollections",
     "log_transitions",
     "read_busy",
+    "read_full_collections",
     "read_transitions",
 ]
 
@@ -68,14 +76,54 @@ class BusyCounter:
         self._map.close()
 
 
-def read_busy(directory: Path) -> dict[int, int]:
-    """The in-flight count of every server process that wrote one, by process id."""
+def _read_counters(directory: Path, prefix: str) -> dict[int, int]:
     counts: dict[int, int] = {}
-    for path in directory.glob("busy-*.bin"):
+    for path in directory.glob(f"{prefix}-*.bin"):
         data = path.read_bytes()
         if len(data) == _COUNT.size:
-            counts[int(path.stem.removeprefix("busy-"))] = _COUNT.unpack(data)[0]
+            counts[int(path.stem.removeprefix(f"{prefix}-"))] = _COUNT.unpack(data)[0]
     return counts
+
+
+def read_busy(directory: Path) -> dict[int, int]:
+    """The in-flight count of every server process that wrote one, by process id."""
+    return _read_counters(directory, "busy")
+
+
+class FullCollections:
+    """This process's full garbage collections from now on, kept in ``collections-<pid>.bin``.
+
+    A ``gc.callbacks`` hook adds one when a generation-2 collection finishes;
+    younger collections are not counted. :meth:`close` removes the hook.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"collections-{os.getpid()}.bin"
+        with self.path.open("wb") as file:
+            file.write(_COUNT.pack(0))
+        with self.path.open("r+b") as file:
+            self._map = mmap.mmap(file.fileno(), _COUNT.size)
+        self.count = 0
+        gc.callbacks.append(self._collected)
+
+    def _collected(self, phase: str, info: dict[str, Any]) -> None:
+        # The collector runs one collection at a time (it holds the GIL, and a
+        # collection is never started from a callback), so no lock is needed.
+        if phase == "stop" and info["generation"] == 2:
+            self.count += 1
+            self._map[: _COUNT.size] = _COUNT.pack(self.count)
+
+    def close(self) -> None:
+        """Stop counting and unmap the counter (its file stays, with its last value)."""
+        if self._collected in gc.callbacks:
+            gc.callbacks.remove(self._collected)
+        self._map.close()
+
+
+def read_full_collections(directory: Path) -> dict[int, int]:
+    """The full collections of every server process that counts them, by process id."""
+    return _read_counters(directory, "collections")
 
 
 class _Finished:

@@ -33,6 +33,22 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} s"
 
 
+def _warm_up(run: dict[str, Any]) -> str:
+    warm = run.get("warm_up")
+    if warm is None:
+        return "-"
+    limit = "" if warm["past_start_up"] else " (limit)"
+    return f"{warm['seconds']:.0f} s / {warm['requests']}{limit}"
+
+
+def _server_collections(run: dict[str, Any]) -> str:
+    times = [t for t, _pid in run.get("server_full_collections", [])]
+    hang_at, recover_at = run["hang_at"], run["recover_at"]
+    healthy = sum(t < hang_at for t in times)
+    hang = sum(hang_at <= t < recover_at for t in times)
+    return f"{healthy} / {hang} / {len(times) - healthy - hang}"
+
+
 ROWS: list[Row] = [
     ("/product  requests", lambda r: str(r["product"]["requests"])),
     ("  with stock (200)", lambda r: _count(r["product"], Outcome.OK)),
@@ -67,6 +83,8 @@ ROWS: list[Row] = [
     ("Inventory calls received", lambda r: str(r["inventory_calls"])),
     ("first trip (inventory)", lambda r: _seconds(r["first_trip"])),
     ("closed again, after recovery", lambda r: _seconds(r["recovered_after"])),
+    ("warm-up before the schedule / requests", _warm_up),
+    ("server full GCs healthy / hang / after", _server_collections),
 ]  # fmt: skip
 
 

@@ -69,6 +69,33 @@ def test_every_shop_ran_every_configuration_with_the_whole_load(results):
             assert abs(data["recover_at"] - plan["recover_at"]) < 0.2
 
 
+def test_every_configuration_is_warmed_up_before_any_schedule_of_its_shop(results):
+    # Steady state: each server gets load at the plan's rates (every page) before its
+    # schedule, until each of its processes ran a full collection or for the plan's limit.
+    plan = results["plan"]
+    chunk = round(2.0 * plan["product_rate"]) + round(2.0 * plan["about_rate"])
+    chunk += round(2.0 * plan["checkout_rate"]) + round(2.0 * plan["stock_rate"])
+    previous_end = 0.0
+    for shop in ALL_SHOPS:
+        runs = [run(results, shop, mode) for mode in results["modes"]]
+        for mode, data in zip(results["modes"], runs, strict=True):
+            warm = data["warm_up"]
+            assert warm is not None, (shop, mode)
+            assert warm["requests"] >= chunk, (shop, mode)
+            assert warm["requests"] % chunk == 0, (shop, mode)  # whole chunks of the schedule
+            assert warm["limit_s"] == plan["warm_up"]
+            assert warm["seconds"] <= plan["warm_up"] + 2 * 2.0 + 5  # a chunk over, answers
+            processes = plan["workers"] if shop in SYNC_SHOPS else 1
+            assert len(warm["full_collections"]) == processes, (shop, mode, warm)
+            assert previous_end <= warm["started_at"] < warm["ended_at"], (shop, mode)
+        # Warm-ups may overlap each other, never a measured schedule.
+        schedules = sorted(data["schedule_wall"] for data in runs)
+        assert max(data["warm_up"]["ended_at"] for data in runs) <= schedules[0][0], shop
+        for (_, end), (start, _) in itertools.pairwise(schedules):
+            assert end <= start, shop
+        previous_end = schedules[-1][1]
+
+
 def test_the_load_generator_never_paused_to_collect_garbage_while_measuring(results):
     # Its own collection would stop every client at once and read as the server's latency.
     for shop, mode in itertools.product(ALL_SHOPS, ("naive", "no_limit", "default")):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from example_apps.scenario import summary, tables
 from example_apps.scenario.load import Outcome, Result
 from example_apps.scenario.plan import MODES, QUICK
-from example_apps.scenario.run import RunData
+from example_apps.scenario.run import RunData, WarmUp
 
 
 def test_percentiles_are_nearest_rank():
@@ -201,3 +203,47 @@ def test_the_table_shows_every_configuration_and_transition():
     claims_text = tables.claims_table(summary.claims("flask", runs, 1.0, 3.0))
     assert "[yes] flask" in claims_text
     assert "[NO ] flask" in claims_text
+
+
+def test_the_warm_up_and_the_servers_full_collections_are_reported_per_run():
+    warmed = make_run("default", about_during_hang=0.004, product_during_hang=1.0, trip=4.0)
+    warmed.warm_up = WarmUp(21.3, 357, 180.0, {11: 1, 12: 2}, started_at=5.0, ended_at=26.3)
+    warmed.server_collections = [(1.0, 11), (2.5, 12), (7.9, 11), (9.0, 12)]
+    cut_short = make_run("naive", about_during_hang=3.0, product_during_hang=3.0)
+    cut_short.warm_up = WarmUp(180.4, 3060, 180.0, {11: 1, 12: 0})
+    runs = summaries(default=warmed, naive=cut_short)
+    assert runs["default"]["warm_up"] == {
+        "seconds": 21.3,
+        "requests": 357,
+        "limit_s": 180.0,
+        "full_collections": {"11": 1, "12": 2},
+        "past_start_up": True,
+        "started_at": 5.0,
+        "ended_at": 26.3,
+    }
+    assert runs["naive"]["warm_up"]["past_start_up"] is False
+    assert runs["no_limit"]["warm_up"] is None
+    assert runs["default"]["server_full_collections"] == [
+        [1.0, 11],
+        [2.5, 12],
+        [7.9, 11],
+        [9.0, 12],
+    ]
+    cells = {
+        row[0]: row[1:]
+        for row in (
+            re.split(r"\s{2,}", line.strip())
+            for line in tables.shop_table("Flask", "gunicorn", QUICK, runs).splitlines()
+        )
+    }
+    assert cells["warm-up before the schedule / requests"] == [
+        "180 s / 3060 (limit)",
+        "-",
+        "21 s / 357",
+    ]
+    # The default run's collections: 1 s (healthy), 2.5 and 7.9 s (the hang, 2 to 8 s), 9 s.
+    assert cells["server full GCs healthy / hang / after"] == [
+        "0 / 0 / 0",
+        "0 / 0 / 0",
+        "1 / 2 / 1",
+    ]
