@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 
 import pytest
@@ -504,13 +503,8 @@ def crowd_trial(clock: FakeClock, threads: int) -> None:
     assert limiter(breaker).adaptive.in_flight == 0
 
 
-def test_the_limit_shares_the_breakers_lock_without_losing_a_count(clock):
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # threads interleave at almost every call
-    try:
-        for _ in range(200):
-            crowd_trial(clock, threads=32)
-        for _ in range(10):
-            shared_lock_trial(threads=16, rounds=200)
-    finally:
-        sys.setswitchinterval(switch)
+def test_the_limit_shares_the_breakers_lock_without_losing_a_count(clock, fine_switching):
+    for _ in range(200):
+        crowd_trial(clock, threads=32)
+    for _ in range(10):
+        shared_lock_trial(threads=16, rounds=200)

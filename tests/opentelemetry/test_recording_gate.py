@@ -13,7 +13,6 @@ and no other call does.
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 from collections import Counter
 from typing import Any
@@ -67,7 +66,7 @@ def sampled_out() -> trace.NonRecordingSpan:
 
 @pytest.mark.parametrize("settings", list(SETTINGS.values()), ids=list(SETTINGS))
 def test_threads_in_different_spans_are_each_answered_for_their_own_context(
-    otel, clock: FakeClock, marked: Counter[str], settings: dict[str, Any]
+    otel, clock: FakeClock, marked: Counter[str], settings: dict[str, Any], fine_switching: None
 ) -> None:
     """Threads in recording spans and threads in sampled-out spans call one breaker at the
     same time, switching often: every call of a recording thread marks its own span and no
@@ -89,21 +88,16 @@ def test_threads_in_different_spans_are_each_answered_for_their_own_context(
                 for _ in range(per_thread):
                     api.call(lambda: None)
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # threads switch every few calls: their contexts interleave
-    try:
-        for trial in range(trials):
-            start = threading.Barrier(threads)
-            workers = [
-                threading.Thread(target=work, args=(f"t{trial}-{i}", i % 2 == 0, start))
-                for i in range(threads)
-            ]
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join()
-    finally:
-        sys.setswitchinterval(interval)
+    for trial in range(trials):
+        start = threading.Barrier(threads)
+        workers = [
+            threading.Thread(target=work, args=(f"t{trial}-{i}", i % 2 == 0, start))
+            for i in range(threads)
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
     recording = [f"t{trial}-{i}" for trial in range(trials) for i in range(0, threads, 2)]
     assert dict(marked) == dict.fromkeys(recording, per_thread)  # no sampled-out span's name
     spans = otel.spans.get_finished_spans()
