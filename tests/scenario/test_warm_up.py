@@ -73,8 +73,8 @@ def test_no_process_counted_is_not_past_start_up(clock):
 
 def test_every_plan_warms_up_and_the_full_one_long_enough_for_every_shop():
     # Measured at the full plan's load: the first full collection under load came at most
-    # 112 s into it (Flask's workers); the limit leaves room for a busy machine.
-    assert FULL.warm_up >= 150
+    # 124 s into it (Flask's workers); the limit leaves room for a busy machine.
+    assert FULL.warm_up >= 200
     assert 0 < QUICK.warm_up <= 5
 
 
