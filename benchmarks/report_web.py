@@ -42,15 +42,27 @@ def _not_measured(key: str, section: dict[str, Any] | None) -> str | None:
     return f"{_title(key, section)}: {word} ({section['reason']})"
 
 
+def _quartiles(spread: dict[str, float]) -> str:
+    return f"{pct(spread['q1'])} .. {pct(spread['q3'])}"
+
+
 def _framework_table(key: str, section: dict[str, Any], table: Table) -> list[str]:
+    route = next(iter(section["routes"].values()))
+    clock = section.get("clock", "wall")
+    other = "wall" if clock == "cpu" else "cpu"
+    clock_text = "the thread's CPU time" if clock == "cpu" else "wall-clock time"
     lines = [
         f"{_title(key, section)} cost per request, {section['framework']} "
         f"{section['version']}: {section['driver']} (in its own child process), "
-        f"GET with browser-like headers, a 30-byte JSON answer; us per request, median of "
-        f"{section['rounds']} rounds; {ADDED_METHOD}",
+        f"GET with browser-like headers, a 30-byte JSON answer; us per request ({clock_text}), "
+        f"median of {section['rounds']} rounds of {route['blocks']} blocks of "
+        f"{route['block']} requests per side, the sides taking turns within each round; "
+        f"{ADDED_METHOD}; quartiles: of the rounds' ratios; {other}: the per-round figure "
+        f"on {other} time",
     ]
-    rows = [
-        added_row(
+    rows = []
+    for data in section["routes"].values():
+        row = added_row(
             [
                 f"{data['title']} ({data['path']})",
                 str(data["requests_per_round"]),
@@ -61,10 +73,13 @@ def _framework_table(key: str, section: dict[str, Any], table: Table) -> list[st
             data,
             f"< +{data['target_added_pct']:g}%",
         )
-        for data in section["routes"].values()
-    ]
+        extra = [
+            _quartiles(data["round_added_pct"]),
+            pct(data[f"{other}_round_added_pct"]["median"]),
+        ]
+        rows.append([*row[:-1], *extra, row[-1]])
     header = added_header(["route", "N", "without us", "with us", "added us"])
-    lines += table(header, rows)
+    lines += table([*header[:-1], "quartiles", other, header[-1]], rows)
     references = section["routes"]["plain"]["references"]
     if references:
         lines.append("")
@@ -75,10 +90,12 @@ def _framework_table(key: str, section: dict[str, Any], table: Table) -> list[st
                 f"{data['median_us']:.2f}",
                 pct(data["added_pct"]),
                 pct(data["median_round_added_pct"]),
+                _quartiles(data["round_added_pct"]),
+                pct(data[f"{other}_round_added_pct"]["median"]),
             ]
             for data in references.values()
         ]
-        lines += table(["reference", "us", "added", "per-round"], rows)
+        lines += table(["reference", "us", "added", "per-round", "quartiles", other], rows)
     return lines
 
 
@@ -164,6 +181,13 @@ def redis_table(results: dict[str, Any], table: Table) -> list[str]:
     return lines
 
 
+def _inside(data: dict[str, Any]) -> str:
+    """The per-round quartiles, and whether the target lies inside them (the verdict is noise)."""
+    spread = data["round_added_pct"]
+    inside = spread["q1"] < data["target_added_pct"] < spread["q3"]
+    return f"; quartiles {_quartiles(spread)}{': the target lies inside them' if inside else ''}"
+
+
 def web_verdicts(results: dict[str, Any]) -> list[str]:
     """Verdict lines for every framework and the Redis storage (indented, no heading)."""
     lines = []
@@ -177,11 +201,12 @@ def web_verdicts(results: dict[str, Any]) -> list[str]:
         title = _title(key, section)
         for data in section["routes"].values():
             verdict = added_verdict(data, data["target_added_pct"], strict=True)
-            lines.append(f"  {title} ({data['title']}): {verdict}")
+            lines.append(f"  {title} ({data['title']}): {verdict}{_inside(data)}")
         for data in section["routes"]["plain"]["references"].values():
             lines.append(
                 f"  {section['framework']} {data['title']} (reference, plain path): "
-                f"{pct(data['added_pct'])} (per-round {pct(data['median_round_added_pct'])})"
+                f"{pct(data['added_pct'])} (per-round {pct(data['median_round_added_pct'])}, "
+                f"quartiles {_quartiles(data['round_added_pct'])})"
             )
     redis = results.get("redis")
     if redis is None or not redis.get("measured"):

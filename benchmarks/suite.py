@@ -155,10 +155,13 @@ def run(
             "web": "each web integration against the same app without it, on three routes (a "
             "plain path, a guarded route whose dependency is closed, a guarded route keeping "
             "pages), the app called in-process (WSGI: a prepared environ; ASGI: a prepared "
-            "scope, one event loop), each framework in its own child process; rounds of N "
-            "requests per side, order rotated every round, gc as above; added = (with - "
-            "without) / without of the medians, per-round: the median of the rounds' "
-            "with/without ratios; target: under +5% (not judged on the page-keeping route)",
+            "scope, one event loop), each framework in its own child process; rounds of 12 "
+            "blocks of 25 requests per side (80 for Starlette), the sides taking turns within "
+            "each round (order rotated per block), gc collected before and off during each "
+            "round; the thread's CPU time per request (wall time kept beside it); added = "
+            "(with - without) / without of the medians, per-round: the median of the rounds' "
+            "with/without ratios, with their quartiles and range; target: under +5% (under "
+            "+10% on the page-keeping route)",
             "redis": "a closed call with Redis storage (local server, database 15, a unique "
             "key prefix, refresh 250 ms) against memory storage, timed like the cases, ratio "
             "redis/memory (target: at most 2x); then 4 processes calling through one shared "

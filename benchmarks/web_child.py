@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.timing import Plan
-from benchmarks.web_common import plan_for
+from benchmarks.interleaved import BlockPlan
 
 __all__ = ["FRAMEWORKS", "Framework", "main", "time_framework"]
 
@@ -44,8 +43,8 @@ class Framework:
     title: str
     modules: tuple[str, ...]
     function: str
-    full: Plan
-    quick: Plan
+    full: BlockPlan
+    quick: BlockPlan
 
     def missing(self) -> str | None:
         """Why the framework or its integration cannot be imported here, or None."""
@@ -55,33 +54,43 @@ class Framework:
         return None
 
 
-QUICK = plan_for(5, 3)
+QUICK = BlockPlan(block=5, blocks=2, rounds=3, warmup=5)
 """``--quick``: a few requests, three rounds; only proves that everything runs."""
+
+WSGI_PLAN = BlockPlan(block=25, blocks=12, rounds=41, warmup=300)
+"""Django and Flask: 41 rounds of 12 blocks of 25 requests per side (300 to warm up).
+
+One collection per round instead of one per loop leaves time for 41 rounds
+where the single loops of 300 requests took 31 in the same time.
+"""
+
+ASGI_PLAN = BlockPlan(block=80, blocks=12, rounds=39, warmup=1000)
+"""Starlette (a request takes about a sixth of Flask's): 39 rounds of 12 blocks of 80."""
 
 FRAMEWORKS: dict[str, Framework] = {
     "django": Framework(
         "Django",
         ("django", "breaker_django"),
         "benchmarks.web_django:time_django",
-        plan_for(300, 31),
+        WSGI_PLAN,
         QUICK,
     ),
     "flask": Framework(
         "Flask",
         ("flask", "breaker_flask"),
         "benchmarks.web_flask:time_flask",
-        plan_for(300, 31),
+        WSGI_PLAN,
         QUICK,
     ),
     "starlette": Framework(
         "Starlette",
         ("starlette", "breaker_starlette"),
         "benchmarks.web_starlette:time_starlette",
-        plan_for(1000, 31),
+        ASGI_PLAN,
         QUICK,
     ),
 }
-"""The frameworks, in report order; 31 rounds of 300 requests (1000 for Starlette)."""
+"""The frameworks, in report order, with their plans."""
 
 
 # -- the parent's side --------------------------------------------------------------------
@@ -171,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The check before timing forces breakers open: keep the engine's WARNING off stderr.
     logging.getLogger("breaker_core").setLevel(logging.ERROR)
     module_name, _, function_name = framework.function.partition(":")
-    measure: Callable[[Plan, Callable[[str], None]], dict[str, Any]] = getattr(
+    measure: Callable[[BlockPlan, Callable[[str], None]], dict[str, Any]] = getattr(
         importlib.import_module(module_name), function_name
     )
 

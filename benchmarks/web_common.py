@@ -15,7 +15,7 @@ The app is called in-process (:mod:`benchmarks.web_drivers`); each side of a
 route is timed by :mod:`benchmarks.web_timing`. :func:`check_apps` makes sure,
 before any timing, that the integration guards the routes it should.
 
-Imports breaker_core and the benchmarks' timing plan only.
+Imports breaker_core only.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.timing import Plan
 from breaker_core import Registry
 
 __all__ = [
@@ -41,7 +40,6 @@ __all__ = [
     "Route",
     "Side",
     "check_apps",
-    "plan_for",
 ]
 
 WEB_TARGET = 0.05
@@ -93,11 +91,6 @@ ROUTES: tuple[Route, ...] = (
     Route("kept", "guarded route keeping pages", "/catalog/sku-1", CATALOG, True),
 )
 """The routes, in table order."""
-
-
-def plan_for(calls: int, repeats: int) -> Plan:
-    """A plan timing ``calls`` requests per round on every route, one untimed round to warm up."""
-    return Plan(calls={route.key: calls for route in ROUTES}, repeats=repeats, warmup_divisor=1)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.timing import Plan
+from benchmarks.interleaved import BlockPlan
 from benchmarks.web_common import BREAKERS, WITH, WITHOUT, Side, check_apps
 from benchmarks.web_drivers import WSGIApp, wsgi_call
 from benchmarks.web_timing import section_json, time_wsgi_routes
@@ -52,7 +52,7 @@ def _handler(middleware: list[str]) -> WSGIApp:
     return handler
 
 
-def time_django(plan: Plan, progress: Callable[[str], None]) -> dict[str, Any]:
+def time_django(plan: BlockPlan, progress: Callable[[str], None]) -> dict[str, Any]:
     """Configure the benchmark project, check its handlers, time every route; return the JSON."""
     from benchmarks import django_app
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.timing import Plan
+from benchmarks.interleaved import BlockPlan
 from benchmarks.web_common import BODY, BREAKERS, ROUTES, WITH, WITHOUT, Side, check_apps
 from benchmarks.web_drivers import WSGIApp, wsgi_call
 from benchmarks.web_timing import section_json, time_wsgi_routes
@@ -75,7 +75,7 @@ def _app(extension: bool = False, noop_hooks: bool = False) -> Any:
     return app
 
 
-def time_flask(plan: Plan, progress: Callable[[str], None]) -> dict[str, Any]:
+def time_flask(plan: BlockPlan, progress: Callable[[str], None]) -> dict[str, Any]:
     """Build the apps, check them, time every route; return the JSON section."""
     started = time.perf_counter()
     with_app = _app(extension=True)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.timing import Plan
+from benchmarks.interleaved import BlockPlan
 from benchmarks.web_common import BODY, BREAKERS, ROUTES, WITH, WITHOUT, Side, check_apps
 from benchmarks.web_drivers import ASGIApp, asgi_call
 from benchmarks.web_timing import section_json, time_asgi_routes
@@ -93,7 +93,7 @@ def _apps() -> tuple[dict[str, ASGIApp], Any]:
     return apps, registry
 
 
-def time_starlette(plan: Plan, progress: Callable[[str], None]) -> dict[str, Any]:
+def time_starlette(plan: BlockPlan, progress: Callable[[str], None]) -> dict[str, Any]:
     """Build the apps, check them, time every route; return the JSON section."""
     started = time.perf_counter()
     apps, registry = _apps()

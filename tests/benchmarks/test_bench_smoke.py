@@ -92,6 +92,36 @@ def _check_with_without(
         )
 
 
+def _check_round_spreads(
+    figures: dict[str, Any], side: dict[str, Any], without: dict[str, Any]
+) -> None:
+    """A web pair's per-round spreads, on both clocks, recomputed from the rounds."""
+    for prefix in ("", "wall_"):
+        spread = figures[f"{prefix}round_added_pct"]
+        assert len(side[f"{prefix}samples_us"]) == 3
+        ratios = [
+            top / bottom
+            for top, bottom in zip(
+                side[f"{prefix}samples_us"], without[f"{prefix}samples_us"], strict=True
+            )
+        ]
+        q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+        expected = {
+            "median": statistics.median(ratios),
+            "q1": q1,
+            "q3": q3,
+            "min": min(ratios),
+            "max": max(ratios),
+        }
+        for key, ratio in expected.items():
+            assert spread[key] == pytest.approx(100 * (ratio - 1), abs=0.02), (prefix, key)
+        assert spread["min"] <= spread["q1"] <= spread["median"] <= spread["q3"] <= spread["max"]
+    assert figures["round_added_pct"]["median"] == figures["median_round_added_pct"]
+    assert side["wall_median_us"] == pytest.approx(
+        statistics.median(side["wall_samples_us"]), abs=2e-4
+    )
+
+
 def _check_web_section(key: str, results: dict[str, Any], printed: str) -> None:
     """A framework's section: measured (or missing, when the framework is not installed)."""
     module, title, references = WEB[key]
@@ -109,9 +139,11 @@ def _check_web_section(key: str, results: dict[str, Any], printed: str) -> None:
     assert section["target_added_pct"] == 5
     assert section["process"]["command"][:3] == ["python", "-m", "benchmarks.web_child"]
     assert list(section["routes"]) == list(ROUTES)
+    assert section["clock"] == "cpu"
     for route, data in section["routes"].items():
         assert data["path"] == ROUTES[route]
-        assert data["requests_per_round"] == 5
+        assert (data["block"], data["blocks"]) == (5, 2)  # 2 blocks of 5 per side per round
+        assert data["requests_per_round"] == 10
         assert data["warmup_requests"] == 5
         assert data["keeps_pages"] == (route == "kept")
         target = 10 if route == "kept" else 5  # a page is stored at most once per interval
@@ -120,12 +152,14 @@ def _check_web_section(key: str, results: dict[str, Any], printed: str) -> None:
         without = data["without"]["median_us"]
         assert data["added_us"] == pytest.approx(data["with"]["median_us"] - without, abs=0.002)
         assert list(data["references"]) == (references if route == "plain" else [])
+        _check_round_spreads(data, data["with"], data["without"])
         for name, reference in data["references"].items():
             assert reference["median_us"] > 0, name
             assert len(reference["samples_us"]) == 3, name
             assert reference["added_pct"] == pytest.approx(
                 100 * (reference["median_us"] - without) / without, abs=0.02
             ), name
+            _check_round_spreads(reference, reference, data["without"])
         assert f"{title} ({data['title']}): target" in printed
 
 

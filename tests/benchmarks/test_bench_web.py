@@ -124,3 +124,49 @@ def test_the_check_before_timing_fails_when_the_integration_is_not_there() -> No
     with pytest.raises(RuntimeError, match=r"/checkout/cart answered 200 with its dependency open"):
         check_apps(registry, call(WITHOUT), call(WITHOUT))
     assert not registry["bench-checkout"].is_open  # reset afterwards
+
+
+def test_blocks_interleave_the_sides_within_every_round() -> None:
+    import gc
+
+    from benchmarks.interleaved import BlockPlan, measure_blocks
+
+    plan = BlockPlan(block=4, blocks=6, rounds=2, warmup=7)
+    calls: list[tuple[str, int, bool]] = []
+    cost = {"a": 10, "b": 20, "c": 40}  # ns per call each loop reports
+
+    def prepare(name: str) -> Any:
+        def ready() -> Any:
+            def loop(n: int) -> int:
+                calls.append((name, n, gc.isenabled()))
+                return cost[name] * n + len(calls)  # a figure that differs per block
+
+            return loop
+
+        return ready
+
+    measured = measure_blocks({name: prepare(name) for name in cost}, plan)
+
+    warmup, timed = calls[:3], calls[3:]
+    assert warmup == [("a", 7, True), ("b", 7, True), ("c", 7, True)]
+    assert len(timed) == plan.rounds * plan.blocks * 3
+    assert all(n == plan.block and not enabled for _, n, enabled in timed)  # gc off while timed
+    assert gc.isenabled()
+    order = [name for name, _, _ in timed]
+    # Every block runs every side once, the first side rotating from block to block.
+    blocks = [order[i : i + 3] for i in range(0, len(order), 3)]
+    assert [block[0] for block in blocks] == ["a", "b", "c"] * 4
+    assert all(sorted(block) == ["a", "b", "c"] for block in blocks)
+    # A side's figure for a round is its blocks' time over its calls in that round.
+    per_round = plan.rounds * plan.blocks * 3 // plan.rounds
+    for name in cost:
+        expected = []
+        for first in (0, per_round):
+            spent = [
+                cost[name] * plan.block + 3 + index + 1
+                for index in range(first, first + per_round)
+                if order[index] == name
+            ]
+            expected.append(sum(spent) / plan.per_round)
+        assert measured[name].wall.samples_ns == tuple(expected), name
+        assert all(sample >= 0 for sample in measured[name].cpu.samples_ns)
