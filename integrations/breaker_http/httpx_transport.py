@@ -113,7 +113,14 @@ def _guard(router: Router, request: httpx.Request) -> Guard | None:
 
 
 class _Settling:
-    """Holds the attempt of a response until its body settles it, once."""
+    """Holds the attempt of a response until its body settles it, once.
+
+    A success is settled where it happens (read through, closed; sync and async),
+    written out rather than a call of :meth:`_settle`: that call, made at the end of
+    the body and again by the close after it, cost about 850 instructions more per
+    request (callgrind, Python 3.11: sync 8,162 -> 9,027, async 13,070 -> 13,890 for
+    a body read through and closed).
+    """
 
     # Made by _judge without __init__ (one Python frame less per response).
     _stream: Any
