@@ -16,7 +16,7 @@ The two sides of a client are timed like the breaker cases: a warm-up, then
 rounds of ``N`` ``GET`` requests each, the two sides back to back in every
 round, their order alternating, ``gc`` collected before and off during each
 timed loop. The figures are the medians of the rounds and the median of the
-rounds' ``with / without`` ratios.
+rounds' ``with / without`` ratios, with the quartiles and range of those ratios.
 
 The clients and their two sides are in :mod:`benchmarks.http_clients`, the
 server's handle in :mod:`benchmarks.http_server_control`.
@@ -33,11 +33,8 @@ from typing import Any
 
 from benchmarks.http_clients import CLIENTS, DEPENDENCY, MEASURE, PATH, WITH, WITHOUT
 from benchmarks.http_server_control import run_server
-from benchmarks.timing import (
-    Measurement,
-    Plan,
-    median_round_ratio,
-)
+from benchmarks.interleaved import round_ratios, spread
+from benchmarks.timing import Measurement, Plan
 
 __all__ = ["HTTP_FULL", "HTTP_QUICK", "HTTP_TARGET", "SIDES", "time_http"]
 
@@ -80,7 +77,8 @@ def _client_json(client: str, plan: Plan, measured: dict[str, Measurement]) -> d
     without = measured[WITHOUT].median_ns
     with_ = measured[WITH].median_ns
     added = (with_ - without) / without
-    per_round = median_round_ratio(measured[WITH], measured[WITHOUT])
+    rounds = spread(round_ratios(measured[WITH], measured[WITHOUT]))
+    per_round = rounds["median"]
     return {
         "title": CLIENTS[client],
         "requests_per_round": plan.calls[client],
@@ -91,6 +89,7 @@ def _client_json(client: str, plan: Plan, measured: dict[str, Measurement]) -> d
         "added_pct": round(100 * added, 2),
         "median_round_ratio": round(per_round, 4),
         "median_round_added_pct": round(100 * (per_round - 1), 2),
+        "round_added_pct": {key: round(100 * (value - 1), 2) for key, value in rounds.items()},
         "target_met": added <= HTTP_TARGET,
         "median_round_target_met": per_round - 1 <= HTTP_TARGET,
     }

@@ -8,7 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.cases import OURS
-from benchmarks.report_format import ADDED_METHOD, added_header, added_row, ns, table
+from benchmarks.report_format import (
+    ADDED_METHOD,
+    added_header,
+    added_row,
+    ns,
+    quartiles,
+    table,
+)
 
 __all__ = ["bulkhead_table", "http_table"]
 
@@ -69,8 +76,11 @@ def http_table(results: dict[str, Any]) -> list[str]:
         f"breaker transport cost on a real request: GET {server['url']}{server['path']}, "
         f"server in a {server['mode']}, {server['connections']} connections for "
         f"{server['connections_expected']} clients ({keep_alive}), {http['duration_s']:g} s; "
-        f"us per request, median of {http['rounds']} rounds; {ADDED_METHOD}",
+        f"us per request, median of {http['rounds']} rounds; {ADDED_METHOD}; quartiles: of "
+        "the rounds' ratios",
     ]
     rows = _added_rows(http["clients"], "requests_per_round", ("without", "with"), "us", target)
+    spreads = [quartiles(data["round_added_pct"]) for data in http["clients"].values()]
+    rows = [[*row[:-1], spread, row[-1]] for row, spread in zip(rows, spreads, strict=True)]
     header = added_header(["client", "N", "without us", "with us", "added us"])
-    return lines + table(header, rows)
+    return lines + table([*header[:-1], "quartiles", header[-1]], rows)

@@ -15,6 +15,8 @@ __all__ = [
     "added_verdict",
     "ns",
     "pct",
+    "quartiles",
+    "quartiles_note",
     "table",
     "yes",
 ]
@@ -85,3 +87,19 @@ def added_verdict(data: dict[str, Any], limit: float, *, strict: bool = False) -
         f"target {verb}: {pct(data['added_pct'])} {sign} +{limit:g}% "
         f"(per-round {pct(data['median_round_added_pct'])}: {per_round})"
     )
+
+
+def quartiles(spread: dict[str, float]) -> str:
+    """``+0.7% .. +9.8%``: the quartiles of a ``round_added_pct`` spread."""
+    return f"{pct(spread['q1'])} .. {pct(spread['q3'])}"
+
+
+def quartiles_note(data: dict[str, Any], limit: float) -> str:
+    """``; quartiles a .. b``, and whether ``limit`` (a percentage) lies inside them.
+
+    When it does, the rounds' ratios fall on both sides of the target often
+    enough that the verdict is within one run's noise.
+    """
+    spread = data["round_added_pct"]
+    inside = spread["q1"] < limit < spread["q3"]
+    return f"; quartiles {quartiles(spread)}{': the target lies inside them' if inside else ''}"

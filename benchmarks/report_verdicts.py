@@ -10,7 +10,7 @@ from typing import Any
 
 from benchmarks.cases import CASES, OURS
 from benchmarks.db_cost import db_verdicts
-from benchmarks.report_format import added_verdict
+from benchmarks.report_format import added_verdict, quartiles_note
 from benchmarks.report_web import web_verdicts
 
 __all__ = ["verdicts"]
@@ -46,6 +46,7 @@ def verdicts(results: dict[str, Any]) -> list[str]:
         for data in http["clients"].values():
             lines.append(
                 f"  breaker transport cost ({data['title']}): {added_verdict(data, limit)}"
+                f"{quartiles_note(data, limit)}"
             )
         if not http["server"]["keep_alive"]:
             lines.append("  breaker transport cost: connections were NOT kept alive")

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from benchmarks.report_format import ADDED_METHOD, added_header, added_row, added_verdict, pct, yes
+from benchmarks.report_format import (
+    ADDED_METHOD,
+    added_header,
+    added_row,
+    added_verdict,
+    pct,
+    quartiles,
+    quartiles_note,
+    yes,
+)
 
 __all__ = [
     "FRAMEWORK_KEYS",
@@ -42,10 +51,6 @@ def _not_measured(key: str, section: dict[str, Any] | None) -> str | None:
     return f"{_title(key, section)}: {word} ({section['reason']})"
 
 
-def _quartiles(spread: dict[str, float]) -> str:
-    return f"{pct(spread['q1'])} .. {pct(spread['q3'])}"
-
-
 def _framework_table(key: str, section: dict[str, Any], table: Table) -> list[str]:
     route = next(iter(section["routes"].values()))
     clock = section.get("clock", "wall")
@@ -74,7 +79,7 @@ def _framework_table(key: str, section: dict[str, Any], table: Table) -> list[st
             f"< +{data['target_added_pct']:g}%",
         )
         extra = [
-            _quartiles(data["round_added_pct"]),
+            quartiles(data["round_added_pct"]),
             pct(data[f"{other}_round_added_pct"]["median"]),
         ]
         rows.append([*row[:-1], *extra, row[-1]])
@@ -90,7 +95,7 @@ def _framework_table(key: str, section: dict[str, Any], table: Table) -> list[st
                 f"{data['median_us']:.2f}",
                 pct(data["added_pct"]),
                 pct(data["median_round_added_pct"]),
-                _quartiles(data["round_added_pct"]),
+                quartiles(data["round_added_pct"]),
                 pct(data[f"{other}_round_added_pct"]["median"]),
             ]
             for data in references.values()
@@ -181,13 +186,6 @@ def redis_table(results: dict[str, Any], table: Table) -> list[str]:
     return lines
 
 
-def _inside(data: dict[str, Any]) -> str:
-    """The per-round quartiles, and whether the target lies inside them (the verdict is noise)."""
-    spread = data["round_added_pct"]
-    inside = spread["q1"] < data["target_added_pct"] < spread["q3"]
-    return f"; quartiles {_quartiles(spread)}{': the target lies inside them' if inside else ''}"
-
-
 def web_verdicts(results: dict[str, Any]) -> list[str]:
     """Verdict lines for every framework and the Redis storage (indented, no heading)."""
     lines = []
@@ -200,13 +198,14 @@ def web_verdicts(results: dict[str, Any]) -> list[str]:
         assert section is not None
         title = _title(key, section)
         for data in section["routes"].values():
-            verdict = added_verdict(data, data["target_added_pct"], strict=True)
-            lines.append(f"  {title} ({data['title']}): {verdict}{_inside(data)}")
+            limit = data["target_added_pct"]
+            verdict = added_verdict(data, limit, strict=True) + quartiles_note(data, limit)
+            lines.append(f"  {title} ({data['title']}): {verdict}")
         for data in section["routes"]["plain"]["references"].values():
             lines.append(
                 f"  {section['framework']} {data['title']} (reference, plain path): "
                 f"{pct(data['added_pct'])} (per-round {pct(data['median_round_added_pct'])}, "
-                f"quartiles {_quartiles(data['round_added_pct'])})"
+                f"quartiles {quartiles(data['round_added_pct'])})"
             )
     redis = results.get("redis")
     if redis is None or not redis.get("measured"):

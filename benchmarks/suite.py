@@ -150,7 +150,8 @@ def run(
             "client with and without the breaker, one client per side reused (keep-alive), "
             f"{http_plan.repeats} rounds of N requests per side, sides back to back, order "
             "alternating; gc as above; added = (with - without) / without of the medians, "
-            "per-round: the median of the rounds' with/without ratios",
+            "per-round: the median of the rounds' with/without ratios, with their quartiles "
+            "and range",
             "http_requests_per_round": dict(http_plan.calls),
             "web": "each web integration against the same app without it, on three routes (a "
             "plain path, a guarded route whose dependency is closed, a guarded route keeping "

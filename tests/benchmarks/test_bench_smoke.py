@@ -92,6 +92,22 @@ def _check_with_without(
         )
 
 
+def _check_spread(spread: dict[str, float], top: list[float], bottom: list[float]) -> None:
+    """A ``round_added_pct``: median, quartiles and range of the rounds' ``top / bottom``."""
+    ratios = [a / b for a, b in zip(top, bottom, strict=True)]
+    q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    expected = {
+        "median": statistics.median(ratios),
+        "q1": q1,
+        "q3": q3,
+        "min": min(ratios),
+        "max": max(ratios),
+    }
+    for key, ratio in expected.items():
+        assert spread[key] == pytest.approx(100 * (ratio - 1), abs=0.02), key
+    assert spread["min"] <= spread["q1"] <= spread["median"] <= spread["q3"] <= spread["max"]
+
+
 def _check_round_spreads(
     figures: dict[str, Any], side: dict[str, Any], without: dict[str, Any]
 ) -> None:
@@ -99,23 +115,7 @@ def _check_round_spreads(
     for prefix in ("", "wall_"):
         spread = figures[f"{prefix}round_added_pct"]
         assert len(side[f"{prefix}samples_us"]) == 3
-        ratios = [
-            top / bottom
-            for top, bottom in zip(
-                side[f"{prefix}samples_us"], without[f"{prefix}samples_us"], strict=True
-            )
-        ]
-        q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
-        expected = {
-            "median": statistics.median(ratios),
-            "q1": q1,
-            "q3": q3,
-            "min": min(ratios),
-            "max": max(ratios),
-        }
-        for key, ratio in expected.items():
-            assert spread[key] == pytest.approx(100 * (ratio - 1), abs=0.02), (prefix, key)
-        assert spread["min"] <= spread["q1"] <= spread["median"] <= spread["q3"] <= spread["max"]
+        _check_spread(spread, side[f"{prefix}samples_us"], without[f"{prefix}samples_us"])
     assert figures["round_added_pct"]["median"] == figures["median_round_added_pct"]
     assert side["wall_median_us"] == pytest.approx(
         statistics.median(side["wall_samples_us"]), abs=2e-4
@@ -366,6 +366,9 @@ def test_quick_run_writes_the_documented_json(
         _check_with_without(data, "without", "with", "us", http["rounds"], http["target_added_pct"])
         without = data["without"]["median_us"]
         assert data["added_us"] == pytest.approx(data["with"]["median_us"] - without, abs=0.02)
+        _check_spread(
+            data["round_added_pct"], data["with"]["samples_us"], data["without"]["samples_us"]
+        )
 
     # The web integrations, each against the same app without it, and the Redis storage.
     for key in WEB:
