@@ -11,9 +11,12 @@ no wrapper and no timeout (``django_plain``), no wrapper and the same
 ``execute_wrapper`` with that timeout (``django_noop``: what Django's wrapper
 mechanism costs any guard installed with it), and the guard
 (``django_guarded``). SQLAlchemy's three (``sqlalchemy_*``, the guard being
-``breaker_sqlalchemy.guard``) hold one connection each. Every side runs
-``SELECT 1`` in autocommit and fetches its row; the guarded sides have a
-``timeout``, so the watchdog is armed and disarmed per query.
+``breaker_sqlalchemy.guard``) are three engines on one server connection
+(a ``StaticPool`` each over the same psycopg connection), for the same
+reason; each side sets the session's ``statement_timeout`` before each of its
+blocks, as Django's do. Every side runs ``SELECT 1`` in autocommit and
+fetches its row; the guarded sides have a ``timeout``, so the watchdog is
+armed and disarmed per query.
 
 Two ratios per framework: the guard's cost (guarded / timeout: the same
 server work, the Python around it), which the target judges (at most +3%),
@@ -79,7 +82,6 @@ SIDES = ("plain", "timeout", "guarded")
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_MS = 5000
 """The guarded sides' timeout, and the timeout sides' statement_timeout."""
-SERVER_TIMEOUT = f"-c statement_timeout={TIMEOUT_MS}"  # libpq's options: set per session
 
 
 def _database(options: dict[str, str]) -> dict[str, Any]:
@@ -165,7 +167,9 @@ def _django_sides() -> dict[str, _Side]:
 
 
 def _sqlalchemy_sides() -> tuple[dict[str, _Side], Any]:
+    import psycopg
     from sqlalchemy import create_engine
+    from sqlalchemy.pool import StaticPool
 
     from breaker_core import Registry
     from breaker_sqlalchemy import guard
@@ -173,19 +177,30 @@ def _sqlalchemy_sides() -> tuple[dict[str, _Side], Any]:
     # A database dependency guarded in code: no concurrency limit by default, as Django's.
     dependency = {DEPENDENCY: {"database": True, "timeout": TIMEOUT_MS / 1000}}
     registry = Registry.from_settings({"dependencies": dependency})
+    # One server connection for the three engines, as Django's sides share one: each engine
+    # holds it through a StaticPool, and each side's prepare() sets its statement_timeout.
+    shared = psycopg.connect(
+        host=HOST, port=int(PORT), user="postgres", dbname="test", autocommit=True
+    )
     url = f"postgresql+psycopg://postgres@{HOST}:{PORT}/test"
     sides: dict[str, _Side] = {}
     for side in ("sqlalchemy_plain", "sqlalchemy_timeout", "sqlalchemy_guarded"):
-        args = {"options": SERVER_TIMEOUT} if side == "sqlalchemy_timeout" else {}
-        engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args=args)
+        engine = create_engine(
+            url, isolation_level="AUTOCOMMIT", poolclass=StaticPool, creator=lambda: shared
+        )
         if side == "sqlalchemy_guarded":
             guard(engine, registry[DEPENDENCY])
         conn = engine.connect()
+        timeout_ms = 0 if side == "sqlalchemy_plain" else TIMEOUT_MS
+
+        def prepare(timeout_ms: int = timeout_ms) -> None:
+            with shared.cursor() as cursor:
+                cursor.execute(f"SET statement_timeout = {timeout_ms}")
 
         def execute(sql: str, conn: Any = conn) -> None:
             conn.exec_driver_sql(sql).scalar()
 
-        sides[side] = _Side(lambda: None, _query_run(execute, lambda: None))
+        sides[side] = _Side(prepare, _query_run(execute, lambda: None))
     return sides, registry[DEPENDENCY]
 
 
