@@ -28,6 +28,7 @@ Layer: engine. Imports the standard library and other engine modules only.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -56,6 +57,11 @@ __all__ = [
 ]
 
 R = TypeVar("R")
+
+
+def _unset(*args: Any) -> Any:
+    """The ``fn`` of a ``Statements`` built without one: :meth:`Statements.handle` refuses."""
+    raise TypeError("Statements.handle: this Statements was built without fn")
 
 
 def run(
@@ -93,7 +99,9 @@ class Statements:
     """A guard's statements: each one call of ``breaker``, watched a little past its timeout.
 
     ``statements.run(fn, args)`` calls ``fn(*args)`` (the driver's execute)
-    through ``breaker.call`` with the failure rules of :func:`is_failure`.
+    through ``breaker.call`` with the failure rules of :func:`is_failure`;
+    ``statements.handle(*args)`` calls the ``fn`` given here the same way and
+    returns True (a SQLAlchemy DBAPI-call listener, as a bound method).
     When the breaker has a ``timeout`` and the driver's connections have a
     socket (``socket_of(args)``, asked once, at the first statement: SQLite's
     have none), the watchdog cuts a statement's socket at
@@ -106,20 +114,26 @@ class Statements:
     own, kept for the next one.
     """
 
-    __slots__ = ("_delay", "_free", "_has_socket", "_socket_of", "breaker")
+    __slots__ = ("_delay", "_free", "_has_socket", "_socket_of", "breaker", "fn")
 
     def __init__(
-        self, breaker: CircuitBreaker, socket_of: Callable[[tuple[Any, ...]], int | None]
+        self,
+        breaker: CircuitBreaker,
+        socket_of: Callable[[tuple[Any, ...]], int | None],
+        fn: Callable[..., Any] = _unset,
     ) -> None:
         self.breaker = breaker
+        self.fn = fn
+        """What :meth:`handle` calls (not needed for :meth:`run`)."""
         self._socket_of = socket_of
         # The watchdog's delay; None: nothing watched (no timeout or no socket); _UNKNOWN:
         # worked out at the next statement.
         self._delay: float | object | None = _UNKNOWN
         self._has_socket: bool | None = None  # None: not known before the first statement
-        self._free: list[Watch] = []  # slots not in use
+        self._free: deque[Watch] = deque()  # slots not in use
 
     run = db_statement.run
+    handle = db_statement.handle
 
     def _run(self, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
         """:meth:`run` through ``breaker.call``: not closed, not plain, or not known yet."""

@@ -1,13 +1,20 @@
-"""The database statements' call form: a closed statement counted in one frame.
+"""The database statements' call forms: a closed statement counted in one frame.
 
-:func:`run` is :meth:`breaker_core.database.Statements.run`. While the
+:func:`run` is :meth:`breaker_core.database.Statements.run` (Django's
+``execute_wrapper``), :func:`handle` is
+:meth:`breaker_core.database.Statements.handle` (SQLAlchemy's listeners of
+the DBAPI-call events, which it is, as a bound method). While the
 breaker is closed and plain (no listener or gate, no attempt holding it, no
 bulkhead, no shared storage: the conditions of ``CircuitBreaker.call``'s own
 fast path) it arms the watchdog's slot, calls the driver, gives the slot
 back and counts the outcome as ``call`` would (a success on the phase's
 tally; a failure through the breaker's ``_count_failure``), without the two
 frames and the argument packing of ``breaker.call(_watched, ...)``.
-Everything else goes through ``breaker.call`` (``Statements._run``).
+Everything else goes through ``breaker.call`` (``Statements._run``). The two
+differ in what they are given and return: :func:`run` the driver's call and
+its arguments, returning its result; :func:`handle` the arguments only (the
+call is the ``Statements``' own ``fn``), returning True (SQLAlchemy's "the
+statement was executed").
 
 Part of the machine's call forms (like ``breaker.py`` and ``attempt.py``):
 it reads the breaker's private state, so it is checked with the machine
@@ -20,6 +27,7 @@ Layer: engine. Imports the standard library and other engine modules only.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -31,7 +39,7 @@ if TYPE_CHECKING:
     from breaker_core.db_watchdog import Watch
     from breaker_core.phase import _Phase
 
-__all__ = ["UNKNOWN", "is_failure", "run"]
+__all__ = ["UNKNOWN", "handle", "is_failure", "run"]
 
 R = TypeVar("R")
 
@@ -45,8 +53,9 @@ class _Statements(Protocol):
     """What :func:`run` reads of ``breaker_core.database.Statements`` (its ``self``)."""
 
     breaker: CircuitBreaker
+    fn: Callable[..., Any]
     _delay: float | object | None
-    _free: list[Watch]
+    _free: deque[Watch]
 
     def _slot(self) -> Watch: ...
 
@@ -112,7 +121,7 @@ def run(statements: _Statements, fn: Callable[..., R], args: tuple[Any, ...]) ->
             _count_error(breaker, phase, error)
             raise
     else:
-        free = statements._free
+        free = statements._free  # a deque: pop and append are atomic and allocate nothing
         slot = free.pop() if free else statements._slot()
         deadline = _clock() + delay  # type: ignore[operator]
         slot.deadline = deadline
@@ -136,6 +145,63 @@ def run(statements: _Statements, fn: Callable[..., R], args: tuple[Any, ...]) ->
     else:
         breaker._count_success(phase, now)
     return result
+
+
+def handle(statements: _Statements, *args: Any) -> bool:
+    """``statements.fn(*args)`` as :func:`run` calls a statement; True once it has run.
+
+    The form of a SQLAlchemy ``do_execute`` / ``do_execute_no_params`` /
+    ``do_executemany`` listener, bound to a ``Statements`` whose ``fn`` is the
+    dialect's method: the arguments arrive as one tuple (the watch slot's),
+    and returning True tells SQLAlchemy the statement was executed. The same
+    path as :func:`run`, written out again so that it is one frame.
+
+    Raises:
+        CircuitOpenError: the breaker is open; ``fn`` is not called (nothing is sent).
+    """
+    breaker = statements.breaker
+    phase = breaker._phase
+    delay = statements._delay
+    if (
+        phase.state is not _CLOSED
+        or breaker._fast_read is not None
+        or breaker._holding
+        or breaker._tokens is not None
+        or delay is UNKNOWN
+    ):
+        statements._run(statements.fn, args)
+        return True
+    if delay is None:
+        try:
+            statements.fn(*args)
+        except BaseException as error:
+            _count_error(breaker, phase, error)
+            raise
+    else:
+        free = statements._free
+        slot = free.pop() if free else statements._slot()
+        deadline = _clock() + delay  # type: ignore[operator]
+        slot.deadline = deadline
+        slot.args = args
+        if deadline < watchdog.wake_at:
+            watchdog.wake(deadline)
+        try:
+            statements.fn(*args)
+        except BaseException as error:
+            slot.args = None
+            free.append(slot)
+            _count_error(breaker, phase, error)
+            raise
+        slot.args = None
+        free.append(slot)
+    clock = breaker._clock
+    now = clock()
+    tally = phase.tally
+    if now < tally.until:  # breaker.call's count of a closed success: see there
+        next(tally.count)
+    else:
+        breaker._count_success(phase, now)
+    return True
 
 
 def _count_error(breaker: CircuitBreaker, phase: _Phase, error: BaseException) -> None:

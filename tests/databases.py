@@ -80,10 +80,16 @@ def need_mariadb() -> None:
 
 
 def record_delays(monkeypatch: pytest.MonkeyPatch) -> list[float | None]:
-    """Record the watchdog delay each guarded statement ran with (``Statements.run`` spied)."""
+    """Record the watchdog delay each guarded statement ran with.
+
+    ``Statements.run`` (Django's guard) and ``Statements.handle`` (SQLAlchemy's
+    listeners, bound when the guard is installed: call this before ``guard()``)
+    are spied.
+    """
     from breaker_core import database
 
     run = database.Statements.run
+    handle = database.Statements.handle
     delays: list[float | None] = []
 
     def recording_run(self: Any, fn: Any, args: Any) -> Any:
@@ -92,5 +98,12 @@ def record_delays(monkeypatch: pytest.MonkeyPatch) -> list[float | None]:
         finally:
             delays.append(self.delay)
 
+    def recording_handle(self: Any, *args: Any) -> Any:
+        try:
+            return handle(self, *args)
+        finally:
+            delays.append(self.delay)
+
     monkeypatch.setattr(database.Statements, "run", recording_run)
+    monkeypatch.setattr(database.Statements, "handle", recording_handle)
     return delays

@@ -15,11 +15,12 @@ Listens to SQLAlchemy's events only (no monkeypatching):
   :func:`breaker_core.database.is_failure`; the watchdog cuts it a little
   after the ``timeout``.
 
-Per statement: :meth:`breaker_core.database.Statements.run` (one
-``breaker.call`` and the watchdog's slot armed and disarmed); the dialect's
-methods are bound once, and the statement's socket is found (through its
-SQLAlchemy ``Connection`` and pooled connection, a property) only for a
-statement the watchdog cuts.
+Per statement: the listener is :meth:`breaker_core.database.Statements.handle`
+itself, bound to a ``Statements`` of that event whose ``fn`` is the
+dialect's method (one frame: the breaker's closed path and the watchdog's
+slot armed and disarmed, then True, "executed"); the statement's socket is
+found (through its SQLAlchemy ``Connection`` and pooled connection, a
+property) only for a statement the watchdog cuts.
 
 Layer: integration. Imports breaker_core's declared interface only (breaker_core,
 breaker_core.extension, .web, .ops).
@@ -50,18 +51,22 @@ class EngineGuard:
     def __init__(self, engine: Engine, breaker: CircuitBreaker) -> None:
         self.engine = engine
         self.breaker = breaker
+        dialect = engine.dialect
+        # One Statements per DBAPI-call event, its listener its bound handle (one frame a
+        # statement): the dialect's method it calls is its fn.
+        self._statements = [
+            database.Statements(breaker, _socket_of, dialect.do_execute),
+            database.Statements(breaker, _socket_of, dialect.do_execute_no_params),
+            database.Statements(breaker, _socket_of, dialect.do_executemany),
+        ]
+        execute, execute_no_params, executemany = self._statements
         self._listeners: list[tuple[Any, str, Any]] = [
             (engine, "do_connect", self._do_connect),
             (engine.pool, "checkout", self._checkout),
-            (engine, "do_execute", self._execute),
-            (engine, "do_execute_no_params", self._execute_no_params),
-            (engine, "do_executemany", self._executemany),
+            (engine, "do_execute", execute.handle),
+            (engine, "do_execute_no_params", execute_no_params.handle),
+            (engine, "do_executemany", executemany.handle),
         ]
-        dialect = engine.dialect
-        self._do_execute = dialect.do_execute
-        self._do_execute_no_params = dialect.do_execute_no_params
-        self._do_executemany = dialect.do_executemany
-        self._statements = database.Statements(breaker, _socket_of)
         self._config = breaker.config  # the config the statements' timeout was read from
 
     def install(self) -> None:
@@ -104,28 +109,14 @@ class EngineGuard:
         config = self.breaker.config
         if config is not self._config:  # reconfigured: read for this checkout's statements
             self._config = config
-            self._statements.follow()
+            for statements in self._statements:
+                statements.follow()
         if self.breaker.is_open:
             driver_connection = self.engine.dialect.get_driver_connection(dbapi_connection)
             fd = database.socket_fd(driver_connection)
             if fd is not None:
                 database.cut(fd)  # the pool closes it next: with nothing to wait for
             database.refuse_if_open(self.breaker)
-
-    # -- statements ------------------------------------------------------------------
-
-    def _execute(self, cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        # CircuitOpenError while open: nothing is sent.
-        self._statements.run(self._do_execute, (cursor, statement, parameters, context))
-        return True
-
-    def _execute_no_params(self, cursor: Any, statement: str, context: Any) -> bool:
-        self._statements.run(self._do_execute_no_params, (cursor, statement, context))
-        return True
-
-    def _executemany(self, cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        self._statements.run(self._do_executemany, (cursor, statement, parameters, context))
-        return True
 
 
 def _socket_of(args: tuple[Any, ...]) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -144,16 +145,18 @@ def test_statements_judge_as_run_and_the_watchdog_cuts_one_at_its_delay(clock):
 _COUNTED = ("state", "calls", "successes", "failures", "transitions")
 
 
+@pytest.mark.parametrize("form", ["run", "handle"])
 @pytest.mark.parametrize("watched", [False, True], ids=["unwatched", "watched"])
 @pytest.mark.parametrize("listening", [False, True], ids=["plain", "with-a-listener"])
 def test_statements_count_every_outcome_as_breaker_call_does(
-    clock, monkeypatch, watched, listening
+    clock, monkeypatch, watched, listening, form
 ):
-    """Statements.run's own closed path counts like ``breaker.call`` (through ``database.run``).
+    """Statements' own closed paths count like ``breaker.call`` (through ``database.run``).
 
     The same script of statements (successes, the caller's errors, failures, a
     cancellation, the clock moving across the window's buckets until the breaker
-    trips) on two breakers: one through ``Statements.run``, one through ``run``.
+    trips) on two breakers: one through ``Statements.run`` (or ``Statements.handle``,
+    SQLAlchemy's listener form, its ``fn`` calling the step), one through ``run``.
     """
     options = {"failure_threshold": 3, "window": 4, "timeout": 5.0, "clock": clock}
     ours, reference = CircuitBreaker("ours", **options), CircuitBreaker("reference", **options)
@@ -162,7 +165,12 @@ def test_statements_count_every_outcome_as_breaker_call_does(
         for breaker in (ours, reference):
             breaker.add_listener(lambda event, name=breaker.name: heard[name].append(event.kind))
     a, b = socket.socketpair()
-    statements = db.Statements(ours, lambda args: a.fileno() if watched else None)
+    results: list[object] = []
+
+    def call(fn: Any, *args: object) -> None:  # handle's fn: the step, its result kept
+        results.append(fn(*args))
+
+    statements = db.Statements(ours, lambda args: a.fileno() if watched else None, call)
     general: list[object] = []
     general_run = db.Statements._run
 
@@ -192,8 +200,11 @@ def test_statements_count_every_outcome_as_breaker_call_does(
             for breaker in (ours, reference):
                 fn, args = (lambda: 7, ()) if step[0] == "ok" else (raise_, (step[1],))
                 try:
-                    if breaker is ours:
+                    if breaker is ours and form == "run":
                         outcome: object = statements.run(fn, args)
+                    elif breaker is ours:
+                        assert statements.handle(fn, *args) is True
+                        outcome = results.pop()
                     else:
                         outcome = db.run(breaker, fn, *args)
                 except BaseException as error:  # compared between the two
@@ -211,7 +222,7 @@ def test_statements_count_every_outcome_as_breaker_call_does(
     assert (reference.snapshot()["successes"], reference.snapshot()["failures"]) != (0, 0)
     assert statements.delay == (db.watchdog_delay(5.0) if watched else None)
     # Plain and closed: the first statement (delay unknown) and the rejections went the
-    # general way, the rest took Statements.run's own path; with a listener, all went general.
+    # general way, the rest took the Statements' own path; with a listener, all went general.
     expected = len([s for s in script if s[0] != "advance"]) if listening else 1 + rejected
     assert rejected >= 2
     assert len(general) == expected

@@ -245,8 +245,8 @@ def test_a_reconfigured_timeout_applies_from_the_next_checkout(driver, proxy, mo
 
     registry = Registry.from_settings(settings(0.5))
     engine = create_engine(url(driver, proxy), pool_size=4)
+    delays = record_delays(monkeypatch)  # before guard(): its listeners are bound then
     guard(engine, registry["shopdb"])
-    delays = record_delays(monkeypatch)
     try:
         query(engine, "SELECT 1")
         assert delays[-1] == database.watchdog_delay(0.5)
