@@ -169,9 +169,16 @@ class PageGuard:
         # method, path, query) -> (the Vary names of the last kept response,
         # {variant text: clock reading of its last store}).
         self._memo: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, float]]] = {}
-        # raw key -> (plan, clock reading, end of its refresh) of a page kept for every request of
-        # that key (its response names no Vary header) by all of its plan's keepers at once.
-        self._recent: dict[Hashable, tuple[RoutePlan, float, float]] = {}
+        self.recent: dict[Hashable, tuple[RoutePlan, float, float]] = {}
+        """Raw key -> (plan, clock reading, end of its refresh) of a page kept a moment ago.
+
+        Kept for every request of that key (its response names no ``Vary``
+        header) by all of its plan's keepers at once. Read-only for everyone but
+        the guard: a middleware may look a request's raw key up here itself
+        (the entry's plan must be the path's, the clock reading within the
+        refresh, and no breaker of the plan open) instead of calling
+        :meth:`visit`, which would find nothing to do. Bounded like the memo.
+        """
 
     def guards(self, path: str) -> bool:
         """True when some dependency's routes match ``path`` (remembered per path)."""
@@ -208,7 +215,7 @@ class PageGuard:
         recent = None
         if raw_key is not None:
             raw = raw_key(request)
-            seen = self._recent.get(raw)
+            seen = self.recent.get(raw)
             if seen is not None and seen[0] is plan and seen[1] <= self.clock() < seen[2]:
                 return None  # kept a moment ago for every request of this key
             recent = (plan, raw)
@@ -304,7 +311,7 @@ class PageGuard:
                 memo[1].clear()
             memo[1][variant] = now
         if recent is not None and not names and keepers == recent[0].keepers:
-            if len(self._recent) > _MEMO_LIMIT:
-                self._recent.clear()
-            self._recent[recent[1]] = (recent[0], now, now + refresh)
+            if len(self.recent) > _MEMO_LIMIT:
+                self.recent.clear()
+            self.recent[recent[1]] = (recent[0], now, now + refresh)
         return True

@@ -7,10 +7,13 @@ breaker_core.extension, .web, .ops) and breaker_jinja.
 from __future__ import annotations
 
 import logging
+import sys
+import types
 from collections.abc import Awaitable, Mapping
 
+from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.middleware.exceptions import ExceptionMiddleware
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -143,12 +146,23 @@ class BreakerMiddleware:
         # path's plan up without a call (see RouteTable.plans).
         self._plans = self.routes.plans
         self._generation = self.routes.generation
+        # The guard's memo of pages kept a moment ago and its clock, read on the
+        # page-keeping routes (see PageGuard.recent).
+        self._recent = self.guard.recent
+        self._clock = self.guard.clock
         self._owns_registry = registry is None  # built here: closed at lifespan shutdown
         self._declared = False  # the 503 of require() in the app's OpenAPI schema
         # True: Starlette's ExceptionMiddleware inside answers an escaping
         # CircuitOpenError with this middleware's handler, watching the
         # response start itself, so no request needs a watcher of its own.
         self._handled = self._hand_over(app)
+        # That ExceptionMiddleware, when this middleware does its work for it
+        # on an HTTP request (one coroutine frame less per request), else None.
+        self._inner: ExceptionMiddleware | None = (
+            app
+            if self._handled and isinstance(app, ExceptionMiddleware) and _absorbs(app)
+            else None
+        )
 
     def _hand_over(self, app: ASGIApp) -> bool:
         """Register the answer as the handler of the ``ExceptionMiddleware`` this wraps, if it can.
@@ -214,20 +228,50 @@ class BreakerMiddleware:
             plan = self.routes.find(path)
         if plan.generation != self._generation.value:  # the settings changed
             plan = self.routes.find(path)
-        if plan.breakers:  # else no dependency guards the path (the common case)
-            # The guard's visit has nothing to do while none of the breakers is
-            # open and none keeps pages: only otherwise is it asked. A breaker's
-            # may_be_open is a slot read; is_open is asked only when it is set.
+        if plan.keepers:  # the page may be kept
+            # Nothing to do for a page kept a moment ago for every request of
+            # this raw key while no breaker of the plan may be open: the guard's
+            # own first check, without its call (see PageGuard.recent).
+            seen = self._recent.get(raw_key(scope))
             for breaker in plan.breakers:
-                if plan.keepers or (breaker.may_be_open and breaker.is_open):
+                if breaker.may_be_open:
+                    seen = None  # the guard asks whether it is open
+                    break
+            if seen is None or seen[0] is not plan or not seen[1] <= self._clock() < seen[2]:
+                visit = self.guard.visit(plan, scope["method"], scope, page_request, raw_key)
+                if visit is not None:
+                    await self._visited(visit, scope, receive, send)
+                    return
+        elif plan.breakers:  # else no dependency guards the path (the common case)
+            # The guard's visit has nothing to do while none of the breakers is
+            # open: only otherwise is it asked. A breaker's may_be_open is a
+            # slot read; is_open is asked only when it is set.
+            for breaker in plan.breakers:
+                if breaker.may_be_open and breaker.is_open:
                     visit = self.guard.visit(plan, scope["method"], scope, page_request, raw_key)
                     if visit is not None:
                         await self._visited(visit, scope, receive, send)
                         return
                     break
+        inner = self._inner
+        if inner is not None:
+            # Nothing to answer or keep (the common case), and the app's
+            # ExceptionMiddleware answers an escaping CircuitOpenError with this
+            # middleware's handler: its work is done here, in this coroutine
+            # (see _absorbs), so the request pays no coroutine of ours.
+            scope["starlette.exception_handlers"] = (
+                inner._exception_handlers,
+                inner._status_handlers,
+            )
+            try:
+                await wrap_app_handling_exceptions(inner.app, Request(scope, receive, send))(
+                    scope, receive, send
+                )
+            except RuntimeError as error:
+                self._started_error(error, scope)
+            return
         if self._handled:
-            # Nothing to answer or keep (the common case), and an escaping
-            # CircuitOpenError is answered by the handler inside: send untouched.
+            # The same with an ExceptionMiddleware this cannot stand in for.
             try:
                 await self.app(scope, receive, send)
             except RuntimeError as error:
@@ -270,7 +314,7 @@ class BreakerMiddleware:
         """Run the app for a page wanted as a last good copy, and keep its response."""
         responder = _Responder(send, visit.collect, self.guard.settings.max_body)
         try:
-            await self.app(scope, receive, responder)
+            await self._run(scope, receive, responder)
         except CircuitOpenError as error:
             await self._escaped(error, responder.started, scope, send, visit)
             return
@@ -281,6 +325,16 @@ class BreakerMiddleware:
         if visit.collect and _ANSWERED not in scope:
             headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in responder.headers]
             visit.keep(responder.status, headers, responder.body)
+
+    def _run(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """The app's awaitable for an HTTP request (the ExceptionMiddleware's work done here)."""
+        inner = self._inner
+        if inner is None:
+            return self.app(scope, receive, send)
+        scope["starlette.exception_handlers"] = (inner._exception_handlers, inner._status_handlers)
+        return wrap_app_handling_exceptions(inner.app, Request(scope, receive, send))(
+            scope, receive, send
+        )
 
     def _started_error(self, error: RuntimeError, scope: Scope) -> None:
         """Starlette's handler refusal after the response started: the ``CircuitOpenError`` goes on.
@@ -311,6 +365,39 @@ class BreakerMiddleware:
             raise error
         made = visit if visit is not None else (lambda: page_request(scope))
         await send_answer(send, self.guard.answer_for(error, made), method)
+
+
+_EXCEPTION_MIDDLEWARE_NAMES = (
+    "app",
+    "_exception_handlers",
+    "_status_handlers",
+    "Request",
+    "WebSocket",
+    "wrap_app_handling_exceptions",
+)
+"""The names ``ExceptionMiddleware.__call__`` uses in the Starlette versions known here."""
+
+
+def _absorbs(app: ExceptionMiddleware) -> bool:
+    """True when ``app``'s work on an HTTP request can be done by the middleware wrapping it.
+
+    Starlette's ``ExceptionMiddleware.__call__`` does three things for an HTTP
+    request: it puts its handlers in the scope, builds a ``Request`` and
+    awaits ``wrap_app_handling_exceptions(self.app, request)``. The middleware
+    does the same in its own coroutine instead of awaiting one more. Only for
+    Starlette's own method as the middleware knows it: not a subclass's
+    override, nor a wrapper another library patched in (its code must come
+    from Starlette's module and use the names above), else the app is awaited.
+    """
+    code = getattr(type(app).__call__, "__code__", None)
+    module = sys.modules.get(ExceptionMiddleware.__module__)
+    return (
+        isinstance(code, types.CodeType)
+        and module is not None
+        and code.co_filename == getattr(module, "__file__", None)
+        and code.co_names == _EXCEPTION_MIDDLEWARE_NAMES
+        and isinstance(getattr(app, "_status_handlers", None), dict)
+    )
 
 
 def _log_started(error: CircuitOpenError, scope: Scope) -> None:
