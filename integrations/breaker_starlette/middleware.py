@@ -11,11 +11,15 @@ import sys
 import types
 from collections.abc import Awaitable, Mapping
 
-from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+try:  # private to Starlette: absent in a version that moved it, then nothing is absorbed
+    from starlette._exception_handler import wrap_app_handling_exceptions
+except ImportError:  # pragma: no cover - depends on the installed Starlette
+    wrap_app_handling_exceptions = None  # type: ignore[assignment]
 
 from breaker_core import CircuitOpenError, ConfigurationError, Registry
 from breaker_core.extension import Clock
@@ -392,7 +396,8 @@ def _absorbs(app: ExceptionMiddleware) -> bool:
     code = getattr(type(app).__call__, "__code__", None)
     module = sys.modules.get(ExceptionMiddleware.__module__)
     return (
-        isinstance(code, types.CodeType)
+        wrap_app_handling_exceptions is not None
+        and isinstance(code, types.CodeType)
         and module is not None
         and code.co_filename == getattr(module, "__file__", None)
         and code.co_names == _EXCEPTION_MIDDLEWARE_NAMES

@@ -173,3 +173,17 @@ async def test_a_subclass_overriding_call_is_awaited(clock: Any) -> None:
     await app(scope, receive, send)
     assert calls == ["http"]
     assert sent[0]["status"] == 200
+
+
+@pytest.mark.parametrize("present", [True, False])
+def test_the_exception_middleware_is_absorbed_only_with_starlettes_private_handler_wrapper(
+    clock: Any, backend: str, monkeypatch: pytest.MonkeyPatch, present: bool
+) -> None:
+    """Starlette's ``wrap_app_handling_exceptions`` is private: without it nothing is absorbed."""
+    from breaker_starlette import middleware
+
+    if not present:
+        monkeypatch.setattr(middleware, "wrap_app_handling_exceptions", None)
+    assert middleware._absorbs(ExceptionMiddleware(_app(None))) is present
+    registry = Registry.from_settings(SETTINGS, clock=clock)
+    assert _answers(_app(registry), backend) == _answers(_app(None), backend)
