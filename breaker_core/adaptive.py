@@ -90,6 +90,14 @@ class AdaptiveLimit:
     it (a slower call's finish, the stall rule past :data:`MIN_OVERDUE`,
     :attr:`overdue_after`) or when :data:`QUEUED` are waiting. Every decision is
     the one learning each latency at once would make.
+
+    The breaker's call forms (``call``, ``call_async``) and its closed admission
+    and lean success (``_admit_closed``, ``_finish``, which attempts use) do two
+    common cases themselves, under the breaker's lock, with no call of these
+    methods: :meth:`try_admit` on an idle limit (nothing in flight) and
+    :meth:`finish` of a call in time once learned (the latency queued). A change
+    to either case here must be made there too; the tests hold all of them to a
+    copy of the limit that learns each latency at once, on random histories.
     """
 
     __slots__ = (
@@ -164,8 +172,20 @@ class AdaptiveLimit:
             self._quiet_since = now  # a busy spell starts: its first call is the oldest
             self.in_flight = 1
             return True
-        if in_flight >= self.allowed(now):
+        # As ``in_flight >= self.allowed(now)``, without its calls: the cap first
+        # (``n >= int(limit)`` is ``n + 1 > limit``), then the stall rule (see stalled).
+        if in_flight + 1 > self.limit:
             return False
+        if in_flight >= FLOOR:
+            if self._failed_late:
+                return False
+            if self._samples > 0:
+                quiet = now - self._quiet_since
+                if quiet > MIN_OVERDUE:
+                    if self._queued:
+                        self._fold()
+                    if quiet > self._overdue:
+                        return False
         self.in_flight = in_flight + 1
         return True
 
@@ -230,12 +250,18 @@ class AdaptiveLimit:
         usual = self._latency
         assert usual is not None  # only latencies after the first are queued
         deviation = self._deviation
+        tolerance = TOLERANCE
         for latency in queued:
-            # Learned slowly: a slow spell must not become the norm at once.
-            ceiling = TOLERANCE * usual
-            error = (latency if latency < ceiling else ceiling) - usual
-            usual = usual + error / 8.0
-            deviation = deviation + ((error if error >= 0.0 else -error) - deviation) / 4.0
+            # Learned slowly: a slow spell must not become the norm at once. The weights
+            # are powers of two, so ``x * 0.125`` is ``x / 8`` exactly (and ``x * 0.25``
+            # is ``x / 4``); ``d - (e + d) * 0.25`` is ``d + (-e - d) / 4`` exactly.
+            ceiling = tolerance * usual
+            error = latency - usual if latency < ceiling else ceiling - usual
+            usual += error * 0.125
+            if error >= 0.0:
+                deviation += (error - deviation) * 0.25
+            else:
+                deviation -= (error + deviation) * 0.25
         queued.clear()
         self._latency = usual
         self._deviation = deviation

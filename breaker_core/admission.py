@@ -61,7 +61,10 @@ class Admission(Sharing):
             lock = self._lock
             lock.acquire()
             try:
-                if not limit.try_admit(now):
+                if limit.in_flight <= 0:  # AdaptiveLimit.try_admit's first case, inline
+                    limit._quiet_since = now
+                    limit.in_flight = 1
+                elif not limit.try_admit(now):
                     return None
             finally:
                 lock.release()

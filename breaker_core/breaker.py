@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import functools
 import json
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
 
+from breaker_core.adaptive import CEILING, MIN_OVERDUE, QUEUED, AdaptiveLimit
 from breaker_core.attempt import Attempt
 from breaker_core.awaitables import is_async_callable
 from breaker_core.clock import Clock
@@ -24,7 +26,9 @@ from breaker_core.config import BreakerConfig
 from breaker_core.controls import BreakerControls
 from breaker_core.errors import CircuitOpenError, ConfigurationError
 from breaker_core.events import Listener
-from breaker_core.phase import _OPEN
+from breaker_core.history import LATENCY_AT as _LATENCY_AT
+from breaker_core.history import LATENCY_BOUNDS
+from breaker_core.phase import _CLOSED, _OPEN, _SUCCESS, _Phase
 
 __all__ = ["CircuitBreaker", "is_async_callable"]
 
@@ -187,16 +191,123 @@ class CircuitBreaker(BreakerControls):
             else:
                 self._count_success(phase, now)
             return result
-        return self._call(fn, args, kwargs)
+        limit = self._limit
+        if limit is None:
+            return self._call(fn, args, kwargs)
+        return self._call_limited(fn, args, kwargs, phase, limit)
+
+    def _call_limited(
+        self,
+        fn: Callable[..., R],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        phase: _Phase,
+        limit: AdaptiveLimit,
+    ) -> R:
+        """:meth:`call` with ``max_concurrent="auto"`` (the default for HTTP dependencies).
+
+        Admitted, timed and, on the lean path, counted here, with no call of the
+        general path's; the limit's common cases inline (see :class:`AdaptiveLimit`):
+        an idle limit admits at once, a call finished in time queues its latency.
+        A method of its own, so that :meth:`call`'s frame stays small.
+        """
+        clock = self._clock
+        start = clock()
+        lock = self._lock
+        lock.acquire()
+        try:
+            if limit.in_flight <= 0:
+                limit._quiet_since = start
+                limit.in_flight = 1
+                admitted = True
+            else:
+                admitted = limit.try_admit(start)
+        finally:
+            lock.release()
+        if not admitted:
+            return self._call_waiting(fn, args, kwargs)
+        gen = phase.gen
+        try:
+            if kwargs:
+                result = fn(*args, **kwargs)
+            elif args:
+                result = fn(*args)
+            else:
+                result = fn()
+        except BaseException as exc:
+            try:
+                self._finish_error(gen, start, exc)
+            except BaseException:  # a listener's: logged, the call's own wins
+                pass
+            raise
+        if self._lean_read is not None:
+            self._finish(gen, start, result)
+            return result
+        now = clock()
+        duration = now - start
+        lock.acquire()
+        try:
+            if duration <= MIN_OVERDUE and limit._learned and duration >= 0.0:
+                busy = limit.in_flight
+                limit.in_flight = busy - 1 if busy > 0 else 0
+                limit._quiet_since = now
+                limit._failed_late = False
+                if busy + busy >= limit.limit:
+                    grown = limit.limit + 1.0
+                    limit.limit = grown if grown < CEILING else float(CEILING)
+                queued = limit._queued
+                queued.append(duration)
+                if len(queued) >= QUEUED:
+                    limit._fold()
+            else:
+                limit.finish(duration, now)
+            current = self._phase
+            counted = current is phase or (gen == current.gen and current.state is _CLOSED)
+            if counted:
+                tally = current.tally
+                if now < tally.until:
+                    next(tally.count)
+                else:
+                    window = self._window
+                    window.add_success(now)
+                    tally.until = window.end
+                history = self._history
+                if now < history.end and now >= history.start:
+                    history.latest[_LATENCY_AT + bisect_left(LATENCY_BOUNDS, duration)] += 1
+                else:
+                    history.duration(now, duration)
+        finally:
+            lock.release()
+        bulkhead = self._bulkhead
+        if bulkhead.waiters:  # type: ignore[union-attr]
+            bulkhead.wake_one()  # type: ignore[union-attr]
+        if not counted:
+            self._settle(gen, _SUCCESS, now, duration, None)
+        return result
+
+    def _call_waiting(
+        self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> R:
+        """The general path of a call not admitted at once: it waits for a slot or is rejected."""
+        ticket = self._admit()
+        start = self._clock() if self._timed else None
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            try:
+                self._finish_error(ticket, start, exc)
+            except BaseException:  # a listener's: logged, the call's own wins
+                pass
+            raise
+        self._finish(ticket, start, result)
+        return result
 
     def _call(self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
         """The general path of :meth:`call`: admission, timing, judging, events."""
         quick = self._admit_closed()
         if quick is None:
-            ticket = self._admit()
-            start = self._clock() if self._timed else None
-        else:
-            ticket, start = quick
+            return self._call_waiting(fn, args, kwargs)
+        ticket, start = quick
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
@@ -287,7 +398,110 @@ class CircuitBreaker(BreakerControls):
             else:
                 self._count_success(phase, now)
             return result
-        return await self._call_async(fn, args, kwargs)
+        limit = self._limit
+        if limit is None:
+            return await self._call_async(fn, args, kwargs)
+        return await self._call_limited_async(fn, args, kwargs, phase, limit)
+
+    async def _call_limited_async(
+        self,
+        fn: Callable[..., Awaitable[R]],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        phase: _Phase,
+        limit: AdaptiveLimit,
+    ) -> R:
+        """:meth:`call_async` with ``max_concurrent="auto"``: as :meth:`_call_limited`."""
+        clock = self._clock
+        start = clock()
+        lock = self._lock
+        lock.acquire()
+        try:
+            if limit.in_flight <= 0:
+                limit._quiet_since = start
+                limit.in_flight = 1
+                admitted = True
+            else:
+                admitted = limit.try_admit(start)
+        finally:
+            lock.release()
+        if not admitted:
+            return await self._call_waiting_async(fn, args, kwargs)
+        gen = phase.gen
+        try:
+            if kwargs:
+                result = await fn(*args, **kwargs)
+            elif args:
+                result = await fn(*args)
+            else:
+                result = await fn()
+        except BaseException as exc:
+            try:
+                self._finish_error(gen, start, exc)
+            except BaseException:  # a listener's: logged, the call's own wins
+                pass
+            raise
+        if self._lean_read is not None:
+            self._finish(gen, start, result)
+            return result
+        now = clock()
+        duration = now - start
+        lock.acquire()
+        try:
+            if duration <= MIN_OVERDUE and limit._learned and duration >= 0.0:
+                busy = limit.in_flight
+                limit.in_flight = busy - 1 if busy > 0 else 0
+                limit._quiet_since = now
+                limit._failed_late = False
+                if busy + busy >= limit.limit:
+                    grown = limit.limit + 1.0
+                    limit.limit = grown if grown < CEILING else float(CEILING)
+                queued = limit._queued
+                queued.append(duration)
+                if len(queued) >= QUEUED:
+                    limit._fold()
+            else:
+                limit.finish(duration, now)
+            current = self._phase
+            counted = current is phase or (gen == current.gen and current.state is _CLOSED)
+            if counted:
+                tally = current.tally
+                if now < tally.until:
+                    next(tally.count)
+                else:
+                    window = self._window
+                    window.add_success(now)
+                    tally.until = window.end
+                history = self._history
+                if now < history.end and now >= history.start:
+                    history.latest[_LATENCY_AT + bisect_left(LATENCY_BOUNDS, duration)] += 1
+                else:
+                    history.duration(now, duration)
+        finally:
+            lock.release()
+        bulkhead = self._bulkhead
+        if bulkhead.waiters:  # type: ignore[union-attr]
+            bulkhead.wake_one()  # type: ignore[union-attr]
+        if not counted:
+            self._settle(gen, _SUCCESS, now, duration, None)
+        return result
+
+    async def _call_waiting_async(
+        self, fn: Callable[..., Awaitable[R]], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> R:
+        """As :meth:`_call_waiting`, awaiting a slot."""
+        ticket = await self._admit_async()
+        start = self._clock() if self._timed else None
+        try:
+            result = await fn(*args, **kwargs)
+        except BaseException as exc:
+            try:
+                self._finish_error(ticket, start, exc)
+            except BaseException:  # a listener's: logged, the call's own wins
+                pass
+            raise
+        self._finish(ticket, start, result)
+        return result
 
     async def _call_async(
         self, fn: Callable[..., Awaitable[R]], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -295,10 +509,8 @@ class CircuitBreaker(BreakerControls):
         """The general path of :meth:`call_async`."""
         quick = self._admit_closed()
         if quick is None:
-            ticket = await self._admit_async()
-            start = self._clock() if self._timed else None
-        else:
-            ticket, start = quick
+            return await self._call_waiting_async(fn, args, kwargs)
+        ticket, start = quick
         try:
             result = await fn(*args, **kwargs)
         except BaseException as exc:

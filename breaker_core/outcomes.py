@@ -13,6 +13,7 @@ import logging
 import sys
 from bisect import bisect_left
 
+from breaker_core.adaptive import CEILING, MIN_OVERDUE, QUEUED
 from breaker_core.admission import Admission
 from breaker_core.events import Event, dispatch
 from breaker_core.history import LATENCY_AT as _LATENCY_AT
@@ -165,7 +166,26 @@ class Outcomes(Admission):
             lock.acquire()
             try:
                 if limit is not None:
-                    limit.finish(duration, now)
+                    if (
+                        duration is not None
+                        and duration <= MIN_OVERDUE
+                        and limit._learned
+                        and duration >= 0.0
+                    ):
+                        # AdaptiveLimit.finish's in-time case, inline (as in the call forms).
+                        busy = limit.in_flight
+                        limit.in_flight = busy - 1 if busy > 0 else 0
+                        limit._quiet_since = now
+                        limit._failed_late = False
+                        if busy + busy >= limit.limit:
+                            grown = limit.limit + 1.0
+                            limit.limit = grown if grown < CEILING else float(CEILING)
+                        queued = limit._queued
+                        queued.append(duration)
+                        if len(queued) >= QUEUED:
+                            limit._fold()
+                    else:
+                        limit.finish(duration, now)
                 phase = self._phase
                 counted = ticket == phase.gen and phase.state is _CLOSED
                 if counted:

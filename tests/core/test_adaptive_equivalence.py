@@ -1,7 +1,7 @@
 """``max_concurrent="auto"`` decides as the limit did before its latencies could be queued.
 
 Random histories of admissions and finishes (in time, late, failed, timed out,
-cancelled; through attempts, ``Attempt.try_enter_detached`` and ``call``) run
+cancelled; through attempts, ``Attempt.try_enter_detached``, ``call`` and ``call_async``) run
 through a breaker and through :class:`tests.adaptive_reference.ReferenceLimit`,
 the limit as it was on main at b282448, side by side: every admission decision,
 the limit, the calls in flight, ``overdue_after`` and the stall rule must agree,
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable, Coroutine, Generator
 
 import pytest
 
@@ -47,6 +48,61 @@ def _pause(rng: random.Random) -> float:
     return rng.uniform(0.0, 2.0)
 
 
+def _awaitable(work: Callable[[], None]) -> Callable[[], Coroutine[None, None, None]]:
+    async def run() -> None:
+        work()
+
+    return run
+
+
+def _run_at_once(coroutine: Coroutine[None, None, None]) -> None:
+    """Run a coroutine that never waits (no event loop needed): ``call_async``'s own path."""
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        return
+    coroutine.close()
+    raise AssertionError("the call waited")
+
+
+class _Suspend:
+    """Awaited, suspends its coroutine once (no event loop: the test resumes it)."""
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield
+
+
+async def _suspended() -> None:
+    await _Suspend()
+
+
+def _finish_attempt(attempt: Attempt, kind: float) -> None:
+    """Exit a held attempt: in time or late (0.7), failed (0.1), timed out, cancelled."""
+    if kind < 0.70:
+        attempt.__exit__(None, None, None)
+    elif kind < 0.80:
+        attempt.fail()
+        attempt.__exit__(None, None, None)
+    elif kind < 0.93:
+        attempt.__exit__(TimeoutError, TimeoutError("timed out"), None)
+    else:
+        attempt.__exit__(asyncio.CancelledError, asyncio.CancelledError(), None)
+
+
+def _finish_call(call: Coroutine[None, None, None], kind: float) -> None:
+    """Resume a suspended ``call_async``: it returns (0.7), raises (0.23) or is cancelled."""
+    try:
+        if kind < 0.70:
+            call.send(None)
+        elif kind < 0.93:
+            call.throw(TimeoutError("timed out"))
+        else:
+            call.throw(asyncio.CancelledError())
+    except (StopIteration, TimeoutError, asyncio.CancelledError):
+        return
+    raise AssertionError("the call did not finish")
+
+
 def _agree(breaker: CircuitBreaker, reference: ReferenceLimit, now: float, where: str) -> None:
     limit = _limit(breaker)
     assert limit.in_flight == reference.in_flight, where
@@ -64,54 +120,77 @@ def _run(seed: int, listened: bool) -> tuple[int, int]:
     if listened:
         breaker.add_listener(lambda event: None)
     reference = ReferenceLimit()
-    held: list[tuple[Attempt, float]] = []
+    # In flight between steps: attempts, and calls of call_async suspended inside the callee.
+    held: list[tuple[Attempt | Coroutine[None, None, None], float]] = []
     queued = refused = 0
+
+    def admit(where: str) -> None:
+        """Admit an attempt or a suspended ``call_async``, held for later."""
+        nonlocal refused
+        now = clock()
+        expected = reference.try_admit(now)
+        try:
+            if rng.random() < 0.3:
+                call = breaker.call_async(_suspended)
+                try:
+                    call.send(None)  # admitted, then suspended in the callee
+                except BaseException:
+                    call.close()
+                    raise
+                held.append((call, now))
+            else:
+                held.append((enter_detached(breaker, at_once_first=rng.random() < 0.5), now))
+        except BulkheadFullError:
+            assert not expected, where
+            refused += 1
+        else:
+            assert expected, where
+
     for step in range(STEPS):
         where = f"seed {seed}, step {step}"
         clock.advance(_pause(rng))
         now = clock()
         op = rng.random()
-        if op < 0.40:  # admit an attempt, held for later
-            expected = reference.try_admit(now)
-            try:
-                attempt = enter_detached(breaker, at_once_first=rng.random() < 0.5)
-            except BulkheadFullError:
-                assert not expected, where
-                refused += 1
-            else:
-                assert expected, where
-                held.append((attempt, now))
+        if op < 0.40:  # admit an attempt or a call, held for later
+            admit(where)
         elif op < 0.80 and held:  # finish one of them
-            attempt, start = held.pop(rng.randrange(len(held)))
+            entry, start = held.pop(rng.randrange(len(held)))
             latency = now - start
             kind = rng.random()
-            if kind < 0.70:
-                attempt.__exit__(None, None, None)
-                reference.finish(latency, now)
-            elif kind < 0.80:
-                attempt.fail()
-                attempt.__exit__(None, None, None)
-                reference.finish(latency, now, True)
-            elif kind < 0.93:
-                error = TimeoutError("timed out")
-                attempt.__exit__(TimeoutError, error, None)
-                reference.finish(latency, now, True)
+            if isinstance(entry, Attempt):
+                _finish_attempt(entry, kind)
             else:
-                cancelled = asyncio.CancelledError()
-                attempt.__exit__(asyncio.CancelledError, cancelled, None)
+                _finish_call(entry, kind)
+            if kind < 0.70:
+                reference.finish(latency, now)
+            elif kind < 0.93:  # failed, or timed out
+                reference.finish(latency, now, True)
+            else:  # cancelled
                 reference.finish(None, now, True)
         elif op < 0.92:  # a whole call: admitted at now, finished after a pause
             expected = reference.try_admit(now)
             pause = _pause(rng)
             failing = rng.random() < 0.1
+            inner = rng.random() < 0.3
 
-            def work(pause: float = pause, failing: bool = failing) -> None:
-                clock.advance(pause)
+            def work(
+                pause: float = pause,
+                failing: bool = failing,
+                inner: bool = inner,
+                where: str = where,
+            ) -> None:
+                clock.advance(pause / 2)
+                if inner:  # another admission while this call is in flight
+                    admit(where)
+                clock.advance(pause / 2)
                 if failing:
                     raise _Boom
 
             try:
-                breaker.call(work)
+                if rng.random() < 0.5:
+                    breaker.call(work)
+                else:
+                    _run_at_once(breaker.call_async(_awaitable(work)))
             except BulkheadFullError:
                 assert not expected, where
                 refused += 1
@@ -125,8 +204,11 @@ def _run(seed: int, listened: bool) -> tuple[int, int]:
             _agree(breaker, reference, clock(), where)
         queued = max(queued, len(_limit(breaker)._queued))
     _agree(breaker, reference, clock(), f"seed {seed}, end")
-    for attempt, _ in held:
-        attempt.__exit__(None, None, None)
+    for entry, _ in held:
+        if isinstance(entry, Attempt):
+            entry.__exit__(None, None, None)
+        else:
+            _finish_call(entry, 0.0)
     return queued, refused
 
 
