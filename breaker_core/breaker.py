@@ -240,7 +240,17 @@ class CircuitBreaker(BreakerControls):
             except BaseException:  # a listener's: logged, the call's own wins
                 pass
             raise
-        if self._lean_read is not None:
+        # Settled here while lean: None, or gated listeners whose gate (read inline,
+        # as in call) is shut for this call; else by the general path.
+        read = self._lean_read
+        if read is not None and (
+            not read
+            or (
+                (seen := read())
+                and seen is not self._gate.quiet  # type: ignore[union-attr]
+                and self._gate.opens(seen)  # type: ignore[union-attr]
+            )
+        ):
             self._finish(gen, start, result)
             return result
         now = clock()
@@ -441,7 +451,17 @@ class CircuitBreaker(BreakerControls):
             except BaseException:  # a listener's: logged, the call's own wins
                 pass
             raise
-        if self._lean_read is not None:
+        # Settled here while lean: None, or gated listeners whose gate (read inline,
+        # as in call) is shut for this call; else by the general path.
+        read = self._lean_read
+        if read is not None and (
+            not read
+            or (
+                (seen := read())
+                and seen is not self._gate.quiet  # type: ignore[union-attr]
+                and self._gate.opens(seen)  # type: ignore[union-attr]
+            )
+        ):
             self._finish(gen, start, result)
             return result
         now = clock()
