@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.interleaved import spread
 from example_apps.scenario.faultproxy import PG_HOST, PG_PORT, postgres_unavailable
 
 __all__ = ["DB_FULL", "DB_QUICK", "DB_TARGET", "DbPlan", "db_table", "db_verdicts", "time_db"]
@@ -252,21 +253,6 @@ def _measure(sides: dict[str, _Side], plan: DbPlan) -> _Samples:
     return _Samples(wall, cpu, time.monotonic() - started)
 
 
-def _spread(values: Sequence[float]) -> dict[str, float]:
-    """Median, quartiles, min and max of ``values``."""
-    if len(values) >= 2:
-        low, _, high = statistics.quantiles(values, n=4, method="inclusive")
-    else:
-        low = high = values[0]
-    return {
-        "median": statistics.median(values),
-        "q1": low,
-        "q3": high,
-        "min": min(values),
-        "max": max(values),
-    }
-
-
 def _ratios(samples: _Samples, top: str, bottom: str) -> list[float]:
     return [t / b for t, b in zip(samples.wall[top], samples.wall[bottom], strict=True)]
 
@@ -281,8 +267,8 @@ def _rounded(spread: dict[str, float], digits: int) -> dict[str, float]:
 
 def _pair(samples: _Samples, pair: str) -> dict[str, Any]:
     plain, timeout, guarded = (f"{pair}_{side}" for side in SIDES)
-    guard = _spread(_ratios(samples, guarded, timeout))
-    cpu_added = _spread(_cpu_added(samples, guarded, timeout))
+    guard = spread(_ratios(samples, guarded, timeout))
+    cpu_added = spread(_cpu_added(samples, guarded, timeout))
     return {
         "noop_median_ns": None,
         "noop_ratio": None,
@@ -309,9 +295,7 @@ def _noop(samples: _Samples) -> dict[str, Any]:
         "noop_ratio": round(
             statistics.median(_ratios(samples, "django_noop", "django_timeout")), 4
         ),
-        "noop_ratio_spread": _rounded(
-            _spread(_ratios(samples, "django_noop", "django_timeout")), 4
-        ),
+        "noop_ratio_spread": _rounded(spread(_ratios(samples, "django_noop", "django_timeout")), 4),
         "noop_cpu_added_ns": round(
             statistics.median(_cpu_added(samples, "django_noop", "django_timeout")), 1
         ),
