@@ -191,7 +191,7 @@ def test_a_killed_connection_counts(guarded):
         with psycopg.connect(
             host=PG_HOST, port=int(PG_PORT), user="postgres", dbname="test", autocommit=True
         ) as admin:
-            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
     else:
         pid = query(guarded, "SELECT CONNECTION_ID()")[0][0]
         mysqldb = need_mysqldb()

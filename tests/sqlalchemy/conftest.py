@@ -107,13 +107,17 @@ def pid_sql(driver: str) -> str:
 
 
 def kill(driver: str, pid: int) -> None:
-    """End the server session ``pid`` from an admin connection (pg_terminate_backend, KILL)."""
+    """End the server session ``pid`` from an admin connection (pg_terminate_backend, KILL).
+
+    PostgreSQL's terminate waits (up to 5 s) until the session has ended, so a
+    caller's next statement meets a closed session, not one still ending.
+    """
     if DRIVERS[driver][0] == "postgresql":
         psycopg = need_module("psycopg")
         with psycopg.connect(
             host=PG_HOST, port=int(PG_PORT), user="postgres", dbname="test", autocommit=True
         ) as admin:
-            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
         return
     pymysql = need_module("pymysql")
     admin = pymysql.connect(host=MARIADB_HOST, port=int(MARIADB_PORT), user="root")
