@@ -33,7 +33,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from breaker_core import db_statement
-from breaker_core.db_statement import UNKNOWN as _UNKNOWN
 from breaker_core.db_statement import is_failure
 from breaker_core.db_timeouts import connect_options, statement_timeout_sql
 from breaker_core.db_watchdog import Watch, Watchdog, cut, socket_fd, watchdog, watchdog_delay
@@ -114,7 +113,16 @@ class Statements:
     own, kept for the next one.
     """
 
-    __slots__ = ("_delay", "_free", "_has_socket", "_socket_of", "breaker", "fn")
+    __slots__ = (
+        "_delay",
+        "_direct",
+        "_free",
+        "_has_socket",
+        "_socket_of",
+        "_stale",
+        "breaker",
+        "fn",
+    )
 
     def __init__(
         self,
@@ -126,9 +134,15 @@ class Statements:
         self.fn = fn
         """What :meth:`handle` calls (not needed for :meth:`run`)."""
         self._socket_of = socket_of
-        # The watchdog's delay; None: nothing watched (no timeout or no socket); _UNKNOWN:
-        # worked out at the next statement.
-        self._delay: float | object | None = _UNKNOWN
+        # The watchdog's delay (None: nothing watched: no timeout or no socket), as last
+        # worked out; _stale: to be worked out again at the next statement (at first, and
+        # after follow()). Never unset once known, so a statement that races follow() runs
+        # with the delay before it.
+        self._delay: float | None = None
+        self._stale = True
+        # The breaker while the statements may take the one-frame closed path of run and
+        # handle (their first test); None while the delay is stale, and with a bulkhead.
+        self._direct: CircuitBreaker | None = None
         self._has_socket: bool | None = None  # None: not known before the first statement
         self._free: deque[Watch] = deque()  # slots not in use
 
@@ -137,33 +151,33 @@ class Statements:
 
     def _run(self, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
         """:meth:`run` through ``breaker.call``: not closed, not plain, or not known yet."""
-        delay = self._delay
-        if delay is _UNKNOWN:
-            delay = self._follow(args)
+        delay = self._follow(args) if self._stale else self._delay
         if delay is None:
             result = self.breaker.call(_judged, fn, args)
         else:
-            result = self.breaker.call(_watched, fn, args, self)
+            result = self.breaker.call(_watched, fn, args, self, delay)
         if type(result) is _Answered:
             raise result.error
         return result  # type: ignore[no-any-return]
 
     def follow(self) -> None:
         """Read the breaker's ``timeout`` again at the next statement (it was reconfigured)."""
-        self._delay = _UNKNOWN
+        self._stale = True
+        self._direct = None
 
     @property
     def delay(self) -> float | None:
         """The watchdog's delay for the statements (None: not watched); known after the first."""
-        delay = self._delay
-        return None if delay is _UNKNOWN else delay  # type: ignore[return-value]
+        return None if self._stale else self._delay
 
     def _follow(self, args: tuple[Any, ...]) -> float | None:
         if self._has_socket is None:
             self._has_socket = self._socket_of(args) is not None
         timeout = self.breaker.config.timeout
         delay = watchdog_delay(timeout) if timeout is not None and self._has_socket else None
-        self._delay = delay
+        self._delay = delay  # before _direct: a statement that finds _direct finds this delay
+        self._stale = False
+        self._direct = db_statement.direct(self.breaker)
         return delay
 
     def _slot(self) -> Watch:
@@ -180,14 +194,16 @@ def _judged(fn: Callable[..., R], args: tuple[Any, ...]) -> Any:
         return _Answered(error)
 
 
-def _watched(fn: Callable[..., R], args: tuple[Any, ...], statements: Statements) -> Any:
+def _watched(
+    fn: Callable[..., R], args: tuple[Any, ...], statements: Statements, delay: float
+) -> Any:
     """``fn(*args)`` judged, with a watch slot armed: inline, no call per arm or disarm."""
     free = statements._free
     try:
         slot = free.pop()
     except IndexError:
         slot = statements._slot()
-    deadline = _clock() + statements._delay  # type: ignore[operator]
+    deadline = _clock() + delay
     slot.deadline = deadline
     slot.args = args
     if deadline < watchdog.wake_at:

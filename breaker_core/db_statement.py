@@ -32,19 +32,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from breaker_core.db_watchdog import watchdog
-from breaker_core.phase import _CLOSED
 
 if TYPE_CHECKING:
     from breaker_core.breaker import CircuitBreaker
     from breaker_core.db_watchdog import Watch
     from breaker_core.phase import _Phase
 
-__all__ = ["UNKNOWN", "handle", "is_failure", "run"]
+__all__ = ["direct", "handle", "is_failure", "run"]
 
 R = TypeVar("R")
-
-UNKNOWN = object()
-"""A ``Statements``' delay before its first statement or after ``follow()``: worked out next."""
 
 _clock = watchdog.clock
 
@@ -54,7 +50,8 @@ class _Statements(Protocol):
 
     breaker: CircuitBreaker
     fn: Callable[..., Any]
-    _delay: float | object | None
+    _direct: CircuitBreaker | None
+    _delay: float | None
     _free: deque[Watch]
 
     def _slot(self) -> Watch: ...
@@ -93,6 +90,17 @@ def is_failure(exc: BaseException) -> bool:
     return verdict
 
 
+def direct(breaker: CircuitBreaker) -> CircuitBreaker | None:
+    """``breaker`` if its statements may take :func:`run`'s own closed path, else None.
+
+    None with a bulkhead (``max_concurrent``): its slots are taken in
+    ``breaker.call``. A breaker keeps its bulkhead for life (``max_concurrent``
+    cannot change on a live breaker), so this is asked once per ``Statements``
+    and timeout, not per statement.
+    """
+    return breaker if breaker._tokens is None else None
+
+
 def run(statements: _Statements, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
     """``fn(*args)`` under the breaker, watched; an error that is not a failure is raised.
 
@@ -103,17 +111,13 @@ def run(statements: _Statements, fn: Callable[..., R], args: tuple[Any, ...]) ->
     Raises:
         CircuitOpenError: the breaker is open; ``fn`` is not called (nothing is sent).
     """
-    breaker = statements.breaker
-    phase = breaker._phase
-    delay = statements._delay
-    if (
-        phase.state is not _CLOSED
-        or breaker._fast_read is not None
-        or breaker._holding
-        or breaker._tokens is not None
-        or delay is UNKNOWN
-    ):
+    breaker = statements._direct
+    if breaker is None:  # the delay to be worked out, or a bulkhead
         return statements._run(fn, args)
+    phase = breaker._phase
+    if not phase.closed or breaker._fast_read is not None or breaker._holding:
+        return statements._run(fn, args)
+    delay = statements._delay
     if delay is None:
         try:
             result = fn(*args)
@@ -122,8 +126,11 @@ def run(statements: _Statements, fn: Callable[..., R], args: tuple[Any, ...]) ->
             raise
     else:
         free = statements._free  # a deque: pop and append are atomic and allocate nothing
-        slot = free.pop() if free else statements._slot()
-        deadline = _clock() + delay  # type: ignore[operator]
+        try:
+            slot = free.pop()
+        except IndexError:  # more statements in flight at once than ever before
+            slot = statements._slot()
+        deadline = _clock() + delay
         slot.deadline = deadline
         slot.args = args
         if deadline < watchdog.wake_at:
@@ -159,18 +166,15 @@ def handle(statements: _Statements, *args: Any) -> bool:
     Raises:
         CircuitOpenError: the breaker is open; ``fn`` is not called (nothing is sent).
     """
-    breaker = statements.breaker
-    phase = breaker._phase
-    delay = statements._delay
-    if (
-        phase.state is not _CLOSED
-        or breaker._fast_read is not None
-        or breaker._holding
-        or breaker._tokens is not None
-        or delay is UNKNOWN
-    ):
+    breaker = statements._direct
+    if breaker is None:  # the delay to be worked out, or a bulkhead
         statements._run(statements.fn, args)
         return True
+    phase = breaker._phase
+    if not phase.closed or breaker._fast_read is not None or breaker._holding:
+        statements._run(statements.fn, args)
+        return True
+    delay = statements._delay
     if delay is None:
         try:
             statements.fn(*args)
@@ -179,8 +183,11 @@ def handle(statements: _Statements, *args: Any) -> bool:
             raise
     else:
         free = statements._free
-        slot = free.pop() if free else statements._slot()
-        deadline = _clock() + delay  # type: ignore[operator]
+        try:
+            slot = free.pop()
+        except IndexError:
+            slot = statements._slot()
+        deadline = _clock() + delay
         slot.deadline = deadline
         slot.args = args
         if deadline < watchdog.wake_at:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from breaker_core import CircuitBreaker, CircuitOpenError
+from breaker_core import BulkheadFullError, CircuitBreaker, CircuitOpenError
 from breaker_core import database as db
 
 
@@ -228,6 +228,45 @@ def test_statements_count_every_outcome_as_breaker_call_does(
     assert len(general) == expected
     assert heard["ours"] == heard["reference"]
     assert ("failure" in heard["ours"]) is listening
+
+
+@pytest.mark.parametrize("form", ["run", "handle"])
+def test_statements_of_a_breaker_with_a_bulkhead_take_its_slots(form):
+    """With ``max_concurrent``, every statement goes through ``breaker.call``'s bulkhead.
+
+    One slot: a statement run inside another (each watched, so known to the
+    Statements after the first) finds it taken and is refused, every time.
+    """
+    breaker = CircuitBreaker("db", timeout=5.0, max_concurrent=1)
+    a, b = socket.socketpair()
+    refused: list[type[BaseException]] = []
+
+    def call(fn: Any, *args: object) -> object:  # handle's fn
+        return fn(*args)
+
+    statements = db.Statements(breaker, lambda args: a.fileno(), call)
+
+    def statement(fn: Any) -> None:
+        if form == "run":
+            statements.run(fn, ())
+        else:
+            assert statements.handle(fn) is True
+
+    def outer() -> None:
+        try:
+            statement(lambda: "inner")
+        except BulkheadFullError as error:
+            refused.append(type(error))
+
+    try:
+        for _ in range(4):
+            statement(outer)
+    finally:
+        a.close()
+        b.close()
+    assert statements.delay == db.watchdog_delay(5.0)
+    assert refused == [BulkheadFullError] * 4
+    assert breaker.snapshot()["calls"] == 4
 
 
 def test_statements_ask_for_a_socket_once_then_only_to_cut():
