@@ -33,6 +33,10 @@ the first is known no call in flight is judged late.
 
 A call refused by the limit is rejected as by a full bulkhead
 (:class:`~breaker_core.BulkheadFullError`); ``max_wait`` applies the same way.
+While the dependency is stalled (:meth:`AdaptiveLimit.stalled`), the limit
+holds the breaker's refusals of closed calls (:meth:`AdaptiveLimit.hold_refusal`):
+if the stall ends with a call that failed late, they are confirmed and the
+breaker counts them as failures with it; any other end of the stall drops them.
 
 Layer: engine. Imports the standard library and other engine modules only.
 """
@@ -110,8 +114,13 @@ class AdaptiveLimit:
         "_quiet_since",
         "_samples",
         "_slowest",
+        "confirmed",
+        "confirmed_tag",
         "in_flight",
         "limit",
+        "refused",
+        "refused_since",
+        "refused_tag",
     )
 
     def __init__(self) -> None:
@@ -132,6 +141,42 @@ class AdaptiveLimit:
         self._quiet_since = 0.0
         # overdue_after, worked out again only when a latency is learned (see finish).
         self._overdue = MIN_OVERDUE
+        self.refused = 0
+        """Calls refused while stalled since the last finish, pending (see :meth:`hold_refusal`)."""
+        self.refused_since = 0.0  # the last finish (_quiet_since) before them
+        self.refused_tag = 0  # the caller's tag for them (the breaker's phase)
+        self.confirmed = 0
+        """Pending refusals a call that failed late confirmed, for the caller to count."""
+        self.confirmed_tag = 0
+
+    def hold_refusal(self, tag: int) -> None:
+        """Note a call refused while :meth:`stalled`: pending until the stall ends.
+
+        If the next call to finish failed late (a timeout: the stall confirmed),
+        the pending refusals move to :attr:`confirmed`, with their ``tag``, for
+        the caller to count as failures; any other finish (progress, a late
+        answer, a cancellation) drops them. A finish since the last refusal held
+        (or another ``tag``) starts a new count.
+        """
+        if self.refused_since != self._quiet_since or self.refused_tag != tag:
+            self.refused = 0
+            self.refused_since = self._quiet_since
+            self.refused_tag = tag
+        self.refused += 1
+
+    def _end_refusals(self, latency: float | None, failed: bool) -> None:
+        """A call finishes with refusals pending: confirm them (it failed late) or drop them."""
+        if (
+            failed
+            and latency is not None
+            and self.refused_since == self._quiet_since  # no finish since they were held
+            and latency > self.overdue_after
+        ):
+            if self.confirmed_tag != self.refused_tag:
+                self.confirmed = 0
+                self.confirmed_tag = self.refused_tag
+            self.confirmed += self.refused
+        self.refused = 0
 
     @property
     def overdue_after(self) -> float:
@@ -197,6 +242,8 @@ class AdaptiveLimit:
         """
         busy = self.in_flight
         self.in_flight = busy - 1 if busy > 0 else 0
+        if self.refused:
+            self._end_refusals(latency, failed)
         self._quiet_since = now
         if latency is None or latency < 0:
             return

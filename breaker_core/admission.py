@@ -89,7 +89,7 @@ class Admission(Sharing):
                 raise
             if not acquired:
                 self._give_back(ticket)
-                self._reject(bulkhead.retry_after, "bulkhead_full")
+                self._refuse(ticket, bulkhead.retry_after)
         return ticket
 
     async def _admit_async(self) -> Ticket:
@@ -108,7 +108,7 @@ class Admission(Sharing):
                 raise
             if not acquired:
                 self._give_back(ticket)
-                self._reject(bulkhead.retry_after, "bulkhead_full")
+                self._refuse(ticket, bulkhead.retry_after)
         return ticket
 
     async def _admit_in_thread(self) -> Ticket:
@@ -243,6 +243,30 @@ class Admission(Sharing):
         if view.state is _DISABLED:
             return True, None
         return True, view.gen
+
+    def _refuse(self, ticket: Ticket, retry_after: float) -> NoReturn:
+        """Reject a call its bulkhead refused (``BulkheadFullError``).
+
+        While an adaptive limit judges its dependency stalled (see
+        :meth:`AdaptiveLimit.stalled <breaker_core.adaptive.AdaptiveLimit.stalled>`),
+        its refusal of a closed call is held, pending: should the stall end
+        with a call that failed late (a timeout), the breaker counts the
+        pending refusals as failures with it (see ``Outcomes._settle``); any
+        other end of the stall drops them. A refusal of a busy but healthy
+        limit, of a fixed ``max_concurrent``, or of a probe is a rejection only.
+        """
+        limit = self._limit
+        if limit is not None and type(ticket) is int:
+            now = self._clock()
+            lock = self._lock
+            lock.acquire()
+            try:
+                if ticket == self._phase.gen and limit.stalled(now):
+                    limit.hold_refusal(ticket)
+            finally:
+                lock.release()
+            self._reject(retry_after, "bulkhead_full", now)
+        self._reject(retry_after, "bulkhead_full")
 
     def _reject(self, retry_after: float, reason: str, now: float | None = None) -> NoReturn:
         """Raise the rejection error, counting it and telling listeners first."""

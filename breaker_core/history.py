@@ -230,6 +230,17 @@ class History:
             if slow:
                 point[_SLOW] += 1
 
+    def refused(self, at: float) -> None:
+        """Take back a failure the window counts but no call made (a stalled limit's refusal).
+
+        ``at``: the middle of the window's bucket that counts it, where it will
+        be retired; counted among the rejections, not the calls.
+        """
+        self.failures -= 1
+        point = self._point(at)
+        if point is not None:
+            point[_FAILURES] -= 1
+
     def outcome(self, kind: str) -> None:
         """Count a slow call (``slow``) or an ignored one (``ignored``).
 

@@ -13,7 +13,7 @@ import logging
 import sys
 from bisect import bisect_left
 
-from breaker_core.adaptive import CEILING, MIN_OVERDUE, QUEUED
+from breaker_core.adaptive import CEILING, MIN_OVERDUE, QUEUED, AdaptiveLimit
 from breaker_core.admission import Admission
 from breaker_core.events import Event, dispatch
 from breaker_core.history import LATENCY_AT as _LATENCY_AT
@@ -32,6 +32,7 @@ from breaker_core.phase import (
     _Phase,
     _Probe,
 )
+from breaker_core.state import State
 
 __all__ = ["Outcomes"]
 
@@ -328,6 +329,9 @@ class Outcomes(Admission):
                             self._last_failure = exc
                             if wait is not None:
                                 coord.wait_hint(wait)
+                        limit = self._limit
+                        if limit is not None and limit.confirmed:
+                            self._count_confirmed(limit, phase, now, state)
                         if state is _CLOSED and local:
                             change = self._maybe_trip(now)
             elif isinstance(ticket, _Probe):
@@ -354,6 +358,34 @@ class Outcomes(Admission):
             # A listener's BaseException never hides the transition it caused.
             if change is not None:
                 self._announce(change)
+
+    def _count_confirmed(
+        self, limit: AdaptiveLimit, phase: _Phase, now: float, state: State
+    ) -> None:
+        """Count the refusals a stalled limit held and a late failure confirmed; lock held.
+
+        Each as the failure being settled is counted (the window, the shared
+        store, the trip policy), before the trip decision; not as a call the
+        history saw: they are among its rejections. Refusals of an earlier phase
+        are dropped.
+        """
+        count = limit.confirmed
+        limit.confirmed = 0
+        if limit.confirmed_tag != phase.gen:
+            return
+        window = self._window
+        history = self._history
+        coord = self._coord
+        policy = self._policy if state is _CLOSED else None
+        for _ in range(count):
+            window.add_failure(now)
+            head = window.head
+            assert head is not None  # it has just counted
+            history.refused((head + 0.5) * window.width)
+            if self._shared:
+                coord.count_outcome(now, 1)
+            if policy is not None:
+                policy.record(True)
 
     def _tally(self, outcome: int, now: float, slow: bool, windowed: bool) -> None:
         """Count a call that did not succeed, or one the window does not hold; lock held.
