@@ -177,9 +177,11 @@ FULL = Plan(
     # and a nearest-rank p99 of fewer than 100 requests is their slowest: the two are the
     # same statistic only over as many requests (72 each, not 18 against 72).
     healthy=12.0,
-    # Long enough to see the state the claims are about: with the default adaptive limit
-    # a process trips about 6 s into the hang (one failure per timeout gets through), so a
-    # 7 s hang left half a second with the breaker open everywhere (docs/scenario.md).
+    # Long enough to see the state the claims are about. Chosen when a process tripped about
+    # 6 s into the hang (one failure per timeout got through the adaptive limit), so a 7 s
+    # hang left half a second with the breaker open everywhere (docs/scenario.md); since the
+    # refusals of a stall count once its timeout confirms it, every process trips 1 to 1.4 s
+    # into the hang, and the hang keeps its length for the probes it shows.
     hang=12.0,
     recovered=4.0,
     product_rate=8.0,
