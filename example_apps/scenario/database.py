@@ -129,13 +129,19 @@ def child(variant: str, phases: tuple[float, float, float]) -> dict[str, Any]:
         start = bounds[0] - phases[0]
         time.sleep(max(0.0, bounds[0] - time.monotonic()))
         proxy.mode = "blackhole"
+        # The phases are read from when the proxy switched, not from when it was due:
+        # on a busy machine this thread wakes late, and pages started before the
+        # switch were served by a healthy database.
+        black = time.monotonic()
         time.sleep(max(0.0, bounds[1] - time.monotonic()))
         proxy.mode = "pass"
+        back = time.monotonic()
         for thread in threads:
             thread.join(60)
     finally:
         proxy.close()
-    return {"variant": variant, "phases": _figures(samples, start, phases)}
+    lengths = (black - start, back - black, bounds[2] - back)
+    return {"variant": variant, "phases": _figures(samples, start, lengths)}
 
 
 def _figures(
@@ -148,7 +154,7 @@ def _figures(
         edge += length
         durations = [d for _, d, _ in inside]
         figures[name] = {
-            "seconds": length,
+            "seconds": round(length, 3),
             "pages": len(inside),
             "median_s": round(statistics.median(durations), 3) if durations else None,
             "slowest_s": round(max(durations), 3) if durations else None,
