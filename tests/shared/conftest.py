@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from breaker_core import Registry
 from tests.ports import free_port
 
 redis = pytest.importorskip("redis")
@@ -125,3 +126,30 @@ def own_redis() -> Iterator[RedisServer]:
     server.start()
     yield server
     server.kill()
+
+
+Fleet = Callable[..., list[Registry]]
+
+
+@pytest.fixture
+def fleet(storage_url: Callable[..., str], clock: object) -> Iterator[Fleet]:
+    """``fleet(n, **options)``: n registries ("processes") sharing breaker "dep".
+
+    Redis storage with ``refresh=0`` (each test says when a process talks to
+    Redis), ``reset_timeout`` 5 s, the injected clock; ``options`` are the
+    dependency's other settings.
+    """
+    made: list[Registry] = []
+
+    def build(processes: int = 2, **options: object) -> list[Registry]:
+        settings = {
+            "storage": storage_url(refresh="0"),
+            "dependencies": {"dep": {"reset_timeout": 5, **options}},
+        }
+        registries = [Registry.from_settings(settings, clock=clock) for _ in range(processes)]
+        made.extend(registries)
+        return registries
+
+    yield build
+    for registry in made:
+        registry.close()

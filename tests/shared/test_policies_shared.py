@@ -7,7 +7,6 @@ breaker; ``refresh=0`` so that each test says when a process talks to Redis
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,28 +22,6 @@ from tests.failures import Boom, fail
 
 def fail_with(message: str) -> None:
     raise Boom(message)
-
-
-Fleet = Callable[..., list[Registry]]
-
-
-@pytest.fixture
-def fleet(storage_url, clock) -> Iterator[Fleet]:
-    """``fleet(n, **options)``: n registries ("processes") sharing breaker "dep"."""
-    made: list[Registry] = []
-
-    def build(processes: int = 2, **options: object) -> list[Registry]:
-        settings = {
-            "storage": storage_url(refresh="0"),
-            "dependencies": {"dep": {"reset_timeout": 5, **options}},
-        }
-        registries = [Registry.from_settings(settings, clock=clock) for _ in range(processes)]
-        made.extend(registries)
-        return registries
-
-    yield build
-    for registry in made:
-        registry.close()
 
 
 def run(registry: Registry, outcome: str) -> None:

@@ -8,33 +8,11 @@ the store only carries it, as any failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pytest
 
 from breaker_core import BulkheadFullError, CircuitOpenError, Registry, State
 from breaker_core.adaptive import LEARNING, MIN_OVERDUE
 from breaker_core.clock import FakeClock
-
-Fleet = Callable[..., list[Registry]]
-
-
-@pytest.fixture
-def fleet(storage_url, clock) -> Iterator[Fleet]:
-    made: list[Registry] = []
-
-    def build(processes: int = 2, **options: object) -> list[Registry]:
-        settings = {
-            "storage": storage_url(refresh="0"),
-            "dependencies": {"dep": {"reset_timeout": 5, "max_concurrent": "auto", **options}},
-        }
-        registries = [Registry.from_settings(settings, clock=clock) for _ in range(processes)]
-        made.extend(registries)
-        return registries
-
-    yield build
-    for registry in made:
-        registry.close()
 
 
 def learn(registry: Registry, clock: FakeClock) -> None:
@@ -54,7 +32,7 @@ def sync(*registries: Registry) -> None:
 def test_a_stalled_processs_refusals_count_for_the_fleet_once_a_timeout_confirms(
     fleet, clock, stalled
 ):
-    a, b = fleet(failure_threshold=3)
+    a, b = fleet(failure_threshold=3, max_concurrent="auto")
     learn(a, clock)
     sync(a, b)
     breaker = a["dep"]
