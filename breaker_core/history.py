@@ -230,16 +230,16 @@ class History:
             if slow:
                 point[_SLOW] += 1
 
-    def refused(self, at: float) -> None:
-        """Take back a failure the window counts but no call made (a stalled limit's refusal).
+    def refused(self, at: float, count: int) -> None:
+        """Take back ``count`` failures the window counts but no call made (stalled refusals).
 
-        ``at``: the middle of the window's bucket that counts it, where it will
-        be retired; counted among the rejections, not the calls.
+        ``at``: the middle of the window's bucket that counts them, where they
+        will be retired; counted among the rejections, not the calls.
         """
-        self.failures -= 1
+        self.failures -= count
         point = self._point(at)
         if point is not None:
-            point[_FAILURES] -= 1
+            point[_FAILURES] -= count
 
     def outcome(self, kind: str) -> None:
         """Count a slow call (``slow``) or an ignored one (``ignored``).

@@ -374,18 +374,18 @@ class Outcomes(Admission):
         if limit.confirmed_tag != phase.gen:
             return
         window = self._window
-        history = self._history
         coord = self._coord
+        shared = self._shared
         policy = self._policy if state is _CLOSED else None
         for _ in range(count):
             window.add_failure(now)
-            head = window.head
-            assert head is not None  # it has just counted
-            history.refused((head + 0.5) * window.width)
-            if self._shared:
+            if shared:
                 coord.count_outcome(now, 1)
             if policy is not None:
                 policy.record(True)
+        head = window.head  # every one of them in the bucket of ``now``
+        if head is not None:  # count > 0: asked only when the limit confirmed some
+            self._history.refused((head + 0.5) * window.width, count)
 
     def _tally(self, outcome: int, now: float, slow: bool, windowed: bool) -> None:
         """Count a call that did not succeed, or one the window does not hold; lock held.
