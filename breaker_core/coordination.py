@@ -114,6 +114,10 @@ class Coordination(Protocol):
         """Note one outcome: 0 success, 1 failure, 2 slow failure (the machine's lock is held)."""
         ...
 
+    def count_failures(self, now: float, count: int) -> None:
+        """Note ``count`` failures at ``now``, as many ``count_outcome(now, 1)`` (lock held)."""
+        ...
+
     def report_probe(
         self, probe_id: str, gen: int, verdict: Verdict, now: float, wait: float | None = None
     ) -> None:
@@ -217,6 +221,9 @@ class MemoryCoordination:
 
     def count_outcome(self, now: float, kind: int) -> None:
         """Nothing to send: the machine's window has counted it."""
+
+    def count_failures(self, now: float, count: int) -> None:
+        """Nothing to send: the machine's window has counted them."""
 
     def report_probe(
         self, probe_id: str, gen: int, verdict: Verdict, now: float, wait: float | None = None

@@ -367,22 +367,19 @@ class Outcomes(Admission):
         Each as the failure being settled is counted (the window, the shared
         store, the trip policy), before the trip decision; not as a call the
         history saw: they are among its rejections. Refusals of an earlier phase
-        are dropped.
+        are dropped. All of them in one step of each (a run of failures), so
+        the lock is held no longer for a thousand than for one.
         """
         count = limit.confirmed
         limit.confirmed = 0
         if limit.confirmed_tag != phase.gen:
             return
         window = self._window
-        coord = self._coord
-        shared = self._shared
-        policy = self._policy if state is _CLOSED else None
-        for _ in range(count):
-            window.add_failure(now)
-            if shared:
-                coord.count_outcome(now, 1)
-            if policy is not None:
-                policy.record(True)
+        window.add_failures(now, count)
+        if self._shared:
+            self._coord.count_failures(now, count)
+        if state is _CLOSED and self._policy is not None:
+            self._policy.record_failures(count)
         head = window.head  # every one of them in the bucket of ``now``
         if head is not None:  # count > 0: asked only when the limit confirmed some
             self._history.refused((head + 0.5) * window.width, count)

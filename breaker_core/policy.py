@@ -45,6 +45,10 @@ class TripPolicy(Protocol):
         """Count one outcome of a CLOSED breaker."""
         ...
 
+    def record_failures(self, count: int) -> None:
+        """Count ``count`` failures in a row, as many ``record(True)`` calls would."""
+        ...
+
     def trip_reason(self) -> str | None:
         """The reason to trip now (``"consecutive_failures"``, ...), or None."""
         ...
@@ -93,6 +97,9 @@ class ConsecutiveFailures:
     def record(self, failed: bool) -> None:
         self.streak = self.streak + 1 if failed else 0
 
+    def record_failures(self, count: int) -> None:
+        self.streak += count
+
     def trip_reason(self) -> str | None:
         return "consecutive_failures" if self.streak >= self.threshold else None
 
@@ -129,6 +136,14 @@ class CountWindow:
         ring[position] = 1 if failed else 0
         self.failures += ring[position]
         self.position = (position + 1) % len(ring)
+
+    def record_failures(self, count: int) -> None:
+        # Past one ring's worth every slot holds a failure: the rest only turn the ring.
+        size = len(self.ring)
+        done = min(count, size)
+        for _ in range(done):
+            self.record(True)
+        self.position = (self.position + count - done) % size
 
     def trip_reason(self) -> str | None:
         if self.threshold is not None and self.failures >= self.threshold:

@@ -209,6 +209,12 @@ class SlidingWindow:
             self.bucket_slow[slot] += 1
             self.slow += 1
 
+    def add_failures(self, now: float, count: int) -> None:
+        """Count ``count`` failures at ``now`` (as many :meth:`add_failure` calls, in one step)."""
+        slot = self.slot if now < self.end else self.advance(now)
+        self.bucket_failures[slot] += count
+        self.failures += count
+
     def resized(self, length: float, now: float) -> SlidingWindow:
         """A window of ``length`` seconds holding this one's counts, all as of ``now``.
 

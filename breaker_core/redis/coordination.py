@@ -140,6 +140,14 @@ class RedisCoordination:
             if not self.storage.degraded:
                 self.storage.wake()  # a failure may trip: flush it soon
 
+    def count_failures(self, now: float, count: int) -> None:
+        """Note ``count`` failures at ``now`` in one step, as many ``count_outcome(now, 1)``."""
+        self.count_outcome(now, 1)  # the bucket's entry made, the flush woken
+        if count > 1:
+            self.pending[int(now // self.width)][1] += count - 1
+            if self.outcomes is not None:
+                self.outcomes.add_failures(count - 1)
+
     def take_probe_slot(self, now: float, probe_id: str) -> SharedView:
         """Ask Redis for a probe slot (or the current verdict); one round trip.
 

@@ -39,6 +39,10 @@ class PolicyBatch(Protocol):
         """Keep one outcome."""
         ...
 
+    def add_failures(self, count: int) -> None:
+        """Keep ``count`` failures in a row, as many ``add(True)`` would."""
+        ...
+
     def take(self) -> list[object]:
         """The four SYNC arguments of the kept outcomes; start a new batch."""
         ...
@@ -67,6 +71,12 @@ class StreakBatch:
             self.trail = 0
         else:
             self.success = True
+
+    def add_failures(self, count: int) -> None:
+        if self.success:
+            self.trail += count
+        else:
+            self.lead += count
 
     def take(self) -> list[object]:
         args: list[object] = [self.lead, int(self.success), self.inner, self.trail]
@@ -130,6 +140,14 @@ class RingBatch:
                 self.reason = "failure_threshold"
             elif self.rate is not None and size >= self.minimum and failures / size >= self.rate:
                 self.reason = "failure_rate"
+
+    def add_failures(self, count: int) -> None:
+        # After the head and then a whole tail of failures, each further one leaves the
+        # tail (all failures) and the reason (judged on that same window) as they are.
+        done = min(count, 2 * self.size)
+        for _ in range(done):
+            self.add(True)
+        self.count += count - done
 
     def take(self) -> list[object]:
         args: list[object] = [self.head.decode(), self.tail.decode(), self.reason, 0]

@@ -3,7 +3,8 @@
 Two registries on one key prefix stand for two processes sharing one breaker;
 ``refresh=0`` so each test says when a process talks to Redis. Time is the
 injected clock. The engine counts the refusal (see tests/core/test_stall_refusals.py);
-the store only carries it, as any failure.
+the store only carries it, as any failure, under each trip policy (the refusals reach
+Redis as one run of failures).
 """
 
 from __future__ import annotations
@@ -28,11 +29,19 @@ def sync(*registries: Registry) -> None:
         assert registry.storage.sync_now()
 
 
+POLICIES = {
+    "time_window": {},
+    "consecutive": {"trip_policy": "consecutive"},
+    "count_window": {"trip_policy": "count_window", "window_calls": 20},
+}
+
+
+@pytest.mark.parametrize("policy", list(POLICIES))
 @pytest.mark.parametrize("stalled", [True, False], ids=["stalled", "busy"])
 def test_a_stalled_processs_refusals_count_for_the_fleet_once_a_timeout_confirms(
-    fleet, clock, stalled
+    fleet, clock, stalled, policy
 ):
-    a, b = fleet(failure_threshold=3, max_concurrent="auto")
+    a, b = fleet(failure_threshold=3, max_concurrent="auto", **POLICIES[policy])
     learn(a, clock)
     sync(a, b)
     breaker = a["dep"]
