@@ -1,29 +1,44 @@
 """The per-query cost of the database guards: a closed ``SELECT 1`` against PostgreSQL.
 
-Seven sides, timed together like the cases (interleaved rounds, order rotated,
-gc off, median of the rounds). Django's four share one cursor of an alias
-guarded by a dependency with ``"database"``, so that they talk to the same
-server process (on two cores, which core a server process runs on moves a
-side's figure by more than the guard costs); each round sets the session's
-``statement_timeout`` and the connection's execute wrappers before its loop:
+Eight sides, timed together like the cases (interleaved rounds, gc off, median
+of the rounds). Django's four share one cursor of an alias guarded by a
+dependency with ``"database"``, so that they talk to the same server process
+(on two cores, which core a server process runs on moves a side's figure by
+more than the guard costs); each side sets the session's
+``statement_timeout`` and the connection's execute wrappers before each of
+its blocks:
 no wrapper and no timeout (``django_plain``), no wrapper and the same
 ``statement_timeout`` as the guard sets (``django_timeout``), a no-op
 ``execute_wrapper`` with that timeout (``django_noop``: what Django's wrapper
 mechanism costs any guard installed with it), and the guard
-(``django_guarded``). SQLAlchemy's three (``sqlalchemy_*``, the guard being
-``breaker_sqlalchemy.guard``) are three engines on one server connection
-(a ``StaticPool`` each over the same psycopg connection), for the same
-reason; each side sets the session's ``statement_timeout`` before each of its
-blocks, as Django's do. Every side runs ``SELECT 1`` in autocommit and
-fetches its row; the guarded sides have a ``timeout``, so the watchdog is
-armed and disarmed per query.
+(``django_guarded``). SQLAlchemy's four (``sqlalchemy_*``, the guard being
+``breaker_sqlalchemy.guard``) are four engines on one server connection (a
+``StaticPool`` each over the same psycopg connection), for the same reason;
+each side sets the session's ``statement_timeout`` before each of its blocks,
+as Django's do. ``sqlalchemy_twin`` is a second unguarded engine with the
+timeout: twin / timeout is the A/A check, what two identical engines differ
+by in the same run (it should be 1 but for noise). Every side runs
+``SELECT 1`` in autocommit and fetches its row; the guarded sides have a
+``timeout``, so the watchdog is armed and disarmed per query.
+
+No side has a fixed place (see :class:`DbPlan`): the sides' order is shuffled
+in every block (a rotated order gave each side the same predecessor every
+time, and the side after the other framework's paid for the switch: ``plain``
+read 5 to 8% slower than ``timeout``); each block starts with a few untimed
+queries of its side (the first queries after another side's cost up to 1.5
+times a steady one, the guarded side's more); SQLAlchemy's engines are made
+again for each round, in a shuffled order (untimed), so that no engine object
+is the guarded one, or the unguarded one, for the whole run. The unguarded
+engines never had a listener: any dialect listener sets the dialect's
+``_has_events`` for good (``event.remove`` leaves it set), after which every
+statement iterates the listener collections.
 
 Two ratios per framework: the guard's cost (guarded / timeout: the same
 server work, the Python around it), which the target judges (at most +3%),
 and the whole cost (guarded / plain), which adds what PostgreSQL spends on a
 statement timeout (a timer armed per statement). For Django, noop / timeout
 is reported beside them: the share of the guard's cost that Django's
-mechanism takes whatever the wrapper does.
+mechanism takes whatever the wrapper does; for SQLAlchemy, twin / timeout.
 
 It runs in a child process (:func:`main`), since it configures Django's
 settings; PostgreSQL is ``BREAKERPANEL_PG``
@@ -35,6 +50,7 @@ from __future__ import annotations
 
 import gc
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -54,9 +70,12 @@ __all__ = ["DB_FULL", "DB_QUICK", "DB_TARGET", "DbPlan", "db_table", "db_verdict
 class DbPlan:
     """How the sides are timed: rounds of blocks, every side once per block.
 
-    A round is ``blocks`` blocks; in each block every side runs ``block``
-    queries, timed alone, in an order rotated from block to block. Rounds go on
-    until ``min_rounds`` are done and ``budget_s`` seconds have passed, or
+    A round is ``blocks`` blocks; in each block every side runs ``settle``
+    untimed queries and then ``block`` queries, timed alone, in an order
+    shuffled from block to block (seeded: :data:`SEED`), so that every side
+    follows every other one alike. Before each round the sides' objects that
+    are made per round are made again (untimed). Rounds go on until
+    ``min_rounds`` are done and ``budget_s`` seconds have passed, or
     ``max_rounds`` are done. ``warmup`` untimed queries per side come first.
     """
 
@@ -66,6 +85,7 @@ class DbPlan:
     max_rounds: int
     budget_s: float
     warmup: int
+    settle: int
 
     @property
     def queries_per_round(self) -> int:
@@ -74,8 +94,14 @@ class DbPlan:
 
 
 DB_TARGET = 0.03
-DB_FULL = DbPlan(block=25, blocks=16, min_rounds=15, max_rounds=61, budget_s=35.0, warmup=500)
-DB_QUICK = DbPlan(block=10, blocks=2, min_rounds=3, max_rounds=3, budget_s=0.0, warmup=10)
+DB_FULL = DbPlan(
+    block=25, blocks=16, min_rounds=15, max_rounds=61, budget_s=35.0, warmup=500, settle=3
+)
+DB_QUICK = DbPlan(block=10, blocks=2, min_rounds=3, max_rounds=3, budget_s=0.0, warmup=10, settle=1)
+SEED = 17
+"""The seed of the blocks' order and of the engines' making order: a run can be repeated."""
+ENGINE_WARMUP = 25
+"""Untimed queries on each new SQLAlchemy engine, when the engines are made for a round."""
 PAIRS = {"django": "Django execute_wrapper", "sqlalchemy": "SQLAlchemy engine events"}
 HOST, PORT = PG_HOST, PG_PORT
 DEPENDENCY = "benchdb"
@@ -167,42 +193,73 @@ def _django_sides() -> dict[str, _Side]:
     return sides
 
 
-def _sqlalchemy_sides() -> tuple[dict[str, _Side], Any]:
+SQLALCHEMY_SIDES = (
+    "sqlalchemy_plain",
+    "sqlalchemy_timeout",
+    "sqlalchemy_twin",
+    "sqlalchemy_guarded",
+)
+"""SQLAlchemy's sides: ``twin`` is a second unguarded engine with the timeout (the A/A check)."""
+
+
+def _sqlalchemy_sides(rng: random.Random) -> tuple[dict[str, _Side], Callable[[], None], Any]:
+    """SQLAlchemy's sides, the function that makes their engines again, and the breaker."""
     import psycopg
     from sqlalchemy import create_engine
     from sqlalchemy.pool import StaticPool
 
     from breaker_core import Registry
-    from breaker_sqlalchemy import guard
+    from breaker_sqlalchemy import guard, unguard
 
     # A database dependency guarded in code: no concurrency limit by default, as Django's.
     dependency = {DEPENDENCY: {"database": True, "timeout": TIMEOUT_MS / 1000}}
     registry = Registry.from_settings({"dependencies": dependency})
-    # One server connection for the three engines, as Django's sides share one: each engine
-    # holds it through a StaticPool, and each side's prepare() sets its statement_timeout.
+    breaker = registry[DEPENDENCY]
+    # One server connection for every engine, as Django's sides share one: each engine holds
+    # it through a StaticPool, and each side's prepare() sets its statement_timeout.
     shared = psycopg.connect(
         host=HOST, port=int(PORT), user="postgres", dbname="test", autocommit=True
     )
     url = f"postgresql+psycopg://postgres@{HOST}:{PORT}/test"
+    connections: dict[str, Any] = {}
+    guarded: list[Any] = []
+
+    def renew() -> None:
+        """New engines for every side, made in a shuffled order; the guard on its own."""
+        for connection in connections.values():
+            connection.close()  # back to its StaticPool: the shared connection stays open
+        for engine in guarded:
+            unguard(engine)  # so that it can be collected
+        guarded.clear()
+        order = list(SQLALCHEMY_SIDES)
+        rng.shuffle(order)
+        for side in order:
+            engine = create_engine(
+                url, isolation_level="AUTOCOMMIT", poolclass=StaticPool, creator=lambda: shared
+            )
+            if side == "sqlalchemy_guarded":
+                guard(engine, breaker)
+                guarded.append(engine)
+            connections[side] = connection = engine.connect()
+            for _ in range(ENGINE_WARMUP):
+                connection.exec_driver_sql("SELECT 1").scalar()
+
     sides: dict[str, _Side] = {}
-    for side in ("sqlalchemy_plain", "sqlalchemy_timeout", "sqlalchemy_guarded"):
-        engine = create_engine(
-            url, isolation_level="AUTOCOMMIT", poolclass=StaticPool, creator=lambda: shared
-        )
-        if side == "sqlalchemy_guarded":
-            guard(engine, registry[DEPENDENCY])
-        conn = engine.connect()
+    for side in SQLALCHEMY_SIDES:
         timeout_ms = 0 if side == "sqlalchemy_plain" else TIMEOUT_MS
 
         def prepare(timeout_ms: int = timeout_ms) -> None:
             with shared.cursor() as cursor:
                 cursor.execute(f"SET statement_timeout = {timeout_ms}")
 
-        def execute(sql: str, conn: Any = conn) -> None:
-            conn.exec_driver_sql(sql).scalar()
+        def run(n: int, side: str = side) -> None:
+            connection = connections[side]
+            for _ in range(n):
+                connection.exec_driver_sql("SELECT 1").scalar()
 
-        sides[side] = _Side(prepare, _query_run(execute, lambda: None))
-    return sides, registry[DEPENDENCY]
+        sides[side] = _Side(prepare, run)
+    renew()
+    return sides, renew, breaker
 
 
 @dataclass
@@ -214,8 +271,13 @@ class _Samples:
     seconds: float
 
 
-def _measure(sides: dict[str, _Side], plan: DbPlan) -> _Samples:
-    """Time the sides in interleaved blocks, round after round (see :class:`DbPlan`)."""
+def _measure(
+    sides: dict[str, _Side], plan: DbPlan, renew: Sequence[Callable[[], None]], rng: random.Random
+) -> _Samples:
+    """Time the sides in interleaved blocks, round after round (see :class:`DbPlan`).
+
+    ``renew``: called before each round (untimed), to make the sides' engines again.
+    """
     names = list(sides)
     for name in names:
         sides[name].prepare()
@@ -228,16 +290,20 @@ def _measure(sides: dict[str, _Side], plan: DbPlan) -> _Samples:
     while rounds < plan.max_rounds and (
         rounds < plan.min_rounds or time.monotonic() - started < plan.budget_s
     ):
+        for again in renew:
+            again()
         spent = dict.fromkeys(names, 0)
         used = dict.fromkeys(names, 0)
         gc.collect()
         gc.disable()
         try:
-            for block in range(plan.blocks):
-                turn = (rounds * plan.blocks + block) % len(names)
-                for name in names[turn:] + names[:turn]:
+            for _block in range(plan.blocks):
+                order = names[:]
+                rng.shuffle(order)
+                for name in order:
                     side = sides[name]
                     side.prepare()
+                    side.run(plan.settle)
                     cpu_start = cpu_clock()
                     start = clock()
                     side.run(plan.block)
@@ -285,6 +351,26 @@ def _pair(samples: _Samples, pair: str) -> dict[str, Any]:
         "guard_cpu_added_ns": round(cpu_added["median"], 1),
         "guard_cpu_added_spread": _rounded(cpu_added, 1),
         "target_met": guard["median"] <= 1 + DB_TARGET,
+        **_twin(samples, pair),
+    }
+
+
+def _twin(samples: _Samples, pair: str) -> dict[str, Any]:
+    """The A/A check: a second unguarded side with the timeout against the timeout side."""
+    twin, timeout = f"{pair}_twin", f"{pair}_timeout"
+    if twin not in samples.wall:
+        return {
+            "twin_median_ns": None,
+            "twin_ratio": None,
+            "twin_ratio_spread": None,
+            "twin_cpu_added_ns": None,
+        }
+    ratios = spread(_ratios(samples, twin, timeout))
+    return {
+        "twin_median_ns": round(statistics.median(samples.wall[twin]), 1),
+        "twin_ratio": round(ratios["median"], 4),
+        "twin_ratio_spread": _rounded(ratios, 4),
+        "twin_cpu_added_ns": round(statistics.median(_cpu_added(samples, twin, timeout)), 1),
     }
 
 
@@ -307,9 +393,10 @@ def child(plan: DbPlan) -> dict[str, Any]:
     from breaker_django import breakers
 
     _configure_django()
-    sqlalchemy_sides, sqlalchemy_breaker = _sqlalchemy_sides()
+    rng = random.Random(SEED)
+    sqlalchemy_sides, renew, sqlalchemy_breaker = _sqlalchemy_sides(rng)
     sides = {**_django_sides(), **sqlalchemy_sides}
-    samples = _measure(sides, plan)
+    samples = _measure(sides, plan, [renew], rng)
     # The breakers' windows may have moved past the rounds: a few more queries, counted now,
     # show that each guarded side's loop really runs under its breaker.
     for pair in PAIRS:
@@ -324,6 +411,7 @@ def child(plan: DbPlan) -> dict[str, Any]:
         "calls_per_round": plan.queries_per_round,
         "block": plan.block,
         "blocks": plan.blocks,
+        "settle": plan.settle,
         "rounds": len(samples.wall["django_plain"]),
         "seconds": round(samples.seconds, 1),
         "target_added_pct": round(100 * DB_TARGET, 2),
@@ -373,13 +461,15 @@ def db_table(results: dict[str, Any], table: Callable[..., list[str]]) -> list[s
     lines = [
         "Database guard cost on a closed SELECT 1 against PostgreSQL: µs per query, wall time "
         f"(median of {data['rounds']} rounds of {data['calls_per_round']} queries per side, "
-        f"in {data['blocks']} blocks of {data['block']}, the sides taking turns within each "
-        f"round; {data['seconds']:g} s); guard = guarded / the same statement_timeout "
+        f"in {data['blocks']} blocks of {data['block']}, each after {data['settle']} untimed, "
+        "the sides in an order shuffled in each block, SQLAlchemy's engines made again for "
+        f"each round; {data['seconds']:g} s); guard = guarded / the same statement_timeout "
         "without the guard, per round: median, quartiles and range of the rounds' ratios "
         f"(target: median at most +{data['target_added_pct']:g}%); whole = guarded / plain; "
         "CPU added: the client process's CPU time per query (time.process_time), guarded "
-        "minus timeout, median [quartiles] of the rounds; reference: Django's mechanism with "
-        "a wrapper that does nothing, in the guarded column"
+        "minus timeout, median [quartiles] of the rounds; references, in the guarded column "
+        "against the timeout one: Django's mechanism with a wrapper that does nothing, and "
+        "the A/A check (a second unguarded SQLAlchemy engine with the timeout)"
     ]
     rows: list[list[str]] = []
     for entry in data["pairs"].values():
@@ -413,6 +503,23 @@ def db_table(results: dict[str, Any], table: Callable[..., list[str]]) -> list[s
                     f"{_pct(spread['min'])} .. {_pct(spread['max'])}",
                     "",
                     f"{entry['noop_cpu_added_ns'] / 1000:+.1f}",
+                    "",
+                    "",
+                ]
+            )
+        if entry.get("twin_median_ns") is not None:
+            spread = entry["twin_ratio_spread"]
+            rows.append(
+                [
+                    "  A/A: a second unguarded engine",
+                    "",
+                    "",
+                    f"{entry['twin_median_ns'] / 1000:.1f}",
+                    _pct(spread["median"]),
+                    f"{_pct(spread['q1'])} .. {_pct(spread['q3'])}",
+                    f"{_pct(spread['min'])} .. {_pct(spread['max'])}",
+                    "",
+                    f"{entry['twin_cpu_added_ns'] / 1000:+.1f}",
                     "",
                     "",
                 ]
@@ -453,6 +560,12 @@ def db_verdicts(results: dict[str, Any]) -> list[str]:
             f"client CPU added {entry['guard_cpu_added_ns'] / 1000:.1f} µs per query of "
             f"{entry['timeout_cpu_ns'] / 1000:.1f} µs (with the statement timeout, whole: "
             f"x{entry['whole_ratio']:.3f})"
+            + (
+                f"; A/A, a second unguarded engine over the timeout one: "
+                f"{_pct(entry['twin_ratio'])}"
+                if entry.get("twin_ratio") is not None
+                else ""
+            )
         )
     return lines
 

@@ -266,6 +266,11 @@ def test_quick_run_writes_the_documented_json(
             assert spread["min"] <= spread["q1"] <= pair["guard_ratio"] <= spread["q3"]
             assert spread["q3"] <= spread["max"]
             assert pair["timeout_cpu_ns"] > 0
+        # SQLAlchemy's A/A check: a second unguarded engine, timed and printed beside the guard.
+        assert database["pairs"]["sqlalchemy"]["twin_median_ns"] > 0
+        assert database["pairs"]["sqlalchemy"]["twin_ratio"] > 0
+        assert database["pairs"]["django"]["twin_ratio"] is None
+        assert "A/A: a second unguarded engine" in printed
         assert "client CPU added" in printed
     else:
         assert "PostgreSQL" in database["reason"] or "not installed" in database["reason"]
