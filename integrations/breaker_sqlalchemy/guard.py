@@ -42,7 +42,9 @@ from breaker_sqlalchemy import connecting
 
 __all__ = ["EngineGuard", "guard", "unguard"]
 
-_guards: weakref.WeakKeyDictionary[Engine, EngineGuard] = weakref.WeakKeyDictionary()
+# Each guarded engine's guard, held weakly: the engine holds its guard (through its listeners),
+# and a guard held here would hold its engine for good (a weak key's value must not hold it).
+_guards: weakref.WeakKeyDictionary[Engine, weakref.ref[EngineGuard]] = weakref.WeakKeyDictionary()
 
 
 class EngineGuard:
@@ -158,7 +160,7 @@ def guard(engine: Engine | AsyncEngine, breaker: CircuitBreaker) -> EngineGuard:
             f"guard(breaker=...): expected a CircuitBreaker (registry[name]), got {breaker!r}"
         )
     sync_engine = _sync_engine(engine)
-    current = _guards.get(sync_engine)
+    current = _guard_of(sync_engine)
     if current is not None:
         if current.breaker is breaker:
             return current
@@ -168,12 +170,19 @@ def guard(engine: Engine | AsyncEngine, breaker: CircuitBreaker) -> EngineGuard:
         )
     installed = EngineGuard(sync_engine, breaker)
     installed.install()
-    _guards[sync_engine] = installed
+    _guards[sync_engine] = weakref.ref(installed)
     return installed
+
+
+def _guard_of(engine: Engine) -> EngineGuard | None:
+    ref = _guards.get(engine)
+    return None if ref is None else ref()
 
 
 def unguard(engine: Engine | AsyncEngine) -> None:
     """Remove the guard of ``engine`` (nothing happens if it has none)."""
-    installed = _guards.pop(_sync_engine(engine), None)
+    sync_engine = _sync_engine(engine)
+    installed = _guard_of(sync_engine)
+    _guards.pop(sync_engine, None)
     if installed is not None:
         installed.remove()

@@ -8,9 +8,11 @@ nothing; the caller's errors never trip it.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -270,3 +272,17 @@ def test_sqlite_is_guarded_without_a_statement_timeout(breaker):
         assert counts(breaker)[1] == 1
     finally:
         engine.dispose()
+
+
+def test_a_guarded_engine_let_go_is_collected_with_its_guard(breaker):
+    engine = create_engine("sqlite://")
+    installed = weakref.ref(guard(engine, breaker))
+    assert query(engine, "SELECT 1") == [(1,)]
+    gc.collect()
+    assert guard(engine, breaker) is installed()  # the engine keeps its guard alive
+    made = weakref.ref(engine)
+    engine.dispose()
+    del engine
+    gc.collect()
+    assert made() is None
+    assert installed() is None
