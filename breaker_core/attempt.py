@@ -10,9 +10,12 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Protocol
 
+from breaker_core.adaptive import AdaptiveLimit
+from breaker_core.bulkhead import Bulkhead
 from breaker_core.clock import Clock
 from breaker_core.config import BreakerConfig
 from breaker_core.machine import NO_RESULT, Ticket
+from breaker_core.phase import _Phase
 
 __all__ = ["Attempt", "AttemptHost"]
 
@@ -38,6 +41,15 @@ class AttemptHost(Protocol):
 
     @property
     def _holder(self) -> ContextVar[Attempt | None]: ...
+
+    @property
+    def _phase(self) -> _Phase: ...
+
+    @property
+    def _limit(self) -> AdaptiveLimit | None: ...
+
+    @property
+    def _bulkhead(self) -> Bulkhead | None: ...
 
     @property
     def _lock(self) -> threading.Lock: ...
@@ -140,6 +152,32 @@ class Attempt:
                 attempt._outer = outer
                 attempt._ticket = None
                 attempt._start = None
+                return attempt
+        phase = breaker._phase
+        if phase.closed:
+            # _admit_closed's cases that need no bulkhead call, inline (no call of it, no
+            # tuple made and unpacked): max_concurrent="auto" (the limit's idle case too)
+            # and no bulkhead.
+            limit = breaker._limit
+            if limit is not None:
+                clock = breaker._clock
+                now = clock()
+                lock = breaker._lock
+                lock.acquire()
+                try:
+                    if limit.in_flight <= 0:
+                        limit._quiet_since = now
+                        limit.in_flight = 1
+                    elif not limit.try_admit(now):
+                        return None
+                finally:
+                    lock.release()
+                attempt._ticket = phase.gen
+                attempt._start = now
+                return attempt
+            if breaker._bulkhead is None:
+                attempt._ticket = phase.gen
+                attempt._start = breaker._clock() if breaker._timed else None
                 return attempt
         quick = breaker._admit_closed()
         if quick is None:
