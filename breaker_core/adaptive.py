@@ -69,7 +69,9 @@ CEILING = 200
 INITIAL = 10
 """The limit a dependency starts with."""
 TOLERANCE = 2.0
-"""How many times its usual latency (plus deviation) a call may take before it counts as late."""
+"""How many times its usual latency (plus deviation) a call may take before it counts as late.
+
+Also the cap on a latency as it is learned; :meth:`AdaptiveLimit._fold` relies on it being 2."""
 MIN_OVERDUE = 0.05
 """``overdue_after`` is never shorter than this (seconds): scheduling noise is not a stall."""
 MAX_CUT = 0.5
@@ -297,13 +299,18 @@ class AdaptiveLimit:
         usual = self._latency
         assert usual is not None  # only latencies after the first are queued
         deviation = self._deviation
-        tolerance = TOLERANCE
         for latency in queued:
             # Learned slowly: a slow spell must not become the norm at once. The weights
             # are powers of two, so ``x * 0.125`` is ``x / 8`` exactly (and ``x * 0.25``
             # is ``x / 4``); ``d - (e + d) * 0.25`` is ``d + (-e - d) / 4`` exactly.
-            ceiling = tolerance * usual
-            error = latency - usual if latency < ceiling else ceiling - usual
+            # A latency counts at most TOLERANCE (2) times the estimate: its error is at
+            # most ``2 * usual - usual``, which is ``usual`` exactly, and ``latency - usual``
+            # capped at ``usual`` is the same float as the error capped that way (about
+            # 120 instructions less per call than a product and a conditional expression;
+            # the equivalence tests' reference limit keeps the general form).
+            error = latency - usual
+            if error > usual:
+                error = usual
             usual += error * 0.125
             if error >= 0.0:
                 deviation += (error - deviation) * 0.25
