@@ -20,6 +20,21 @@ from breaker_core.window import SlidingWindow
 STEPS = st.lists(st.one_of(st.booleans(), st.integers(min_value=1, max_value=40)), max_size=30)
 
 
+def _record(
+    bulk: CountWindow | ConsecutiveFailures,
+    single: CountWindow | ConsecutiveFailures,
+    step: bool | int,
+) -> None:
+    """One step: an outcome for both policies, or a run of failures at once / one by one."""
+    if isinstance(step, bool):
+        bulk.record(step)
+        single.record(step)
+    else:
+        bulk.record_failures(step)
+        for _ in range(step):
+            single.record(True)
+
+
 def _ring_state(policy: CountWindow) -> tuple[object, ...]:
     return (bytes(policy.ring), policy.position, policy.calls, policy.failures)
 
@@ -33,13 +48,7 @@ def test_a_count_window_takes_a_run_of_failures_as_one_by_one(steps, size, thres
     bulk = CountWindow(size, threshold, 0.5, 1)
     single = CountWindow(size, threshold, 0.5, 1)
     for step in steps:
-        if isinstance(step, bool):
-            bulk.record(step)
-            single.record(step)
-        else:
-            bulk.record_failures(step)
-            for _ in range(step):
-                single.record(True)
+        _record(bulk, single, step)
         assert _ring_state(bulk) == _ring_state(single)
         assert bulk.trip_reason() == single.trip_reason()
 
@@ -48,13 +57,7 @@ def test_a_count_window_takes_a_run_of_failures_as_one_by_one(steps, size, thres
 def test_a_streak_takes_a_run_of_failures_as_one_by_one(steps):
     bulk, single = ConsecutiveFailures(5), ConsecutiveFailures(5)
     for step in steps:
-        if isinstance(step, bool):
-            bulk.record(step)
-            single.record(step)
-        else:
-            bulk.record_failures(step)
-            for _ in range(step):
-                single.record(True)
+        _record(bulk, single, step)
         assert bulk.counts() == single.counts()
         assert bulk.trip_reason() == single.trip_reason()
 
