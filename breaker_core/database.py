@@ -118,6 +118,7 @@ class Statements:
         "_direct",
         "_free",
         "_has_socket",
+        "_own_clock",
         "_socket_of",
         "_stale",
         "breaker",
@@ -145,6 +146,9 @@ class Statements:
         self._direct: CircuitBreaker | None = None
         self._has_socket: bool | None = None  # None: not known before the first statement
         self._free: deque[Watch] = deque()  # slots not in use
+        # A watched statement's success is counted at its deadline's clock reading unless
+        # the breaker has a clock of its own (see db_statement.own_clock).
+        self._own_clock = db_statement.own_clock(breaker)
 
     run = db_statement.run
     handle = db_statement.handle

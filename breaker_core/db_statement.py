@@ -9,7 +9,11 @@ bulkhead, no shared storage: the conditions of ``CircuitBreaker.call``'s own
 fast path) it arms the watchdog's slot, calls the driver, gives the slot
 back and counts the outcome as ``call`` would (a success on the phase's
 tally; a failure through the breaker's ``_count_failure``), without the two
-frames and the argument packing of ``breaker.call(_watched, ...)``.
+frames and the argument packing of ``breaker.call(_watched, ...)``. A watched
+statement reads the clock once: its success is counted at the reading its
+deadline was worked out from, unless the breaker has a clock of its own
+(:func:`own_clock`: tests), whose reading after the statement counts it, as
+``call`` would.
 Everything else goes through ``breaker.call`` (``Statements._run``). The two
 differ in what they are given and return: :func:`run` the driver's call and
 its arguments, returning its result; :func:`handle` the arguments only (the
@@ -38,7 +42,7 @@ if TYPE_CHECKING:
     from breaker_core.db_watchdog import Watch
     from breaker_core.phase import _Phase
 
-__all__ = ["direct", "handle", "is_failure", "run"]
+__all__ = ["direct", "handle", "is_failure", "own_clock", "run"]
 
 R = TypeVar("R")
 
@@ -53,6 +57,7 @@ class _Statements(Protocol):
     _direct: CircuitBreaker | None
     _delay: float | None
     _free: deque[Watch]
+    _own_clock: bool
 
     def _slot(self) -> Watch: ...
 
@@ -101,6 +106,17 @@ def direct(breaker: CircuitBreaker) -> CircuitBreaker | None:
     return breaker if breaker._tokens is None else None
 
 
+def own_clock(breaker: CircuitBreaker) -> bool:
+    """True if ``breaker``'s clock is not the watchdog's (a clock given to it: tests).
+
+    Then a watched statement's success is counted at a reading of the
+    breaker's own clock after it; else at the reading its deadline was worked
+    out from, before it (one reading a statement). A breaker keeps its clock
+    for life, so this is asked once per ``Statements``.
+    """
+    return breaker._clock is not _clock
+
+
 def run(statements: _Statements, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
     """``fn(*args)`` under the breaker, watched; an error that is not a failure is raised.
 
@@ -124,13 +140,16 @@ def run(statements: _Statements, fn: Callable[..., R], args: tuple[Any, ...]) ->
         except BaseException as error:
             _count_error(breaker, phase, error)
             raise
+        clock = breaker._clock
+        now = clock()
     else:
         free = statements._free  # a deque: pop and append are atomic and allocate nothing
         try:
             slot = free.pop()
         except IndexError:  # more statements in flight at once than ever before
             slot = statements._slot()
-        deadline = _clock() + delay
+        now = _clock()
+        deadline = now + delay
         slot.deadline = deadline
         slot.args = args
         if deadline < watchdog.wake_at:
@@ -144,8 +163,9 @@ def run(statements: _Statements, fn: Callable[..., R], args: tuple[Any, ...]) ->
             raise
         slot.args = None
         free.append(slot)
-    clock = breaker._clock
-    now = clock()
+        if statements._own_clock:  # the breaker's clock is not the watchdog's: read it
+            clock = breaker._clock
+            now = clock()
     tally = phase.tally
     if now < tally.until:  # breaker.call's count of a closed success: see there
         next(tally.count)
@@ -181,13 +201,16 @@ def handle(statements: _Statements, *args: Any) -> bool:
         except BaseException as error:
             _count_error(breaker, phase, error)
             raise
+        clock = breaker._clock
+        now = clock()
     else:
         free = statements._free
         try:
             slot = free.pop()
         except IndexError:
             slot = statements._slot()
-        deadline = _clock() + delay
+        now = _clock()
+        deadline = now + delay
         slot.deadline = deadline
         slot.args = args
         if deadline < watchdog.wake_at:
@@ -201,8 +224,9 @@ def handle(statements: _Statements, *args: Any) -> bool:
             raise
         slot.args = None
         free.append(slot)
-    clock = breaker._clock
-    now = clock()
+        if statements._own_clock:  # the breaker's clock is not the watchdog's: read it
+            clock = breaker._clock
+            now = clock()
     tally = phase.tally
     if now < tally.until:  # breaker.call's count of a closed success: see there
         next(tally.count)

@@ -440,3 +440,51 @@ def test_socket_fd_of_a_descriptor_a_socket_and_a_driver_without_one():
     finally:
         a.close()
         b.close()
+
+
+class _CountingClock:
+    """``time.monotonic``, its readings counted."""
+
+    def __init__(self) -> None:
+        self.readings = 0
+
+    def __call__(self) -> float:
+        self.readings += 1
+        return time.monotonic()
+
+
+@pytest.mark.parametrize("form", ["run", "handle"])
+def test_a_watched_statement_reads_the_watchdogs_clock_once_when_it_is_the_breakers(
+    monkeypatch, form
+):
+    """The deadline's reading, before the statement, is the one its success is counted at.
+
+    The breaker's clock is the watchdog's (one clock, patched in for both); with a
+    clock of its own, a breaker's is read again after the statement (the comparison
+    with ``breaker.call`` above, on a fake clock, needs that).
+    """
+    from breaker_core import db_statement
+
+    clock = _CountingClock()
+    monkeypatch.setattr(db_statement, "_clock", clock)
+    breaker = CircuitBreaker("db", timeout=5.0, clock=clock)
+    a, b = socket.socketpair()
+
+    def call(fn: Any, *args: object) -> object:  # handle's fn
+        return fn(*args)
+
+    statements = db.Statements(breaker, lambda args: a.fileno(), call)
+    try:
+        statements.run(int, ())  # the first: the delay worked out, through breaker.call
+        assert statements.delay == db.watchdog_delay(5.0)
+        before = clock.readings
+        for _ in range(10):
+            if form == "run":
+                assert statements.run(int, ()) == 0
+            else:
+                assert statements.handle(int) is True
+        assert clock.readings - before == 10
+    finally:
+        a.close()
+        b.close()
+    assert breaker.snapshot()["successes"] == 11
