@@ -14,6 +14,8 @@ helpers, so a database breaker means the same thing everywhere:
   Django and SQLAlchemy guards both hand each statement to.
 * :func:`refuse_if_open`: reject before any I/O while the breaker is open,
   without taking a slot when it is not.
+* :func:`closed_with`: the breaker closed with the config a guard last read
+  (a pooled connection's checkout has nothing to do), in one call.
 * :func:`statement_timeout_sql` and :func:`connect_options`
   (:mod:`breaker_core.db_timeouts`): what makes the server cut a query, and
   the driver give up connecting, at the dependency's ``timeout``.
@@ -33,7 +35,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from breaker_core import db_statement
-from breaker_core.db_statement import is_failure
+from breaker_core.db_statement import closed_with, is_failure
 from breaker_core.db_timeouts import connect_options, statement_timeout_sql
 from breaker_core.db_watchdog import Watch, Watchdog, cut, socket_fd, watchdog, watchdog_delay
 
@@ -44,6 +46,7 @@ __all__ = [
     "Statements",
     "Watch",
     "Watchdog",
+    "closed_with",
     "connect_options",
     "cut",
     "is_failure",

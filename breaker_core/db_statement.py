@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from breaker_core.db_watchdog import Watch
     from breaker_core.phase import _Phase
 
-__all__ = ["direct", "handle", "is_failure", "own_clock", "run"]
+__all__ = ["closed_with", "direct", "handle", "is_failure", "own_clock", "run"]
 
 R = TypeVar("R")
 
@@ -104,6 +104,16 @@ def direct(breaker: CircuitBreaker) -> CircuitBreaker | None:
     and timeout, not per statement.
     """
     return breaker if breaker._tokens is None else None
+
+
+def closed_with(breaker: CircuitBreaker, config: object) -> bool:
+    """True if ``breaker`` is closed and its config is ``config`` (the same object).
+
+    A guard's check per pooled connection handed out, in one call: then it has
+    nothing to do (nothing to refuse, no timeout to read again); else it asks
+    ``breaker.config`` and ``breaker.is_open`` (two properties) as before.
+    """
+    return breaker._phase.closed and breaker._config is config
 
 
 def own_clock(breaker: CircuitBreaker) -> bool:

@@ -108,6 +108,8 @@ class EngineGuard:
         return dbapi_connection
 
     def _checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if database.closed_with(self.breaker, self._config):
+            return  # closed, not reconfigured: nothing to do (one call, no property read)
         config = self.breaker.config
         if config is not self._config:  # reconfigured: read for this checkout's statements
             self._config = config

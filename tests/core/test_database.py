@@ -488,3 +488,33 @@ def test_a_watched_statement_reads_the_watchdogs_clock_once_when_it_is_the_break
         a.close()
         b.close()
     assert breaker.snapshot()["successes"] == 11
+
+
+def test_closed_with_is_true_only_while_closed_with_the_same_config(clock):
+    """A checkout's one check: closed, and not reconfigured since the config was read."""
+    from breaker_core import Registry
+
+    def settings(timeout: float) -> dict[str, Any]:
+        return {"dependencies": {"db": {"database": True, "timeout": timeout}}}
+
+    registry = Registry.from_settings(settings(1.0), clock=clock)
+    breaker = registry["db"]
+    config = breaker.config
+    assert db.closed_with(breaker, config)
+    registry.reconfigure(settings(2.0))
+    assert not db.closed_with(breaker, config)  # reconfigured: read it again
+    config = breaker.config
+    assert db.closed_with(breaker, config)
+    breaker.force_open()
+    assert not db.closed_with(breaker, config)
+    breaker.reset()
+    assert db.closed_with(breaker, config)
+    for _ in range(10):
+        with pytest.raises(CircuitOpenError if breaker.is_open else OSError):
+            db.run(breaker, _refused)
+    assert breaker.is_open
+    assert not db.closed_with(breaker, config)
+
+
+def _refused() -> None:
+    raise ConnectionRefusedError
