@@ -219,9 +219,12 @@ QUICK = dataclasses.replace(
     name="quick",
     healthy=0.8,
     hang=3.0,
-    # Longer than the recovery bound (reset_timeout + one timeout, 1.2 s): a process whose
-    # breaker opened just before Inventory returned must still get a request to probe with.
-    recovered=2.0,
+    # Longer than the recovery bound (reset_timeout + one timeout, 1.2 s) with room for the
+    # probe's request: a process whose probe failed just before Inventory returned opens again
+    # and must still get a request to probe with once its wait is over. With 2.0 s, one CI run
+    # under load saw a worker's probe fail 0.04 s before the return and no request reach that
+    # worker in the 1.3 s left after its wait.
+    recovered=3.0,
     product_rate=4.0,
     about_rate=4.0,
     client_timeout=5.0,
