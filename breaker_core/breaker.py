@@ -286,7 +286,10 @@ class CircuitBreaker(BreakerControls):
                 else:
                     window = self._window
                     window.add_success(now)
-                    tally.until = window.end
+                    if self._shared:  # the store hears of every success: no tally
+                        self._coord.count_outcome(now, 0)
+                    else:
+                        tally.until = window.end
                 history = self._history
                 if now < history.end and now >= history.start:
                     if duration <= _FIRST_BOUND:  # the first bucket: no search
@@ -500,7 +503,10 @@ class CircuitBreaker(BreakerControls):
                 else:
                     window = self._window
                     window.add_success(now)
-                    tally.until = window.end
+                    if self._shared:  # the store hears of every success: no tally
+                        self._coord.count_outcome(now, 0)
+                    else:
+                        tally.until = window.end
                 history = self._history
                 if now < history.end and now >= history.start:
                     if duration <= _FIRST_BOUND:  # the first bucket: no search

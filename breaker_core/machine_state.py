@@ -254,12 +254,12 @@ class MachineState:
         eager = bool(self._listening) and gate is None  # a listener hears every call
         lean = not (eager or self._bulkhead is not None or self._shared or self._ignore)
         self._lean_failures = record if lean and record is not None else ()
-        # Likewise for a success on the general path (Outcomes._finish): nothing to
-        # tell or share, no slow calls, results or trip policy to judge it by; with
-        # gated listeners only, that holds while the gate is shut (asked there).
+        # Likewise for a success on the general path (Outcomes._finish, and the
+        # adaptive limit's call forms): nothing to tell, no slow calls, results or trip
+        # policy to judge it by; with gated listeners only, that holds while the gate
+        # is shut (asked there). A shared store is told of it there (count_outcome).
         lean = not (
             eager
-            or self._shared
             or self._slow is not None
             or self._result_is_failure is not None
             or self._policy is not None

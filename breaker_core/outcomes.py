@@ -203,7 +203,10 @@ class Outcomes(Admission):
                     else:
                         window = self._window
                         window.add_success(now)
-                        tally.until = window.end
+                        if self._shared:  # the store hears of every success: no tally
+                            self._coord.count_outcome(now, 0)
+                        else:
+                            tally.until = window.end
                     if duration is not None:
                         history = self._history
                         if history.start <= now < history.end:  # the newest point: inline
