@@ -11,7 +11,9 @@ helpers, so a database breaker means the same thing everywhere:
 * :func:`run`: one guarded call (a query or a connect) under a breaker.
 * :class:`Statements`: a guard's statements, each one call of its breaker
   (on its fast path when closed) and watched by the watchdog; what the
-  Django and SQLAlchemy guards both hand each statement to.
+  Django and SQLAlchemy guards both hand each statement to (their wrapper or
+  listener is its bound method itself). Its breaker may be resolved at the
+  statements' first and after each :meth:`Statements.follow` (a Django alias's).
 * :func:`refuse_if_open`: reject before any I/O while the breaker is open,
   without taking a slot when it is not.
 * :func:`closed_with`: the breaker closed with the config a guard last read
@@ -100,10 +102,11 @@ def run(
 class Statements:
     """A guard's statements: each one call of ``breaker``, watched a little past its timeout.
 
-    ``statements.run(fn, args)`` calls ``fn(*args)`` (the driver's execute)
-    through ``breaker.call`` with the failure rules of :func:`is_failure`;
-    ``statements.handle(*args)`` calls the ``fn`` given here the same way and
-    returns True (a SQLAlchemy DBAPI-call listener, as a bound method).
+    ``statements.run(fn, *args)`` calls ``fn(*args)`` (the driver's execute)
+    through ``breaker.call`` with the failure rules of :func:`is_failure` (a
+    Django ``execute_wrapper``, as a bound method); ``statements.handle(*args)``
+    calls the ``fn`` given here the same way and returns True (a SQLAlchemy
+    DBAPI-call listener, as a bound method).
     When the breaker has a ``timeout`` and the driver's connections have a
     socket (``socket_of(args)``, asked once, at the first statement: SQLite's
     have none), the watchdog cuts a statement's socket at
@@ -114,78 +117,115 @@ class Statements:
     may have been reconfigured): not per statement. Statements may run on
     many threads or tasks at once: each takes a :class:`Watch` slot of its
     own, kept for the next one.
+
+    With ``resolve``, the breaker is not fixed: ``resolve(statements)`` names it
+    (or None: the statements run unguarded) at the first statement and at the
+    first after each :meth:`follow`, together with its timeout. A ``resolve``
+    that cannot tell yet calls ``statements.follow()`` itself: the next
+    statement asks again. A :meth:`follow` that lands while a statement is
+    resolving is never lost: that statement's answer is used for itself only,
+    and the next one resolves again.
     """
 
     __slots__ = (
+        "__weakref__",  # a guard may keep its statements weakly (Django's, to tell them)
         "_delay",
         "_direct",
         "_free",
         "_has_socket",
         "_own_clock",
+        "_resolve",
+        "_seen",
         "_socket_of",
-        "_stale",
+        "_wanted",
         "breaker",
         "fn",
     )
 
     def __init__(
         self,
-        breaker: CircuitBreaker,
+        breaker: CircuitBreaker | None,
         socket_of: Callable[[tuple[Any, ...]], int | None],
         fn: Callable[..., Any] = _unset,
+        *,
+        resolve: Callable[[Statements], CircuitBreaker | None] | None = None,
     ) -> None:
         self.breaker = breaker
+        """The breaker of the statements (None: unguarded, as ``resolve`` last said)."""
         self.fn = fn
         """What :meth:`handle` calls (not needed for :meth:`run`)."""
         self._socket_of = socket_of
-        # The watchdog's delay (None: nothing watched: no timeout or no socket), as last
-        # worked out; _stale: to be worked out again at the next statement (at first, and
-        # after follow()). Never unset once known, so a statement that races follow() runs
-        # with the delay before it.
+        self._resolve = resolve
+        # The watchdog's delay (None: nothing watched: no timeout or no socket, or no
+        # breaker), as last worked out. Stale (to be worked out again at the next statement)
+        # while _seen != _wanted: at first, and after follow(), which bumps _wanted; _seen is
+        # the _wanted the delay (and breaker) were worked out at. Never unset once known, so
+        # a statement that races follow() runs with the delay before it.
         self._delay: float | None = None
-        self._stale = True
+        self._wanted = 1
+        self._seen = 0
         # The breaker while the statements may take the one-frame closed path of run and
-        # handle (their first test); None while the delay is stale, and with a bulkhead.
+        # handle (their first test); None while stale, with no breaker, and with a bulkhead.
         self._direct: CircuitBreaker | None = None
         self._has_socket: bool | None = None  # None: not known before the first statement
         self._free: deque[Watch] = deque()  # slots not in use
         # A watched statement's success is counted at its deadline's clock reading unless
         # the breaker has a clock of its own (see db_statement.own_clock).
-        self._own_clock = db_statement.own_clock(breaker)
+        self._own_clock = breaker is not None and db_statement.own_clock(breaker)
 
     run = db_statement.run
     handle = db_statement.handle
 
     def _run(self, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
         """:meth:`run` through ``breaker.call``: not closed, not plain, or not known yet."""
-        delay = self._follow(args) if self._stale else self._delay
-        if delay is None:
-            result = self.breaker.call(_judged, fn, args)
+        if self._seen != self._wanted:
+            breaker, delay = self._follow(args)
         else:
-            result = self.breaker.call(_watched, fn, args, self, delay)
+            breaker, delay = self.breaker, self._delay
+        if breaker is None:  # resolved to no breaker: unguarded
+            return fn(*args)
+        if delay is None:
+            result = breaker.call(_judged, fn, args)
+        else:
+            result = breaker.call(_watched, fn, args, self, delay)
         if type(result) is _Answered:
             raise result.error
         return result  # type: ignore[no-any-return]
 
     def follow(self) -> None:
-        """Read the breaker's ``timeout`` again at the next statement (it was reconfigured)."""
-        self._stale = True
+        """Work the breaker (with ``resolve``) and its ``timeout`` out again at the next statement.
+
+        Safe from any thread, at any time (the breaker was reconfigured, or the
+        registry ``resolve`` reads changed).
+        """
+        self._wanted += 1  # two at once may both store the same number: still not _seen
         self._direct = None
 
     @property
     def delay(self) -> float | None:
         """The watchdog's delay for the statements (None: not watched); known after the first."""
-        return None if self._stale else self._delay
+        return None if self._seen != self._wanted else self._delay
 
-    def _follow(self, args: tuple[Any, ...]) -> float | None:
-        if self._has_socket is None:
-            self._has_socket = self._socket_of(args) is not None
-        timeout = self.breaker.config.timeout
-        delay = watchdog_delay(timeout) if timeout is not None and self._has_socket else None
+    def _follow(self, args: tuple[Any, ...]) -> tuple[CircuitBreaker | None, float | None]:
+        """Work out the breaker (with ``resolve``) and the delay; publish them unless followed."""
+        seen = self._wanted  # read first: a follow() from now on leaves the statements stale
+        breaker = self.breaker if self._resolve is None else self._resolve(self)
+        if breaker is None:
+            delay = None
+        else:
+            if self._has_socket is None:
+                self._has_socket = self._socket_of(args) is not None
+            timeout = breaker.config.timeout
+            delay = watchdog_delay(timeout) if timeout is not None and self._has_socket else None
+        if breaker is not self.breaker:
+            self._own_clock = breaker is not None and db_statement.own_clock(breaker)
+            self.breaker = breaker
         self._delay = delay  # before _direct: a statement that finds _direct finds this delay
-        self._stale = False
-        self._direct = db_statement.direct(self.breaker)
-        return delay
+        self._seen = seen
+        self._direct = None if breaker is None else db_statement.direct(breaker)
+        if self._wanted != seen:  # followed meanwhile (its _direct = None may come before ours)
+            self._direct = None
+        return breaker, delay
 
     def _slot(self) -> Watch:
         """A slot for one more statement in flight at once (kept in ``_free`` after it)."""

@@ -52,7 +52,7 @@ _clock = watchdog.clock
 class _Statements(Protocol):
     """What :func:`run` reads of ``breaker_core.database.Statements`` (its ``self``)."""
 
-    breaker: CircuitBreaker
+    breaker: CircuitBreaker | None
     fn: Callable[..., Any]
     _direct: CircuitBreaker | None
     _delay: float | None
@@ -127,12 +127,15 @@ def own_clock(breaker: CircuitBreaker) -> bool:
     return breaker._clock is not _clock
 
 
-def run(statements: _Statements, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
+def run(statements: _Statements, fn: Callable[..., R], *args: Any) -> R:
     """``fn(*args)`` under the breaker, watched; an error that is not a failure is raised.
 
     While the breaker is closed and plain, the statement takes the breaker's
     closed fast path here, in this one frame; anything else goes through
-    ``breaker.call``.
+    ``breaker.call`` (or, for statements whose breaker was resolved to none,
+    runs unguarded). The form of a Django ``execute_wrapper``
+    (``wrapper(execute, sql, params, many, context)``), bound to a
+    ``Statements``: ``statements.run`` is the wrapper itself, no frame between.
 
     Raises:
         CircuitOpenError: the breaker is open; ``fn`` is not called (nothing is sent).

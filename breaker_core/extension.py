@@ -30,6 +30,7 @@ from breaker_core.keys import PLAIN_TYPES, encode_key
 from breaker_core.links import docs_url
 from breaker_core.logtext import describe_exception
 from breaker_core.problems import Invalid, describe, key_path
+from breaker_core.registry import on_reconfigure
 from breaker_core.retry import RetryBudget, is_retryable, retry_after_of
 from breaker_core.settings import dependency_warnings, settings_problems
 from breaker_core.storage import CacheFactory
@@ -56,6 +57,7 @@ __all__ = [
     "import_string",
     "is_retryable",
     "key_path",
+    "on_reconfigure",
     "parse_duration",
     "retry_after_of",
     "settings_problems",

@@ -29,7 +29,7 @@ from breaker_core.storage import CacheFactory, Storage
 if TYPE_CHECKING:
     from breaker_core.retry import RetryBudget
 
-__all__ = ["Registry", "SettingsGeneration"]
+__all__ = ["Registry", "SettingsGeneration", "on_reconfigure"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -88,6 +88,7 @@ class Registry(Handouts):
         """Bumped by every :meth:`reconfigure`: tables built from the settings rebuild then."""
         self.settings_generation = SettingsGeneration()
         """:attr:`generation` as an object a table keeps (``.value``), cheaper to read."""
+        self._on_reconfigure: list[Callable[[Registry], None]] = []  # see on_reconfigure()
 
     @classmethod
     def from_settings(
@@ -193,6 +194,8 @@ class Registry(Handouts):
                 self._keyed.pop(name).detach()  # its keys leave with it
         self.generation += 1
         self.settings_generation.value = self.generation
+        for hook in list(self._on_reconfigure):
+            hook(self)
 
     def __getitem__(self, name: str) -> CircuitBreaker:
         try:
@@ -321,3 +324,18 @@ class Registry(Handouts):
             breaker.listeners_changed()
         for family in list(self._keyed.values()):
             family.listeners_changed()  # breakers per key made before the change
+
+
+def on_reconfigure(registry: Registry, hook: Callable[[Registry], None]) -> None:
+    """Call ``hook(registry)`` after every successful :meth:`Registry.reconfigure` of it.
+
+    For an integration that keeps what it worked out from the registry's
+    settings where polling :attr:`Registry.generation` costs too much (the
+    Django database guard, per statement): it is told instead. ``hook`` runs
+    on the thread that reconfigures, after the new settings are in place (and
+    ``generation`` bumped); it must be quick and must not raise. A failed
+    ``reconfigure`` changes nothing and calls no hook. Added once per hook
+    (adding it again does nothing).
+    """
+    if hook not in registry._on_reconfigure:
+        registry._on_reconfigure.append(hook)

@@ -83,8 +83,8 @@ def record_delays(monkeypatch: pytest.MonkeyPatch) -> list[float | None]:
     """Record the watchdog delay each guarded statement ran with.
 
     ``Statements.run`` (Django's guard) and ``Statements.handle`` (SQLAlchemy's
-    listeners, bound when the guard is installed: call this before ``guard()``)
-    are spied.
+    listeners) are spied; both are bound when the guard is installed (on a
+    Django connection object, by ``guard()``): call this before.
     """
     from breaker_core import database
 
@@ -92,9 +92,9 @@ def record_delays(monkeypatch: pytest.MonkeyPatch) -> list[float | None]:
     handle = database.Statements.handle
     delays: list[float | None] = []
 
-    def recording_run(self: Any, fn: Any, args: Any) -> Any:
+    def recording_run(self: Any, fn: Any, *args: Any) -> Any:
         try:
-            return run(self, fn, args)
+            return run(self, fn, *args)
         finally:
             delays.append(self.delay)
 

@@ -139,7 +139,7 @@ class _Guard:
         if statements is None:
             return execute(sql, params, many, context)
         # CircuitOpenError while open: nothing is sent.
-        return statements.run(execute, (sql, params, many, context))
+        return statements.run(execute, sql, params, many, context)
 
     def _follow(self) -> None:
         """Take the alias's breaker of the registry as it is now (built or reconfigured).

@@ -123,18 +123,18 @@ def test_statements_judge_as_run_and_the_watchdog_cuts_one_at_its_delay(clock):
     a, b = socket.socketpair()
     try:
         started = time.monotonic()
-        assert statements.run(_recv, (a,)) == b""  # blocked: cut at its delay
+        assert statements.run(_recv, a) == b""  # blocked: cut at its delay
         assert time.monotonic() - started < 5
         assert statements.delay == db.watchdog_delay(0.05)
         with pytest.raises(integrity):
-            statements.run(raise_, (integrity,))
+            statements.run(raise_, integrity)
         assert (breaker.snapshot()["successes"], breaker.snapshot()["failures"]) == (2, 0)
         for _ in range(2):
             with pytest.raises(operational):
-                statements.run(raise_, (operational,))
+                statements.run(raise_, operational)
         called: list[int] = []
         with pytest.raises(CircuitOpenError):
-            statements.run(called.append, (1,))
+            statements.run(called.append, 1)
         assert called == []
         assert breaker.snapshot()["calls"] == 4  # every statement counted, the rejection not
     finally:
@@ -201,7 +201,7 @@ def test_statements_count_every_outcome_as_breaker_call_does(
                 fn, args = (lambda: 7, ()) if step[0] == "ok" else (raise_, (step[1],))
                 try:
                     if breaker is ours and form == "run":
-                        outcome: object = statements.run(fn, args)
+                        outcome: object = statements.run(fn, *args)
                     elif breaker is ours:
                         assert statements.handle(fn, *args) is True
                         outcome = results.pop()
@@ -248,7 +248,7 @@ def test_statements_of_a_breaker_with_a_bulkhead_take_its_slots(form):
 
     def statement(fn: Any) -> None:
         if form == "run":
-            statements.run(fn, ())
+            statements.run(fn)
         else:
             assert statements.handle(fn) is True
 
@@ -283,9 +283,9 @@ def test_statements_ask_for_a_socket_once_then_only_to_cut():
     try:
         for _ in range(20):
             d.sendall(b"ok")
-            assert statements.run(_recv, (c,)) == b"ok"  # returned in time: never cut
+            assert statements.run(_recv, c) == b"ok"  # returned in time: never cut
         assert len(asked) == 1  # the first statement: do the connections have a socket?
-        assert statements.run(_recv, (a,)) == b""  # blocked: cut
+        assert statements.run(_recv, a) == b""  # blocked: cut
         assert len(asked) == 2  # looked up to cut it
         d.sendall(b"still")
         assert c.recv(10) == b"still"  # the sockets of returned statements still work
@@ -299,7 +299,7 @@ def test_statements_without_a_timeout_or_a_socket_are_not_watched():
     try:
         b.sendall(b"ok")
         untimed = db.Statements(CircuitBreaker("db"), _fileno)
-        assert untimed.run(_recv, (a,)) == b"ok"
+        assert untimed.run(_recv, a) == b"ok"
         assert untimed.delay is None
         asked: list[int] = []
 
@@ -308,7 +308,7 @@ def test_statements_without_a_timeout_or_a_socket_are_not_watched():
 
         socketless = db.Statements(CircuitBreaker("db", timeout=0.05), no_socket)  # like SQLite
         b.sendall(b"ok")
-        assert socketless.run(_recv, (a,)) == b"ok"
+        assert socketless.run(_recv, a) == b"ok"
         assert socketless.delay is None
         assert len(asked) == 1  # learned at the first statement, never asked again
     finally:
@@ -328,7 +328,7 @@ def test_statements_on_many_threads_at_once_cut_the_hung_and_spare_the_others():
                     b.sendall(b"ok")  # answers at once; the odd ones never answer
 
             def run(i: int, sock: socket.socket, results: dict[int, bytes] = results) -> None:
-                results[i] = statements.run(_recv, (sock,))
+                results[i] = statements.run(_recv, sock)
 
             threads = [threading.Thread(target=run, args=(i, a)) for i, (a, _) in enumerate(pairs)]
             started = time.monotonic()
@@ -475,12 +475,12 @@ def test_a_watched_statement_reads_the_watchdogs_clock_once_when_it_is_the_break
 
     statements = db.Statements(breaker, lambda args: a.fileno(), call)
     try:
-        statements.run(int, ())  # the first: the delay worked out, through breaker.call
+        statements.run(int)  # the first: the delay worked out, through breaker.call
         assert statements.delay == db.watchdog_delay(5.0)
         before = clock.readings
         for _ in range(10):
             if form == "run":
-                assert statements.run(int, ()) == 0
+                assert statements.run(int) == 0
             else:
                 assert statements.handle(int) is True
         assert clock.readings - before == 10
@@ -518,3 +518,99 @@ def test_closed_with_is_true_only_while_closed_with_the_same_config(clock):
 
 def _refused() -> None:
     raise ConnectionRefusedError
+
+
+# -- a breaker resolved by the guard (Django's alias) ---------------------------------------------
+
+
+def test_statements_resolve_their_breaker_at_the_first_statement_and_after_follow():
+    """``resolve`` names the breaker (or none: unguarded) at the first statement and after
+    each ``follow()``, never in between: a guard tells its statements, they do not poll."""
+    first, second = CircuitBreaker("first"), CircuitBreaker("second")
+    current: list[CircuitBreaker | None] = [None]
+    asked: list[int] = []
+
+    def resolve(statements: db.Statements) -> CircuitBreaker | None:
+        asked.append(1)
+        return current[0]
+
+    statements = db.Statements(None, lambda args: None, resolve=resolve)
+    calls = lambda breaker: breaker.snapshot()["calls"]  # noqa: E731
+    assert statements.run(int, "7") == 7  # no breaker: run unguarded
+    current[0] = first
+    assert statements.run(int, "8") == 8  # not told: still unguarded, not asked again
+    assert (len(asked), calls(first)) == (1, 0)
+    statements.follow()
+    for _ in range(3):
+        statements.run(int)
+    assert (len(asked), calls(first), statements.breaker) == (2, 3, first)
+    current[0] = second
+    statements.follow()
+    statements.run(int)
+    assert (len(asked), calls(first), calls(second)) == (3, 3, 1)
+    current[0] = None
+    statements.follow()
+    statements.run(int)
+    assert (len(asked), calls(second), statements.breaker) == (4, 1, None)
+
+
+def test_a_resolve_that_cannot_tell_yet_is_asked_again_at_the_next_statement():
+    breaker = CircuitBreaker("db")
+    answers: list[CircuitBreaker | None] = [None, breaker]
+
+    def resolve(statements: db.Statements) -> CircuitBreaker | None:
+        answer = answers.pop(0)
+        if answer is None:
+            statements.follow()  # not known yet: ask again
+        return answer
+
+    statements = db.Statements(None, lambda args: None, resolve=resolve)
+    statements.run(int)  # unguarded
+    statements.run(int)  # asked again: guarded
+    statements.run(int)
+    assert breaker.snapshot()["calls"] == 2
+    assert answers == []
+
+
+def test_a_follow_while_a_statement_resolves_is_not_lost():
+    """A ``follow()`` from another thread while a statement is resolving (the slow path,
+    held here on an Event) leaves the statements to resolve again at the next one.
+
+    The resolve reads the breaker first and returns it after the follow(), like a
+    look-up racing a reconfigure: the statement in flight may use what it read, the
+    next one must not.
+    """
+    for trial in range(200):
+        _follow_while_resolving(resolved_before=trial % 2 == 1, trial=trial)
+
+
+def _follow_while_resolving(*, resolved_before: bool, trial: int) -> None:
+    old, new = CircuitBreaker("old"), CircuitBreaker("new")
+    current = [old]
+    entered, release = threading.Event(), threading.Event()
+    held = [True]
+
+    def resolve(statements: db.Statements) -> CircuitBreaker | None:
+        breaker = current[0]
+        if held[0]:
+            held[0] = False
+            entered.set()
+            release.wait(5)
+        return breaker
+
+    statements = db.Statements(None, lambda args: None, resolve=resolve)
+    if resolved_before:  # also when the statements were resolved before
+        held[0] = False
+        statements.run(int)
+        held[0] = True
+        statements.follow()
+    worker = threading.Thread(target=statements.run, args=(int,))
+    worker.start()
+    assert entered.wait(5)
+    current[0] = new  # what a reconfigure does, then tells the guard
+    statements.follow()
+    release.set()
+    worker.join(5)
+    statements.run(int)
+    assert new.snapshot()["calls"] == 1, trial
+    assert statements.breaker is new

@@ -225,3 +225,22 @@ def test_record_and_ignore_apply_from_the_next_call(clock: FakeClock) -> None:
     fail(registry, "inventory", 10)  # ignored now: neither success nor failure
     assert registry["inventory"].snapshot()["failures"] == 1
     assert registry["inventory"].state is State.CLOSED
+
+
+def test_on_reconfigure_hooks_hear_every_successful_reconfigure_only() -> None:
+    from breaker_core.extension import on_reconfigure
+
+    registry = Registry.from_settings(with_deps(db={"timeout": 1.0}))
+    heard: list[tuple[int, float | None]] = []
+
+    def hook(changed: Registry) -> None:
+        assert changed is registry
+        heard.append((changed.generation, changed["db"].config.timeout))
+
+    on_reconfigure(registry, hook)
+    on_reconfigure(registry, hook)  # once per hook
+    registry.reconfigure(with_deps(db={"timeout": 2.0}))
+    with pytest.raises(ConfigurationError):
+        registry.reconfigure(with_deps(db={"timeout": "soon"}))
+    registry.reconfigure(with_deps(db={"timeout": 3.0}))
+    assert heard == [(1, 2.0), (2, 3.0)]  # after the change, not for the invalid one
