@@ -39,6 +39,7 @@ __all__ = [
     "get_clock",
     "get_registry",
     "on_build",
+    "on_reload",
     "reload",
     "user_settings",
 ]
@@ -70,6 +71,7 @@ built = BuiltRegistry()
 """The one :class:`BuiltRegistry`: ``built.registry`` is what :func:`built_registry` returns."""
 _error: ConfigurationError | None = None
 _on_build: list[Callable[[Registry], None]] = []
+_on_reload: list[Callable[[], None]] = []
 
 
 def user_settings() -> Mapping[str, object] | None:
@@ -135,6 +137,16 @@ def on_build(hook: Callable[[Registry], None]) -> None:
         _on_build.append(hook)
 
 
+def on_reload(hook: Callable[[], None]) -> None:
+    """Call ``hook()`` after every :func:`reload`, once the registry is forgotten.
+
+    How :mod:`breaker_django.db` tells its guards (their next statement finds
+    the breaker of the registry built next) without this module importing it.
+    """
+    if hook not in _on_reload:
+        _on_reload.append(hook)
+
+
 def get_registry() -> Registry:
     """The registry built from the current settings (built on first use).
 
@@ -183,6 +195,8 @@ def reload() -> None:
     global _error
     with _lock:
         old, built.registry, _error = built.registry, None, None
+    for hook in _on_reload:
+        hook()
     if old is not None:
         old.close()
 

@@ -15,7 +15,13 @@ watchdog that cuts a query the server cannot cut (a hung server or network).
 
 The guard is installed on a connection object of the alias when it connects
 (``connection_created``), when a request starts (``request_started``) and for
-the thread that runs ``ready()``. See ``docs/databases.md``.
+the thread that runs ``ready()``. Its execute wrapper is the bound
+``run`` of a :class:`~breaker_core.database.Statements` (one frame a
+statement); the alias's breaker is resolved at its first statement and is not
+checked again per statement: the guards are told (``follow()``) when the
+registry built from settings is reconfigured (by ``setting_changed`` or any
+other caller of ``reconfigure``) or forgotten (:func:`breaker_django.conf.reload`),
+and their next statement resolves it again. See ``docs/databases.md``.
 
 Layer: integration. Imports breaker_core's declared interface only (breaker_core,
 breaker_core.extension, .web, .ops).
@@ -24,8 +30,10 @@ breaker_core.extension, .web, .ops).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings  # type: ignore[import-untyped]
 from django.core.checks import CheckMessage, Error, register  # type: ignore[import-untyped]
@@ -34,9 +42,8 @@ from django.db import connections  # type: ignore[import-untyped]
 from django.db.backends.signals import connection_created  # type: ignore[import-untyped]
 
 from breaker_core import CircuitBreaker, ConfigurationError, Registry
-from breaker_core.extension import database, describe, docs_url, key_path
+from breaker_core.extension import database, describe, docs_url, key_path, on_reconfigure
 from breaker_django import conf
-from breaker_django.conf import built
 
 __all__ = [
     "check_databases",
@@ -98,93 +105,49 @@ def _socket_of(args: tuple[Any, ...]) -> int | None:
     return database.socket_fd(args[3]["connection"].connection)
 
 
-_NOT_FOLLOWED = object()
-"""A :class:`_Guard`'s registry before it follows one, and while none can be built."""
+# Every guard's Statements (one per connection object: one alias, one thread), held weakly:
+# a connection object that goes holds its guard no more. The lock keeps an iteration from
+# meeting an addition on another thread.
+_guards: weakref.WeakSet[database.Statements] = weakref.WeakSet()
+_guards_lock = threading.Lock()
 
 
-class _Guard:
-    """The execute wrapper of one connection object (one alias, one thread).
+def _resolve(alias: str, statements: database.Statements) -> CircuitBreaker | None:
+    """The breaker of ``alias`` in the registry as it is now (a guard's ``resolve``).
 
-    It keeps, for the registry it follows and that registry's settings
-    generation, the alias's breaker and its
-    :class:`~breaker_core.database.Statements` (the watchdog's delay, whether
-    the driver's connections have a socket), so a query costs no look-up of
-    any of them: two compares say the registry is the same one
-    (:data:`breaker_django.conf.built`) at the same generation (its
-    ``settings_generation``, cheaper to read than ``generation``). Django calls
-    :meth:`execute`, a method (calling an instance is not specialised in Python 3.11).
+    The registry is built here if it is not yet; while it cannot be (invalid
+    settings, which the system checks report) the statements run unguarded.
+    Not asked again per statement: ``conf`` keeps the error until
+    :func:`~breaker_django.conf.reload` (a settings change), which tells the guards.
     """
-
-    __slots__ = ("_generation", "_registry", "_settings", "_statements", "alias")
-
-    def __init__(self, alias: str) -> None:
-        self.alias = alias
-        self._registry: object = _NOT_FOLLOWED
-        self._settings: _Generation = _NO_GENERATION
-        self._generation = -1
-        self._statements: database.Statements | None = None  # None: the alias is not guarded
-
-    def execute(
-        self,
-        execute: Callable[..., Any],
-        sql: Any,
-        params: Any,
-        many: bool,
-        context: Mapping[str, Any],
-    ) -> Any:
-        """Run the statement under the alias's breaker (Django's ``execute_wrapper``)."""
-        if built.registry is not self._registry or self._settings.value != self._generation:
-            self._follow()
-        statements = self._statements
-        if statements is None:
-            return execute(sql, params, many, context)
-        # CircuitOpenError while open: nothing is sent.
-        return statements.run(execute, sql, params, many, context)
-
-    def _follow(self) -> None:
-        """Take the alias's breaker of the registry as it is now (built or reconfigured).
-
-        The registry is built here if it is not yet; while it cannot be (invalid
-        settings, which the system checks report) queries are not guarded, and the
-        next one tries again.
-        """
-        try:
-            registry = conf.get_registry()
-        except ConfigurationError:
-            self._registry = _NOT_FOLLOWED
-            self._statements = None
-            return
-        settings = registry.settings_generation
-        generation = settings.value
-        breaker = guarded_aliases(registry).get(self.alias)
-        statements = self._statements
-        if breaker is None:
-            self._statements = None
-        elif statements is None or statements.breaker is not breaker:
-            self._statements = database.Statements(breaker, _socket_of)
-        else:
-            statements.follow()  # the same breaker, maybe reconfigured: read its timeout again
-        self._registry = registry
-        self._settings = settings
-        self._generation = generation
+    try:
+        registry = conf.get_registry()
+    except ConfigurationError:
+        return None
+    return guarded_aliases(registry).get(alias)
 
 
-class _Generation(Protocol):
-    """A registry's ``settings_generation``: its settings generation as ``value``."""
+def _follow_all(registry: Registry | None = None) -> None:
+    """Tell every guard that the registry changed: its next statement resolves its breaker again.
 
-    value: int
-
-
-class _NoGeneration:
-    """The settings generation of no registry: never the one a guard saw."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value = -2
+    Called when the registry built from settings is reconfigured (whoever calls
+    ``reconfigure``) and when it is forgotten (:func:`breaker_django.conf.reload`).
+    """
+    with _guards_lock:
+        guards = list(_guards)
+    for statements in guards:
+        statements.follow()
 
 
-_NO_GENERATION = _NoGeneration()
+def _watch(registry: Registry) -> None:
+    """``conf.on_build`` hook: follow every reconfigure of a registry built from settings."""
+    on_reconfigure(registry, _follow_all)
+
+
+conf.on_build(_watch)
+conf.on_reload(_follow_all)
+if conf.built.registry is not None:  # built before this module was imported
+    _watch(conf.built.registry)
 
 
 def _connect(connection: Any, conn_params: dict[str, Any]) -> Any:
@@ -201,12 +164,23 @@ def _connect(connection: Any, conn_params: dict[str, Any]) -> Any:
 
 
 def guard_connection(connection: Any) -> None:
-    """Install the guard on one Django connection object (idempotent)."""
+    """Install the guard on one Django connection object (idempotent).
+
+    Its execute wrapper is the bound ``run`` of a
+    :class:`~breaker_core.database.Statements` of its own, whose breaker is
+    resolved (the alias's, or none) at the first statement and again after the
+    registry built from settings is reconfigured or rebuilt: one frame a statement.
+    """
     if getattr(connection, _MARK, None) is not None:
         return
-    guard = _Guard(connection.alias)
-    setattr(connection, _MARK, guard)
-    connection.execute_wrappers.insert(0, guard.execute)  # outermost: rejects before other wrappers
+    statements = database.Statements(
+        None, _socket_of, resolve=functools.partial(_resolve, connection.alias)
+    )
+    setattr(connection, _MARK, statements)
+    with _guards_lock:
+        _guards.add(statements)
+    # Outermost: rejects before other wrappers.
+    connection.execute_wrappers.insert(0, statements.run)
     connection.get_new_connection = functools.partial(_connect, connection)
 
 

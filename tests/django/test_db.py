@@ -293,23 +293,81 @@ def test_guard_is_installed_on_every_thread_that_connects(guarded, proxy):
     assert kinds == ["OperationalError"] * 2 + ["CircuitOpenError"] * 2
 
 
-def test_the_guard_follows_a_new_timeout_and_a_removed_dependency(guarded, settings, monkeypatch):
-    delays = record_delays(monkeypatch)
+@pytest.fixture
+def delays(monkeypatch) -> list[float | None]:
+    """The watchdog delay of each statement of a guard (None: not watched or unguarded).
+
+    Ask for it before ``guarded``: the guard's wrapper is ``Statements.run``
+    bound when the guard is installed on the connection object.
+    """
+    return record_delays(monkeypatch)
+
+
+def _shopdb(settings: Any, **options: Any) -> dict[str, Any]:
+    """``settings.BREAKERS`` with the dependency ``shopdb`` given ``options`` (none: removed)."""
+    dependencies = {k: v for k, v in settings.BREAKERS["dependencies"].items() if k != "shopdb"}
+    if options:
+        dependencies["shopdb"] = {"database": "shopdb", **options}
+    return {**settings.BREAKERS, "dependencies": dependencies}
+
+
+def test_the_guard_follows_a_new_timeout_and_a_removed_dependency(delays, guarded, settings):
     query(guarded, "SELECT 1")
     assert delays[-1] == db.database.watchdog_delay(TIMEOUT)
-    dependencies = settings.BREAKERS["dependencies"]
-    shopdb = {**dependencies["shopdb"], "timeout": 2.0}
-    settings.BREAKERS = {**settings.BREAKERS, "dependencies": {**dependencies, "shopdb": shopdb}}
+    settings.BREAKERS = _shopdb(settings, timeout=2.0, failure_threshold=2)
     query(guarded, "SELECT 1")  # the live registry was reconfigured: same breaker, new timeout
     assert delays[-1] == db.database.watchdog_delay(2.0)
     breaker = breakers["shopdb"]
     successes = breaker.snapshot()["successes"]
-    rest = {name: options for name, options in dependencies.items() if name != "shopdb"}
-    settings.BREAKERS = {**settings.BREAKERS, "dependencies": rest}
-    watched = len(delays)
-    query(guarded, "SELECT 1")  # no dependency guards the alias now
-    assert len(delays) == watched
+    settings.BREAKERS = _shopdb(settings)
+    assert query(guarded, "SELECT 1") == [(1,)]  # no dependency guards the alias now
+    assert delays[-1] is None
     assert breaker.snapshot()["successes"] == successes  # the removed breaker counts nothing
+
+
+def test_an_alias_guarded_again_is_guarded_on_a_connected_connection(delays, guarded, settings):
+    query(guarded, "SELECT 1")
+    removed = breakers["shopdb"]
+    settings.BREAKERS = _shopdb(settings)
+    query(guarded, "SELECT 1")  # unguarded
+    settings.BREAKERS = _shopdb(settings, timeout=3.0)  # the same connection object, still open
+    assert query(guarded, "SELECT 1") == [(1,)]
+    added = breakers["shopdb"]
+    assert added is not removed
+    assert added.snapshot()["calls"] == 1
+    assert delays[-1] == db.database.watchdog_delay(3.0)
+
+
+def test_a_direct_reconfigure_of_the_built_registry_is_followed(delays, guarded, settings):
+    """User code that calls ``reconfigure`` on the registry (no settings change) is followed."""
+    query(guarded, "SELECT 1")
+    registry = conf.get_registry()
+    registry.reconfigure(_shopdb(settings, timeout=2.5, failure_threshold=2))
+    query(guarded, "SELECT 1")
+    assert delays[-1] == db.database.watchdog_delay(2.5)
+    breaker = registry["shopdb"]
+    calls = breaker.snapshot()["calls"]
+    registry.reconfigure(_shopdb(settings))
+    query(guarded, "SELECT 1")
+    assert delays[-1] is None
+    assert breaker.snapshot()["calls"] == calls
+
+
+def test_queries_run_unguarded_while_the_settings_are_invalid(delays, guarded, settings):
+    query(guarded, "SELECT 1")
+    old = breakers["shopdb"]
+    calls = old.snapshot()["calls"]
+    settings.BREAKERS = _shopdb(settings, timeout=TIMEOUT, failure_threshold=0)  # invalid
+    for _ in range(2):
+        assert query(guarded, "SELECT 1") == [(1,)]  # runs, unguarded
+        assert delays[-1] is None
+    assert conf.built.registry is None  # it cannot be built
+    assert old.snapshot()["calls"] == calls
+    settings.BREAKERS = _shopdb(settings, timeout=2.0, failure_threshold=2)  # valid again
+    assert query(guarded, "SELECT 1") == [(1,)]
+    assert delays[-1] == db.database.watchdog_delay(2.0)
+    assert breakers["shopdb"] is not old
+    assert breakers["shopdb"].snapshot()["calls"] == 1
 
 
 def test_the_guard_follows_a_rebuilt_registry(guarded):
@@ -324,6 +382,47 @@ def test_the_guard_follows_a_rebuilt_registry(guarded):
     assert new is not old
     assert old.snapshot()["calls"] == calls  # the forgotten breaker counts nothing more
     assert new.snapshot()["calls"] == 1
+
+
+def test_a_reconfigure_while_a_statement_resolves_is_not_lost(guarded, settings, monkeypatch):
+    """The thread that reconfigures tells a guard whose statement is resolving its breaker
+    (held on an Event here) on another thread: that thread's next statement follows."""
+    entered, release = threading.Event(), threading.Event()
+    resolve = db._resolve
+
+    def held(alias: str, statements: Any) -> Any:
+        breaker = resolve(alias, statements)  # read before the reconfigure below
+        if not entered.is_set():
+            entered.set()
+            release.wait(5)
+        return breaker
+
+    query(guarded, "SELECT 1")
+    old = breakers["shopdb"]
+    monkeypatch.setattr(db, "_resolve", held)  # for the guards installed from now on
+    seen: list[Any] = []
+
+    def worker() -> None:
+        db.guard_thread()
+        connection = connections["shopdb"]
+        try:
+            query(connection, "SELECT 1")  # resolves: held
+            seen.append(old.snapshot()["calls"])
+            query(connection, "SELECT 1")  # after the reconfigure: resolves again, unguarded
+            seen.append(old.snapshot()["calls"])
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        assert entered.wait(5)
+        settings.BREAKERS = _shopdb(settings)  # the alias unguarded: every guard told
+    finally:
+        release.set()
+        thread.join(10)
+    assert len(seen) == 2
+    assert seen[0] == seen[1]  # the second statement was not counted by the removed breaker
 
 
 # -- pages ----------------------------------------------------------------------------------------
