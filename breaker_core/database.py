@@ -32,6 +32,7 @@ Layer: engine. Imports the standard library and other engine modules only.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -162,7 +163,7 @@ class Statements:
         # the _wanted the delay (and breaker) were worked out at. Never unset once known, so
         # a statement that races follow() runs with the delay before it.
         self._delay: float | None = None
-        self._wanted = 1
+        self._wanted = next(_follows)
         self._seen = 0
         # The breaker while the statements may take the one-frame closed path of run and
         # handle (their first test); None while stale, with no breaker, and with a bulkhead.
@@ -198,7 +199,10 @@ class Statements:
         Safe from any thread, at any time (the breaker was reconfigured, or the
         registry ``resolve`` reads changed).
         """
-        self._wanted += 1  # two at once may both store the same number: still not _seen
+        # A number never stored before (not += 1: two at once could store one number, and
+        # a statement resolving between them could see it and keep its fast path cleared
+        # with nothing stale, every statement then on the slow path until the next follow).
+        self._wanted = next(_follows)
         self._direct = None
 
     @property
@@ -267,6 +271,8 @@ def _watched(
 
 
 _clock = watchdog.clock
+_follows = itertools.count(1)
+"""The numbers of ``Statements._wanted``: each one stored once (``next`` is atomic), never 0."""
 
 
 class _Answered:
