@@ -5,10 +5,11 @@
 :meth:`breaker_core.database.Statements.handle` (SQLAlchemy's listeners of
 the DBAPI-call events, which it is, as a bound method). While the
 breaker is closed and plain (no listener or gate, no attempt holding it, no
-bulkhead, no shared storage: the conditions of ``CircuitBreaker.call``'s own
-fast path) it arms the watchdog's slot, calls the driver, gives the slot
-back and counts the outcome as ``call`` would (a success on the phase's
-tally; a failure through the breaker's ``_count_failure``), without the two
+bulkhead: the conditions of ``CircuitBreaker.call``'s own fast path) it arms
+the watchdog's slot, calls the driver, gives the slot back and counts the
+outcome as ``call`` would (a success on the phase's tally, or under the lock
+with shared storage, whose store hears of each; a failure through the
+breaker's ``_count_failure``), without the two
 frames and the argument packing of ``breaker.call(_watched, ...)``. A watched
 statement reads the clock once: its success is counted at the reading its
 deadline was worked out from, unless the breaker has a clock of its own

@@ -4,7 +4,8 @@ A closed success is counted on the call form's lean path when nothing but the
 window (and the latency history) needs it: with shared storage that path also
 tells the store (``count_outcome``), for every form and bulkhead: the adaptive
 limit's call forms (the default for HTTP dependencies), a fixed bulkhead, no
-bulkhead, and ``with breaker:`` blocks. A reader process's registry, reading
+bulkhead, ``with breaker:`` blocks, and a database guard's statements
+(``Statements.run``, the closed path of its own). A reader process's registry, reading
 the window after one sync, sees exactly as many successes as were made.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from breaker_core import Registry
+from breaker_core.extension import database
 
 pytest.importorskip("redis")
 
@@ -55,10 +57,17 @@ def _with_block(breaker: Any) -> None:
             _succeed()
 
 
+def _statements(breaker: Any) -> None:
+    statements = database.Statements(breaker, lambda args: None)  # no socket: not watched
+    for _ in range(CALLS):
+        assert statements.run(_succeed) == "ok"
+
+
 FORMS: dict[str, Callable[[Any], None]] = {
     "call": _call,
     "call_async": _call_async,
     "with": _with_block,
+    "statements": _statements,
 }
 
 
