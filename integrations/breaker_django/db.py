@@ -113,18 +113,14 @@ _guards_lock = threading.Lock()
 
 
 def _resolve(alias: str, statements: database.Statements) -> CircuitBreaker | None:
-    """The breaker of ``alias`` in the registry as it is now (a guard's ``resolve``).
+    """A guard's ``resolve``: the breaker of ``alias`` now (:func:`_breaker_for`).
 
-    The registry is built here if it is not yet; while it cannot be (invalid
-    settings, which the system checks report) the statements run unguarded.
-    Not asked again per statement: ``conf`` keeps the error until
-    :func:`~breaker_django.conf.reload` (a settings change), which tells the guards.
+    The registry is built there if it is not yet; while it cannot be (invalid
+    settings) the statements run unguarded. Not asked again per statement:
+    ``conf`` keeps the error until :func:`~breaker_django.conf.reload` (a
+    settings change), which tells the guards.
     """
-    try:
-        registry = conf.get_registry()
-    except ConfigurationError:
-        return None
-    return guarded_aliases(registry).get(alias)
+    return _breaker_for(alias)
 
 
 def _follow_all(registry: Registry | None = None) -> None:
