@@ -262,9 +262,12 @@ def test_quick_run_writes_the_documented_json(
             assert pair["guarded_calls_counted"] > 0  # the guard really was in the loop
             assert pair["plain_median_ns"] > 0
             assert pair["guard_ratio"] > 0
-            spread = pair["guard_ratio_spread"]  # the rounds' ratios: median inside the range
+            spread = pair["guard_ratio_spread"]  # the blocks' ratios: median inside the range
             assert spread["min"] <= spread["q1"] <= pair["guard_ratio"] <= spread["q3"]
             assert spread["q3"] <= spread["max"]
+            low, high = pair["guard_ratio_interval"]  # an interval of that median, within them
+            assert spread["min"] <= low <= pair["guard_ratio"] <= high <= spread["max"]
+            assert pair["guard_round_ratio"] > 0
             assert pair["timeout_cpu_ns"] > 0
         # SQLAlchemy's A/A check: a second unguarded engine, timed and printed beside the guard.
         assert database["pairs"]["sqlalchemy"]["twin_median_ns"] > 0
