@@ -82,7 +82,7 @@ def test_the_guard_is_judged_on_the_blocks_paired_by_round_and_number():
     assert entry["twin_ratio"] is None
 
 
-def test_a_block_ratio_above_the_target_in_half_the_blocks_is_judged_on_their_median():
+def test_the_target_is_missed_when_the_blocks_median_is_above_it():
     timeout = [100.0] * 5
     guarded = [101.0, 102.0, 104.0, 110.0, 120.0]  # ratios 1.01 .. 1.20: median 1.04
     sides = {"pg_plain": timeout, "pg_timeout": timeout, "pg_guarded": guarded}
