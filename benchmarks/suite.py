@@ -175,12 +175,13 @@ def run(
             "database": "a closed SELECT 1 against PostgreSQL (psycopg, autocommit, one held "
             "connection per side), in a child process: Django's cursor and a SQLAlchemy "
             "connection, each plain, with the same statement_timeout as the guard sets, and "
-            "guarded (timeout 5 s: watchdog armed per query); rounds of blocks of 25 queries "
-            "per side, the sides taking turns (order rotated per block), 15 rounds and 35 s at "
-            "least (61 rounds at most); wall time and client process CPU time per query; "
-            "target: the median of the rounds' guarded / statement_timeout ratios at most +3% "
-            "(the guard's own cost, printed with the quartiles and range of the rounds), "
-            "guarded / plain reported as the whole cost",
+            "guarded (timeout 5 s: watchdog armed per query); rounds of 16 blocks of 25 "
+            "queries per side, the sides taking turns (order shuffled per block), 15 rounds "
+            "and 90 s at least (150 rounds at most); wall time and client process CPU time per "
+            "query; target: the median of the blocks' guarded / statement_timeout ratios (each "
+            "block over the other side's of the same round and number) at most +3% (the "
+            "guard's own cost, printed with a 90% bootstrap interval, the blocks' quartiles "
+            "and the rounds' median), guarded / plain reported as the whole cost",
             "fresh_breaker_per_round": True,
             "targets": dict(TARGETS),
         },
