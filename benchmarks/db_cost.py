@@ -335,14 +335,12 @@ def _measure(
     return _Samples(wall, cpu, blocks, time.monotonic() - started)
 
 
-def _ratios(samples: _Samples, top: str, bottom: str) -> list[float]:
-    """The rounds' ratios of ``top`` over ``bottom``."""
-    return [t / b for t, b in zip(samples.wall[top], samples.wall[bottom], strict=True)]
+def _ratios(times: dict[str, list[float]], top: str, bottom: str) -> list[float]:
+    """``top`` over ``bottom``, pair by pair: ``samples.wall`` (per round) or ``.blocks``.
 
-
-def _block_ratios(samples: _Samples, top: str, bottom: str) -> list[float]:
-    """The blocks' ratios: each block of ``top`` over ``bottom``'s of the same round and number."""
-    return [t / b for t, b in zip(samples.blocks[top], samples.blocks[bottom], strict=True)]
+    Of blocks, each is over ``bottom``'s of the same round and number.
+    """
+    return [t / b for t, b in zip(times[top], times[bottom], strict=True)]
 
 
 def _cpu_added(samples: _Samples, top: str, bottom: str) -> list[float]:
@@ -367,14 +365,14 @@ def median_interval(values: Sequence[float], rng: random.Random) -> tuple[float,
 
 def _compared(samples: _Samples, top: str, bottom: str, name: str) -> dict[str, Any]:
     """``top`` against ``bottom``: the blocks' median ratio, its interval, spread and rounds'."""
-    ratios = _block_ratios(samples, top, bottom)
+    ratios = _ratios(samples.blocks, top, bottom)
     low, high = median_interval(ratios, random.Random(SEED))
     blocks = spread(ratios)
     return {
         f"{name}_ratio": round(blocks["median"], 4),
         f"{name}_ratio_spread": _rounded(blocks, 4),
         f"{name}_ratio_interval": [round(low, 4), round(high, 4)],
-        f"{name}_round_ratio": round(statistics.median(_ratios(samples, top, bottom)), 4),
+        f"{name}_round_ratio": round(statistics.median(_ratios(samples.wall, top, bottom)), 4),
     }
 
 
@@ -391,9 +389,9 @@ def _pair(samples: _Samples, pair: str) -> dict[str, Any]:
         "guarded_median_ns": round(statistics.median(samples.wall[guarded]), 1),
         **guard,
         "guard_added_pct": round(100 * (guard["guard_ratio"] - 1), 2),
-        "whole_ratio": round(statistics.median(_block_ratios(samples, guarded, plain)), 4),
+        "whole_ratio": round(statistics.median(_ratios(samples.blocks, guarded, plain)), 4),
         "statement_timeout_ratio": round(
-            statistics.median(_block_ratios(samples, timeout, plain)), 4
+            statistics.median(_ratios(samples.blocks, timeout, plain)), 4
         ),
         "timeout_cpu_ns": round(statistics.median(samples.cpu[timeout]), 1),
         "guard_cpu_added_ns": round(cpu_added["median"], 1),
